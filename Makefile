@@ -1,0 +1,50 @@
+# The two commands a fresh machine needs: `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell sha1sum requirements.txt | cut -c1-12)
+# The production-shaped run of the suite: real Postgres and Redis on this machine.
+TEST_DATABASE_URL ?= postgres://root@127.0.0.1:5432/receptionist
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
+
+.PHONY: run test test-embedded test-production lint format bench clean
+
+$(STAMP): requirements.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements.txt
+	rm -f $(VENV)/.installed-* && touch $@
+
+## run: migrate, seed the demo business, ensure an admin login, start Daphne on :8000
+run: $(STAMP)
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py collectstatic --noinput -v0
+	$(BIN)/python manage.py seed_demo
+	$(BIN)/python manage.py ensure_admin
+	$(BIN)/python manage.py show_urls_banner
+	$(BIN)/daphne -b 127.0.0.1 -p 8000 receptionist.asgi:application
+
+## test: lint, then the whole suite on SQLite and again on Postgres + Redis
+test: lint test-embedded test-production
+
+test-embedded: $(STAMP)
+	bash .ci/ensure-chromium
+	env -u DATABASE_URL -u REDIS_URL $(BIN)/pytest
+
+test-production: $(STAMP)
+	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(BIN)/pytest -m "not browser"
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: $(STAMP)
+	@for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) var db.sqlite3

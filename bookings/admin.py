@@ -1,0 +1,146 @@
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.utils import timezone
+
+from bookings.admin_forms import BusinessAdminForm, option_field_names
+from bookings.models import Booking, Business, DateException, OpeningHours, Service
+from bookings.providers.registry import DEFAULT_PROVIDER
+from bookings.services import cancel_booking
+
+
+class OpeningHoursInline(admin.TabularInline):
+    model = OpeningHours
+    extra = 0
+
+
+class DateExceptionInline(admin.TabularInline):
+    model = DateException
+    extra = 0
+
+
+class ServiceInline(admin.TabularInline):
+    model = Service
+    extra = 0
+
+
+@admin.register(Business)
+class BusinessAdmin(admin.ModelAdmin):
+    form = BusinessAdminForm
+    list_display = ["name", "slug", "phone_number", "timezone", "booking_provider", "is_active"]
+    # The kill switch: ops flip a business's provider straight from the changelist.
+    list_editable = ["booking_provider", "is_active"]
+    list_filter = ["booking_provider", "is_active"]
+    search_fields = ["name", "slug", "phone_number"]
+    prepopulated_fields = {"slug": ["name"]}
+    inlines = [OpeningHoursInline, DateExceptionInline, ServiceInline]
+    base_fieldsets = [
+        (None, {"fields": ["name", "slug", "is_active", "greeting"]}),
+        ("Phone", {"fields": ["phone_number", "transfer_number"]}),
+        ("Booking rules", {"fields": ["timezone", "min_notice_minutes", "horizon_days"]}),
+    ]
+
+    def get_fieldsets(self, request, obj=None):
+        key = request.POST.get("booking_provider") or (obj.booking_provider if obj else None)
+        options = option_field_names(key or DEFAULT_PROVIDER)
+        return [
+            *self.base_fieldsets,
+            ("Booking provider", {"fields": ["booking_provider", *options]}),
+        ]
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        # The option fields are added by the form itself; only model fields go to the factory.
+        kwargs["fields"] = BusinessAdminForm.Meta.fields
+        return super().get_form(request, obj, change, **kwargs)
+
+
+class BookingAdminForm(forms.ModelForm):
+    """Staff bookings keep the one rule that never bends: no overlap with a confirmed one."""
+
+    class Meta:
+        model = Booking
+        fields = ["business", "service", "customer_name", "customer_phone", "start", "status"]
+
+    def clean(self):
+        cleaned = super().clean()
+        business, service, start = (cleaned.get(k) for k in ("business", "service", "start"))
+        if not (business and service and start):
+            return cleaned
+        if service.business_id != business.pk:
+            self.add_error("service", "This service belongs to another business.")
+            return cleaned
+        self.instance.end = start + service.duration
+        if cleaned.get("status") == Booking.Status.CONFIRMED:
+            clash = (
+                Booking.objects.confirmed()
+                .filter(business=business)
+                .overlapping(start, self.instance.end)
+                .exclude(pk=self.instance.pk)
+            )
+            if clash.exists():
+                self.add_error("start", "This overlaps another confirmed booking.")
+        if not self.instance.provider:
+            self.instance.provider = "admin"
+        return cleaned
+
+
+@admin.register(Booking)
+class BookingAdmin(admin.ModelAdmin):
+    form = BookingAdminForm
+    list_display = [
+        "customer_name",
+        "service",
+        "business",
+        "local_start",
+        "status",
+        "calendar_sync_status",
+        "provider",
+    ]
+    list_filter = [
+        "business",
+        "status",
+        ("start", admin.DateFieldListFilter),
+        "calendar_sync_status",
+    ]
+    search_fields = ["customer_name", "customer_phone"]
+    list_select_related = ["business", "service"]
+    readonly_fields = [
+        "end",
+        "provider",
+        "calendar_event_id",
+        "calendar_sync_status",
+        "calendar_sync_error",
+        "source_call_sid",
+        "created_at",
+        "updated_at",
+    ]
+    actions = ["cancel_selected"]
+
+    @admin.display(description="start (business time)", ordering="start")
+    def local_start(self, booking: Booking) -> str:
+        local = booking.start.astimezone(booking.business.tz)
+        return f"{local:%a %Y-%m-%d %H:%M} {local.tzname()}"
+
+    @admin.action(description="Cancel selected bookings")
+    def cancel_selected(self, request, queryset):
+        count = 0
+        for booking in queryset.filter(status=Booking.Status.CONFIRMED):
+            cancel_booking(booking=booking)
+            count += 1
+        self.message_user(request, f"Cancelled {count} booking(s).", messages.SUCCESS)
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        # Show and parse the times in the business's own zone, as staff think of them.
+        booking = self.get_object(request, object_id) if object_id else None
+        if booking is None:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        with timezone.override(booking.business.tz):
+            extra_context = {
+                **(extra_context or {}),
+                "subtitle": f"Times in {booking.business.timezone}",
+            }
+            response = super().changeform_view(request, object_id, form_url, extra_context)
+            if hasattr(response, "render"):
+                response.render()
+            return response

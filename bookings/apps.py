@@ -1,0 +1,12 @@
+from django.apps import AppConfig
+
+
+class BookingsConfig(AppConfig):
+    name = "bookings"
+    verbose_name = "Bookings"
+
+    def ready(self) -> None:
+        from bookings.providers.native import NativeBookingProvider
+        from bookings.providers.registry import register
+
+        register(NativeBookingProvider)

@@ -1,0 +1,254 @@
+"""The bookings domain: who answers, what can be booked, when, and what was booked."""
+
+from __future__ import annotations
+
+import zoneinfo
+from datetime import date, timedelta
+
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils import timezone
+
+from bookings.phones import validate_e164
+from bookings.providers.registry import DEFAULT_PROVIDER, provider_choices
+from bookings.slots import Schedule
+
+
+def validate_timezone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(f"{value!r} is not an IANA time zone (e.g. America/New_York).")
+
+
+def timezone_choices() -> list[tuple[str, str]]:
+    return [(name, name) for name in sorted(zoneinfo.available_timezones())]
+
+
+class Weekday(models.IntegerChoices):
+    MONDAY = 0, "Monday"
+    TUESDAY = 1, "Tuesday"
+    WEDNESDAY = 2, "Wednesday"
+    THURSDAY = 3, "Thursday"
+    FRIDAY = 4, "Friday"
+    SATURDAY = 5, "Saturday"
+    SUNDAY = 6, "Sunday"
+
+
+class Business(models.Model):
+    name = models.CharField(max_length=120)
+    slug = models.SlugField(unique=True, help_text="Public id used in the Twilio webhook URLs.")
+    timezone = models.CharField(
+        max_length=64,
+        choices=timezone_choices,
+        validators=[validate_timezone],
+        default="America/New_York",
+    )
+    phone_number = models.CharField(
+        "Twilio number",
+        max_length=20,
+        unique=True,
+        validators=[validate_e164],
+        help_text="The number callers dial, in E.164 (+15555550100).",
+    )
+    min_notice_minutes = models.PositiveIntegerField(
+        "minimum notice (minutes)", default=60, validators=[MaxValueValidator(60 * 24 * 30)]
+    )
+    horizon_days = models.PositiveIntegerField(
+        "booking horizon (days)",
+        default=60,
+        validators=[MinValueValidator(1), MaxValueValidator(365)],
+        help_text="How far ahead callers may book.",
+    )
+    booking_provider = models.CharField(
+        max_length=40, choices=provider_choices, default=DEFAULT_PROVIDER
+    )
+    provider_options = models.JSONField(default=dict, blank=True)
+    transfer_number = models.CharField(
+        max_length=20,
+        blank=True,
+        validators=[validate_e164],
+        help_text="Where callers asking for a person are put through. Empty: take a message.",
+    )
+    greeting = models.TextField(
+        blank=True, help_text="What callers hear first. Empty: a greeting with the name."
+    )
+    is_active = models.BooleanField("active", default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "businesses"
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def tz(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.timezone)
+
+    @property
+    def welcome_greeting(self) -> str:
+        return self.greeting or f"Hello, thanks for calling {self.name}. How can I help you?"
+
+    def local_today(self) -> date:
+        return timezone.now().astimezone(self.tz).date()
+
+    def schedule(self) -> Schedule:
+        """Opening hours and rules as plain data, with the exceptions that can still matter."""
+        weekly: dict[int, list] = {}
+        for hours in self.opening_hours.all():
+            weekly.setdefault(hours.weekday, []).append((hours.opens, hours.closes))
+        exceptions: dict[date, list] = {}
+        since = self.local_today() - timedelta(days=1)
+        for special in self.exceptions.filter(date__gte=since):
+            ranges = exceptions.setdefault(special.date, [])
+            if not special.closed:
+                ranges.append((special.opens, special.closes))
+        return Schedule(
+            tz=self.tz,
+            weekly={day: tuple(sorted(r)) for day, r in weekly.items()},
+            exceptions={day: tuple(sorted(r)) for day, r in exceptions.items()},
+            min_notice=timedelta(minutes=self.min_notice_minutes),
+            horizon=timedelta(days=self.horizon_days),
+        )
+
+
+class OpeningHours(models.Model):
+    """One opening range on a weekday; several per day allowed (e.g. a lunch break)."""
+
+    business = models.ForeignKey(Business, on_delete=models.CASCADE, related_name="opening_hours")
+    weekday = models.PositiveSmallIntegerField(choices=Weekday.choices)
+    opens = models.TimeField()
+    closes = models.TimeField()
+
+    class Meta:
+        ordering = ["weekday", "opens"]
+        verbose_name_plural = "opening hours"
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(closes__gt=models.F("opens")), name="hours_close_after_open"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_weekday_display()} {self.opens:%H:%M}-{self.closes:%H:%M}"
+
+    def clean(self) -> None:
+        if self.opens is not None and self.closes is not None and self.closes <= self.opens:
+            raise ValidationError("Closing time must be after opening time.")
+
+
+class DateException(models.Model):
+    """A holiday or special hours on one date. Rows for a date replace that weekday's hours."""
+
+    business = models.ForeignKey(Business, on_delete=models.CASCADE, related_name="exceptions")
+    date = models.DateField()
+    closed = models.BooleanField(default=True)
+    opens = models.TimeField(null=True, blank=True)
+    closes = models.TimeField(null=True, blank=True)
+    note = models.CharField(max_length=120, blank=True)
+
+    class Meta:
+        ordering = ["date", "opens"]
+        verbose_name = "special day"
+
+    def __str__(self) -> str:
+        if self.closed:
+            return f"{self.date}: closed"
+        return f"{self.date}: {self.opens:%H:%M}-{self.closes:%H:%M}"
+
+    def clean(self) -> None:
+        if self.closed:
+            self.opens = self.closes = None
+            return
+        if self.opens is None or self.closes is None:
+            raise ValidationError("Give opening and closing times, or tick 'closed'.")
+        if self.closes <= self.opens:
+            raise ValidationError("Closing time must be after opening time.")
+
+
+class Service(models.Model):
+    business = models.ForeignKey(Business, on_delete=models.CASCADE, related_name="services")
+    name = models.CharField(max_length=80)
+    duration_minutes = models.PositiveSmallIntegerField(
+        validators=[MinValueValidator(5), MaxValueValidator(12 * 60)]
+    )
+    synonyms = models.CharField(
+        "other names",
+        max_length=300,
+        blank=True,
+        help_text="Comma-separated words callers use for it, e.g. 'trim, beard'.",
+    )
+    is_active = models.BooleanField("active", default=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["business", "name"], name="service_name_per_business")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def duration(self) -> timedelta:
+        return timedelta(minutes=self.duration_minutes)
+
+    @property
+    def synonym_list(self) -> tuple[str, ...]:
+        return tuple(word.strip() for word in self.synonyms.split(",") if word.strip())
+
+
+class BookingQuerySet(models.QuerySet):
+    def confirmed(self) -> BookingQuerySet:
+        return self.filter(status=Booking.Status.CONFIRMED)
+
+    def overlapping(self, start, end) -> BookingQuerySet:
+        return self.filter(start__lt=end, end__gt=start)
+
+
+class Booking(models.Model):
+    class Status(models.TextChoices):
+        CONFIRMED = "confirmed", "Confirmed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    class SyncStatus(models.TextChoices):
+        NOT_REQUIRED = "not_required", "Not required"
+        PENDING = "pending", "Pending"
+        SYNCED = "synced", "Synced"
+        FAILED = "failed", "Failed"
+
+    business = models.ForeignKey(Business, on_delete=models.CASCADE, related_name="bookings")
+    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="bookings")
+    customer_name = models.CharField(max_length=120)
+    customer_phone = models.CharField(max_length=20, validators=[validate_e164])
+    start = models.DateTimeField()
+    end = models.DateTimeField()
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.CONFIRMED)
+    provider = models.CharField(max_length=40, help_text="The booking provider that made it.")
+    calendar_event_id = models.CharField(max_length=1024, blank=True)
+    calendar_sync_status = models.CharField(
+        max_length=14, choices=SyncStatus.choices, default=SyncStatus.NOT_REQUIRED
+    )
+    calendar_sync_error = models.TextField(blank=True)
+    source_call_sid = models.CharField(max_length=64, blank=True, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = BookingQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["start"]
+        indexes = [models.Index(fields=["business", "start"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(end__gt=models.F("start")), name="booking_ends_after_start"
+            )
+        ]
+        # The no-overlap guarantee on Postgres is an exclusion constraint added by migration
+        # 0002 (Postgres only); on SQLite it is bookings.services.book_slot's IMMEDIATE write.
+
+    def __str__(self) -> str:
+        local = self.start.astimezone(self.business.tz)
+        return f"{self.service} for {self.customer_name}, {local:%Y-%m-%d %H:%M}"

@@ -1,0 +1,1 @@
+"""Booking providers: the protocol (base.py), the registry and the native provider."""

@@ -1,0 +1,119 @@
+"""The booking-provider contract.
+
+A provider answers three questions for one business: is this slot free (and if not, what
+is nearest), book it, and what to do once it is booked. Every provider respects the
+business's opening hours and our own confirmed bookings; an external calendar only *adds*
+busy times. Methods are async: the call loop awaits them on the event loop, so any
+blocking work (ORM, HTTP) goes through a thread.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from django import forms
+
+from bookings.slots import Refusal
+
+if TYPE_CHECKING:
+    from bookings.models import Business, Service
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class BookingContext:
+    business: Business
+    service: Service
+    start: datetime  # aware
+    end: datetime  # aware
+    customer_name: str = ""
+    customer_phone: str = ""  # E.164
+    call_sid: str = ""
+
+
+@dataclass(frozen=True)
+class AvailabilityResult:
+    available: bool
+    reason: Refusal | None = None
+    alternatives: list[datetime] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class BookingIntent:
+    """What create_booking did: booked (with the booking's id) or refused (why, and what else)."""
+
+    booked: bool
+    booking_id: int | None = None
+    reason: Refusal | None = None
+    alternatives: list[datetime] = field(default_factory=list)
+
+
+class ProviderOptionsForm(forms.Form):
+    """Options every provider understands. Subclasses add their own fields."""
+
+    default_duration_minutes = forms.IntegerField(
+        min_value=5,
+        max_value=12 * 60,
+        initial=30,
+        required=False,
+        help_text="Length offered when a caller's request matches no service duration.",
+    )
+
+
+class BookingProvider:
+    """Base class. Subclasses set `name`, `label` and implement the three async methods."""
+
+    name: ClassVar[str]
+    label: ClassVar[str]
+    options_form: ClassVar[type[forms.Form]] = ProviderOptionsForm
+
+    def __init__(self, business: Business, *, options: dict[str, Any] | None = None) -> None:
+        self.business = business
+        self.options = options if options is not None else self.clean_options({})
+
+    @classmethod
+    def clean_options(cls, raw: dict[str, Any] | None) -> dict[str, Any]:
+        """Stored options validated and completed with defaults. Invalid stored options are
+        logged and replaced by defaults: a call never fails because of configuration."""
+        form = cls.options_form(data=cls.options_with_defaults(raw or {}))
+        if not form.is_valid():
+            logger.error(
+                "Invalid options for provider %s: %s; using defaults.",
+                cls.name,
+                form.errors.as_text(),
+            )
+            form = cls.options_form(data=cls.options_with_defaults({}))
+            form.is_valid()
+        return form.cleaned_data
+
+    @classmethod
+    def options_with_defaults(cls, raw: dict[str, Any]) -> dict[str, Any]:
+        defaults = {name: f.initial for name, f in cls.options_form.base_fields.items()}
+        return {**defaults, **{k: v for k, v in raw.items() if k in defaults and v is not None}}
+
+    # -- Methods that child classes must implement -------------------------------------
+
+    async def check_availability(self, context: BookingContext) -> AvailabilityResult:
+        """Whether context.start..end can be booked; if not, why and the nearest free starts.
+        Never raises for an unreachable external service: it degrades and records why."""
+        raise NotImplementedError
+
+    async def create_booking(self, context: BookingContext) -> BookingIntent:
+        """Book the slot under the database's no-overlap guarantee. A slot lost to another
+        caller comes back as BookingIntent(booked=False, reason=TAKEN, alternatives=...)."""
+        raise NotImplementedError
+
+    async def after_booking(self, context: BookingContext, booking_id: int) -> None:
+        """Work that follows a booking off the call's critical path (e.g. calendar events)."""
+        raise NotImplementedError
+
+    async def free_starts(
+        self, *, service: Service, start: datetime, end: datetime, limit: int
+    ) -> list[datetime]:
+        """Bookable starts for `service` within [start, end), earliest first, at most `limit`
+        (for vague requests such as 'tomorrow morning')."""
+        raise NotImplementedError

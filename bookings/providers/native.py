@@ -1,0 +1,114 @@
+"""The native provider: our own opening hours and bookings, nothing external."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from channels.db import database_sync_to_async
+from django.utils import timezone
+
+from bookings.models import Service
+from bookings.providers.base import (
+    AvailabilityResult,
+    BookingContext,
+    BookingIntent,
+    BookingProvider,
+)
+from bookings.services import book_slot, busy_intervals
+from bookings.slots import Interval, Schedule, check_slot, free_starts, nearest_free_slots
+
+
+class NativeBookingProvider(BookingProvider):
+    name = "native"
+    label = "Native (our bookings and opening hours)"
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._schedule: Schedule | None = None
+
+    # The ORM is synchronous: each helper below runs in a worker thread.
+
+    async def check_availability(self, context: BookingContext) -> AvailabilityResult:
+        return await database_sync_to_async(self._check)(context)
+
+    async def create_booking(self, context: BookingContext) -> BookingIntent:
+        return await database_sync_to_async(self._create)(context)
+
+    async def after_booking(self, context: BookingContext, booking_id: int) -> None:
+        return None  # nothing outside our database to update
+
+    async def free_starts(
+        self, *, service: Service, start: datetime, end: datetime, limit: int
+    ) -> list[datetime]:
+        return await database_sync_to_async(self._free_starts)(service, start, end, limit)
+
+    # -- Hooks for providers that add busy times (e.g. an external calendar) ------------
+
+    def busy(self, start: datetime, end: datetime) -> list[Interval]:
+        """Busy intervals overlapping [start, end). Subclasses extend this."""
+        return busy_intervals(self.business, start, end)
+
+    def schedule(self) -> Schedule:
+        # Loaded once per provider instance, i.e. once per call.
+        if self._schedule is None:
+            self._schedule = self.business.schedule()
+        return self._schedule
+
+    # -- Sync implementations ------------------------------------------------------------
+
+    def _check(self, context: BookingContext) -> AvailabilityResult:
+        now = timezone.now()
+        schedule = self.schedule()
+        refusal = check_slot(
+            schedule, context.start, context.end, self.busy(context.start, context.end), now
+        )
+        if refusal is None:
+            return AvailabilityResult(available=True)
+        return AvailabilityResult(
+            available=False, reason=refusal, alternatives=self._alternatives(context, now)
+        )
+
+    def _create(self, context: BookingContext) -> BookingIntent:
+        outcome = book_slot(
+            business=self.business,
+            service=context.service,
+            start=context.start,
+            customer_name=context.customer_name,
+            customer_phone=context.customer_phone,
+            provider=self.name,
+            call_sid=context.call_sid,
+            sync_status=self.initial_sync_status(),
+        )
+        if outcome.booking is not None:
+            return BookingIntent(booked=True, booking_id=outcome.booking.pk)
+        return BookingIntent(
+            booked=False,
+            reason=outcome.refusal,
+            alternatives=self._alternatives(context, timezone.now()),
+        )
+
+    def initial_sync_status(self) -> str:
+        return "not_required"
+
+    def _alternatives(self, context: BookingContext, now: datetime) -> list[datetime]:
+        schedule = self.schedule()
+        duration = context.end - context.start
+        search_end = now + schedule.horizon + duration
+        search_start = min(context.start, now) - timedelta(days=1)
+        return nearest_free_slots(
+            schedule,
+            wanted=context.start,
+            duration=duration,
+            busy=self.busy(search_start, search_end),
+            now=now,
+        )
+
+    def _free_starts(self, service: Service, start: datetime, end: datetime, limit: int):
+        starts = free_starts(
+            self.schedule(),
+            duration=service.duration,
+            busy=self.busy(start, end),
+            now=timezone.now(),
+            between=(start, end),
+        )
+        return starts[:limit]

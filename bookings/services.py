@@ -1,0 +1,107 @@
+"""Writes to bookings. The one place a booking is made or cancelled."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import IntegrityError, OperationalError, transaction
+from django.utils import timezone
+
+from bookings.models import Booking, Business, Service
+from bookings.slots import Interval, Refusal, check_slot
+
+logger = logging.getLogger(__name__)
+
+# Postgres SQLSTATEs: the no-overlap exclusion constraint (migration 0002) refused the row;
+# deadlock / serialization failure between concurrent booking transactions.
+EXCLUSION_VIOLATION = "23P01"
+RETRYABLE = {"40P01", "40001"}
+RETRIES_ON_CONFLICT = 5
+
+
+@dataclass(frozen=True)
+class BookingOutcome:
+    booking: Booking | None
+    refusal: Refusal | None = None
+
+
+def busy_intervals(business: Business, start: datetime, end: datetime) -> list[Interval]:
+    """Our confirmed bookings of the business overlapping [start, end)."""
+    rows = (
+        Booking.objects.confirmed()
+        .filter(business=business)
+        .overlapping(start, end)
+        .values_list("start", "end")
+    )
+    return list(rows)
+
+
+def book_slot(
+    *,
+    business: Business,
+    service: Service,
+    start: datetime,
+    customer_name: str,
+    customer_phone: str,
+    provider: str,
+    call_sid: str = "",
+    sync_status: str = Booking.SyncStatus.NOT_REQUIRED,
+    now: datetime | None = None,
+) -> BookingOutcome:
+    """Book `service` at `start` unless the rules or another booking forbid it.
+
+    No two confirmed bookings of a business overlap, whatever the concurrency: on SQLite the
+    transaction begins IMMEDIATE (the write lock is held from the overlap check to the
+    insert); on Postgres a concurrent winner makes our insert violate the exclusion
+    constraint, which we report as TAKEN rather than raise.
+    """
+    end = start + service.duration
+    schedule = business.schedule()
+    for attempt in range(1, RETRIES_ON_CONFLICT + 1):
+        try:
+            with transaction.atomic():
+                refusal = check_slot(
+                    schedule,
+                    start,
+                    end,
+                    busy_intervals(business, start, end),
+                    now or timezone.now(),
+                )
+                if refusal is not None:
+                    return BookingOutcome(booking=None, refusal=refusal)
+                booking = Booking.objects.create(
+                    business=business,
+                    service=service,
+                    customer_name=customer_name,
+                    customer_phone=customer_phone,
+                    start=start,
+                    end=end,
+                    provider=provider,
+                    source_call_sid=call_sid,
+                    calendar_sync_status=sync_status,
+                )
+            return BookingOutcome(booking=booking)
+        except IntegrityError as exc:
+            if _sqlstate(exc) != EXCLUSION_VIOLATION:
+                raise
+            return BookingOutcome(booking=None, refusal=Refusal.TAKEN)
+        except OperationalError as exc:
+            # Concurrent inserts checking the exclusion constraint can deadlock each other;
+            # Postgres aborts one. Run it again: it will now see the winner and refuse.
+            if _sqlstate(exc) not in RETRYABLE or attempt == RETRIES_ON_CONFLICT:
+                raise
+            logger.info("Booking transaction conflict (%s), retrying.", _sqlstate(exc))
+    raise AssertionError("unreachable")
+
+
+def cancel_booking(*, booking: Booking) -> Booking:
+    if booking.status != Booking.Status.CANCELLED:
+        booking.status = Booking.Status.CANCELLED
+        booking.save(update_fields=["status", "updated_at"])
+    return booking
+
+
+def _sqlstate(exc: Exception) -> str | None:
+    return getattr(exc.__cause__, "sqlstate", None)

@@ -1,0 +1,171 @@
+"""Admin pages staff and ops use: render, save, the provider kill switch, business time."""
+
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+
+from bookings.models import Booking, Business
+from bookings.tests.factories import BookingFactory, BusinessFactory, ServiceFactory
+from bookings.tests.timeutil import local, upcoming
+
+pytestmark = pytest.mark.django_db
+
+
+def business_form_data(business: Business, **overrides) -> dict:
+    data = {
+        "name": business.name,
+        "slug": business.slug,
+        "is_active": "on",
+        "greeting": "",
+        "phone_number": business.phone_number,
+        "transfer_number": "",
+        "timezone": business.timezone,
+        "min_notice_minutes": "60",
+        "horizon_days": "60",
+        "booking_provider": "native",
+        "option_default_duration_minutes": "30",
+    }
+    for prefix, rows in (
+        ("opening_hours", business.opening_hours.all()),
+        ("exceptions", []),
+        ("services", business.services.all()),
+    ):
+        rows = list(rows)
+        data |= {
+            f"{prefix}-TOTAL_FORMS": str(len(rows)),
+            f"{prefix}-INITIAL_FORMS": str(len(rows)),
+            f"{prefix}-MIN_NUM_FORMS": "0",
+            f"{prefix}-MAX_NUM_FORMS": "1000",
+        }
+        for i, row in enumerate(rows):
+            data[f"{prefix}-{i}-id"] = str(row.pk)
+            data[f"{prefix}-{i}-business"] = str(business.pk)
+            if prefix == "opening_hours":
+                data |= {
+                    f"{prefix}-{i}-weekday": str(row.weekday),
+                    f"{prefix}-{i}-opens": row.opens.strftime("%H:%M"),
+                    f"{prefix}-{i}-closes": row.closes.strftime("%H:%M"),
+                }
+            else:
+                data |= {
+                    f"{prefix}-{i}-name": row.name,
+                    f"{prefix}-{i}-duration_minutes": str(row.duration_minutes),
+                    f"{prefix}-{i}-synonyms": row.synonyms,
+                    f"{prefix}-{i}-is_active": "on",
+                }
+    return data | overrides
+
+
+def test_business_pages_render_with_inlines_and_options(admin_client):
+    business = BusinessFactory()
+    ServiceFactory(business=business, name="Haircut")
+    assert admin_client.get(reverse("admin:bookings_business_changelist")).status_code == 200
+    page = admin_client.get(reverse("admin:bookings_business_change", args=[business.pk]))
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert "Haircut" in html and "Opening hours" in html and "Special days" in html
+    assert 'name="option_default_duration_minutes"' in html
+    assert 'name="provider_options"' not in html  # a form, not raw JSON
+    assert admin_client.get(reverse("admin:bookings_business_add")).status_code == 200
+
+
+def test_business_saves_validated_provider_options(admin_client):
+    business = BusinessFactory()
+    url = reverse("admin:bookings_business_change", args=[business.pk])
+    response = admin_client.post(
+        url, business_form_data(business, option_default_duration_minutes="45")
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    business.refresh_from_db()
+    assert business.provider_options == {"default_duration_minutes": 45}
+
+
+def test_invalid_provider_option_is_explained_not_saved(admin_client):
+    business = BusinessFactory()
+    url = reverse("admin:bookings_business_change", args=[business.pk])
+    response = admin_client.post(
+        url, business_form_data(business, option_default_duration_minutes="2")
+    )
+    assert response.status_code == 200
+    assert "greater than or equal to 5" in response.content.decode()
+    business.refresh_from_db()
+    assert business.provider_options == {}
+
+
+def test_bad_phone_and_timezone_are_refused(admin_client):
+    business = BusinessFactory()
+    url = reverse("admin:bookings_business_change", args=[business.pk])
+    data = business_form_data(business, phone_number="555-0100", timezone="Mars/Olympus")
+    html = admin_client.post(url, data).content.decode()
+    assert "E.164" in html and "Select a valid choice" in html
+
+
+def test_ops_flip_the_provider_from_the_changelist(admin_client):
+    business = BusinessFactory(booking_provider="native", is_active=True)
+    data = {
+        "form-TOTAL_FORMS": "1",
+        "form-INITIAL_FORMS": "1",
+        "form-0-id": str(business.pk),
+        "form-0-booking_provider": "native",
+        "form-0-is_active": "",
+        "_save": "Save",
+    }
+    response = admin_client.post(reverse("admin:bookings_business_changelist"), data)
+    assert response.status_code == 302
+    business.refresh_from_db()
+    assert business.is_active is False
+
+
+def test_booking_changelist_filters_search_and_business_time(admin_client):
+    service = ServiceFactory()
+    business = service.business
+    start = local(business, upcoming(business, 1), 15)
+    BookingFactory(service=service, start=start, customer_name="Maria Lopez")
+    url = reverse("admin:bookings_booking_changelist")
+    html = admin_client.get(url).content.decode()
+    assert "15:00 EST" in html or "15:00 EDT" in html  # business time, not UTC
+    for query in (
+        "?q=Maria",
+        "?q=%2B1555",
+        f"?business__id__exact={business.pk}",
+        "?status__exact=confirmed",
+        "?calendar_sync_status__exact=not_required",
+    ):
+        page = admin_client.get(url + query)
+        assert page.status_code == 200 and "Maria Lopez" in page.content.decode(), query
+    assert "Maria Lopez" not in admin_client.get(url + "?q=Nobody").content.decode()
+
+
+def test_booking_change_form_shows_business_time_and_refuses_overlap(admin_client):
+    service = ServiceFactory()
+    business = service.business
+    start = local(business, upcoming(business, 1), 15)
+    first = BookingFactory(service=service, start=start)
+    second = BookingFactory(service=service, start=start + timedelta(hours=2), customer_name="Bo")
+    page = admin_client.get(reverse("admin:bookings_booking_change", args=[first.pk]))
+    assert 'value="15:00:00"' in page.content.decode()
+    data = {
+        "business": business.pk,
+        "service": service.pk,
+        "customer_name": "Bo",
+        "customer_phone": "+15555550123",
+        "start_0": start.strftime("%Y-%m-%d"),
+        "start_1": "15:15:00",
+        "status": "confirmed",
+    }
+    response = admin_client.post(reverse("admin:bookings_booking_change", args=[second.pk]), data)
+    assert "overlaps another confirmed booking" in response.content.decode()
+
+
+def test_cancel_action(admin_client):
+    service = ServiceFactory()
+    booking = BookingFactory(
+        service=service, start=local(service.business, upcoming(service.business, 1), 10)
+    )
+    admin_client.post(
+        reverse("admin:bookings_booking_changelist"),
+        {"action": "cancel_selected", "_selected_action": [booking.pk]},
+    )
+    booking.refresh_from_db()
+    assert booking.status == Booking.Status.CANCELLED

@@ -1,0 +1,3 @@
+"""WebSocket routes of the call loop."""
+
+websocket_urlpatterns: list = []

@@ -1,0 +1,10 @@
+from django.contrib import admin
+from django.urls import path
+
+admin.site.site_header = "Receptionist"
+admin.site.site_title = "Receptionist admin"
+admin.site.index_title = "Businesses, bookings and calls"
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+]
