@@ -1,0 +1,1 @@
+"""Dialogue engines: the conversation logic the call session drives (plain Python)."""

@@ -1,0 +1,71 @@
+"""Calls: one row per phone (or simulator) call, with its transcript as insert-only turns."""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class Call(models.Model):
+    class Outcome(models.TextChoices):
+        IN_PROGRESS = "in_progress", "In progress"
+        BOOKED = "booked", "Booked"
+        CANCELLED = "cancelled", "Cancelled"
+        MOVED = "moved", "Moved"
+        TRANSFERRED = "transferred", "Transferred"
+        MESSAGE_TAKEN = "message_taken", "Message taken"
+        ABANDONED = "abandoned", "Abandoned"
+        FAILED = "failed", "Failed"
+
+    class Channel(models.TextChoices):
+        PHONE = "phone", "Phone (Twilio)"
+        SIMULATOR = "simulator", "Simulator"
+
+    sid = models.CharField("call SID", max_length=64, unique=True)
+    business = models.ForeignKey("bookings.Business", on_delete=models.CASCADE, related_name="calls")
+    channel = models.CharField(max_length=12, choices=Channel.choices, default=Channel.PHONE)
+    from_number = models.CharField(max_length=32, blank=True)
+    to_number = models.CharField(max_length=32, blank=True)
+    started_at = models.DateTimeField(auto_now_add=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=16, choices=Outcome.choices, default=Outcome.IN_PROGRESS)
+    engine = models.CharField("dialogue engine", max_length=40, blank=True)
+    booking = models.ForeignKey(
+        "bookings.Booking", null=True, blank=True, on_delete=models.SET_NULL, related_name="calls"
+    )
+    message = models.TextField("message taken", blank=True)
+    handoff_to = models.CharField(max_length=32, blank=True)
+    # What Twilio reported when the ConversationRelay session ended (<Connect action>).
+    session_status = models.CharField(max_length=32, blank=True)
+    session_error = models.TextField(blank=True)
+    # Things staff should know about this call: errors Twilio reported, limits reached,
+    # an engine fallback. A list of {"at": iso, "event": str, "detail": str}.
+    events = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        indexes = [models.Index(fields=["business", "-started_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.sid} ({self.get_outcome_display()})"
+
+
+class CallTurn(models.Model):
+    """One thing said on a call. Insert-only: the hot path never rewrites a call row's blob."""
+
+    class Speaker(models.TextChoices):
+        CALLER = "caller", "Caller"
+        RECEPTIONIST = "receptionist", "Receptionist"
+        SYSTEM = "system", "System"
+
+    call = models.ForeignKey(Call, on_delete=models.CASCADE, related_name="turns")
+    speaker = models.CharField(max_length=12, choices=Speaker.choices)
+    text = models.TextField()
+    at = models.DateTimeField()
+    # The caller talked over this answer: `text` is what they actually heard.
+    interrupted = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.speaker}: {self.text[:60]}"
