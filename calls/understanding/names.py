@@ -1,0 +1,141 @@
+"""The caller's name, from what they said.
+
+Two ways in: an introduction anywhere in a sentence ("this is Maria", "my name is Ann"), or,
+right after we asked for their name, the bare answer ("Maria Lopez", "M-A-R-I-A"). Introduction
+phrases are also ordinary English ("this is for a haircut", "it's tomorrow", "I'm free at 3"),
+so the words after them only count as a name when they are alphabetic and not common words.
+"""
+
+from __future__ import annotations
+
+import re
+
+_MAX_NAME_WORDS = 3
+
+# "my name is", "this is", "it's", "I'm", "call me", ... followed by the name.
+_INTRO = re.compile(
+    r"\b(?:(?:my|the)\s+name\s+is|(?:my\s+)?name['’]?s|name\s+is|this\s+is|it['’]?s|it\s+is"
+    r"|i['’]?m|i\s+am|call\s+me|you\s+can\s+call\s+me)\s+",
+    re.IGNORECASE,
+)
+# "Maria here", "Maria speaking", at the start after a greeting.
+_NAME_HERE = re.compile(
+    r"^\W*(?:(?:hi|hello|hey|yeah|yes|oh|uh|um)\W+)*(?P<name>[^\W\d_][\w'’-]*"
+    r"(?:\s+[^\W\d_][\w'’-]*)?)\s+(?:here|speaking)\b",
+    re.IGNORECASE,
+)
+# Two or more single letters: "M A R I A", "m-a-r-i-a", "A. N. N."
+_SPELLED = re.compile(r"(?<![\w'’])[a-z](?:[\s.,-]+[a-z](?![\w'’])){1,}", re.IGNORECASE)
+# Letter pairs that are times, not spellings: "3 p.m.", "9 a m".
+_NOT_SPELLINGS = frozenset({"am", "pm"})
+_NAME_WORD = re.compile(r"^[^\W\d_]+(?:['’-][^\W\d_]+)*$")
+_CLAUSE_END = re.compile(r"[,.;:!?]")
+# Leading noise before a bare answer: "uh, Maria", "yeah it's Maria".
+_LEADING_FILLER = re.compile(
+    r"^(?:\W*(?:uh+|um+|er+|erm|hmm+|oh|ok|okay|well|so|yeah|yes|sure|hi|hello|hey)\b)+\W*",
+    re.IGNORECASE,
+)
+# Dropped from the end of a bare answer: "Maria Lopez, please" / "Maria thank you".
+_TRAILING_POLITE = frozenset({"please", "thanks", "thank", "you", "here"})
+# A name follows its cue closely; looking further only costs time on long input.
+_LOOKAHEAD_CHARS = 120
+
+# Common words that follow "this is"/"it's"/"I'm" but are never (or too rarely) names.
+# Some real names are sacrificed ("May", "Will", "Hope") because they are far more often words.
+_STOP_TEXT = """
+    a about after again all also am an and any anyone anything are as at away back be because
+    been before being better busy but by calling can cannot cant checking could coming did do
+    does doing done dont down each either else even ever every everything fine first for free
+    from get getting going gone good got great had has have having he her here hers him his how
+    i id ill im in interested into is isnt it its just know late later like looking lot me might
+    mine more morning most much must my need needing new next no nope nobody none nor not nothing
+    now of off oh ok okay on one only or other our out over please pretty quite ready really
+    right ringing same see she should so some someone something soon sorry still sure than thank
+    thanks that thats the their them then there these they thing this those through to today
+    tomorrow tonight too trying uh um under until up us very waiting want wanting was way we
+    well were what when where which while who why will wish with wondering would wrong yeah yes
+    yet you your yours
+    afternoon evening night noon midnight week weekend month year hour minute time
+    monday tuesday wednesday thursday friday saturday sunday
+    january february march april may june july august september october november december
+    hi hello hey bye goodbye sir madam maam mister miss mrs mr ms
+    appointment booking reservation haircut cut trim beard shave colour color dye highlights
+    manicure nails nail pedicure massage service services salon
+    phoning asking hoping thinking planning returning regarding running
+    afraid glad happy available unavailable early able unable urgent possible alright booked
+    come open closed around actually half past quarter oclock curious confused important
+    outside nearby existing regular customer client
+    zero two three four five six seven eight nine ten eleven twelve
+"""
+_STOP_WORDS = frozenset(_STOP_TEXT.split())
+
+
+def _clean(word: str) -> str:
+    return word.replace("’", "'").replace("'", "").lower()
+
+
+def _is_name_word(word: str) -> bool:
+    if not _NAME_WORD.match(word) or _clean(word) in _STOP_WORDS:
+        return False
+    # "I'm driving", "this is regarding": an uncapitalised -ing word is a verb; speech-to-text
+    # capitalises names, so "Sterling" still gets through.
+    return not (word.islower() and len(word) >= 6 and word.endswith("ing"))
+
+
+def _title(word: str) -> str:
+    """Title-case "maria"/"MARIA" but keep deliberate mixed case such as "McDonald"."""
+    return word.title() if word.islower() or word.isupper() else word
+
+
+def _leading_name(fragment: str, *, whole: bool = False) -> str | None:
+    """The name at the start of fragment (up to the end of its clause), or None.
+
+    With whole=True the entire clause must be the name (for bare answers), so "I want a haircut
+    tomorrow" or "haircut please now" is not read as someone's name.
+    """
+    words = _CLAUSE_END.split(fragment[:_LOOKAHEAD_CHARS], maxsplit=1)[0].split()
+    while whole and words and _clean(words[-1]) in _TRAILING_POLITE:
+        words.pop()
+    taken = []
+    for word in words:
+        if not _is_name_word(word) or len(taken) == _MAX_NAME_WORDS:
+            if whole:
+                return None
+            break
+        taken.append(_title(word))
+    return " ".join(taken) or None
+
+
+def _spelled(text: str) -> str | None:
+    """A name spelled letter by letter, e.g. "M A R I A" -> "Maria"."""
+    for match in _SPELLED.finditer(text):
+        letters = "".join(ch for ch in match.group() if ch.isalpha())
+        if letters.lower() not in _NOT_SPELLINGS:
+            return letters.title()
+    return None
+
+
+def _introduced(text: str) -> str | None:
+    for match in _INTRO.finditer(text):
+        name = _leading_name(text[match.end() : match.end() + _LOOKAHEAD_CHARS])
+        if name:
+            return name
+    here = _NAME_HERE.match(text)
+    if here and all(_is_name_word(w) for w in here.group("name").split()):
+        return " ".join(_title(w) for w in here.group("name").split())
+    return None
+
+
+def extract_name(text: str, *, expecting_name: bool = False) -> str | None:
+    """The caller's name, title-cased, or None.
+
+    A letter-by-letter spelling wins over the spoken word (speech-to-text mangles names more
+    often than letters), but only when a name was introduced or we just asked for it.
+    """
+    name = _introduced(text)
+    if name is None and expecting_name:
+        name = _leading_name(_LEADING_FILLER.sub("", text), whole=True)
+    if name is None and not expecting_name:
+        return None
+    spelled = _spelled(text)
+    return spelled or name

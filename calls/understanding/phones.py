@@ -1,0 +1,135 @@
+"""Phone numbers as callers say them, and as we read them back.
+
+Speech-to-text gives "555-555-0100", "five five five ... oh one oh oh", "double five" or a mix.
+We turn the words into digits, cut the text into runs of digits (ordinary words end a run,
+separators and "uh" do not), and let `phonenumbers` decide whether a run can be a number.
+"""
+
+from __future__ import annotations
+
+import re
+
+import phonenumbers
+
+_MIN_DIGITS = 7
+
+_UNITS = {
+    "zero": "0", "oh": "0", "o": "0", "nought": "0", "one": "1", "two": "2", "three": "3",
+    "four": "4", "five": "5", "six": "6", "seven": "7", "eight": "8", "nine": "9",
+}  # fmt: skip
+_TEENS = {
+    "ten": "10", "eleven": "11", "twelve": "12", "thirteen": "13", "fourteen": "14",
+    "fifteen": "15", "sixteen": "16", "seventeen": "17", "eighteen": "18", "nineteen": "19",
+}  # fmt: skip
+_TENS = {
+    "twenty": "2", "thirty": "3", "forty": "4", "fourty": "4", "fifty": "5", "sixty": "6",
+    "seventy": "7", "eighty": "8", "ninety": "9",
+}  # fmt: skip
+_REPEATS = {"double": 2, "triple": 3}
+# Words that may sit inside a spoken number without ending it.
+_SKIPPABLE_WORDS = frozenset({"dash", "hyphen", "uh", "um", "er", "erm"})
+# "oh"/"o" are zeros inside a number, but "oh, ..." at the start is just an interjection.
+_ZERO_LETTERS = frozenset({"oh", "o"})
+
+_TOKEN = re.compile(r"(?a)\d+|[a-z]+|\+|[^\sa-z\d]")
+# Separators written between digit groups: 555-555.0100, (555) 555 0100, "555, 555, 0100".
+_SEPARATORS = frozenset("-.(),")
+
+
+def _tens(tokens: list[str], i: int) -> tuple[str, int]:
+    """Digits for a spoken 10-99 at tokens[i] ("fifteen", "forty", "forty two"), and its length."""
+    tok = tokens[i]
+    if tok in _TEENS:
+        return _TEENS[tok], 1
+    if tok in _TENS:
+        nxt = tokens[i + 1] if i + 1 < len(tokens) else ""
+        if nxt in _UNITS and nxt not in _ZERO_LETTERS and nxt != "zero":
+            return _TENS[tok] + _UNITS[nxt], 2
+        return _TENS[tok] + "0", 1
+    return "", 0
+
+
+def _step(tokens: list[str], i: int, current: str) -> tuple[str | None, int]:
+    """Digits that tokens[i] adds to the current run and how many tokens it used.
+
+    None means the token ends the run; "" means it is skipped (a separator, "uh").
+    """
+    tok = tokens[i]
+    nxt = tokens[i + 1] if i + 1 < len(tokens) else ""
+    if tok.isdigit():
+        return tok, 1
+    if tok in _REPEATS and (nxt in _UNITS or (nxt.isdigit() and len(nxt) == 1)):
+        return _UNITS.get(nxt, nxt) * _REPEATS[tok], 2  # "double five" -> 55
+    if tok in _ZERO_LETTERS and not current.strip("+") and nxt in {",", "!", "."}:
+        return None, 1  # "Oh, it's 555 ...": an interjection, not a zero
+    if tok in _UNITS:
+        return _UNITS[tok], 1
+    if tok in _TEENS or tok in _TENS:
+        return _tens(tokens, i)
+    if tok == "hundred" and current[-1:].isdigit():
+        # Digit groups, not arithmetic: "eight hundred, five five five" -> 800 555.
+        return "00", 1
+    if tok in _SEPARATORS or tok in _SKIPPABLE_WORDS:
+        return "", 1
+    return None, 1
+
+
+def _runs(text: str) -> list[str]:
+    """Digit strings the caller said, each possibly starting with "+"."""
+    tokens = _TOKEN.findall(text.lower())
+    runs: list[str] = []
+    current = ""
+    i = 0
+    while i < len(tokens):
+        if tokens[i] in {"+", "plus"}:
+            runs.append(current)
+            current, i = "+", i + 1
+            continue
+        digits, used = _step(tokens, i, current)
+        if digits is None:
+            runs.append(current)
+            current = ""
+        else:
+            current += digits
+        i += used
+    runs.append(current)
+    return [run for run in runs if run.strip("+")]
+
+
+def _to_e164(run: str, region: str) -> str | None:
+    if len(run.lstrip("+")) < _MIN_DIGITS:
+        return None
+    try:
+        number = phonenumbers.parse(run, region)
+    except phonenumbers.NumberParseException:
+        return None
+    # IS_POSSIBLE only: a "local only" 7-digit number has no area code, so its E.164 form would
+    # be wrong. Validity is not required; demo numbers like 555-555-0100 are possible, not valid.
+    reason = phonenumbers.is_possible_number_with_reason(number)
+    if reason != phonenumbers.ValidationResult.IS_POSSIBLE:
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def extract_phone(text: str, *, region: str = "US") -> str | None:
+    """The first phone number in what the caller said, in E.164 form, or None."""
+    for run in _runs(text):
+        e164 = _to_e164(run, region)
+        if e164:
+            return e164
+    return None
+
+
+def speak_phone(e164: str) -> str:
+    """A number read out digit by digit in its national groups: "5 5 5, 5 5 5, 0 1 0 0".
+
+    Text-to-speech reads "5550100" as "five million ..."; spacing the digits stops that, and the
+    commas give the listener a pause between groups. Unparseable input is read digit by digit.
+    """
+    try:
+        number = phonenumbers.parse(e164, None)
+        national = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+    except phonenumbers.NumberParseException:
+        national = e164
+    groups = re.findall(r"\d+", national)
+    return ", ".join(" ".join(group) for group in groups)

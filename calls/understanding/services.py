@@ -1,0 +1,159 @@
+"""Which of the business's services a caller is asking for.
+
+Speech-to-text gives us things like "hare cut", "a trim" or "beard trimming", usually inside a
+longer sentence. We slide a small window over the caller's words and compare it, with spaces
+removed, to every service name and synonym. Short terms ("cut", "dye", "mani") must match
+exactly: fuzzy matching them would turn "save" into "shave" or "bye" into "dye".
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from rapidfuzz import fuzz
+
+
+@dataclass(frozen=True)
+class ServiceName:
+    id: int
+    name: str  # "Hair colouring"
+    synonyms: tuple[str, ...] = ()  # ("colour", "color", "dye", "highlights")
+
+
+@dataclass(frozen=True)
+class ServiceMatch:
+    id: int
+    name: str
+    score: float  # 0-100, rapidfuzz's scale; 100 is an exact match
+
+
+# Letters and digits; apostrophes are dropped so "don't" becomes one word "dont".
+_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
+_APOSTROPHE = re.compile(r"['’]")
+# A mention preceded by one of these (through fillers, see _FILLERS) is being refused.
+_NEGATORS = frozenset({"not", "no", "dont", "never", "without"})
+_NEGATOR_PAIRS = frozenset({("instead", "of"), ("rather", "than")})
+# Words allowed between a negator and the service: "don't want a haircut", "not the colour".
+_FILLERS = frozenset({"a", "an", "the", "any", "my", "some", "want", "need", "get", "to", "do"})
+# A comma or full stop between "no" and the service means "No. A haircut.", not a refusal.
+_CLAUSE_BREAK = re.compile(r"[,.;:!?]")
+
+_SHORT_TERM = 5  # terms this short (without spaces) only match exactly
+_MIN_SCORE = 85.0
+
+
+@dataclass(frozen=True)
+class _Word:
+    stem: str
+    raw: str
+    start: int  # character offsets in the original text
+    end: int
+
+
+@dataclass(frozen=True)
+class _Mention:
+    first: int  # word indexes, inclusive
+    last: int
+    service: ServiceName
+    score: float
+
+
+def _stem(word: str) -> str:
+    """Crude stemming so "trimming"/"trims"/"nails" meet "trim"/"nail"."""
+    if len(word) > 5 and word.endswith("ing"):
+        base = word[:-3]
+        return base[:-1] if len(base) > 2 and base[-1] == base[-2] else base
+    if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
+        return word[:-1]
+    return word
+
+
+def _words(text: str) -> list[_Word]:
+    found = []
+    for m in _WORD.finditer(text):
+        raw = _APOSTROPHE.sub("", m.group()).lower()
+        found.append(_Word(_stem(raw), raw, m.start(), m.end()))
+    return found
+
+
+def _term_key(term: str) -> tuple[int, str]:
+    """How many words a term has, and its stemmed words joined without spaces."""
+    words = _words(term)
+    return len(words), "".join(w.stem for w in words)
+
+
+def _similarity(window: str, term: str) -> float:
+    if len(term) <= _SHORT_TERM or len(window) <= _SHORT_TERM:
+        return 100.0 if window == term else 0.0
+    return fuzz.ratio(window, term)
+
+
+def _candidates(words: list[_Word], services: Sequence[ServiceName]) -> list[_Mention]:
+    """Every window of words that looks like some service's name or synonym."""
+    found = []
+    for service in services:
+        for term in (service.name, *service.synonyms):
+            size, key = _term_key(term)
+            if not key:
+                continue
+            # One word more or fewer than the term: "hare cut" ~ "haircut", "haircut" ~ "hair cut".
+            for width in {max(1, size - 1), size, size + 1}:
+                for first in range(len(words) - width + 1):
+                    window = "".join(w.stem for w in words[first : first + width])
+                    score = _similarity(window, key)
+                    if score >= _MIN_SCORE:
+                        found.append(_Mention(first, first + width - 1, service, score))
+    return found
+
+
+def _best_non_overlapping(candidates: list[_Mention]) -> list[_Mention]:
+    """Keep the strongest reading of each stretch of words, in the order they were said."""
+    chosen: list[_Mention] = []
+    ranked = sorted(candidates, key=lambda m: (-m.score, -(m.last - m.first), m.first))
+    for cand in ranked:
+        if all(cand.last < m.first or cand.first > m.last for m in chosen):
+            chosen.append(cand)
+    return sorted(chosen, key=lambda m: m.first)
+
+
+def _is_negated(mention: _Mention, words: list[_Word], text: str) -> bool:
+    """True for "not a haircut", "no colour", "don't want a trim", "instead of a manicure"."""
+    i = mention.first - 1
+    skipped = 0
+    while i >= 0 and words[i].raw in _FILLERS and skipped < 3:
+        i -= 1
+        skipped += 1
+    if i < 0:
+        return False
+    between = text[words[i].end : words[mention.first].start]
+    if _CLAUSE_BREAK.search(between):
+        return False
+    if words[i].raw in _NEGATORS:
+        return True
+    return i > 0 and (words[i - 1].raw, words[i].raw) in _NEGATOR_PAIRS
+
+
+def match_service(text: str, services: Sequence[ServiceName]) -> ServiceMatch | None:
+    """The service the caller wants, or None when they did not name one.
+
+    Corrections: refused mentions ("not a haircut") are dropped whenever something else was
+    mentioned; otherwise the last mention wins ("a haircut, actually make it a manicure").
+    If every mention was refused we return None rather than book what they said they don't want.
+    """
+    words = _words(text)
+    mentions = _best_non_overlapping(_candidates(words, services))
+    wanted = [m for m in mentions if not _is_negated(m, words, text)]
+    if not wanted:
+        return None
+    last = wanted[-1]
+    return ServiceMatch(id=last.service.id, name=last.service.name, score=float(last.score))
+
+
+def spoken_list(names: Sequence[str]) -> str:
+    """ "Haircut, Beard trim, Hair colouring or Manicure", for offering choices out loud."""
+    names = [n for n in names if n]
+    if len(names) <= 1:
+        return names[0] if names else ""
+    return f"{', '.join(names[:-1])} or {names[-1]}"
