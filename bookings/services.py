@@ -105,3 +105,47 @@ def cancel_booking(*, booking: Booking) -> Booking:
 
 def _sqlstate(exc: Exception) -> str | None:
     return getattr(exc.__cause__, "sqlstate", None)
+
+
+def upcoming_bookings(
+    *, business: Business, phone: str, now: datetime | None = None
+) -> list[Booking]:
+    """The caller's confirmed future bookings at this business, soonest first."""
+    return list(
+        Booking.objects.confirmed()
+        .filter(business=business, customer_phone=phone, start__gt=now or timezone.now())
+        .select_related("service")
+        .order_by("start")
+    )
+
+
+class SlotRefused(Exception):
+    def __init__(self, refusal: Refusal) -> None:
+        super().__init__(refusal)
+        self.refusal = refusal
+
+
+def move_booking(*, booking: Booking, start: datetime, call_sid: str = "") -> BookingOutcome:
+    """Move a booking to `start` atomically: the old slot is freed only if the new one is
+    booked (the booking may move into its own old time)."""
+    try:
+        with transaction.atomic():
+            cancel_booking(booking=booking)
+            outcome = book_slot(
+                business=booking.business,
+                service=booking.service,
+                start=start,
+                customer_name=booking.customer_name,
+                customer_phone=booking.customer_phone,
+                provider=booking.provider,
+                call_sid=call_sid or booking.source_call_sid,
+                sync_status=booking.calendar_sync_status
+                if booking.calendar_sync_status == Booking.SyncStatus.NOT_REQUIRED
+                else Booking.SyncStatus.PENDING,
+            )
+            if outcome.booking is None:
+                raise SlotRefused(outcome.refusal or Refusal.TAKEN)
+    except SlotRefused as refused:
+        booking.refresh_from_db(fields=["status", "updated_at"])
+        return BookingOutcome(booking=None, refusal=refused.refusal)
+    return outcome

@@ -4,3 +4,9 @@ from django.apps import AppConfig
 class CallsConfig(AppConfig):
     name = "calls"
     verbose_name = "Calls"
+
+    def ready(self) -> None:
+        from calls.dialogue.embedded import EmbeddedEngine
+        from calls.dialogue.registry import register
+
+        register(EmbeddedEngine)

@@ -1,0 +1,93 @@
+"""Words for text-to-speech: times, days and lists as a receptionist says them.
+
+No symbols or markdown: "3 PM", "3:30 PM", "noon", "Tuesday, November 24th", "A, B or C".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime, time, timedelta
+
+from bookings.slots import TimeRange
+
+DAY_NAMES = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
+PLURAL_DAYS = [f"{name}s" for name in DAY_NAMES]
+
+
+def ordinal(n: int) -> str:
+    suffix = "th" if 11 <= n % 100 <= 13 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def say_time(t: time | datetime) -> str:
+    if isinstance(t, datetime):
+        t = t.time()
+    if t == time(12):
+        return "noon"
+    if t == time(0):
+        return "midnight"
+    hour = t.hour % 12 or 12
+    half = "AM" if t.hour < 12 else "PM"
+    return f"{hour} {half}" if t.minute == 0 else f"{hour}:{t.minute:02d} {half}"
+
+
+def say_date(day: date) -> str:
+    """Always the full form, for read-backs: 'Tuesday, November 24th'."""
+    return f"{DAY_NAMES[day.weekday()]}, {day:%B} {ordinal(day.day)}"
+
+
+def say_day(day: date, today: date) -> str:
+    """The short form for offers: 'today', 'tomorrow', 'Friday' (this week), else the full one."""
+    if day == today:
+        return "today"
+    if day == today + timedelta(days=1):
+        return "tomorrow"
+    if today < day < today + timedelta(days=7):
+        return DAY_NAMES[day.weekday()]
+    return say_date(day)
+
+
+def say_slot(moment: datetime, today: date, *, full: bool = False) -> str:
+    day = moment.date()
+    words = say_date(day) if full else say_day(day, today)
+    return f"{words} at {say_time(moment)}"
+
+
+def say_list(items: Sequence[str], conjunction: str = "or") -> str:
+    items = list(items)
+    if len(items) <= 1:
+        return "".join(items)
+    return f"{', '.join(items[:-1])} {conjunction} {items[-1]}"
+
+
+def say_offers(offers: Sequence[datetime], today: date) -> str:
+    """'2:30 PM or 3:30 PM today, or tomorrow at 3 PM': grouped by day, in the given order."""
+    groups: dict[date, list[datetime]] = {}
+    for moment in offers:
+        groups.setdefault(moment.date(), []).append(moment)
+    parts = []
+    for day, moments in groups.items():
+        times = say_list([say_time(m) for m in moments])
+        parts.append(f"{say_day(day, today)} at {times}")
+    return say_list(parts)
+
+
+def say_hours(weekly: Mapping[int, tuple[TimeRange, ...]]) -> str:
+    """'Monday to Friday 9 AM to 6 PM, Saturday 10 AM to 4 PM, closed Sunday.'"""
+    runs: list[tuple[int, int, tuple[TimeRange, ...]]] = []
+    for weekday in range(7):
+        ranges = weekly.get(weekday, ())
+        if runs and runs[-1][2] == ranges and runs[-1][1] == weekday - 1:
+            runs[-1] = (runs[-1][0], weekday, ranges)
+        else:
+            runs.append((weekday, weekday, ranges))
+    parts = []
+    for first, last, ranges in runs:
+        days = DAY_NAMES[first] if first == last else f"{DAY_NAMES[first]} to {DAY_NAMES[last]}"
+        if not ranges:
+            days = PLURAL_DAYS[first] if first == last else days
+            parts.append(f"closed {days}")
+            continue
+        hours = say_list([f"{say_time(o)} to {say_time(c)}" for o, c in ranges], "and")
+        parts.append(f"{days} {hours}")
+    return say_list(parts, "and") + "."

@@ -1,0 +1,77 @@
+"""Everything one caller utterance says, read at once: the engine's single entry point.
+
+Slots come in any order and in one breath ("Hi, this is Maria, can I get a haircut tomorrow
+at 3?"), so every extractor reads every utterance; what the receptionist just asked only
+loosens the rules for bare answers (a lone "3" is a time, a lone "Maria" is a name).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+from calls.understanding.intents import Intent, detect_intents, yes_or_no
+from calls.understanding.names import extract_name
+from calls.understanding.phones import extract_phone
+from calls.understanding.services import ServiceMatch, ServiceName, match_service
+from calls.understanding.when import WhenParse, parse_when
+
+
+class Expecting(enum.StrEnum):
+    """What the receptionist's last question asked for."""
+
+    NOTHING = "nothing"
+    SERVICE = "service"
+    WHEN = "when"
+    TIME = "time"
+    NAME = "name"
+    PHONE = "phone"
+    YES_NO = "yes_no"
+    CHOICE = "choice"
+
+
+@dataclass(frozen=True)
+class Heard:
+    service: ServiceMatch | None = None
+    when: WhenParse = field(default_factory=WhenParse)
+    name: str | None = None
+    phone: str | None = None  # E.164
+    intents: frozenset[Intent] = frozenset()
+    yes: bool | None = None  # True yes, False no, None neither
+
+    @property
+    def has_booking_details(self) -> bool:
+        return bool(self.service or not self.when.is_empty or self.name or self.phone)
+
+
+def hear(
+    text: str,
+    *,
+    today: date,
+    services: Sequence[ServiceName],
+    expecting: Expecting = Expecting.NOTHING,
+    region: str = "US",
+) -> Heard:
+    phone = extract_phone(text, region=region)
+    # Digits of a phone number are not a time ("555 0100" is not "at 5").
+    when_text = text if phone is None else text.replace(_digits_span(text), " ")
+    expecting_time = expecting in (Expecting.TIME, Expecting.CHOICE)
+    when = parse_when(when_text, today=today, expecting_time=expecting_time)
+    return Heard(
+        service=match_service(text, services),
+        when=when,
+        name=extract_name(text, expecting_name=expecting == Expecting.NAME),
+        phone=phone,
+        intents=frozenset(detect_intents(text)),
+        yes=yes_or_no(text),
+    )
+
+
+def _digits_span(text: str) -> str:
+    """The stretch of the text from its first to its last digit (where a number was said)."""
+    positions = [i for i, ch in enumerate(text) if ch.isdigit()]
+    if not positions:
+        return "\0"  # matches nothing: the number was said in words
+    return text[positions[0] : positions[-1] + 1]
