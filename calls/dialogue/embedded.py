@@ -20,8 +20,8 @@ from channels.db import database_sync_to_async
 
 from bookings.models import Booking, Service
 from bookings.providers.base import BookingContext
-from bookings.services import move_booking, upcoming_bookings
 from bookings.services import cancel_booking as cancel_booking_service
+from bookings.services import move_booking, upcoming_bookings
 from bookings.slots import Refusal, Schedule
 from calls.dialogue.base import CallContext, DialogueEngine, Ending
 from calls.dialogue.speech import (
@@ -176,7 +176,10 @@ class EmbeddedEngine(DialogueEngine):
             if heard.yes is False:
                 self.step = Step.GATHER
                 self.expecting = Expecting.NOTHING
-                return "No problem. What would you like to change: the service, the day and time, or the name?"
+                return (
+                    "No problem. What would you like to change: "
+                    "the service, the day and time, or the name?"
+                )
             return "Sorry, shall I go ahead and book it? Please say yes or no."
         if self.step == Step.CONFIRM_PHONE and "phone" not in changed:
             if heard.yes is True:
@@ -304,7 +307,8 @@ class EmbeddedEngine(DialogueEngine):
                 start = self._resolve(today, r.time, r.ampm_explicit)
                 if start <= self.context.clock() + self._schedule_now().min_notice:
                     self._ask(Expecting.WHEN)
-                    return f"Which day would you like to come in at {say_time(start.astimezone(self._tz()))}?"
+                    at = say_time(start.astimezone(self._tz()))
+                    return f"Which day would you like to come in at {at}?"
                 r.day = today
             elif r.window is not None:
                 return await self._offer_in_days(
@@ -379,7 +383,8 @@ class EmbeddedEngine(DialogueEngine):
         self.offers = sorted(a.astimezone(self._tz()) for a in alternatives)
         if not self.offers:
             self._ask(Expecting.WHEN)
-            return f"{lead} I don't have anything free soon. Would you like to try another day?".strip()
+            question = "I don't have anything free soon. Would you like to try another day?"
+            return f"{lead} {question}".strip()
         self.step = Step.OFFERED
         self.expecting = Expecting.CHOICE
         times = say_offers(self.offers, self._today())
@@ -401,7 +406,8 @@ class EmbeddedEngine(DialogueEngine):
                 [f"{say_time(o)} to {say_time(c)}" for o, c in schedule.ranges_on(local.date())],
                 "and",
             )
-            return f"I'm sorry, that's outside our hours. On {say_day(local.date(), self._today())} we're open {hours}."
+            day = say_day(local.date(), self._today())
+            return f"I'm sorry, that's outside our hours. On {day} we're open {hours}."
         if reason == Refusal.PAST:
             return "That time has already passed."
         if reason == Refusal.TOO_SOON:
@@ -602,9 +608,10 @@ class EmbeddedEngine(DialogueEngine):
         if self.misses >= MAX_MISSES:
             self.step = Step.OFFER_HELP
             self.expecting = Expecting.YES_NO
+            lead = "I'm sorry, I'm having trouble understanding."
             if self.context.business.transfer_number:
-                return "I'm sorry, I'm having trouble understanding. Would you like me to put you through to someone?"
-            return "I'm sorry, I'm having trouble understanding. Would you like to leave a message instead?"
+                return f"{lead} Would you like me to put you through to someone?"
+            return f"{lead} Would you like to leave a message instead?"
         return f"{lead} {self._prompt_again()}"
 
     def _prompt_again(self) -> str:
