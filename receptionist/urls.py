@@ -1,5 +1,5 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 
 admin.site.site_header = "Receptionist"
 admin.site.site_title = "Receptionist admin"
@@ -7,4 +7,5 @@ admin.site.index_title = "Businesses, bookings and calls"
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("", include("calls.urls")),
 ]

@@ -1,0 +1,150 @@
+"""Calls in admin: a read-only record of what happened, with the transcript as a conversation.
+
+Everything shown is escaped: transcript text is whatever the caller said (or typed into the
+simulator), so it is rendered through format_html / format_html_join only.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.contrib import admin
+from django.urls import reverse
+from django.utils.dateparse import parse_datetime
+from django.utils.html import format_html, format_html_join
+
+from calls.models import Call
+
+TIME_FORMAT = "%Y-%m-%d %H:%M %Z"
+TURN_TIME_FORMAT = "%H:%M:%S"
+
+
+def _local(moment: datetime, call: Call, fmt: str = TIME_FORMAT) -> str:
+    return moment.astimezone(call.business.tz).strftime(fmt)
+
+
+def _duration(span: timedelta) -> str:
+    minutes, seconds = divmod(int(span.total_seconds()), 60)
+    return f"{minutes}:{seconds:02d}"
+
+
+@admin.register(Call)
+class CallAdmin(admin.ModelAdmin):
+    list_display = [
+        "sid",
+        "business",
+        "channel",
+        "from_number",
+        "started",
+        "duration",
+        "outcome",
+        "booking_link",
+    ]
+    list_filter = ["outcome", "business", "channel"]
+    search_fields = ["sid", "from_number"]
+    list_select_related = ["business", "booking__service", "booking__business"]
+    fieldsets = [
+        (None, {"fields": ["sid", "business", "channel", "from_number", "to_number", "engine"]}),
+        ("When", {"fields": ["started", "ended", "duration"]}),
+        ("Outcome", {"fields": ["outcome", "booking_link", "message", "handoff_to"]}),
+        ("Transcript", {"fields": ["transcript"]}),
+        ("Twilio session", {"fields": ["session_status", "session_error", "event_list"]}),
+    ]
+    readonly_fields = [
+        "sid",
+        "business",
+        "channel",
+        "from_number",
+        "to_number",
+        "engine",
+        "started",
+        "ended",
+        "duration",
+        "outcome",
+        "booking_link",
+        "message",
+        "handoff_to",
+        "transcript",
+        "session_status",
+        "session_error",
+        "event_list",
+    ]
+
+    # Calls are written by the call loop and Twilio's webhooks only: staff look, never edit.
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.display(description="started", ordering="started_at")
+    def started(self, call: Call) -> str:
+        return _local(call.started_at, call)
+
+    @admin.display(description="ended", ordering="ended_at")
+    def ended(self, call: Call) -> str:
+        return _local(call.ended_at, call) if call.ended_at else "-"
+
+    @admin.display(description="duration")
+    def duration(self, call: Call) -> str:
+        if call.ended_at is None:
+            return "-"
+        return _duration(call.ended_at - call.started_at)
+
+    @admin.display(description="booking", ordering="booking")
+    def booking_link(self, call: Call) -> str:
+        if call.booking is None:
+            return "-"
+        url = reverse("admin:bookings_booking_change", args=[call.booking_id])
+        return format_html('<a href="{}">{}</a>', url, call.booking)
+
+    @admin.display(description="transcript")
+    def transcript(self, call: Call) -> str:
+        turns = list(call.turns.all())
+        if not turns:
+            return "Nothing was said."
+        interrupted = format_html('<span class="call-turn-interrupted">{}</span>', "(interrupted)")
+        rows = format_html_join(
+            "\n",
+            '<div class="call-turn call-turn-{}"><div class="call-turn-meta">{} '
+            '<time datetime="{}">{}</time> {}</div><div class="call-turn-text">{}</div></div>',
+            (
+                (
+                    turn.speaker,
+                    turn.get_speaker_display(),
+                    turn.at.isoformat(),
+                    _local(turn.at, call, TURN_TIME_FORMAT),
+                    interrupted if turn.interrupted else "",
+                    turn.text,
+                )
+                for turn in turns
+            ),
+        )
+        return format_html('<div class="call-transcript">{}</div>', rows)
+
+    @admin.display(description="events")
+    def event_list(self, call: Call) -> str:
+        events = [e for e in call.events if isinstance(e, dict)]
+        if not events:
+            return "-"
+        return format_html(
+            '<ul class="call-events">{}</ul>',
+            format_html_join(
+                "\n",
+                "<li>{} <strong>{}</strong> {}</li>",
+                (
+                    (self._event_time(call, e.get("at")), e.get("event", ""), e.get("detail", ""))
+                    for e in events
+                ),
+            ),
+        )
+
+    @staticmethod
+    def _event_time(call: Call, at: object) -> str:
+        moment = parse_datetime(at) if isinstance(at, str) else None
+        if moment is None or moment.tzinfo is None:
+            return str(at or "")
+        return _local(moment, call)

@@ -1,0 +1,12 @@
+"""Twilio's voice webhooks. The business slug in the path says which business was called."""
+
+from django.urls import path
+
+from calls import views
+
+app_name = "calls"
+
+urlpatterns = [
+    path("voice/incoming/<slug:slug>/", views.incoming, name="incoming"),
+    path("voice/session-ended/<slug:slug>/", views.session_ended, name="session_ended"),
+]
