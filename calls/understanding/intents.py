@@ -67,7 +67,8 @@ _HUMAN = _rx(
 # Longer phrases first: the regex takes the first alternative that fits ("what" < "what did...").
 _REPEAT_PART = _rx(
     r"(?:can|could|would|will) you (?:repeat|say) (?:that|it)(?: again)?",
-    r"what did you say|i didnt (?:catch|hear|get) (?:that|it|you)|i missed that|one more time",
+    r"what did you say|what was that|i didnt (?:catch|hear|get) (?:that|it|you)|i missed that",
+    r"one more time",
     r"repeat(?: that| it)?|say (?:that|it) again|come again|excuse me|pardon(?: me)?",
     r"sorry|what|huh|again",
 )
@@ -92,9 +93,10 @@ _HOURS = _rx(
 _MESSAGE = _rx(r"(?:leave|take|pass on|give (?:him|her|them)) (?:a )?(?:message|voicemail)")
 _BOOK_VERB = _rx(
     r"book|make (?:an|a) (?:appointment|booking|reservation)|schedule (?:an|a|me|it)",
-    r"can i come in|get (?:an|a) (?:appointment|booking)|come in for",
+    r"(?:can|could|may) (?:i|we) come in|get (?:an|a) (?:appointment|booking)|come in for",
     r"(?:id|i would) like to (?:book|come|make|schedule)",
     r"(?:do you have|any) (?:availability|openings|slots|space|room)",
+    r"(?:do you have|have you got|is there) any ?(?:thing|time)s? (?:free |open )?(?:for|on|at)",
 )
 # Weak signs of booking: a wish ("I want a ...") or a noun ("my appointment"). They only count
 # when nothing else matched, so "I want a real person" is HUMAN alone.

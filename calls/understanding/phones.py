@@ -74,26 +74,35 @@ def _step(tokens: list[str], i: int, current: str) -> tuple[str | None, int]:
     return None, 1
 
 
-def _runs(text: str) -> list[str]:
-    """Digit strings the caller said, each possibly starting with "+"."""
-    tokens = _TOKEN.findall(text.lower())
-    runs: list[str] = []
-    current = ""
+def _runs(text: str) -> list[tuple[str, int, int]]:
+    """Digit strings the caller said (each possibly starting with "+"), with the span of the
+    text each was said in."""
+    matches = list(_TOKEN.finditer(text.lower()))
+    tokens = [m.group() for m in matches]
+    runs: list[tuple[str, int, int]] = []
+    current, first = "", 0
+
+    def close(last: int) -> None:
+        if current.strip("+"):
+            runs.append((current, matches[first].start(), matches[last].end()))
+
     i = 0
     while i < len(tokens):
         if tokens[i] in {"+", "plus"}:
-            runs.append(current)
-            current, i = "+", i + 1
+            close(i - 1)
+            current, first, i = "+", i, i + 1
             continue
         digits, used = _step(tokens, i, current)
         if digits is None:
-            runs.append(current)
-            current = ""
+            close(i - 1)
+            current, first = "", i + used
         else:
+            if not current:
+                first = i
             current += digits
         i += used
-    runs.append(current)
-    return [run for run in runs if run.strip("+")]
+    close(len(tokens) - 1)
+    return runs
 
 
 def _to_e164(run: str, region: str) -> str | None:
@@ -111,13 +120,20 @@ def _to_e164(run: str, region: str) -> str | None:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
-def extract_phone(text: str, *, region: str = "US") -> str | None:
-    """The first phone number in what the caller said, in E.164 form, or None."""
-    for run in _runs(text):
+def find_phone(text: str, *, region: str = "US") -> tuple[str, int, int] | None:
+    """The first phone number in what the caller said: (E.164, start, end of where it was
+    said), so other readers can ignore those words ("five oh one" in a number is no time)."""
+    for run, start, end in _runs(text):
         e164 = _to_e164(run, region)
         if e164:
-            return e164
+            return e164, start, end
     return None
+
+
+def extract_phone(text: str, *, region: str = "US") -> str | None:
+    """The first phone number in what the caller said, in E.164 form, or None."""
+    found = find_phone(text, region=region)
+    return found[0] if found else None
 
 
 def speak_phone(e164: str) -> str:

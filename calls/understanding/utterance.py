@@ -14,7 +14,7 @@ from datetime import date
 
 from calls.understanding.intents import Intent, detect_intents, yes_or_no
 from calls.understanding.names import extract_name
-from calls.understanding.phones import extract_phone
+from calls.understanding.phones import find_phone
 from calls.understanding.services import ServiceMatch, ServiceName, match_service
 from calls.understanding.when import WhenParse, parse_when
 
@@ -54,9 +54,10 @@ def hear(
     expecting: Expecting = Expecting.NOTHING,
     region: str = "US",
 ) -> Heard:
-    phone = extract_phone(text, region=region)
-    # Digits of a phone number are not a time ("555 0100" is not "at 5").
-    when_text = text if phone is None else text.replace(_digits_span(text), " ")
+    found = find_phone(text, region=region)
+    phone = found[0] if found else None
+    # The words of a phone number are not a time ("five oh one" is not 5:01).
+    when_text = text if found is None else f"{text[: found[1]]}, {text[found[2] :]}"
     expecting_time = expecting in (Expecting.TIME, Expecting.CHOICE)
     when = parse_when(when_text, today=today, expecting_time=expecting_time)
     return Heard(
@@ -67,11 +68,3 @@ def hear(
         intents=frozenset(detect_intents(text)),
         yes=yes_or_no(text),
     )
-
-
-def _digits_span(text: str) -> str:
-    """The stretch of the text from its first to its last digit (where a number was said)."""
-    positions = [i for i, ch in enumerate(text) if ch.isdigit()]
-    if not positions:
-        return "\0"  # matches nothing: the number was said in words
-    return text[positions[0] : positions[-1] + 1]
