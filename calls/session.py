@@ -1,0 +1,603 @@
+"""One call's conversation, whatever carries it: ConversationRelay, the simulator, a terminal.
+
+The session owns the call's lifecycle and its record; the dialogue engine owns what is said;
+the transport only delivers text. Each answer runs as its own task so the caller can talk
+over it (an interrupt, or simply a new utterance) and the session stays responsive to the
+socket while the engine thinks.
+
+Why the receptionist's turn is written late: Twilio speaks our text after we have finished
+streaming it, so the caller usually interrupts an answer we already consider done. Turns are
+insert-only, so the answer waits (with its own timestamp) until the next thing happens on the
+call: an interrupt cuts it to what was heard, anything else writes it whole.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from channels.db import database_sync_to_async
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from bookings.models import Business
+from bookings.phones import to_e164
+from bookings.providers.registry import resolve_provider
+from calls.dialogue import registry
+from calls.dialogue.base import CallContext, DialogueEngine, Ending
+from calls.models import Call, CallTurn
+from calls.services import approved_transfer_number
+from calls.speech_chunks import SpeechChunker
+
+logger = logging.getLogger(__name__)
+
+# Limits (override in settings). A call that runs away costs money and keeps a line busy.
+DEFAULT_MAX_SECONDS = 900
+DEFAULT_MAX_TURNS = 60
+DEFAULT_TURN_TIMEOUT_SECONDS = 20
+# Keypad digits are collected until '#' or this long without a new digit.
+DEFAULT_DTMF_PAUSE_SECONDS = 3
+
+# How long close() lets an ending in progress finish writing the call's record.
+CLOSE_GRACE_SECONDS = 5
+
+DTMF_DIGITS = frozenset("0123456789*#ABCD")
+
+APOLOGY = "Sorry, I didn't catch that, could you say it again?"
+NOT_READY = "One moment please."
+NOT_IN_SERVICE = "Sorry, this number isn't taking calls right now. Please try again later. Goodbye."
+
+
+def default_engine_key() -> str | None:
+    """The engine for sessions that name none (ops may pin one; None: the registry's default)."""
+    return getattr(settings, "CALL_DIALOGUE_ENGINE", None)
+
+
+def max_call_seconds() -> float:
+    return getattr(settings, "CALL_MAX_SECONDS", DEFAULT_MAX_SECONDS)
+
+
+def max_turns() -> int:
+    return getattr(settings, "CALL_MAX_TURNS", DEFAULT_MAX_TURNS)
+
+
+def turn_timeout_seconds() -> float:
+    return getattr(settings, "CALL_TURN_TIMEOUT_SECONDS", DEFAULT_TURN_TIMEOUT_SECONDS)
+
+
+def dtmf_pause_seconds() -> float:
+    return getattr(settings, "CALL_DTMF_PAUSE_SECONDS", DEFAULT_DTMF_PAUSE_SECONDS)
+
+
+class Transport(Protocol):
+    """Where the session's output goes: ConversationRelay, the simulator socket, a terminal."""
+
+    async def send_text(self, token: str, last: bool) -> None: ...
+
+    async def end(self, handoff_data: dict[str, str]) -> None: ...
+
+
+class _TransportFailed(Exception):
+    """The transport could not deliver: the other side is gone, nobody is listening."""
+
+
+@dataclass
+class _Reply:
+    """An answer as far as it was sent, waiting to be written as a receptionist turn."""
+
+    at: datetime
+    tokens: list[str] = field(default_factory=list)
+
+    @property
+    def text(self) -> str:
+        return "".join(self.tokens).strip()
+
+
+@dataclass
+class _Loaded:
+    business: Business
+    services: list
+    provider: object
+    call: Call
+    has_turns: bool = False
+
+
+class CallSession:
+    def __init__(
+        self,
+        *,
+        business_slug: str,
+        call_sid: str,
+        transport: Transport,
+        channel: str = Call.Channel.PHONE,
+        engine_key: str | None = None,
+        clock: Callable[[], datetime] = timezone.now,
+    ) -> None:
+        self.business_slug = business_slug
+        self.call_sid = call_sid
+        self.transport = transport
+        self.channel = channel
+        self.engine_key = engine_key
+        self.clock = clock
+        self.greeting = ""
+        self.call_id: int | None = None
+        self.ended = False
+        self.engine: DialogueEngine | None = None
+        self.business: Business | None = None
+        self._turns = 0
+        self._closed = False
+        self._answer: asyncio.Task | None = None
+        self._reply: _Reply | None = None  # the last answer, not yet written
+        self._turn_lock = asyncio.Lock()
+        self._limit_timer: asyncio.Task | None = None
+        self._dtmf_timer: asyncio.Task | None = None
+        self._digits = ""
+        self._finalizing: asyncio.Task | None = None
+        self._engine_events_saved = 0
+
+    # -- Lifecycle -------------------------------------------------------------------------
+
+    async def start(self, *, caller_number: str = "", to_number: str = "") -> bool:
+        """Load the business (active), get-or-create the Call (idempotent on sid), build the
+        engine via the dialogue registry with a CallContext. Returns False (after saying sorry
+        and ending through the transport) when the business is unknown/inactive."""
+        if self.engine is not None:
+            logger.warning("Call %s: start() called twice; ignored", self.call_sid)
+            return True
+        engine_class = registry.engine_class(self.engine_key or default_engine_key())
+        fields = {
+            "channel": self.channel,
+            "from_number": caller_number[:32],
+            "to_number": to_number[:32],
+            "engine": engine_class.name,
+        }
+        loaded = await _load(self.business_slug, self.call_sid, fields)
+        if loaded is None:
+            await self._refuse()
+            return False
+        self.business = loaded.business
+        self.call_id = loaded.call.pk
+        self.greeting = loaded.business.welcome_greeting
+        self.engine = engine_class(
+            CallContext(
+                call_sid=self.call_sid,
+                business=loaded.business,
+                services=loaded.services,
+                provider=loaded.provider,
+                caller_number=_e164_or_blank(caller_number),
+                clock=self.clock,
+            )
+        )
+        if not loaded.has_turns:
+            # The greeting is spoken by the transport (Twilio's welcomeGreeting); it is part
+            # of the transcript, and the caller may talk over it like any answer.
+            self._reply = _Reply(at=timezone.now(), tokens=[self.greeting])
+        self._limit_timer = asyncio.create_task(self._enforce_max_length())
+        logger.info("Call %s started for %s (%s)", self.call_sid, self.business_slug, self.channel)
+        return True
+
+    async def close(self) -> None:
+        """Transport closed: cancel work in flight, persist the outcome (abandoned if still in
+        progress), ended_at."""
+        if self._closed:
+            return
+        self._closed = True
+        current = asyncio.current_task()
+        for task in (self._limit_timer, self._dtmf_timer):
+            if task is not None and task is not current:
+                task.cancel()
+        if self.engine is None:
+            return
+        answer = self._answer
+        if answer is asyncio.current_task():
+            pass  # closed from inside the answer (a transport's end()): it finishes itself
+        elif self.ended and answer is not None and not answer.done():
+            # The goodbye has been sent and is being recorded: let that finish.
+            await asyncio.wait({answer}, timeout=CLOSE_GRACE_SECONDS)
+        else:
+            await self._stop_answer(record_heard=None)
+        try:
+            await self._write_reply()
+            await self._finalize()
+        except Exception:
+            logger.exception("Call %s: could not persist the end of the call", self.call_sid)
+
+    async def wait_for_answer(self) -> None:
+        """Until the answer in flight has been sent (for terminals and scripted callers that
+        must not talk over it; the sockets never wait)."""
+        while (task := self._answer) is not None and not task.done():
+            await asyncio.wait({task})
+
+    # -- Caller input ----------------------------------------------------------------------
+
+    async def handle_prompt(self, text: str) -> None:
+        """A final caller utterance: recorded as a caller turn; the engine's answer is streamed
+        to the transport in clause/sentence-sized tokens, the last with last=True; recorded as a
+        receptionist turn; if the engine set `ending`, the transport's end() is called.
+
+        Returns once the answer has started: it streams in its own task (see
+        `wait_for_answer`), so an interrupt can stop it."""
+        if not self._ready("prompt"):
+            if self.engine is None and not self.ended:
+                await self._say_quietly(NOT_READY)
+            return
+        if not text.strip():
+            logger.debug("Call %s: empty prompt ignored", self.call_sid)
+            return
+        await self._take_turn(text, lambda engine: engine.respond(text))
+
+    async def handle_dtmf(self, digit: str) -> None:
+        """A keypad press. Digits are collected until '#' or a pause, then answered together;
+        a lone '0' reaches the engine as "0" (callers press it for a person)."""
+        if not self._ready("dtmf"):
+            return
+        if digit not in DTMF_DIGITS:
+            logger.warning("Call %s: ignoring DTMF %r", self.call_sid, digit[:8])
+            return
+        if self._dtmf_timer is not None:
+            self._dtmf_timer.cancel()
+            self._dtmf_timer = None
+        if digit == "#":
+            await self._submit_digits()
+            return
+        self._digits += digit
+        self._dtmf_timer = asyncio.create_task(self._digits_after_pause())
+
+    async def handle_interrupt(self, heard: str) -> None:
+        """Stop the answer in flight; the recorded receptionist turn keeps only `heard`
+        (interrupted=True); engine.heard(heard)."""
+        if not self._ready("interrupt"):
+            return
+        async with self._turn_lock:
+            if self._answer is not None and not self._answer.done():
+                await self._stop_answer(record_heard=heard)
+                return
+            if self._reply is None:
+                return
+            reply, self._reply = self._reply, None
+            if heard.strip():
+                await self._insert_turn(
+                    CallTurn.Speaker.RECEPTIONIST, heard.strip(), reply.at, interrupted=True
+                )
+            self._engine_heard(heard)
+
+    async def handle_error(self, description: str) -> None:
+        """An error the transport reported (e.g. Twilio rejected one of our messages)."""
+        logger.warning("Call %s: transport error: %s", self.call_sid, description[:300])
+        if self.call_id is None:
+            return
+        await self._add_events([("transport_error", description[:500])])
+
+    # -- Turns -------------------------------------------------------------------------------
+
+    def _ready(self, what: str) -> bool:
+        if self.engine is None:
+            logger.warning("Call %s: %s before the call started", self.call_sid, what)
+            return False
+        if self.ended or self._closed:
+            logger.info("Call %s: %s after the call ended; ignored", self.call_sid, what)
+            return False
+        return True
+
+    async def _take_turn(
+        self, said: str, answer: Callable[[DialogueEngine], AsyncIterator[str]]
+    ) -> None:
+        async with self._turn_lock:
+            if self.ended or self._closed:
+                return
+            # Talking over an answer still streaming interrupts it where we are.
+            await self._stop_answer(record_heard=None)
+            await self._write_reply()
+            await self._insert_turn(CallTurn.Speaker.CALLER, said, timezone.now())
+            if self._closed:
+                return  # the caller hung up while we were writing their turn
+            self._turns += 1
+            if self._turns > max_turns():
+                detail = f"Reached the limit of {max_turns()} turns"
+                self._answer = asyncio.create_task(self._wrap_up("turns", detail))
+                return
+            engine = self.engine
+            self._answer = asyncio.create_task(self._speak(lambda: answer(engine)))
+
+    async def _stop_answer(self, *, record_heard: str | None) -> None:
+        """Cancel the answer in flight. `record_heard`: what the caller heard of it (Twilio
+        says); None means "what we had sent"."""
+        task = self._answer
+        if task is None or task.done():
+            return
+        task.cancel()
+        try:
+            await task
+        except asyncio.CancelledError:
+            if asyncio.current_task().cancelling():
+                raise  # we are being cancelled ourselves, not just the answer
+        except Exception:
+            logger.exception("Call %s: answer failed while stopping", self.call_sid)
+        reply, self._reply = self._reply, None
+        if reply is None:
+            return
+        heard = reply.text if record_heard is None else record_heard.strip()
+        if heard:
+            await self._insert_turn(
+                CallTurn.Speaker.RECEPTIONIST, heard, reply.at, interrupted=True
+            )
+        self._engine_heard(heard)
+
+    def _engine_heard(self, heard: str) -> None:
+        try:
+            self.engine.heard(heard)
+        except Exception:
+            logger.exception("Call %s: engine.heard raised", self.call_sid)
+
+    async def _speak(
+        self, answer: Callable[[], AsyncIterator[str]] | str, *, wrap_up: bool = False
+    ) -> None:
+        """Stream one answer; then end the call if the engine (or a limit) says so."""
+        reply = self._reply = _Reply(at=timezone.now())
+        chunker = SpeechChunker()
+        pieces: AsyncIterator[str] | None = None
+        try:
+            try:
+                async with asyncio.timeout(turn_timeout_seconds()):
+                    pieces = _once(answer) if isinstance(answer, str) else answer()
+                    async for piece in pieces:
+                        for token in chunker.feed(piece):
+                            await self._send(reply, token, last=False)
+                    for token in chunker.flush():
+                        await self._send(reply, token, last=False)
+                await self._send(reply, "", last=True)
+            except TimeoutError:
+                logger.error(
+                    "Call %s: the engine took over %s s to answer",
+                    self.call_sid,
+                    turn_timeout_seconds(),
+                )
+                await self._add_events(
+                    [("turn_timeout", f"No answer within {turn_timeout_seconds()} s")]
+                )
+                await self._apologize(reply)
+                return
+            except (_TransportFailed, asyncio.CancelledError):
+                raise
+            except Exception as exc:
+                logger.exception("Call %s: the engine raised while answering", self.call_sid)
+                await self._add_events([("engine_error", f"{type(exc).__name__}: {exc}"[:500])])
+                await self._apologize(reply)
+                return
+            finally:
+                await _close_quietly(pieces)
+        except _TransportFailed:
+            logger.warning("Call %s: transport gone mid-answer", self.call_sid, exc_info=True)
+            return
+        if wrap_up and self.engine.ending is None:
+            self.engine.ending = Ending(reason="limit")
+        if self.engine.ending is not None:
+            await self._end(self.engine.ending)
+
+    async def _apologize(self, reply: _Reply) -> None:
+        """Never silence: whatever went wrong, the caller hears something and can go on."""
+        await self._send(reply, (" " if reply.tokens else "") + APOLOGY, last=True)
+
+    async def _send(self, reply: _Reply, token: str, *, last: bool) -> None:
+        try:
+            await self.transport.send_text(token, last)
+        except Exception as exc:
+            raise _TransportFailed from exc
+        if token:
+            reply.tokens.append(token)
+
+    async def _wrap_up(self, why: str, detail: str) -> None:
+        logger.info("Call %s: %s", self.call_sid, detail)
+        await self._add_events([("limit", detail)])
+        try:
+            words = self.engine.wrap_up(why)
+        except Exception:
+            logger.exception("Call %s: engine.wrap_up raised", self.call_sid)
+            words = "I'm sorry, we've run out of time. Please call back. Goodbye."
+        await self._speak(words, wrap_up=True)
+
+    async def _end(self, ending: Ending) -> None:
+        """The answer has been sent and the engine wants the call over."""
+        self.ended = True
+        for task in (self._limit_timer, self._dtmf_timer):
+            if task is not None and task is not asyncio.current_task():
+                task.cancel()
+        handoff = ending.handoff_data()
+        try:
+            await self.transport.end(handoff)
+        except Exception:
+            logger.warning("Call %s: could not send the end of the call", self.call_sid)
+        await self._write_reply()
+        await self._insert_turn(
+            CallTurn.Speaker.SYSTEM, f"Call ended ({ending.reason}).", timezone.now()
+        )
+        await self._finalize(handoff)
+
+    # -- Keypad ------------------------------------------------------------------------------
+
+    async def _digits_after_pause(self) -> None:
+        await asyncio.sleep(dtmf_pause_seconds())
+        self._dtmf_timer = None
+        await self._submit_digits()
+
+    async def _submit_digits(self) -> None:
+        digits, self._digits = self._digits, ""
+        if not digits or self.ended or self._closed:
+            return
+        await self._take_turn(f"(keypad) {digits}", lambda engine: engine.respond_to_digits(digits))
+
+    # -- Limits ------------------------------------------------------------------------------
+
+    async def _enforce_max_length(self) -> None:
+        seconds = max_call_seconds()
+        await asyncio.sleep(seconds)
+        async with self._turn_lock:
+            if self.ended or self._closed:
+                return
+            await self._stop_answer(record_heard=None)
+            await self._write_reply()
+            detail = f"Reached the maximum call length of {seconds} s"
+            self._answer = asyncio.create_task(self._wrap_up("time", detail))
+
+    # -- Saying things outside a turn --------------------------------------------------------
+
+    async def _say_quietly(self, words: str) -> None:
+        try:
+            await self.transport.send_text(words, True)
+        except Exception:
+            logger.warning("Call %s: could not say %r", self.call_sid, words)
+
+    async def _refuse(self) -> None:
+        logger.warning(
+            "Call %s: unknown or inactive business %r", self.call_sid, self.business_slug
+        )
+        self.ended = True
+        await self._say_quietly(NOT_IN_SERVICE)
+        try:
+            await self.transport.end({"reason": "unavailable"})
+        except Exception:
+            logger.warning("Call %s: could not end the refused call", self.call_sid)
+
+    # -- The record --------------------------------------------------------------------------
+
+    async def _write_reply(self) -> None:
+        reply, self._reply = self._reply, None
+        if reply is not None and reply.text:
+            await self._insert_turn(CallTurn.Speaker.RECEPTIONIST, reply.text, reply.at)
+
+    async def _insert_turn(
+        self, speaker: str, text: str, at: datetime, *, interrupted: bool = False
+    ) -> None:
+        if self.call_id is None:
+            return
+        await _insert_turn(self.call_id, speaker, text, at, interrupted)
+
+    async def _add_events(self, events: list[tuple[str, str]]) -> None:
+        if self.call_id is None or not events:
+            return
+        try:
+            await _append_events(self.call_id, events)
+        except Exception:
+            logger.exception("Call %s: could not record events %s", self.call_sid, events)
+
+    def _finalize(self, handoff: dict[str, str] | None = None) -> asyncio.Future:
+        """Persist the outcome once, shielded: a socket closing mid-write must not lose it."""
+        if self._finalizing is None:
+            self._finalizing = asyncio.ensure_future(self._persist_outcome(handoff))
+        return asyncio.shield(self._finalizing)
+
+    async def _persist_outcome(self, handoff: dict[str, str] | None) -> None:
+        state = self.engine.state
+        engine_events = state.events[self._engine_events_saved :]
+        self._engine_events_saved = len(state.events)
+        handoff_to = approved_transfer_number(self.business, handoff) if handoff else ""
+        await _save_outcome(
+            self.call_id,
+            outcome=state.outcome,
+            booking_id=state.booking_id,
+            message=state.message,
+            handoff_to=handoff_to,
+            events=list(engine_events),
+        )
+
+
+def _e164_or_blank(number: str) -> str:
+    """Caller ID as E.164, or "" when withheld or not a phone number ("anonymous", a client)."""
+    return (to_e164(number) if number else None) or ""
+
+
+async def _once(text: str) -> AsyncIterator[str]:
+    yield text
+
+
+async def _close_quietly(pieces: object) -> None:
+    aclose = getattr(pieces, "aclose", None)
+    if aclose is None:
+        return
+    try:
+        await aclose()
+    except Exception:
+        logger.debug("Closing an engine's answer raised", exc_info=True)
+
+
+# -- ORM helpers (each runs in a worker thread) ---------------------------------------------
+
+
+@database_sync_to_async
+def _load(slug: str, call_sid: str, fields: dict[str, str]) -> _Loaded | None:
+    business = Business.objects.filter(slug=slug, is_active=True).first()
+    if business is None:
+        return None
+    services = list(business.services.filter(is_active=True))
+    provider = resolve_provider(business)
+    call, created = Call.objects.get_or_create(
+        sid=call_sid, defaults={"business": business, **fields}
+    )
+    if call.business_id != business.pk:
+        logger.error("Call %s belongs to another business than %r", call_sid, slug)
+        return None
+    if not created:
+        # The voice webhook made the row; fill in what only the session knows.
+        missing = [name for name, value in fields.items() if value and not getattr(call, name)]
+        for name in missing:
+            setattr(call, name, fields[name])
+        if missing:
+            call.save(update_fields=missing)
+    has_turns = not created and call.turns.exists()
+    return _Loaded(
+        business=business, services=services, provider=provider, call=call, has_turns=has_turns
+    )
+
+
+@database_sync_to_async
+def _insert_turn(call_id: int, speaker: str, text: str, at: datetime, interrupted: bool) -> None:
+    CallTurn.objects.create(
+        call_id=call_id, speaker=speaker, text=text, at=at, interrupted=interrupted
+    )
+
+
+def _event(event: str, detail: str) -> dict[str, str]:
+    return {"at": timezone.now().isoformat(), "event": event, "detail": detail}
+
+
+@database_sync_to_async
+def _append_events(call_id: int, events: list[tuple[str, str]]) -> None:
+    with transaction.atomic():
+        call = Call.objects.select_for_update().get(pk=call_id)
+        call.events = [*call.events, *(_event(e, d) for e, d in events)]
+        call.save(update_fields=["events"])
+
+
+@database_sync_to_async
+def _save_outcome(
+    call_id: int,
+    *,
+    outcome: str,
+    booking_id: int | None,
+    message: str,
+    handoff_to: str,
+    events: list[tuple[str, str]],
+) -> None:
+    with transaction.atomic():
+        call = Call.objects.select_for_update().get(pk=call_id)
+        if outcome != Call.Outcome.IN_PROGRESS:
+            call.outcome = outcome  # the conversation knows best what it achieved
+        elif call.outcome == Call.Outcome.IN_PROGRESS:
+            # Unsettled: Twilio's session-ended request may still say "transferred".
+            call.outcome = Call.Outcome.ABANDONED
+        if booking_id is not None:
+            call.booking_id = booking_id
+        if message:
+            call.message = message
+        if handoff_to:
+            call.handoff_to = handoff_to
+        call.ended_at = call.ended_at or timezone.now()
+        call.events = [*call.events, *(_event(e, d) for e, d in events)]
+        call.save(
+            update_fields=["outcome", "booking", "message", "handoff_to", "ended_at", "events"]
+        )
