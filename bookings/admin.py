@@ -5,7 +5,15 @@ from django.contrib import admin, messages
 from django.utils import timezone
 
 from bookings.admin_forms import BusinessAdminForm, option_field_names
-from bookings.models import Booking, Business, DateException, OpeningHours, Service
+from bookings.models import (
+    Booking,
+    Business,
+    DateException,
+    OpeningHours,
+    OutboxTask,
+    Service,
+)
+from bookings.outbox import retry_now
 from bookings.providers.registry import DEFAULT_PROVIDER
 from bookings.services import cancel_booking
 
@@ -144,3 +152,82 @@ class BookingAdmin(admin.ModelAdmin):
             if hasattr(response, "render"):
                 response.render()
             return response
+
+
+# -- Outbox ---------------------------------------------------------------------------------
+
+
+class HasErrorFilter(admin.SimpleListFilter):
+    title = "last error"
+    parameter_name = "has_error"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Has an error"), ("no", "No error")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.exclude(last_error="")
+        if self.value() == "no":
+            return queryset.filter(last_error="")
+        return queryset
+
+
+@admin.register(OutboxTask)
+class OutboxTaskAdmin(admin.ModelAdmin):
+    """Work queued after bookings (texts, calendar events). Read-only: the runners own these
+    rows; staff can only see what failed and ask for another attempt now."""
+
+    list_display = [
+        "kind",
+        "dedupe_key",
+        "status",
+        "attempts",
+        "max_attempts",
+        "next_attempt_at",
+        "short_error",
+        "updated_at",
+    ]
+    list_filter = [
+        "status",
+        "kind",
+        "attempts",
+        ("next_attempt_at", admin.DateFieldListFilter),
+        HasErrorFilter,
+    ]
+    search_fields = ["dedupe_key", "last_error"]
+    readonly_fields = [
+        "kind",
+        "payload",
+        "status",
+        "attempts",
+        "max_attempts",
+        "next_attempt_at",
+        "last_error",
+        "dedupe_key",
+        "created_at",
+        "updated_at",
+    ]
+    actions = ["retry_selected_now"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.display(description="last error")
+    def short_error(self, task: OutboxTask) -> str:
+        return task.last_error[:80] + ("..." if len(task.last_error) > 80 else "")
+
+    def has_retry_permission(self, request) -> bool:
+        # The form is read-only for everyone; asking for a retry is a change all the same.
+        return request.user.has_perm("bookings.change_outboxtask")
+
+    @admin.action(description="Retry selected tasks now", permissions=["retry"])
+    def retry_selected_now(self, request, queryset):
+        ids = retry_now(queryset)
+        skipped = queryset.count() - len(ids)
+        message = f"Queued {len(ids)} task(s) to run now."
+        if skipped:
+            message += f" {skipped} already done or running were left alone."
+        self.message_user(request, message, messages.SUCCESS)

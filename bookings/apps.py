@@ -10,3 +10,4 @@ class BookingsConfig(AppConfig):
         from bookings.providers.registry import register
 
         register(NativeBookingProvider)
+        import bookings.tasks  # noqa: F401  (registers the outbox task kinds)

@@ -252,3 +252,34 @@ class Booking(models.Model):
     def __str__(self) -> str:
         local = self.start.astimezone(self.business.tz)
         return f"{self.service} for {self.customer_name}, {local:%Y-%m-%d %H:%M}"
+
+
+class OutboxTask(models.Model):
+    """Durable work that must happen after a write, off the request's critical path (texts,
+    calendar events). Handlers are looked up by `kind` in bookings.outbox's registry."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    kind = models.CharField(max_length=80)
+    payload = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    max_attempts = models.PositiveIntegerField(default=12)
+    # Pending: when it may run next. Running: when its lease ends and another worker may
+    # reclaim it (the process that claimed it is presumed dead by then).
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    last_error = models.TextField(blank=True)
+    dedupe_key = models.CharField(max_length=200, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["next_attempt_at", "pk"]
+        indexes = [models.Index(fields=["status", "next_attempt_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} [{self.dedupe_key}] ({self.get_status_display()})"

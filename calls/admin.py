@@ -148,3 +148,6 @@ class CallAdmin(admin.ModelAdmin):
         if moment is None or moment.tzinfo is None:
             return str(at or "")
         return _local(moment, call)
+
+
+import calls.sms.admin  # noqa: E402, F401  (SMS records in admin)

@@ -10,3 +10,4 @@ class CallsConfig(AppConfig):
         from calls.dialogue.registry import register
 
         register(EmbeddedEngine)
+        import calls.sms.tasks  # noqa: F401  (registers the SMS outbox task)

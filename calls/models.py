@@ -21,7 +21,9 @@ class Call(models.Model):
         SIMULATOR = "simulator", "Simulator"
 
     sid = models.CharField("call SID", max_length=64, unique=True)
-    business = models.ForeignKey("bookings.Business", on_delete=models.CASCADE, related_name="calls")
+    business = models.ForeignKey(
+        "bookings.Business", on_delete=models.CASCADE, related_name="calls"
+    )
     channel = models.CharField(max_length=12, choices=Channel.choices, default=Channel.PHONE)
     from_number = models.CharField(max_length=32, blank=True)
     to_number = models.CharField(max_length=32, blank=True)
@@ -69,3 +71,6 @@ class CallTurn(models.Model):
 
     def __str__(self) -> str:
         return f"{self.speaker}: {self.text[:60]}"
+
+
+from calls.sms.models import SmsMessage  # noqa: E402, F401  (the app's models live here)

@@ -141,6 +141,16 @@ LOGIN_URL = "admin:login"
 TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="AC" + "0" * 32)
 TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="dev-twilio-auth-token")
 
+# SMS confirmations: "console" (logs, default) or "twilio" (the Messages API).
+SMS_BACKEND = env.str("SMS_BACKEND", default="console")
+TWILIO_MESSAGING_SERVICE_SID = env.str("TWILIO_MESSAGING_SERVICE_SID", default="")
+# Unset: Twilio's own API. Tests and staging point it at a fake.
+TWILIO_API_BASE_URL = env.str("TWILIO_API_BASE_URL", default="")
+TWILIO_HTTP_TIMEOUT = env.float("TWILIO_HTTP_TIMEOUT", default=10.0)
+# Durable after-booking work (SMS, calendar events) also starts right away in the web
+# process; `manage.py run_worker` retries what failed.
+OUTBOX_RUN_IN_PROCESS = env.bool("OUTBOX_RUN_IN_PROCESS", default=True)
+
 GOOGLE_OAUTH_CLIENT_ID = env.str("GOOGLE_OAUTH_CLIENT_ID", default="")
 GOOGLE_OAUTH_CLIENT_SECRET = env.str("GOOGLE_OAUTH_CLIENT_SECRET", default="")
 GOOGLE_OAUTH_AUTH_URI = env.str(

@@ -1,0 +1,260 @@
+"""Concurrent simulated calls over ConversationRelay against one Daphne process on loopback.
+
+For 1, 50 and 200 concurrent calls (each caller pausing ~1 s between turns) it prints
+p50/p99 of first-token latency (final prompt sent -> first `text` frame received, at the
+client) and of whole-answer latency (-> the `last: true` frame), the server's peak RSS and
+memory per call; then the same against a trivial echo consumer on the same server (the
+floor) and the ratio.
+
+    .venv/bin/python bench/bench_call_loop.py [--calls 1,50,200] [--pause 1.0]
+
+The server runs the embedded default (SQLite file, in-memory layer) unless DATABASE_URL is
+set. Every call is a real booking conversation with the embedded receptionist.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+
+import websockets
+from twilio.request_validator import RequestValidator
+
+ROOT = Path(__file__).resolve().parent.parent
+PY = str(ROOT / ".venv" / "bin" / "python")
+DAPHNE = str(ROOT / ".venv" / "bin" / "daphne")
+TOKEN = "bench-auth-token"
+MAX_TURNS = 10
+
+
+@dataclass
+class Samples:
+    first_token: list[float] = field(default_factory=list)
+    whole: list[float] = field(default_factory=list)
+    calls_done: int = 0
+    booked: int = 0
+    errors: int = 0
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def rss_kib(pid: int, key: str) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(key + ":"):
+            return int(line.split()[1])
+    return 0
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(q / 100 * len(ordered)) - 1))
+    return ordered[index]
+
+
+def next_reply(answer: str, caller: int) -> str:
+    """What a cooperative caller says to the receptionist's last answer."""
+    lowered = answer.lower()
+    if "which would you like" in lowered or "would that work" in lowered:
+        return "the first one"
+    if "your name" in lowered:
+        return f"Caller {caller}"
+    if "shall i" in lowered or "calling from" in lowered:
+        return "yes"
+    if "what day" in lowered or "another day" in lowered:
+        return "next Friday at 11"
+    return "yes"
+
+
+async def receive_answer(ws, sent_at: float, samples: Samples | None) -> tuple[str, bool]:
+    """Collect one streamed answer; returns (text, call_ended)."""
+    tokens: list[str] = []
+    first = True
+    while True:
+        frame = json.loads(await ws.recv())
+        if frame["type"] == "end":
+            return "".join(tokens), True
+        if frame["type"] != "text":
+            continue
+        if first and samples is not None:
+            samples.first_token.append(time.perf_counter() - sent_at)
+            first = False
+        tokens.append(frame.get("token", ""))
+        if frame.get("last"):
+            if samples is not None:
+                samples.whole.append(time.perf_counter() - sent_at)
+            return "".join(tokens), False
+
+
+async def one_call(
+    port: int, index: int, day: date, pause: float, samples: Samples, echo: bool
+) -> None:
+    sid = f"CA{index:08d}{random.getrandbits(64):016x}"
+    path = f"/ws/echo/{sid}/" if echo else f"/ws/voice/demo/{sid}/"
+    url = f"ws://127.0.0.1:{port}{path}"
+    signature = RequestValidator(TOKEN).compute_signature(url, {})
+    try:
+        async with websockets.connect(
+            url,
+            additional_headers={"X-Twilio-Signature": signature},
+            open_timeout=60,
+            max_size=2**20,
+        ) as ws:
+            setup = {
+                "type": "setup",
+                "sessionId": f"VX{sid}",
+                "callSid": sid,
+                "accountSid": "AC" + "0" * 32,
+                "from": f"+1555{index:07d}",
+                "to": "+15555550100",
+                "direction": "inbound",
+                "callType": "PSTN",
+                "callStatus": "RINGING",
+                "customParameters": {},
+            }
+            await ws.send(json.dumps(setup))
+            hour = 9 + index % 8
+            utterance = (
+                f"Hi, this is Caller {index}, can I get a haircut on {day:%B} {day.day} at {hour}?"
+            )
+            for _ in range(MAX_TURNS):
+                await asyncio.sleep(pause * random.uniform(0.8, 1.2))
+                prompt = {"type": "prompt", "voicePrompt": utterance, "lang": "en-US", "last": True}
+                sent = time.perf_counter()
+                await ws.send(json.dumps(prompt))
+                answer, ended = await receive_answer(ws, sent, samples)
+                if ended or (echo and _ > 2):
+                    if "all set" in answer.lower():
+                        samples.booked += 1
+                    break
+                if "all set" in answer.lower():
+                    samples.booked += 1
+                utterance = next_reply(answer, index)
+            samples.calls_done += 1
+    except Exception as exc:
+        samples.errors += 1
+        print(f"  call {index} failed: {exc!r}", file=sys.stderr)
+
+
+def start_server(workdir: Path) -> tuple[subprocess.Popen, int, dict]:
+    port = free_port()
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "receptionist.settings",
+        "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+        "TWILIO_AUTH_TOKEN": TOKEN,
+        "LOG_LEVEL": "WARNING",
+        "PYTHONPATH": f"{ROOT}:{ROOT / 'bench'}",
+    }
+    env.setdefault("DATABASE_URL", f"sqlite:///{workdir / 'bench.sqlite3'}")
+    for command in (["migrate", "-v0"], ["seed_demo"]):
+        subprocess.run(
+            [PY, "manage.py", *command], cwd=ROOT, env=env, check=True, capture_output=True
+        )
+    server = subprocess.Popen(
+        [DAPHNE, "-b", "127.0.0.1", "-p", str(port), "echo_asgi:application"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return server, port, env
+        except OSError:
+            time.sleep(0.1)
+    server.kill()
+    raise SystemExit("Daphne did not start: " + server.stderr.read().decode()[-2000:])
+
+
+async def run_level(port: int, calls: int, pause: float, echo: bool, day: date) -> Samples:
+    samples = Samples()
+    await asyncio.gather(
+        *(
+            one_call(port, i, day + timedelta(days=7 * (i % 6)), pause, samples, echo)
+            for i in range(calls)
+        )
+    )
+    return samples
+
+
+def report(label: str, samples: Samples, idle_kib: int, peak_kib: int, calls: int) -> dict:
+    ms = lambda v: v * 1000  # noqa: E731
+    row = {
+        "first_p50": ms(percentile(samples.first_token, 50)),
+        "first_p99": ms(percentile(samples.first_token, 99)),
+        "whole_p50": ms(percentile(samples.whole, 50)),
+        "whole_p99": ms(percentile(samples.whole, 99)),
+    }
+    per_call = (peak_kib - idle_kib) / calls if calls else 0
+    print(
+        f"{label:>16} | {calls:>4} calls | turns {len(samples.first_token):>5} | "
+        f"first token p50 {row['first_p50']:7.1f} ms  p99 {row['first_p99']:7.1f} ms | "
+        f"whole answer p50 {row['whole_p50']:7.1f} ms  p99 {row['whole_p99']:7.1f} ms | "
+        f"peak RSS {peak_kib / 1024:6.1f} MiB, {per_call:6.0f} KiB/call | "
+        f"booked {samples.booked}, errors {samples.errors}"
+    )
+    return row
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--calls", default="1,50,200")
+    parser.add_argument("--pause", type=float, default=1.0)
+    args = parser.parse_args()
+    levels = [int(x) for x in args.calls.split(",")]
+    with tempfile.TemporaryDirectory() as tmp:
+        server, port, _env = start_server(Path(tmp))
+        try:
+            # A weekday a week or more ahead, inside the demo salon's 60-day horizon.
+            day = date.today() + timedelta(days=7)
+            day += timedelta(days=(2 - day.weekday()) % 7)  # a Wednesday
+            print(
+                f"Daphne pid {server.pid} on 127.0.0.1:{port}; "
+                f"caller pause {args.pause}s; {os.cpu_count()} CPUs"
+            )
+            ours: dict = {}
+            for calls in levels:
+                for echo in (False, True):
+                    idle = rss_kib(server.pid, "VmRSS")
+                    samples = asyncio.run(run_level(port, calls, args.pause, echo, day))
+                    peak = rss_kib(server.pid, "VmHWM")
+                    row = report(
+                        "echo floor" if echo else "receptionist", samples, idle, peak, calls
+                    )
+                    if echo:
+                        ratio = (
+                            ours["first_p99"] / row["first_p99"]
+                            if row["first_p99"]
+                            else float("nan")
+                        )
+                        print(f"{'':>16}   ratio receptionist/echo, first-token p99: {ratio:.1f}x")
+                    else:
+                        ours = row
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
+
+
+if __name__ == "__main__":
+    main()

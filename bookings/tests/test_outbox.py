@@ -1,0 +1,375 @@
+"""The outbox: durable after-booking work with retries, backoff and safe claiming."""
+
+from __future__ import annotations
+
+import random
+import threading
+from datetime import datetime, timedelta
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from bookings import outbox
+from bookings.models import Booking, OutboxTask
+from bookings.outbox import PermanentTaskError, RetryAfter, claim_due, enqueue, run_due
+from bookings.providers.native import NativeBookingProvider
+from bookings.providers.registry import PROVIDERS
+from bookings.tasks import PROVIDER_AFTER_BOOKING, enqueue_provider_after_booking
+from bookings.tests.factories import BookingFactory
+from bookings.tests.timeutil import local, upcoming
+
+
+class Handlers:
+    """Test task kinds, registered for one test only, that remember what they were given."""
+
+    def __init__(self, monkeypatch) -> None:
+        self.monkeypatch = monkeypatch
+        self.calls: list[tuple[str, dict]] = []
+
+    def add(self, kind: str, *, fail_with: list[BaseException] | None = None) -> None:
+        failures = list(fail_with or [])
+
+        def handler(payload: dict) -> None:
+            self.calls.append((kind, payload))
+            if failures:
+                raise failures.pop(0)
+
+        self.monkeypatch.setitem(outbox.TASKS, kind, handler)
+
+    def runs(self, kind: str) -> int:
+        return sum(1 for k, _ in self.calls if k == kind)
+
+
+@pytest.fixture
+def handlers(monkeypatch) -> Handlers:
+    return Handlers(monkeypatch)
+
+
+@pytest.fixture(autouse=True)
+def no_background_runs(settings):
+    # These tests drive the runner themselves; the nudge has its own tests in calls.
+    settings.OUTBOX_RUN_IN_PROCESS = False
+
+
+def later(**delta) -> datetime:
+    return timezone.now() + timedelta(**delta)
+
+
+def refreshed(task: OutboxTask) -> OutboxTask:
+    task.refresh_from_db()
+    return task
+
+
+# -- Enqueueing ------------------------------------------------------------------------------
+
+
+def test_enqueue_is_idempotent_on_the_dedupe_key(db):
+    first = enqueue("test.echo", {"n": 1}, dedupe_key="echo:1")
+    again = enqueue("test.echo", {"n": 2}, dedupe_key="echo:1")
+
+    assert again.pk == first.pk
+    assert again.payload == {"n": 1}
+    assert OutboxTask.objects.count() == 1
+
+
+def test_enqueueing_a_finished_task_again_does_not_run_it_again(db, handlers):
+    handlers.add("test.echo")
+    enqueue("test.echo", {}, dedupe_key="echo:1")
+    run_due()
+    enqueue("test.echo", {}, dedupe_key="echo:1")
+
+    assert run_due() == 0
+    assert handlers.runs("test.echo") == 1
+
+
+def test_a_new_task_is_due_at_once_with_its_payload(db, handlers):
+    handlers.add("test.echo")
+    task = enqueue("test.echo", {"booking_id": 42}, dedupe_key="echo:42")
+
+    assert run_due() == 1
+    assert handlers.calls == [("test.echo", {"booking_id": 42})]
+    task = refreshed(task)
+    assert (task.status, task.attempts, task.last_error) == ("done", 1, "")
+
+
+def test_a_task_survives_a_restart(db, handlers):
+    # The process that enqueued it died before anything ran it (no in-process runner here);
+    # a worker started afterwards, knowing nothing of it, finds it in the database.
+    enqueue("test.echo", {"n": 7}, dedupe_key="echo:7")
+    handlers.add("test.echo")
+
+    assert run_due() == 1
+    assert handlers.calls == [("test.echo", {"n": 7})]
+
+
+# -- Backoff and failures --------------------------------------------------------------------
+
+
+def test_backoff_doubles_from_five_seconds_and_stops_at_fifteen_minutes():
+    rng = random.Random(1)
+    for attempts, nominal in [(1, 5), (2, 10), (3, 20), (4, 40), (8, 640)]:
+        delay = outbox.backoff(attempts, rng=rng).total_seconds()
+        assert nominal * 0.9 <= delay <= nominal * 1.1
+
+    for attempts in (9, 12, 50):
+        delay = outbox.backoff(attempts, rng=rng)
+        assert timedelta(minutes=13.5) <= delay <= timedelta(minutes=15)
+
+
+def test_backoff_is_jittered():
+    delays = {outbox.backoff(3) for _ in range(20)}
+    assert len(delays) > 1
+
+
+def test_a_failing_task_is_retried_after_the_backoff(db, handlers):
+    handlers.add("test.flaky", fail_with=[ConnectionError("upstream down")])
+    task = enqueue("test.flaky", {}, dedupe_key="flaky:1")
+    started = timezone.now()
+
+    run_due()
+    task = refreshed(task)
+    assert task.status == "pending"
+    assert task.attempts == 1
+    assert task.last_error == "ConnectionError: upstream down"
+    assert started + timedelta(seconds=4) <= task.next_attempt_at <= later(seconds=6)
+    assert run_due() == 0  # not yet due
+
+    assert run_due(now=later(seconds=6)) == 1
+    task = refreshed(task)
+    assert (task.status, task.attempts, task.last_error) == ("done", 2, "")
+
+
+def test_a_permanent_error_fails_the_task_without_retrying(db, handlers):
+    handlers.add("test.doomed", fail_with=[PermanentTaskError("invalid number")])
+    task = enqueue("test.doomed", {}, dedupe_key="doomed:1")
+
+    run_due()
+    assert run_due(now=later(hours=2)) == 0
+    task = refreshed(task)
+    assert task.status == "failed"
+    assert task.attempts == 1
+    assert "invalid number" in task.last_error
+    assert handlers.runs("test.doomed") == 1
+
+
+def test_a_task_fails_once_its_attempts_are_spent(db, handlers):
+    handlers.add("test.flaky", fail_with=[TimeoutError("slow")] * 5)
+    task = enqueue("test.flaky", {}, dedupe_key="flaky:1", max_attempts=3)
+
+    for minutes in (0, 20, 40, 60):
+        run_due(now=later(minutes=minutes))
+
+    task = refreshed(task)
+    assert task.status == "failed"
+    assert task.attempts == 3
+    assert task.last_error.startswith("Gave up after 3 attempts: TimeoutError: slow")
+
+
+def test_retry_after_honours_the_delay_asked_for(db, handlers):
+    handlers.add("test.limited", fail_with=[RetryAfter(120, "rate limited")])
+    task = enqueue("test.limited", {}, dedupe_key="limited:1")
+
+    run_due()
+    task = refreshed(task)
+    assert task.status == "pending"
+    assert "rate limited" in task.last_error
+    assert later(seconds=115) <= task.next_attempt_at <= later(seconds=121)
+    assert run_due(now=later(seconds=60)) == 0
+    assert run_due(now=later(seconds=121)) == 1
+
+
+def test_a_kind_without_handler_is_retried_not_lost(db):
+    task = enqueue("test.unknown-kind", {}, dedupe_key="unknown:1")
+
+    run_due()
+    task = refreshed(task)
+    assert task.status == "pending"
+    assert "No handler registered" in task.last_error
+
+
+# -- Claiming ----------------------------------------------------------------------------------
+
+
+def test_a_task_left_running_by_a_dead_process_is_reclaimed_after_its_lease(db, handlers):
+    handlers.add("test.echo")
+    task = enqueue("test.echo", {}, dedupe_key="echo:1")
+    [claimed] = claim_due(limit=10)  # ...and the process that claimed it dies here
+
+    assert run_due() == 0
+    assert run_due(now=later(minutes=4)) == 0
+    assert run_due(now=later(minutes=6)) == 1
+    task = refreshed(task)
+    assert (task.status, task.attempts) == ("done", 2)
+    assert claimed.attempts == 1
+
+
+def test_a_reclaimed_runner_cannot_overwrite_the_new_outcome(db, handlers):
+    handlers.add("test.echo")
+    task = enqueue("test.echo", {}, dedupe_key="echo:1")
+    [stale] = claim_due(limit=1)
+    run_due(now=later(minutes=6))  # another worker reclaimed and finished it
+
+    handlers.add("test.echo", fail_with=[ConnectionError("late")])
+    outbox.run_task(stale)  # the first runner wakes up and fails
+
+    assert refreshed(task).status == "done"
+
+
+def test_a_task_is_claimed_by_one_runner_only(transactional_db):
+    for n in range(30):
+        enqueue("test.echo", {}, dedupe_key=f"echo:{n}")
+    claimed: list[int] = []
+    lock = threading.Lock()
+
+    def runner() -> None:
+        from django.db import connection
+
+        try:
+            while batch := claim_due(limit=3):
+                with lock:
+                    claimed.extend(task.pk for task in batch)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=runner) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert sorted(claimed) == sorted(OutboxTask.objects.values_list("pk", flat=True))
+    assert len(claimed) == len(set(claimed)) == 30
+
+
+# -- The worker command --------------------------------------------------------------------
+
+
+def test_run_worker_once_drains_due_tasks_and_exits(db, handlers, capsys):
+    handlers.add("test.echo")
+    handlers.add("test.flaky", fail_with=[ConnectionError("down")])
+    for n in range(3):
+        enqueue("test.echo", {"n": n}, dedupe_key=f"echo:{n}")
+    flaky = enqueue("test.flaky", {}, dedupe_key="flaky:1")
+    waiting = enqueue("test.echo", {}, dedupe_key="echo:later", run_at=later(hours=1))
+
+    call_command("run_worker", "--once")
+
+    statuses = dict(OutboxTask.objects.values_list("dedupe_key", "status"))
+    assert [statuses[f"echo:{n}"] for n in range(3)] == ["done"] * 3
+    assert refreshed(flaky).status == "pending"  # failed once, back off
+    assert refreshed(waiting).status == "pending"  # not due yet
+    assert "ran 4 task(s)" in capsys.readouterr().out
+
+
+# -- Retry from admin --------------------------------------------------------------------------
+
+
+def test_retry_now_gives_a_failed_task_one_more_attempt(db, handlers):
+    handlers.add("test.doomed", fail_with=[PermanentTaskError("was broken")])
+    task = enqueue("test.doomed", {}, dedupe_key="doomed:1", max_attempts=1)
+    run_due()
+    assert refreshed(task).status == "failed"
+
+    outbox.retry_now(OutboxTask.objects.filter(pk=task.pk))
+    run_due()
+
+    task = refreshed(task)
+    assert (task.status, task.attempts, task.last_error) == ("done", 2, "")
+
+
+def test_admin_lists_tasks_and_retries_them(admin_client, handlers):
+    handlers.add("test.flaky", fail_with=[ConnectionError("down")])
+    task = enqueue("test.flaky", {}, dedupe_key="flaky:1")
+    run_due()
+
+    page = admin_client.get("/admin/bookings/outboxtask/?has_error=yes&status__exact=pending")
+    assert page.status_code == 200
+    assert b"flaky:1" in page.content
+
+    admin_client.post(
+        "/admin/bookings/outboxtask/",
+        {"action": "retry_selected_now", "_selected_action": [task.pk]},
+    )
+    task = refreshed(task)
+    assert task.status == "pending"
+    assert task.next_attempt_at <= timezone.now()
+
+
+# -- provider.after_booking ------------------------------------------------------------------
+
+
+class RecordingProvider(NativeBookingProvider):
+    name = "recording"
+    label = "Records after_booking calls"
+    seen: list[tuple[object, int]] = []
+
+    async def after_booking(self, context, booking_id):
+        RecordingProvider.seen.append((context, booking_id))
+
+
+@pytest.fixture
+def recording_provider(monkeypatch):
+    monkeypatch.setitem(PROVIDERS, RecordingProvider.name, RecordingProvider)
+    RecordingProvider.seen = []
+    return RecordingProvider
+
+
+@pytest.fixture
+def booking(business, haircut):
+    start = local(business, upcoming(business, 1), 15)
+    return BookingFactory(
+        service=haircut, start=start, customer_name="Maria", source_call_sid="CA123"
+    )
+
+
+def test_provider_after_booking_runs_with_the_context_rebuilt_from_the_booking(
+    booking, recording_provider
+):
+    booking.business.booking_provider = "recording"
+    booking.business.save(update_fields=["booking_provider"])
+    task = enqueue_provider_after_booking(booking_id=booking.pk, provider="native")
+
+    run_due()
+
+    assert refreshed(task).status == "done"
+    [(context, booking_id)] = recording_provider.seen
+    assert booking_id == booking.pk
+    assert context.business == booking.business
+    assert context.service == booking.service
+    assert (context.start, context.end) == (booking.start, booking.end)
+    assert (context.customer_name, context.customer_phone) == ("Maria", booking.customer_phone)
+    assert context.call_sid == "CA123"
+
+
+def test_provider_after_booking_is_enqueued_once_per_booking(booking):
+    first = enqueue_provider_after_booking(booking_id=booking.pk)
+    again = enqueue_provider_after_booking(booking_id=booking.pk)
+
+    assert first.pk == again.pk
+    assert first.kind == PROVIDER_AFTER_BOOKING
+    assert first.dedupe_key == f"provider.after_booking:booking:{booking.pk}"
+
+
+def test_after_booking_of_a_deleted_booking_fails_permanently(booking):
+    task = enqueue_provider_after_booking(booking_id=booking.pk)
+    Booking.objects.filter(pk=booking.pk).delete()
+
+    run_due()
+
+    task = refreshed(task)
+    assert task.status == "failed"
+    assert "no longer exists" in task.last_error
+
+
+def test_after_booking_skips_a_cancelled_booking(booking, recording_provider):
+    booking.business.booking_provider = "recording"
+    booking.business.save(update_fields=["booking_provider"])
+    booking.status = Booking.Status.CANCELLED
+    booking.save(update_fields=["status"])
+    task = enqueue_provider_after_booking(booking_id=booking.pk)
+
+    run_due()
+
+    assert refreshed(task).status == "done"
+    assert recording_provider.seen == []

@@ -1,0 +1,119 @@
+"""Sending texts, at most once each: the SmsMessage row is written before every send, so
+whatever happens to the process, the next attempt knows one may already be out there."""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.utils import timezone
+
+from bookings.models import Booking, Business
+from calls.sms.backends import (
+    Sender,
+    SmsBackend,
+    SmsNotSent,
+    SmsRejected,
+    get_backend,
+)
+from calls.sms.messages import booking_confirmation
+from calls.sms.models import SmsMessage
+
+logger = logging.getLogger(__name__)
+
+
+class BookingGone(Exception):
+    """The booking to confirm was deleted: there is nothing left to text about."""
+
+
+def sender_for(business: Business) -> Sender:
+    """The business's own number, so a reply or call-back reaches its receptionist; the
+    account's messaging service when the business has none."""
+    if business.phone_number:
+        return Sender(from_number=business.phone_number)
+    service_sid = getattr(settings, "TWILIO_MESSAGING_SERVICE_SID", "")
+    if service_sid:
+        return Sender(messaging_service_sid=service_sid)
+    raise SmsRejected(f"{business} has no number to text from and no messaging service is set.")
+
+
+def send_booking_confirmation(*, booking_id: int, backend: SmsBackend | None = None) -> SmsMessage:
+    """Text the customer their booking, once. Safe to call again after any failure.
+
+    Raises SmsRejected (recorded as failed), SmsNotSent (recorded as pending) or
+    SmsOutcomeUnknown (recorded as unknown: the next call looks the text up first). It
+    never writes to the booking.
+    """
+    booking = Booking.objects.select_related("business", "service").filter(pk=booking_id).first()
+    if booking is None:
+        raise BookingGone(f"Booking {booking_id} no longer exists.")
+    sms, _ = SmsMessage.objects.get_or_create(
+        booking=booking,
+        kind=SmsMessage.Kind.BOOKING_CONFIRMATION,
+        defaults={
+            "to": booking.customer_phone,
+            "body": booking_confirmation(booking),
+            "sender": str(sender_for(booking.business)),
+        },
+    )
+    if sms.status in (SmsMessage.Status.SENT, SmsMessage.Status.FAILED):
+        return sms
+    backend = backend or get_backend()
+    if sms.status == SmsMessage.Status.UNKNOWN and _sent_earlier(sms, backend):
+        return sms
+    if booking.status == Booking.Status.CANCELLED:
+        _save(sms, status=SmsMessage.Status.FAILED, error="Not sent: the booking was cancelled.")
+        return sms
+    return _send(sms, backend)
+
+
+def _sent_earlier(sms: SmsMessage, backend: SmsBackend) -> bool:
+    """Whether an earlier attempt whose outcome we never learnt did reach the provider."""
+    found = backend.find_sent(to=sms.to, body=sms.body, since=sms.first_attempt_at)
+    if found is None:
+        return False
+    logger.info("SMS %s had gone out after all (%s); not sending again.", sms.pk, found.sid)
+    _mark_sent(sms, found.sid)
+    return True
+
+
+def _send(sms: SmsMessage, backend: SmsBackend) -> SmsMessage:
+    now = timezone.now()
+    # Recorded before the request: if we die waiting for the answer, the next attempt sees
+    # "unknown" and looks before sending.
+    _save(
+        sms,
+        status=SmsMessage.Status.UNKNOWN,
+        attempts=sms.attempts + 1,
+        first_attempt_at=sms.first_attempt_at or now,
+    )
+    try:
+        sent = backend.send(to=sms.to, body=sms.body, sender=_sender(sms))
+    except SmsRejected as exc:
+        _save(sms, status=SmsMessage.Status.FAILED, error=str(exc))
+        raise
+    except SmsNotSent as exc:
+        _save(sms, status=SmsMessage.Status.PENDING, error=str(exc))
+        raise
+    except Exception as exc:
+        # SmsOutcomeUnknown, or anything unexpected: assume it may have gone out.
+        _save(sms, error=f"{type(exc).__name__}: {exc}")
+        raise
+    return _mark_sent(sms, sent.sid)
+
+
+def _sender(sms: SmsMessage) -> Sender:
+    if sms.sender.startswith("MG"):
+        return Sender(messaging_service_sid=sms.sender)
+    return Sender(from_number=sms.sender)
+
+
+def _mark_sent(sms: SmsMessage, sid: str) -> SmsMessage:
+    _save(sms, status=SmsMessage.Status.SENT, provider_sid=sid, error="", sent_at=timezone.now())
+    return sms
+
+
+def _save(sms: SmsMessage, **fields) -> None:
+    for name, value in fields.items():
+        setattr(sms, name, value)
+    sms.save(update_fields=[*fields, "updated_at"])
