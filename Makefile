@@ -16,13 +16,16 @@ $(STAMP): requirements.txt
 	$(BIN)/pip install --quiet -r requirements.txt
 	rm -f $(VENV)/.installed-* && touch $@
 
-## run: migrate, seed the demo business, ensure an admin login, start Daphne on :8000
+## run: migrate, seed the demo business, ensure an admin login, start the worker and Daphne on :8000
 run: $(STAMP)
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py collectstatic --noinput -v0
 	$(BIN)/python manage.py seed_demo
 	$(BIN)/python manage.py ensure_admin
 	$(BIN)/python manage.py show_urls_banner
+	@# The outbox worker (SMS, calendar events) runs beside Daphne and stops with it.
+	$(BIN)/python manage.py run_worker & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/daphne -b 127.0.0.1 -p 8000 receptionist.asgi:application
 
 ## test: lint, then the whole suite on SQLite and again on Postgres + Redis

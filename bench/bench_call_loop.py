@@ -25,7 +25,8 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from datetime import time as dt_time
 from pathlib import Path
 
 import websockets
@@ -103,7 +104,7 @@ async def receive_answer(ws, sent_at: float, samples: Samples | None) -> tuple[s
 
 
 async def one_call(
-    port: int, index: int, day: date, pause: float, samples: Samples, echo: bool
+    port: int, index: int, slot: datetime, pause: float, samples: Samples, echo: bool
 ) -> None:
     sid = f"CA{index:08d}{random.getrandbits(64):016x}"
     path = f"/ws/echo/{sid}/" if echo else f"/ws/voice/demo/{sid}/"
@@ -129,9 +130,9 @@ async def one_call(
                 "customParameters": {},
             }
             await ws.send(json.dumps(setup))
-            hour = 9 + index % 8
             utterance = (
-                f"Hi, this is Caller {index}, can I get a haircut on {day:%B} {day.day} at {hour}?"
+                f"Hi, this is Caller {index}, can I get a haircut on "
+                f"{slot:%B} {slot.day} at {slot:%-I:%M %p}?"
             )
             for _ in range(MAX_TURNS):
                 await asyncio.sleep(pause * random.uniform(0.8, 1.2))
@@ -160,6 +161,9 @@ def start_server(workdir: Path) -> tuple[subprocess.Popen, int, dict]:
         "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
         "TWILIO_AUTH_TOKEN": TOKEN,
         "LOG_LEVEL": "WARNING",
+        # Production-shaped: no per-query debug recording.
+        "DEBUG": "false",
+        "SECRET_KEY": "bench-secret-key-not-for-production",
         "PYTHONPATH": f"{ROOT}:{ROOT / 'bench'}",
     }
     env.setdefault("DATABASE_URL", f"sqlite:///{workdir / 'bench.sqlite3'}")
@@ -185,14 +189,26 @@ def start_server(workdir: Path) -> tuple[subprocess.Popen, int, dict]:
     raise SystemExit("Daphne did not start: " + server.stderr.read().decode()[-2000:])
 
 
-async def run_level(port: int, calls: int, pause: float, echo: bool, day: date) -> Samples:
+def distinct_slots(count: int) -> list[datetime]:
+    """One free half-hour per caller (weekdays 9:00-17:30, from a week ahead), so every call
+    is a plain four-turn booking rather than a queue for the same time."""
+    slots: list[datetime] = []
+    day = date.today() + timedelta(days=7)
+    while len(slots) < count:
+        if day.weekday() < 5:
+            slots += [datetime.combine(day, time_of_day(9, 30 * i)) for i in range(17)]
+        day += timedelta(days=1)
+    return slots[:count]
+
+
+def time_of_day(hour: int, minutes: int) -> dt_time:
+    return dt_time(hour + minutes // 60, minutes % 60)
+
+
+async def run_level(port: int, calls: int, pause: float, echo: bool) -> Samples:
     samples = Samples()
-    await asyncio.gather(
-        *(
-            one_call(port, i, day + timedelta(days=7 * (i % 6)), pause, samples, echo)
-            for i in range(calls)
-        )
-    )
+    slots = distinct_slots(calls)
+    await asyncio.gather(*(one_call(port, i, slots[i], pause, samples, echo) for i in range(calls)))
     return samples
 
 
@@ -226,9 +242,6 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         server, port, _env = start_server(Path(tmp))
         try:
-            # A weekday a week or more ahead, inside the demo salon's 60-day horizon.
-            day = date.today() + timedelta(days=7)
-            day += timedelta(days=(2 - day.weekday()) % 7)  # a Wednesday
             print(
                 f"Daphne pid {server.pid} on 127.0.0.1:{port}; "
                 f"caller pause {args.pause}s; {os.cpu_count()} CPUs"
@@ -237,7 +250,7 @@ def main() -> None:
             for calls in levels:
                 for echo in (False, True):
                     idle = rss_kib(server.pid, "VmRSS")
-                    samples = asyncio.run(run_level(port, calls, args.pause, echo, day))
+                    samples = asyncio.run(run_level(port, calls, args.pause, echo))
                     peak = rss_kib(server.pid, "VmHWM")
                     row = report(
                         "echo floor" if echo else "receptionist", samples, idle, peak, calls

@@ -132,6 +132,8 @@ class CallSession:
         self._turns = 0
         self._closed = False
         self._answer: asyncio.Task | None = None
+        self._pending_turns: list[CallTurn] = []
+        self._turn_writer: asyncio.Future | None = None
         self._reply: _Reply | None = None  # the last answer, not yet written
         self._turn_lock = asyncio.Lock()
         self._limit_timer: asyncio.Task | None = None
@@ -203,6 +205,7 @@ class CallSession:
             await self._stop_answer(record_heard=None)
         try:
             await self._write_reply()
+            await self.turns_written()
             await self._finalize()
         except Exception:
             logger.exception("Call %s: could not persist the end of the call", self.call_sid)
@@ -473,9 +476,30 @@ class CallSession:
     async def _insert_turn(
         self, speaker: str, text: str, at: datetime, *, interrupted: bool = False
     ) -> None:
+        """Queue a transcript turn. One background writer per call inserts them in order, in
+        batches: the caller's answer never waits for the transcript."""
         if self.call_id is None:
             return
-        await _insert_turn(self.call_id, speaker, text, at, interrupted)
+        self._pending_turns.append(
+            CallTurn(
+                call_id=self.call_id, speaker=speaker, text=text, at=at, interrupted=interrupted
+            )
+        )
+        if self._turn_writer is None or self._turn_writer.done():
+            self._turn_writer = asyncio.ensure_future(self._write_turns())
+
+    async def _write_turns(self) -> None:
+        while self._pending_turns:
+            batch, self._pending_turns = self._pending_turns, []
+            try:
+                await _insert_turns(batch)
+            except Exception:
+                logger.exception("Call %s: could not record %d turn(s)", self.call_sid, len(batch))
+
+    async def turns_written(self) -> None:
+        """Until every queued transcript turn is in the database."""
+        while self._turn_writer is not None and not self._turn_writer.done():
+            await asyncio.shield(self._turn_writer)
 
     async def _add_events(self, events: list[tuple[str, str]]) -> None:
         if self.call_id is None or not events:
@@ -555,10 +579,8 @@ def _load(slug: str, call_sid: str, fields: dict[str, str]) -> _Loaded | None:
 
 
 @database_sync_to_async
-def _insert_turn(call_id: int, speaker: str, text: str, at: datetime, interrupted: bool) -> None:
-    CallTurn.objects.create(
-        call_id=call_id, speaker=speaker, text=text, at=at, interrupted=interrupted
-    )
+def _insert_turns(turns: list[CallTurn]) -> None:
+    CallTurn.objects.bulk_create(turns)
 
 
 def _event(event: str, detail: str) -> dict[str, str]:

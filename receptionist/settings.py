@@ -103,8 +103,16 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not shared-cache memory: concurrency tests need real, separate connections.
     # One per process, so parallel runs don't share it.
     _db.setdefault("TEST", {})["NAME"] = str(VAR_DIR / f"test-db-{os.getpid()}.sqlite3")
-# Consumers are long-lived: never keep a connection across async boundaries.
-_db["CONN_MAX_AGE"] = 0
+if _db["ENGINE"] == "django.db.backends.sqlite3":
+    # A SQLite connection is a file handle: keep it per thread instead of reopening (and
+    # re-running the PRAGMAs) on every ORM hop from the event loop.
+    _db["CONN_MAX_AGE"] = None
+else:
+    # Consumers are long-lived and hop between threads: borrow connections from a pool
+    # for each piece of ORM work rather than holding one per thread (Django's psycopg pool
+    # requires CONN_MAX_AGE = 0).
+    _db["CONN_MAX_AGE"] = 0
+    _db.setdefault("OPTIONS", {})["pool"] = {"min_size": 2, "max_size": 20, "timeout": 10}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Channels --------------------------------------------------------------------------

@@ -7,5 +7,6 @@ admin.site.index_title = "Businesses, bookings and calls"
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("simulator/", include("calls.simulator.urls")),
     path("", include("calls.urls")),
 ]

@@ -1,0 +1,253 @@
+"""The simulator in a real browser: admin login, the admin index link, a call typed in, a booking.
+
+A real Daphne serves the app on a free loopback port, on its own SQLite file (migrated and
+seeded first); a real headless Chromium (the system's, never a downloaded one) drives the page
+through Playwright. Nothing is frozen: the call books a weekday a few days from today.
+
+Daphne runs receptionist.asgi:application, the project's own ASGI application.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.conf import settings
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+ASGI_APP = "receptionist.asgi:application"
+SETTINGS = "receptionist.settings"
+SCREENSHOT = Path("/tmp/simulator.png")
+USERNAME, PASSWORD = "frontdesk", "a-long-test-password-1"
+DEMO_TZ = ZoneInfo("America/New_York")  # seed_demo's
+MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August",
+          "September", "October", "November", "December"]  # fmt: skip
+WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
+
+# Run in the server's environment: the schema, the Demo Salon, and a front-desk login that
+# may see businesses, bookings and calls (not a superuser).
+PREPARE = f"""
+from django.contrib.auth.models import Permission, User
+from django.core.management import call_command
+call_command("migrate", verbosity=0, interactive=False)
+call_command("seed_demo", verbosity=0)
+user = User.objects.create_user({USERNAME!r}, password={PASSWORD!r}, is_staff=True)
+user.user_permissions.set(
+    Permission.objects.filter(codename__in=["view_business", "view_booking", "view_call"])
+)
+"""
+
+
+def _chromium_or_skip() -> None:
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError as exc:
+        problem = f"Playwright is not installed ({exc})"
+    else:
+        if CHROMIUM.exists():
+            return
+        problem = f"{CHROMIUM} is missing (this test never downloads a browser)"
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(problem + " -- required under CI=true.")
+    pytest.skip(problem)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@dataclass
+class Server:
+    url: str
+    database: Path
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Server]:
+    _chromium_or_skip()
+    port = _free_port()
+    database = tmp_path / "simulator.sqlite3"
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"REDIS_URL", "DATABASE_URL", "DJANGO_SETTINGS_MODULE"}
+    }
+    env |= {
+        "DJANGO_SETTINGS_MODULE": SETTINGS,
+        "DATABASE_URL": f"sqlite:///{database}",
+        "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+        "LOG_LEVEL": "WARNING",
+    }
+    python = Path(sys.executable)
+    subprocess.run(
+        [python, "manage.py", "shell", "-c", PREPARE],
+        cwd=settings.BASE_DIR,
+        env=env,
+        check=True,
+        timeout=60,
+    )
+    log_path = tmp_path / "daphne.log"
+    with log_path.open("wb") as log:
+        daphne = subprocess.Popen(
+            [python.parent / "daphne", "-b", "127.0.0.1", "-p", str(port), ASGI_APP],
+            cwd=settings.BASE_DIR,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_serving(url, daphne, log_path)
+        yield Server(url=url, database=database)
+    finally:
+        daphne.terminate()
+        try:
+            daphne.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            daphne.kill()
+            daphne.wait()
+
+
+def _wait_until_serving(url: str, daphne: subprocess.Popen, log_path: Path) -> None:
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if daphne.poll() is not None:
+            pytest.fail(f"Daphne exited ({daphne.returncode}):\n{log_path.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(url + "/admin/login/", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError):
+            time.sleep(0.1)
+    pytest.fail(f"Daphne did not answer within 20 s:\n{log_path.read_text()[-3000:]}")
+
+
+def an_open_weekday() -> date:
+    """A Monday-Friday (the demo salon is open 9-18) at least two days ahead."""
+    day = datetime.now(DEMO_TZ).date() + timedelta(days=2)
+    while day.weekday() >= 5:
+        day += timedelta(days=1)
+    return day
+
+
+def reply_to(answer: str) -> str | None:
+    """What Maria says to each of the receptionist's questions; None once she is booked."""
+    if "You're all set" in answer:
+        return None
+    if "Shall I book it?" in answer:
+        return "yes"
+    if "number you're calling from" in answer:
+        return "yes"
+    if "name" in answer:
+        return "Maria"
+    pytest.fail(f"Unexpected question from the receptionist: {answer!r}")
+
+
+def bookings_in(database: Path) -> list[tuple]:
+    with sqlite3.connect(database) as db:
+        return db.execute(
+            "SELECT b.customer_name, b.customer_phone, b.start, b.status, s.name"
+            " FROM bookings_booking b JOIN bookings_service s ON s.id = b.service_id"
+        ).fetchall()
+
+
+def calls_in(database: Path) -> list[tuple]:
+    with sqlite3.connect(database) as db:
+        return db.execute("SELECT sid, channel, outcome, booking_id FROM calls_call").fetchall()
+
+
+def test_staff_book_a_haircut_through_the_simulator(server: Server):
+    from playwright.sync_api import expect, sync_playwright
+
+    day = an_open_weekday()
+    spoken_day = f"{MONTHS[day.month - 1]} {day.day}"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1100, "height": 900})
+            page.set_default_timeout(10_000)
+
+            page.goto(server.url + "/admin/login/?next=/admin/")
+            page.fill("#id_username", USERNAME)
+            page.fill("#id_password", PASSWORD)
+            page.click("input[type=submit]")
+            expect(page.locator("#simulator-module")).to_contain_text("Try the receptionist")
+            page.click("text=Open the call simulator")
+            expect(page).to_have_url(server.url + "/simulator/")
+            expect(page.locator("#business")).to_have_value("demo")
+            expect(page.locator("#caller")).to_have_value("+15555550123")
+
+            page.click("#call-button")
+            expect(page.locator("#call-button")).to_have_text("Hang up")
+            answers = page.locator('#transcript .bubble-receptionist[data-complete="true"]')
+            expect(answers).to_have_count(1)
+            expect(answers.nth(0).locator(".text")).to_have_text(
+                "Hello, thanks for calling Demo Salon. How can I help you?"
+            )
+            expect(page.locator("#call-link")).to_have_attribute(
+                "href", re.compile(r"^/admin/calls/call/\d+/change/$")
+            )
+
+            said = f"Hi, this is Maria, can I get a haircut on {spoken_day} at 3?"
+            result = page.locator("#result-title")
+            for turn in range(1, 7):
+                page.fill("#say", said)
+                page.press("#say", "Enter")
+                expect(answers).to_have_count(turn + 1)
+                said = reply_to(answers.nth(turn).locator(".text").inner_text())
+                if said is None:
+                    break
+
+            expect(result).to_have_text("Call ended: booked")
+            expect(page.locator("#booking-service")).to_have_text("Haircut")
+            weekday = WEEKDAYS[day.weekday()]
+            expect(page.locator("#booking-when")).to_contain_text(
+                f"{weekday}, {spoken_day}, {day.year} at 3:00 PM"
+            )
+            expect(page.locator("#booking-name")).to_have_text("Maria")
+            expect(page.locator("#booking-phone")).to_have_text("+15555550123")
+            expect(page.locator("#booking-link")).to_have_attribute(
+                "href", re.compile(r"^/admin/bookings/booking/\d+/change/$")
+            )
+            expect(page.locator("#call-button")).to_have_text("Start call")
+            page.screenshot(path=str(SCREENSHOT), full_page=True)
+
+            page.click("#booking-link")
+            expect(page.locator("#content")).to_contain_text("Maria")
+        finally:
+            browser.close()
+
+    ((name, phone, start, status, service),) = bookings_in(server.database)
+    assert (name, phone, status, service) == ("Maria", "+15555550123", "confirmed", "Haircut")
+    expected_start = datetime(day.year, day.month, day.day, 15, tzinfo=DEMO_TZ)
+    assert datetime.fromisoformat(start).replace(tzinfo=ZoneInfo("UTC")) == expected_start
+    ((sid, channel, outcome, booking_id),) = calls_in(server.database)
+    assert sid.startswith("SIM") and (channel, outcome) == ("simulator", "booked")
+    assert booking_id is not None
