@@ -8,8 +8,9 @@ floor) and the ratio.
 
     .venv/bin/python bench/bench_call_loop.py [--calls 1,50,200] [--pause 1.0]
 
-The server runs the embedded default (SQLite file, in-memory layer) unless DATABASE_URL is
-set. Every call is a real booking conversation with the embedded receptionist.
+The server runs production-shaped (DEBUG off) on the embedded default (SQLite file,
+in-memory layer) or, with --database postgres, on a fresh Postgres database. Every call is
+a real booking conversation with the embedded receptionist, each caller on its own slot.
 """
 
 from __future__ import annotations
@@ -130,6 +131,8 @@ async def one_call(
                 "customParameters": {},
             }
             await ws.send(json.dumps(setup))
+            # Callers dial in over the first couple of seconds, not all in one instant.
+            await asyncio.sleep(random.uniform(0, 2 * pause))  # noqa: S311
             utterance = (
                 f"Hi, this is Caller {index}, can I get a haircut on "
                 f"{slot:%B} {slot.day} at {slot:%-I:%M %p}?"
@@ -153,7 +156,17 @@ async def one_call(
         print(f"  call {index} failed: {exc!r}", file=sys.stderr)
 
 
-def start_server(workdir: Path) -> tuple[subprocess.Popen, int, dict]:
+def fresh_postgres_database() -> str:
+    import psycopg
+
+    base = os.environ.get("BENCH_POSTGRES", "postgres://root@127.0.0.1:5432")
+    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
+        conn.execute("DROP DATABASE IF EXISTS receptionist_bench")
+        conn.execute("CREATE DATABASE receptionist_bench")
+    return f"{base}/receptionist_bench"
+
+
+def start_server(workdir: Path, database: str) -> tuple[subprocess.Popen, int, dict]:
     port = free_port()
     env = {
         **os.environ,
@@ -166,7 +179,10 @@ def start_server(workdir: Path) -> tuple[subprocess.Popen, int, dict]:
         "SECRET_KEY": "bench-secret-key-not-for-production",
         "PYTHONPATH": f"{ROOT}:{ROOT / 'bench'}",
     }
-    env.setdefault("DATABASE_URL", f"sqlite:///{workdir / 'bench.sqlite3'}")
+    if database == "postgres":
+        env["DATABASE_URL"] = fresh_postgres_database()
+    else:
+        env["DATABASE_URL"] = f"sqlite:///{workdir / 'bench.sqlite3'}"
     for command in (["migrate", "-v0"], ["seed_demo"]):
         subprocess.run(
             [PY, "manage.py", *command], cwd=ROOT, env=env, check=True, capture_output=True
@@ -176,7 +192,8 @@ def start_server(workdir: Path) -> tuple[subprocess.Popen, int, dict]:
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        # A file, not a pipe nobody reads: a full pipe would stall the server.
+        stderr=(workdir / "server.log").open("w"),
     )
     deadline = time.time() + 30
     while time.time() < deadline:
@@ -186,7 +203,7 @@ def start_server(workdir: Path) -> tuple[subprocess.Popen, int, dict]:
         except OSError:
             time.sleep(0.1)
     server.kill()
-    raise SystemExit("Daphne did not start: " + server.stderr.read().decode()[-2000:])
+    raise SystemExit("Daphne did not start: " + (workdir / "server.log").read_text()[-2000:])
 
 
 def distinct_slots(count: int) -> list[datetime]:
@@ -237,14 +254,20 @@ def main() -> None:
     )
     parser.add_argument("--calls", default="1,50,200")
     parser.add_argument("--pause", type=float, default=1.0)
+    parser.add_argument(
+        "--database",
+        choices=["sqlite", "postgres"],
+        default="sqlite",
+        help="sqlite: the embedded default; postgres: the production database (BENCH_POSTGRES)",
+    )
     args = parser.parse_args()
     levels = [int(x) for x in args.calls.split(",")]
     with tempfile.TemporaryDirectory() as tmp:
-        server, port, _env = start_server(Path(tmp))
+        server, port, _env = start_server(Path(tmp), args.database)
         try:
             print(
                 f"Daphne pid {server.pid} on 127.0.0.1:{port}; "
-                f"caller pause {args.pause}s; {os.cpu_count()} CPUs"
+                f"caller pause {args.pause}s; {os.cpu_count()} CPUs; database {args.database}"
             )
             ours: dict = {}
             for calls in levels:
@@ -267,6 +290,11 @@ def main() -> None:
         finally:
             server.terminate()
             server.wait(timeout=10)
+            log = (Path(tmp) / "server.log").read_text().splitlines()
+            problems = [line for line in log if "ERROR" in line or "Traceback" in line]
+            print(f"server log: {len(log)} lines, {len(problems)} errors")
+            for line in problems[:5]:
+                print("  " + line[:200])
 
 
 if __name__ == "__main__":

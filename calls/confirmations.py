@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import logging
 
-from channels.db import database_sync_to_async
-
+from bookings.orm import run_orm
 from bookings.outbox import nudge
 from bookings.providers.base import BookingContext, BookingProvider
 from bookings.tasks import enqueue_provider_after_booking
@@ -22,9 +21,7 @@ async def after_booked(
     enqueues the durable tasks (SMS confirmation; provider.after_booking) and nudges the
     in-process runner so they usually run within a second, off the call's critical path."""
     try:
-        await database_sync_to_async(queue_follow_ups)(
-            booking_id=booking_id, provider=provider.name
-        )
+        await run_orm(queue_follow_ups)(booking_id=booking_id, provider=provider.name)
     except Exception:
         # The booking stands whatever happens here; the caller still hears the confirmation.
         logger.exception(

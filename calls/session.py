@@ -20,12 +20,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from channels.db import database_sync_to_async
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from bookings.models import Business
+from bookings.orm import run_orm
 from bookings.phones import to_e164
 from bookings.providers.registry import resolve_provider
 from calls.dialogue import registry
@@ -552,7 +552,7 @@ async def _close_quietly(pieces: object) -> None:
 # -- ORM helpers (each runs in a worker thread) ---------------------------------------------
 
 
-@database_sync_to_async
+@run_orm
 def _load(slug: str, call_sid: str, fields: dict[str, str]) -> _Loaded | None:
     business = Business.objects.filter(slug=slug, is_active=True).first()
     if business is None:
@@ -578,7 +578,7 @@ def _load(slug: str, call_sid: str, fields: dict[str, str]) -> _Loaded | None:
     )
 
 
-@database_sync_to_async
+@run_orm
 def _insert_turns(turns: list[CallTurn]) -> None:
     CallTurn.objects.bulk_create(turns)
 
@@ -587,7 +587,7 @@ def _event(event: str, detail: str) -> dict[str, str]:
     return {"at": timezone.now().isoformat(), "event": event, "detail": detail}
 
 
-@database_sync_to_async
+@run_orm
 def _append_events(call_id: int, events: list[tuple[str, str]]) -> None:
     with transaction.atomic():
         call = Call.objects.select_for_update().get(pk=call_id)
@@ -595,7 +595,7 @@ def _append_events(call_id: int, events: list[tuple[str, str]]) -> None:
         call.save(update_fields=["events"])
 
 
-@database_sync_to_async
+@run_orm
 def _save_outcome(
     call_id: int,
     *,

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from channels.db import database_sync_to_async
 from django.utils import timezone
 
 from bookings.models import Service
+from bookings.orm import run_orm
 from bookings.providers.base import (
     AvailabilityResult,
     BookingContext,
@@ -29,10 +29,10 @@ class NativeBookingProvider(BookingProvider):
     # The ORM is synchronous: each helper below runs in a worker thread.
 
     async def check_availability(self, context: BookingContext) -> AvailabilityResult:
-        return await database_sync_to_async(self._check)(context)
+        return await run_orm(self._check)(context)
 
     async def create_booking(self, context: BookingContext) -> BookingIntent:
-        return await database_sync_to_async(self._create)(context)
+        return await run_orm(self._create)(context)
 
     async def after_booking(self, context: BookingContext, booking_id: int) -> None:
         return None  # nothing outside our database to update
@@ -40,7 +40,7 @@ class NativeBookingProvider(BookingProvider):
     async def free_starts(
         self, *, service: Service, start: datetime, end: datetime, limit: int
     ) -> list[datetime]:
-        return await database_sync_to_async(self._free_starts)(service, start, end, limit)
+        return await run_orm(self._free_starts)(service, start, end, limit)
 
     # -- Hooks for providers that add busy times (e.g. an external calendar) ------------
 

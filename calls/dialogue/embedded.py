@@ -16,9 +16,8 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 
-from channels.db import database_sync_to_async
-
 from bookings.models import Booking, Service
+from bookings.orm import run_orm
 from bookings.providers.base import BookingContext
 from bookings.services import cancel_booking as cancel_booking_service
 from bookings.services import move_booking, upcoming_bookings
@@ -129,7 +128,7 @@ class EmbeddedEngine(DialogueEngine):
         text = utterance.strip()
         if self._schedule is None:
             # Loaded once per call: opening hours don't change mid-call.
-            self._schedule = await database_sync_to_async(self.context.business.schedule)()
+            self._schedule = await run_orm(self.context.business.schedule)()
         if self.step == Step.DONE:
             return "Thanks for calling. Goodbye!"
         if not re.search(r"[A-Za-z0-9]", text):
@@ -472,7 +471,7 @@ class EmbeddedEngine(DialogueEngine):
 
     async def _move(self) -> str:
         r = self.request
-        outcome = await database_sync_to_async(move_booking)(
+        outcome = await run_orm(move_booking)(
             booking=self.moving, start=r.start, call_sid=self.context.call_sid
         )
         if outcome.booking is None:
@@ -510,7 +509,7 @@ class EmbeddedEngine(DialogueEngine):
 
     async def _confirm_cancel(self, heard: Heard) -> str:
         if heard.yes is True:
-            await database_sync_to_async(cancel_booking_service)(booking=self.cancelling)
+            await run_orm(cancel_booking_service)(booking=self.cancelling)
             self.state.outcome = "cancelled"
             self.state.booking_id = self.cancelling.pk
             self.step = Step.DONE
@@ -550,7 +549,7 @@ class EmbeddedEngine(DialogueEngine):
                 "I can only find bookings by the number you're calling from, and it's withheld. "
                 "Would you like to leave a message instead?"
             )
-        bookings = await database_sync_to_async(upcoming_bookings)(
+        bookings = await run_orm(upcoming_bookings)(
             business=self.context.business, phone=phone, now=self.context.clock()
         )
         if not bookings:

@@ -21,9 +21,9 @@ from __future__ import annotations
 import asyncio
 import json
 
-from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
+from bookings.orm import run_orm
 from calls.models import Call
 from calls.session import CallSession
 from calls.simulator.access import may_simulate
@@ -53,7 +53,7 @@ class SimulatorConsumer(AsyncWebsocketConsumer):
         self.session: CallSession | None = None
         self.finishing: asyncio.Task | None = None
         self.open = False
-        if not await database_sync_to_async(may_simulate)(self.scope.get("user")):
+        if not await run_orm(may_simulate)(self.scope.get("user")):
             # Closing before accept() refuses the handshake (HTTP 403).
             await self.close()
             return
@@ -124,7 +124,7 @@ class SimulatorConsumer(AsyncWebsocketConsumer):
         await session.close()
         summary = {"outcome": None, "outcome_label": "", "booking": None, "call_admin_url": None}
         if session.call_id is not None:
-            summary = await database_sync_to_async(call_summary)(session.call_id)
+            summary = await run_orm(call_summary)(session.call_id)
         if self.open:
             await self.send_frame({"type": "end", "handoff": handoff, **summary})
 
