@@ -53,3 +53,25 @@ def pytest_configure(config: pytest.Config) -> None:
     if _required():
         pytest.exit(message + " -- required under CI=true.", returncode=1)
     pytest.exit(message + " -- skipping this run (set CI=true to make it fail).", returncode=0)
+
+
+@pytest.fixture(autouse=True)
+def _background_work_finishes_within_the_test():
+    """After-booking work runs in background threads; let it finish before the test's
+    database is flushed, so it never writes into the next test."""
+    yield
+    from bookings.outbox import wait_for_nudges
+
+    wait_for_nudges(10)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _close_connection_pools(django_db_setup, django_db_blocker):
+    """Postgres runs use a connection pool; close it so the test database can be dropped."""
+    yield
+    from django.db import connections
+
+    with django_db_blocker.unblock():
+        for connection in connections.all():
+            if hasattr(connection, "close_pool"):
+                connection.close_pool()
