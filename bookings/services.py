@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import random
+import time
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -18,7 +20,7 @@ logger = logging.getLogger(__name__)
 # deadlock / serialization failure between concurrent booking transactions.
 EXCLUSION_VIOLATION = "23P01"
 RETRYABLE = {"40P01", "40001"}
-RETRIES_ON_CONFLICT = 5
+RETRIES_ON_CONFLICT = 10
 
 
 @dataclass(frozen=True)
@@ -93,6 +95,9 @@ def book_slot(
             if _sqlstate(exc) not in RETRYABLE or attempt == RETRIES_ON_CONFLICT:
                 raise
             logger.info("Booking transaction conflict (%s), retrying.", _sqlstate(exc))
+            # Jittered, growing pauses: transactions that deadlocked together must not
+            # retry in lockstep and deadlock again.
+            time.sleep(random.uniform(0, 0.01 * attempt))
     raise AssertionError("unreachable")
 
 

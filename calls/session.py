@@ -419,6 +419,7 @@ class CallSession:
         await self._insert_turn(
             CallTurn.Speaker.SYSTEM, f"Call ended ({ending.reason}).", timezone.now()
         )
+        await self.turns_written()  # the record is complete once the call has ended
         await self._finalize(handoff)
 
     # -- Keypad ------------------------------------------------------------------------------
