@@ -132,7 +132,7 @@ async def one_call(
             }
             await ws.send(json.dumps(setup))
             # Callers dial in over the first couple of seconds, not all in one instant.
-            await asyncio.sleep(random.uniform(0, 2 * pause))  # noqa: S311
+            await asyncio.sleep(random.uniform(0, 2 * pause))
             utterance = (
                 f"Hi, this is Caller {index}, can I get a haircut on "
                 f"{slot:%B} {slot.day} at {slot:%-I:%M %p}?"

@@ -39,6 +39,9 @@ logger = logging.getLogger(__name__)
 # Limits (override in settings). A call that runs away costs money and keeps a line busy.
 DEFAULT_MAX_SECONDS = 900
 DEFAULT_MAX_TURNS = 60
+DEFAULT_SILENCE_SECONDS = 10.0  # after our answer has been spoken
+MAX_SILENCES = 3  # in a row, then the call is wrapped up
+SPOKEN_WORDS_PER_SECOND = 2.5  # to estimate when text-to-speech has finished
 DEFAULT_TURN_TIMEOUT_SECONDS = 20
 # Keypad digits are collected until '#' or this long without a new digit.
 DEFAULT_DTMF_PAUSE_SECONDS = 3
@@ -60,6 +63,10 @@ def default_engine_key() -> str | None:
 
 def max_call_seconds() -> float:
     return getattr(settings, "CALL_MAX_SECONDS", DEFAULT_MAX_SECONDS)
+
+
+def silence_seconds() -> float:
+    return getattr(settings, "CALL_SILENCE_SECONDS", DEFAULT_SILENCE_SECONDS)
 
 
 def max_turns() -> int:
@@ -138,6 +145,8 @@ class CallSession:
         self._turn_lock = asyncio.Lock()
         self._limit_timer: asyncio.Task | None = None
         self._dtmf_timer: asyncio.Task | None = None
+        self._silence_timer: asyncio.Task | None = None
+        self._silences = 0
         self._digits = ""
         self._finalizing: asyncio.Task | None = None
         self._engine_events_saved = 0
@@ -190,7 +199,7 @@ class CallSession:
             return
         self._closed = True
         current = asyncio.current_task()
-        for task in (self._limit_timer, self._dtmf_timer):
+        for task in (self._limit_timer, self._dtmf_timer, self._silence_timer):
             if task is not None and task is not current:
                 task.cancel()
         if self.engine is None:
@@ -239,6 +248,8 @@ class CallSession:
         a lone '0' reaches the engine as "0" (callers press it for a person)."""
         if not self._ready("dtmf"):
             return
+        self._silences = 0
+        self._cancel_silence_timer()
         if digit not in DTMF_DIGITS:
             logger.warning("Call %s: ignoring DTMF %r", self.call_sid, digit[:8])
             return
@@ -256,6 +267,8 @@ class CallSession:
         (interrupted=True); engine.heard(heard)."""
         if not self._ready("interrupt"):
             return
+        self._silences = 0
+        self._cancel_silence_timer()
         async with self._turn_lock:
             if self._answer is not None and not self._answer.done():
                 await self._stop_answer(record_heard=heard)
@@ -288,15 +301,23 @@ class CallSession:
         return True
 
     async def _take_turn(
-        self, said: str, answer: Callable[[DialogueEngine], AsyncIterator[str]]
+        self,
+        said: str,
+        answer: Callable[[DialogueEngine], AsyncIterator[str]],
+        *,
+        silent: bool = False,
     ) -> None:
+        if not silent:
+            self._silences = 0
+        self._cancel_silence_timer()
         async with self._turn_lock:
             if self.ended or self._closed:
                 return
             # Talking over an answer still streaming interrupts it where we are.
             await self._stop_answer(record_heard=None)
             await self._write_reply()
-            await self._insert_turn(CallTurn.Speaker.CALLER, said, timezone.now())
+            speaker = CallTurn.Speaker.SYSTEM if silent else CallTurn.Speaker.CALLER
+            await self._insert_turn(speaker, said, timezone.now())
             if self._closed:
                 return  # the caller hung up while we were writing their turn
             self._turns += 1
@@ -381,6 +402,34 @@ class CallSession:
             self.engine.ending = Ending(reason="limit")
         if self.engine.ending is not None:
             await self._end(self.engine.ending)
+        else:
+            self._arm_silence_timer(reply.text)
+
+    # -- Silence: ConversationRelay sends nothing when the caller says nothing -------------
+
+    def _arm_silence_timer(self, spoken: str) -> None:
+        self._cancel_silence_timer()
+        delay = silence_seconds() + len(spoken.split()) / SPOKEN_WORDS_PER_SECOND
+        self._silence_timer = asyncio.create_task(self._after_silence(delay))
+
+    def _cancel_silence_timer(self) -> None:
+        timer = self._silence_timer
+        if timer is not None and timer is not asyncio.current_task():
+            timer.cancel()
+        self._silence_timer = None
+
+    async def _after_silence(self, delay: float) -> None:
+        await asyncio.sleep(delay)
+        self._silence_timer = None
+        self._silences += 1
+        if self._silences >= MAX_SILENCES:
+            # wrap_up sets the engine's ending: the call ends after these words.
+            await self._take_turn(
+                "(silence)", lambda engine: _once(engine.wrap_up("silence")), silent=True
+            )
+            return
+        # The engine treats an empty utterance as "didn't catch that" and asks more clearly.
+        await self._take_turn("(silence)", lambda engine: engine.respond(""), silent=True)
 
     async def _apologize(self, reply: _Reply) -> None:
         """Never silence: whatever went wrong, the caller hears something and can go on."""
@@ -407,7 +456,7 @@ class CallSession:
     async def _end(self, ending: Ending) -> None:
         """The answer has been sent and the engine wants the call over."""
         self.ended = True
-        for task in (self._limit_timer, self._dtmf_timer):
+        for task in (self._limit_timer, self._dtmf_timer, self._silence_timer):
             if task is not None and task is not asyncio.current_task():
                 task.cancel()
         handoff = ending.handoff_data()

@@ -418,3 +418,28 @@ async def test_closing_from_inside_the_transports_end_does_not_stall(salon):
     call = await call_row("CAselfclose")
     assert call.ended_at is not None
     assert (await transcript("CAselfclose"))[-1] == ("system", "Call ended (goodbye).", False)
+
+
+async def test_silence_gets_a_clearer_question_then_a_polite_wrap_up(salon, settings, monkeypatch):
+    # ConversationRelay sends nothing while the caller is silent: the session notices.
+    settings.CALL_SILENCE_SECONDS = 0.05
+    monkeypatch.setattr("calls.session.SPOKEN_WORDS_PER_SECOND", 1000)  # no "speech" time
+    transport = MemoryTransport()
+    session = CallSession(
+        business_slug=salon.slug, call_sid="CAsilent", transport=transport, engine_key="embedded"
+    )
+    await session.start()
+    await session.handle_prompt("I'd like a haircut")
+    first = await transport.next_answer()
+    assert "What day" in first
+    again = await transport.next_answer()  # nobody spoke
+    assert again.startswith("Sorry, I didn't catch that.")
+    await session.handle_prompt("tomorrow")  # speaking resets the count
+    await transport.next_answer()
+    await transport.next_answer()
+    await transport.next_answer()
+    await asyncio.wait_for(transport.ended.wait(), 5)  # the third silence in a row ends it
+    assert ("end", {"reason": "limit", "transferTo": "+15555550999"}) in transport.frames
+    await session.close()
+    turns = await transcript("CAsilent")
+    assert ("system", "(silence)", False) in turns
