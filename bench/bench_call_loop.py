@@ -47,6 +47,7 @@ class Samples:
     calls_done: int = 0
     booked: int = 0
     errors: int = 0
+    unfinished: list[str] = field(default_factory=list)
 
 
 def free_port() -> int:
@@ -150,6 +151,8 @@ async def one_call(
                 if "all set" in answer.lower():
                     samples.booked += 1
                 utterance = next_reply(answer, index)
+            else:
+                samples.unfinished.append(f"call {index}: last heard {answer!r}")
             samples.calls_done += 1
     except Exception as exc:
         samples.errors += 1
@@ -245,6 +248,8 @@ def report(label: str, samples: Samples, idle_kib: int, peak_kib: int, calls: in
         f"peak RSS {peak_kib / 1024:6.1f} MiB, {per_call:6.0f} KiB/call | "
         f"booked {samples.booked}, errors {samples.errors}"
     )
+    for line in samples.unfinished[:3]:
+        print(f"{'':>16}   unfinished {line[:300]}")
     return row
 
 
