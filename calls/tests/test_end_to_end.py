@@ -14,27 +14,22 @@ from __future__ import annotations
 
 import html
 import json
-import os
 import re
-import socket
 import sqlite3
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import closing
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
 import requests
-from django.conf import settings
 from twilio.request_validator import RequestValidator
 from websockets.exceptions import InvalidStatus
 
 from calls.tests.fake_twilio import FakeTwilio
+from calls.tests.live_server import DEMO_TZ, an_open_weekday, running_daphne
 from calls.tests.twilio_caller import TwilioCaller, new_call_sid
 
 pytestmark = pytest.mark.e2e
@@ -44,7 +39,6 @@ ACCOUNT_SID = "AC" + "e2e0" * 8
 AUTH_TOKEN = "e2e-test-auth-token-" + "7" * 12
 ADMIN_USER, ADMIN_PASSWORD = "owner", "an-e2e-admin-password-1"
 CALLER, SALON_NUMBER = "+15555550123", "+15555550100"  # seed_demo's number
-DEMO_TZ = ZoneInfo("America/New_York")  # seed_demo's
 MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August",
           "September", "October", "November", "December"]  # fmt: skip
 WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
@@ -78,94 +72,24 @@ class Server:
             return db.execute(sql, params).fetchall()
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    daphne_bin = Path(sys.executable).parent / "daphne"
-    if not daphne_bin.exists():
-        pytest.skip(f"Daphne is not installed at {daphne_bin}")
-    tmp = tmp_path_factory.mktemp("e2e")
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    database = tmp / "e2e.sqlite3"
     with FakeTwilio(account_sid=ACCOUNT_SID, auth_token=AUTH_TOKEN) as twilio:
-        env = {
-            key: value
-            for key, value in os.environ.items()
-            if key not in {"REDIS_URL", "DATABASE_URL", "DJANGO_SETTINGS_MODULE"}
-            and not key.startswith(("TWILIO_", "SMS_", "CALL_", "OUTBOX_"))
-        }
-        env |= {
-            "DJANGO_SETTINGS_MODULE": "receptionist.settings",
-            "DATABASE_URL": f"sqlite:///{database}",
-            "PUBLIC_BASE_URL": url,
+        production_shaped = {
             "DEBUG": "false",
             "SECRET_KEY": "e2e-" + "s3cr3t-" * 8,
             "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
             "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
             "SMS_BACKEND": "twilio",
             "TWILIO_API_BASE_URL": twilio.base_url,
-            "LOG_LEVEL": "INFO",
         }
-        subprocess.run(
-            [sys.executable, "manage.py", "shell", "-c", PREPARE],
-            cwd=settings.BASE_DIR,
-            env=env,
-            check=True,
-            timeout=60,
-        )
-        log_path = tmp / "daphne.log"
-        with log_path.open("wb") as log:
-            try:
-                daphne = subprocess.Popen(
-                    [daphne_bin, "-b", "127.0.0.1", "-p", str(port), ASGI_APP],
-                    cwd=settings.BASE_DIR,
-                    env=env,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                )
-            except OSError as exc:
-                pytest.skip(f"Daphne could not start: {exc}")
-        try:
-            _wait_until_serving(url, daphne, log_path)
-            yield Server(url=url, database=database, log=log_path, twilio=twilio)
-        finally:
-            daphne.terminate()
-            try:
-                daphne.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                daphne.kill()
-                daphne.wait()
-
-
-def _wait_until_serving(url: str, daphne: subprocess.Popen, log_path: Path) -> None:
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        if daphne.poll() is not None:
-            pytest.fail(f"Daphne exited ({daphne.returncode}):\n{log_path.read_text()[-3000:]}")
-        try:
-            if requests.get(url + "/admin/login/", timeout=2).status_code == 200:
-                return
-        except requests.ConnectionError:
-            time.sleep(0.1)
-    pytest.fail(f"Daphne did not answer within 20 s:\n{log_path.read_text()[-3000:]}")
+        with running_daphne(
+            tmp_path_factory.mktemp("e2e"), prepare=PREPARE, env=production_shaped
+        ) as live:
+            yield Server(url=live.url, database=live.database, log=live.log, twilio=twilio)
 
 
 # -- What the caller says -----------------------------------------------------------------
-
-
-def an_open_weekday() -> date:
-    """A Monday-Friday (the demo salon is open 9-18) at least two days ahead: well inside the
-    60-day horizon and past the hour of notice."""
-    day = datetime.now(DEMO_TZ).date() + timedelta(days=2)
-    while day.weekday() >= 5:
-        day += timedelta(days=1)
-    return day
 
 
 def nth(n: int) -> str:

@@ -11,21 +11,16 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import sqlite3
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.conf import settings
+
+from calls.tests.live_server import DEMO_TZ, an_open_weekday, running_daphne
 
 pytestmark = pytest.mark.browser
 
@@ -44,7 +39,6 @@ ASGI_APP = "receptionist.asgi:application"
 SETTINGS = "receptionist.settings"
 SCREENSHOT = Path("/tmp/simulator.png")
 USERNAME, PASSWORD = "frontdesk", "a-long-test-password-1"
-DEMO_TZ = ZoneInfo("America/New_York")  # seed_demo's
 MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August",
           "September", "October", "November", "December"]  # fmt: skip
 WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
@@ -77,12 +71,6 @@ def _chromium_or_skip() -> None:
     pytest.skip(problem)
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @dataclass
 class Server:
     url: str
@@ -92,69 +80,8 @@ class Server:
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[Server]:
     _chromium_or_skip()
-    port = _free_port()
-    database = tmp_path / "simulator.sqlite3"
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in {"REDIS_URL", "DATABASE_URL", "DJANGO_SETTINGS_MODULE"}
-    }
-    env |= {
-        "DJANGO_SETTINGS_MODULE": SETTINGS,
-        "DATABASE_URL": f"sqlite:///{database}",
-        "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
-        "LOG_LEVEL": "WARNING",
-    }
-    python = Path(sys.executable)
-    subprocess.run(
-        [python, "manage.py", "shell", "-c", PREPARE],
-        cwd=settings.BASE_DIR,
-        env=env,
-        check=True,
-        timeout=60,
-    )
-    log_path = tmp_path / "daphne.log"
-    with log_path.open("wb") as log:
-        daphne = subprocess.Popen(
-            [python.parent / "daphne", "-b", "127.0.0.1", "-p", str(port), ASGI_APP],
-            cwd=settings.BASE_DIR,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_until_serving(url, daphne, log_path)
-        yield Server(url=url, database=database)
-    finally:
-        daphne.terminate()
-        try:
-            daphne.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            daphne.kill()
-            daphne.wait()
-
-
-def _wait_until_serving(url: str, daphne: subprocess.Popen, log_path: Path) -> None:
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        if daphne.poll() is not None:
-            pytest.fail(f"Daphne exited ({daphne.returncode}):\n{log_path.read_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(url + "/admin/login/", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, ConnectionError):
-            time.sleep(0.1)
-    pytest.fail(f"Daphne did not answer within 20 s:\n{log_path.read_text()[-3000:]}")
-
-
-def an_open_weekday() -> date:
-    """A Monday-Friday (the demo salon is open 9-18) at least two days ahead."""
-    day = datetime.now(DEMO_TZ).date() + timedelta(days=2)
-    while day.weekday() >= 5:
-        day += timedelta(days=1)
-    return day
+    with running_daphne(tmp_path, prepare=PREPARE, env={"LOG_LEVEL": "WARNING"}) as live:
+        yield Server(url=live.url, database=live.database)
 
 
 def reply_to(answer: str) -> str | None:

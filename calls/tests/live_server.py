@@ -1,0 +1,116 @@
+"""A real Daphne on a free loopback port for end-to-end tests, on its own SQLite file.
+
+The server is a separate process (its own database, migrated and prepared by a snippet run
+in its environment), so tests assert through HTTP, the sockets, or that database file.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+import requests
+from django.conf import settings
+
+ASGI_APP = "receptionist.asgi:application"
+DEMO_TZ = ZoneInfo("America/New_York")  # seed_demo's
+# Settings a test run may carry that must not leak into the server's own configuration.
+SCRUBBED = ("REDIS_URL", "DATABASE_URL", "DJANGO_SETTINGS_MODULE")
+SCRUBBED_PREFIXES = ("TWILIO_", "SMS_", "CALL_", "OUTBOX_")
+
+
+@dataclass
+class LiveServer:
+    url: str
+    database: Path
+    log: Path
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextmanager
+def running_daphne(
+    workdir: Path, *, prepare: str, env: dict[str, str] | None = None
+) -> Iterator[LiveServer]:
+    """Migrate/prepare a fresh SQLite file with `prepare` (Python run by `manage.py shell`),
+    start Daphne on it, wait until it serves, and stop it afterwards."""
+    daphne_bin = Path(sys.executable).parent / "daphne"
+    if not daphne_bin.exists():
+        pytest.skip(f"Daphne is not installed at {daphne_bin}")
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    database = workdir / "server.sqlite3"
+    server_env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in SCRUBBED and not key.startswith(SCRUBBED_PREFIXES)
+    }
+    server_env |= {
+        "DJANGO_SETTINGS_MODULE": "receptionist.settings",
+        "DATABASE_URL": f"sqlite:///{database}",
+        "PUBLIC_BASE_URL": url,
+        "LOG_LEVEL": "INFO",
+        **(env or {}),
+    }
+    subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", prepare],
+        cwd=settings.BASE_DIR,
+        env=server_env,
+        check=True,
+        timeout=60,
+    )
+    log_path = workdir / "daphne.log"
+    with log_path.open("wb") as log:
+        daphne = subprocess.Popen(
+            [daphne_bin, "-b", "127.0.0.1", "-p", str(port), ASGI_APP],
+            cwd=settings.BASE_DIR,
+            env=server_env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        _wait_until_serving(url, daphne, log_path)
+        yield LiveServer(url=url, database=database, log=log_path)
+    finally:
+        daphne.terminate()
+        try:
+            daphne.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            daphne.kill()
+            daphne.wait()
+
+
+def _wait_until_serving(url: str, daphne: subprocess.Popen, log_path: Path) -> None:
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if daphne.poll() is not None:
+            pytest.fail(f"Daphne exited ({daphne.returncode}):\n{log_path.read_text()[-3000:]}")
+        try:
+            if requests.get(url + "/admin/login/", timeout=2).status_code == 200:
+                return
+        except requests.ConnectionError:
+            time.sleep(0.1)
+    pytest.fail(f"Daphne did not answer within 20 s:\n{log_path.read_text()[-3000:]}")
+
+
+def an_open_weekday() -> date:
+    """A Monday-Friday (the demo salon is open 9-18) at least two days ahead: well inside the
+    60-day horizon and past the hour of notice."""
+    day = datetime.now(DEMO_TZ).date() + timedelta(days=2)
+    while day.weekday() >= 5:
+        day += timedelta(days=1)
+    return day
