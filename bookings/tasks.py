@@ -29,19 +29,6 @@ def enqueue_provider_after_booking(*, booking_id: int, provider: str = "") -> Ou
     )
 
 
-def booking_context(booking: Booking) -> BookingContext:
-    """The context a provider saw when it made the booking, rebuilt from the row."""
-    return BookingContext(
-        business=booking.business,
-        service=booking.service,
-        start=booking.start,
-        end=booking.end,
-        customer_name=booking.customer_name,
-        customer_phone=booking.customer_phone,
-        call_sid=booking.source_call_sid,
-    )
-
-
 @register_task(PROVIDER_AFTER_BOOKING)
 def run_provider_after_booking(payload: dict[str, Any]) -> None:
     booking_id = payload["booking_id"]
@@ -54,4 +41,4 @@ def run_provider_after_booking(payload: dict[str, Any]) -> None:
     # The business's provider now, which is the one that must hold the event (ops may have
     # switched it, e.g. to the native one while a calendar is disconnected).
     provider = resolve_provider(booking.business)
-    async_to_sync(provider.after_booking)(booking_context(booking), booking.pk)
+    async_to_sync(provider.after_booking)(BookingContext.from_booking(booking), booking.pk)

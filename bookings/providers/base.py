@@ -19,7 +19,7 @@ from django import forms
 from bookings.slots import Refusal
 
 if TYPE_CHECKING:
-    from bookings.models import Business, Service
+    from bookings.models import Booking, Business, Service
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +33,19 @@ class BookingContext:
     customer_name: str = ""
     customer_phone: str = ""  # E.164
     call_sid: str = ""
+
+    @classmethod
+    def from_booking(cls, booking: Booking) -> BookingContext:
+        """The context a provider saw when it made the booking, rebuilt from the row."""
+        return cls(
+            business=booking.business,
+            service=booking.service,
+            start=booking.start,
+            end=booking.end,
+            customer_name=booking.customer_name,
+            customer_phone=booking.customer_phone,
+            call_sid=booking.source_call_sid,
+        )
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ import asyncio
 import base64
 import logging
 import time
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -267,15 +268,7 @@ def test_console_backend_logs_and_keeps_the_text(booking, caplog):
 
 
 def booking_context(booking: Booking) -> BookingContext:
-    return BookingContext(
-        business=booking.business,
-        service=booking.service,
-        start=booking.start,
-        end=booking.end,
-        customer_name=booking.customer_name,
-        customer_phone=booking.customer_phone,
-        call_sid="CA" + "1" * 32,
-    )
+    return replace(BookingContext.from_booking(booking), call_sid="CA" + "1" * 32)
 
 
 async def call_after_booked(booking: Booking) -> None:
