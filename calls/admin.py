@@ -13,7 +13,8 @@ from django.urls import reverse
 from django.utils.dateparse import parse_datetime
 from django.utils.html import format_html, format_html_join
 
-from calls.models import Call
+from bookings.admin import BusinessAdmin
+from calls.models import Call, ReceptionistSettings
 
 TIME_FORMAT = "%Y-%m-%d %H:%M %Z"
 TURN_TIME_FORMAT = "%H:%M:%S"
@@ -151,3 +152,17 @@ class CallAdmin(admin.ModelAdmin):
 
 
 import calls.sms.admin  # noqa: E402, F401  (SMS records in admin)
+
+
+class ReceptionistSettingsInline(admin.StackedInline):
+    """On the business's page: which dialogue engine answers its calls."""
+
+    model = ReceptionistSettings
+    can_delete = False
+    extra = 1
+    max_num = 1
+    verbose_name_plural = "receptionist"
+
+
+# calls builds on bookings (never the other way): the inline joins the business page here.
+BusinessAdmin.inlines = [*BusinessAdmin.inlines, ReceptionistSettingsInline]

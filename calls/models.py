@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django.db import models
 
+from calls.dialogue.registry import DEFAULT_ENGINE, engine_choices
+
 
 class Call(models.Model):
     class Outcome(models.TextChoices):
@@ -71,6 +73,31 @@ class CallTurn(models.Model):
 
     def __str__(self) -> str:
         return f"{self.speaker}: {self.text[:60]}"
+
+
+class ReceptionistSettings(models.Model):
+    """How a business's calls are answered: which dialogue engine (the embedded receptionist
+    unless ops choose otherwise) and, for the LLM engine, an optional model override."""
+
+    business = models.OneToOneField(
+        "bookings.Business", on_delete=models.CASCADE, related_name="receptionist_settings"
+    )
+    engine = models.CharField(
+        "dialogue engine", max_length=40, choices=engine_choices, default=DEFAULT_ENGINE
+    )
+    llm_model = models.CharField(
+        "LLM model",
+        max_length=120,
+        blank=True,
+        help_text="Only for the LLM engine. Empty: the LLM_MODEL setting.",
+    )
+
+    class Meta:
+        verbose_name = "receptionist settings"
+        verbose_name_plural = "receptionist settings"
+
+    def __str__(self) -> str:
+        return f"{self.business}: {self.get_engine_display()}"
 
 
 from calls.sms.models import SmsMessage  # noqa: E402, F401  (the app's models live here)

@@ -27,10 +27,11 @@ from django.utils import timezone
 from bookings.models import Business
 from bookings.orm import run_orm
 from bookings.phones import to_e164
+from bookings.providers.base import BookingProvider
 from bookings.providers.registry import resolve_provider
 from calls.dialogue import registry
 from calls.dialogue.base import CallContext, DialogueEngine, Ending
-from calls.models import Call, CallTurn
+from calls.models import Call, CallTurn, ReceptionistSettings
 from calls.services import approved_transfer_number
 from calls.speech_chunks import SpeechChunker
 
@@ -109,8 +110,9 @@ class _Reply:
 class _Loaded:
     business: Business
     services: list
-    provider: object
+    provider: BookingProvider
     call: Call
+    engine_class: type[DialogueEngine]
     has_turns: bool = False
 
 
@@ -144,6 +146,7 @@ class CallSession:
         self._reply: _Reply | None = None  # the last answer, not yet written
         self._turn_lock = asyncio.Lock()
         self._limit_timer: asyncio.Task | None = None
+        self._provider_warmup: asyncio.Task | None = None
         self._dtmf_timer: asyncio.Task | None = None
         self._silence_timer: asyncio.Task | None = None
         self._silences = 0
@@ -160,17 +163,16 @@ class CallSession:
         if self.engine is not None:
             logger.warning("Call %s: start() called twice; ignored", self.call_sid)
             return True
-        engine_class = registry.engine_class(self.engine_key or default_engine_key())
         fields = {
             "channel": self.channel,
             "from_number": caller_number[:32],
             "to_number": to_number[:32],
-            "engine": engine_class.name,
         }
-        loaded = await _load(self.business_slug, self.call_sid, fields)
+        loaded = await _load(self.business_slug, self.call_sid, fields, self.engine_key)
         if loaded is None:
             await self._refuse()
             return False
+        engine_class = loaded.engine_class
         self.business = loaded.business
         self.call_id = loaded.call.pk
         self.greeting = loaded.business.welcome_greeting
@@ -189,6 +191,8 @@ class CallSession:
             # of the transcript, and the caller may talk over it like any answer.
             self._reply = _Reply(at=timezone.now(), tokens=[self.greeting])
         self._limit_timer = asyncio.create_task(self._enforce_max_length())
+        # E.g. a calendar provider fetches busy times now, so answers don't wait on it.
+        self._provider_warmup = asyncio.create_task(_prepare_provider(loaded.provider, self))
         logger.info("Call %s started for %s (%s)", self.call_sid, self.business_slug, self.channel)
         return True
 
@@ -199,7 +203,8 @@ class CallSession:
             return
         self._closed = True
         current = asyncio.current_task()
-        for task in (self._limit_timer, self._dtmf_timer, self._silence_timer):
+        timers = (self._limit_timer, self._dtmf_timer, self._silence_timer, self._provider_warmup)
+        for task in timers:
             if task is not None and task is not current:
                 task.cancel()
         if self.engine is None:
@@ -602,13 +607,29 @@ async def _close_quietly(pieces: object) -> None:
 # -- ORM helpers (each runs in a worker thread) ---------------------------------------------
 
 
+async def _prepare_provider(provider: BookingProvider, session: CallSession) -> None:
+    try:
+        await provider.prepare_for_call()
+    except Exception:
+        # Preparation only saves time later; the provider checks live when it must.
+        logger.exception("Call %s: the booking provider's preparation failed", session.call_sid)
+
+
 @run_orm
-def _load(slug: str, call_sid: str, fields: dict[str, str]) -> _Loaded | None:
-    business = Business.objects.filter(slug=slug, is_active=True).first()
+def _load(
+    slug: str, call_sid: str, fields: dict[str, str], engine_key: str | None
+) -> _Loaded | None:
+    business = (
+        Business.objects.filter(slug=slug, is_active=True)
+        .select_related("receptionist_settings")
+        .first()
+    )
     if business is None:
         return None
     services = list(business.services.filter(is_active=True))
     provider = resolve_provider(business)
+    engine_class = registry.engine_class(engine_key or _business_engine(business))
+    fields = {**fields, "engine": engine_class.name}
     call, created = Call.objects.get_or_create(
         sid=call_sid, defaults={"business": business, **fields}
     )
@@ -624,8 +645,21 @@ def _load(slug: str, call_sid: str, fields: dict[str, str]) -> _Loaded | None:
             call.save(update_fields=missing)
     has_turns = not created and call.turns.exists()
     return _Loaded(
-        business=business, services=services, provider=provider, call=call, has_turns=has_turns
+        business=business,
+        services=services,
+        provider=provider,
+        call=call,
+        engine_class=engine_class,
+        has_turns=has_turns,
     )
+
+
+def _business_engine(business: Business) -> str | None:
+    """The business's choice in admin; else the CALL_DIALOGUE_ENGINE setting; else default."""
+    try:
+        return business.receptionist_settings.engine
+    except ReceptionistSettings.DoesNotExist:
+        return default_engine_key()
 
 
 @run_orm

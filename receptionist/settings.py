@@ -53,7 +53,7 @@ INSTALLED_APPS = [
     "channels",
     "bookings",
     "calls",
-    "integrations",
+    "integrations.google_calendar",
 ]
 
 MIDDLEWARE = [

@@ -108,6 +108,13 @@ class BookingProvider:
         defaults = {name: f.initial for name, f in cls.options_form.base_fields.items()}
         return {**defaults, **{k: v for k, v in raw.items() if k in defaults and v is not None}}
 
+    # -- Methods with a sensible default -----------------------------------------------
+
+    async def prepare_for_call(self) -> None:
+        """A call for this business has started (the provider instance lives as long as the
+        call). Providers with a slow external source fetch what the call will need here, in
+        the background; the call never waits for this. Default: nothing to prepare."""
+
     # -- Methods that child classes must implement -------------------------------------
 
     async def check_availability(self, context: BookingContext) -> AvailabilityResult:

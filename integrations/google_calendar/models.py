@@ -1,0 +1,63 @@
+"""A business's connection to one Google account's calendars, tokens encrypted at rest."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from fernet_fields import EncryptedTextField
+
+from bookings.models import Business
+
+PRIMARY = "primary"
+
+
+def default_busy_calendars() -> list[str]:
+    return [PRIMARY]
+
+
+class GoogleCalendarConnection(models.Model):
+    class Status(models.TextChoices):
+        CONNECTED = "connected", "Connected"
+        NEEDS_RECONNECT = "needs_reconnect", "Needs reconnect"
+        DISCONNECTED = "disconnected", "Disconnected"
+
+    business = models.OneToOneField(
+        Business, on_delete=models.CASCADE, related_name="google_calendar"
+    )
+    account_email = models.EmailField(blank=True)
+    write_calendar_id = models.CharField(
+        "calendar events are written to", max_length=255, default=PRIMARY
+    )
+    busy_calendar_ids = models.JSONField(
+        "calendars checked for busy times", default=default_busy_calendars, blank=True
+    )
+    # Fernet-encrypted (FERNET_KEYS). None means "no token": never an empty ciphertext.
+    refresh_token = EncryptedTextField(null=True, blank=True, editable=False)
+    access_token = EncryptedTextField(null=True, blank=True, editable=False)
+    access_token_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
+    granted_scopes = models.JSONField(default=list, blank=True, editable=False)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.DISCONNECTED)
+    last_error = models.TextField(blank=True, editable=False)
+    last_error_at = models.DateTimeField(null=True, blank=True, editable=False)
+    connected_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+    )
+    connected_at = models.DateTimeField(null=True, blank=True, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "Google Calendar connection"
+
+    def __str__(self) -> str:
+        who = self.account_email or "no account"
+        return f"{self.business} - {who} ({self.get_status_display()})"
+
+    @property
+    def is_usable(self) -> bool:
+        """Connected with a refresh token: worth asking Google."""
+        return self.status == self.Status.CONNECTED and bool(self.refresh_token)

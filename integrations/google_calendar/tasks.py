@@ -1,0 +1,1 @@
+"""Outbox tasks: create and delete calendar events for bookings."""
