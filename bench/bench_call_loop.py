@@ -209,25 +209,27 @@ def start_server(workdir: Path, database: str) -> tuple[subprocess.Popen, int, d
     raise SystemExit("Daphne did not start: " + (workdir / "server.log").read_text()[-2000:])
 
 
-def distinct_slots(count: int) -> list[datetime]:
+def distinct_slots(count: int, *, skip: int = 0) -> list[datetime]:
     """One free half-hour per caller (weekdays 9:00-17:30, from a week ahead), so every call
-    is a plain four-turn booking rather than a queue for the same time."""
+    is a plain booking rather than a queue for the same time. `skip`: slots booked by the
+    earlier levels of this run (all levels share one database); reusing them sent a whole
+    level's callers after the same few alternatives, racing each other until MAX_TURNS."""
     slots: list[datetime] = []
     day = date.today() + timedelta(days=7)
-    while len(slots) < count:
+    while len(slots) < skip + count:
         if day.weekday() < 5:
             slots += [datetime.combine(day, time_of_day(9, 30 * i)) for i in range(17)]
         day += timedelta(days=1)
-    return slots[:count]
+    return slots[skip : skip + count]
 
 
 def time_of_day(hour: int, minutes: int) -> dt_time:
     return dt_time(hour + minutes // 60, minutes % 60)
 
 
-async def run_level(port: int, calls: int, pause: float, echo: bool) -> Samples:
+async def run_level(port: int, calls: int, pause: float, echo: bool, skip: int) -> Samples:
     samples = Samples()
-    slots = distinct_slots(calls)
+    slots = distinct_slots(calls, skip=skip)
     await asyncio.gather(*(one_call(port, i, slots[i], pause, samples, echo) for i in range(calls)))
     return samples
 
@@ -246,7 +248,8 @@ def report(label: str, samples: Samples, idle_kib: int, peak_kib: int, calls: in
         f"first token p50 {row['first_p50']:7.1f} ms  p99 {row['first_p99']:7.1f} ms | "
         f"whole answer p50 {row['whole_p50']:7.1f} ms  p99 {row['whole_p99']:7.1f} ms | "
         f"peak RSS {peak_kib / 1024:6.1f} MiB, {per_call:6.0f} KiB/call | "
-        f"booked {samples.booked}, errors {samples.errors}"
+        f"booked {samples.booked}, unfinished {len(samples.unfinished)}, "
+        f"errors {samples.errors}"
     )
     for line in samples.unfinished[:3]:
         print(f"{'':>16}   unfinished {line[:300]}")
@@ -275,10 +278,13 @@ def main() -> None:
                 f"caller pause {args.pause}s; {os.cpu_count()} CPUs; database {args.database}"
             )
             ours: dict = {}
+            booked_so_far = 0
             for calls in levels:
                 for echo in (False, True):
                     idle = rss_kib(server.pid, "VmRSS")
-                    samples = asyncio.run(run_level(port, calls, args.pause, echo))
+                    samples = asyncio.run(
+                        run_level(port, calls, args.pause, echo, skip=booked_so_far)
+                    )
                     peak = rss_kib(server.pid, "VmHWM")
                     row = report(
                         "echo floor" if echo else "receptionist", samples, idle, peak, calls
@@ -292,6 +298,7 @@ def main() -> None:
                         print(f"{'':>16}   ratio receptionist/echo, first-token p99: {ratio:.1f}x")
                     else:
                         ours = row
+                        booked_so_far += calls
         finally:
             server.terminate()
             server.wait(timeout=10)

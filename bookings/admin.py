@@ -16,6 +16,7 @@ from bookings.models import (
 from bookings.outbox import retry_now
 from bookings.providers.registry import DEFAULT_PROVIDER
 from bookings.services import cancel_booking
+from bookings.tasks import retry_provider_follow_ups
 
 
 class OpeningHoursInline(admin.TabularInline):
@@ -116,6 +117,7 @@ class BookingAdmin(admin.ModelAdmin):
     readonly_fields = [
         "end",
         "provider",
+        "calendar_id",
         "calendar_event_id",
         "calendar_sync_status",
         "calendar_sync_error",
@@ -123,7 +125,7 @@ class BookingAdmin(admin.ModelAdmin):
         "created_at",
         "updated_at",
     ]
-    actions = ["cancel_selected"]
+    actions = ["cancel_selected", "retry_calendar_sync"]
 
     @admin.display(description="start (business time)", ordering="start")
     def local_start(self, booking: Booking) -> str:
@@ -137,6 +139,14 @@ class BookingAdmin(admin.ModelAdmin):
             cancel_booking(booking=booking)
             count += 1
         self.message_user(request, f"Cancelled {count} booking(s).", messages.SUCCESS)
+
+    @admin.action(description="Retry calendar sync now")
+    def retry_calendar_sync(self, request, queryset):
+        waiting = queryset.exclude(calendar_sync_status=Booking.SyncStatus.NOT_REQUIRED)
+        ids = retry_provider_follow_ups(list(waiting.values_list("pk", flat=True)))
+        self.message_user(
+            request, f"Queued {len(ids)} calendar update(s) to run now.", messages.SUCCESS
+        )
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         # Show and parse the times in the business's own zone, as staff think of them.

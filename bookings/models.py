@@ -227,6 +227,8 @@ class Booking(models.Model):
     end = models.DateTimeField()
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.CONFIRMED)
     provider = models.CharField(max_length=40, help_text="The booking provider that made it.")
+    # The external calendar holding this booking's event (the one it was written to).
+    calendar_id = models.CharField(max_length=255, blank=True)
     calendar_event_id = models.CharField(max_length=1024, blank=True)
     calendar_sync_status = models.CharField(
         max_length=14, choices=SyncStatus.choices, default=SyncStatus.NOT_REQUIRED

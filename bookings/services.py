@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from bookings.models import Booking, Business, Service
 from bookings.slots import Interval, Refusal, check_slot
+from bookings.tasks import enqueue_provider_after_cancel
 
 logger = logging.getLogger(__name__)
 
@@ -101,10 +102,15 @@ def book_slot(
     raise AssertionError("unreachable")
 
 
+@transaction.atomic
 def cancel_booking(*, booking: Booking) -> Booking:
+    """Cancel, and queue the provider's clean-up (e.g. deleting the calendar event) for when
+    the cancellation commits; a move that rolls back leaves the event alone."""
     if booking.status != Booking.Status.CANCELLED:
         booking.status = Booking.Status.CANCELLED
         booking.save(update_fields=["status", "updated_at"])
+        if booking.calendar_sync_status != Booking.SyncStatus.NOT_REQUIRED:
+            enqueue_provider_after_cancel(booking_id=booking.pk, provider=booking.provider)
     return booking
 
 

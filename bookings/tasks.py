@@ -12,21 +12,48 @@ from typing import Any
 from asgiref.sync import async_to_sync
 
 from bookings.models import Booking, OutboxTask
-from bookings.outbox import PermanentTaskError, enqueue, register_task
+from bookings.outbox import PermanentTaskError, enqueue, nudge, register_task, retry_now
 from bookings.providers.base import BookingContext
-from bookings.providers.registry import resolve_provider
+from bookings.providers.registry import provider_class, resolve_provider
 
 logger = logging.getLogger(__name__)
 
 PROVIDER_AFTER_BOOKING = "provider.after_booking"
+PROVIDER_AFTER_CANCEL = "provider.after_cancel"
+
+
+def after_booking_dedupe_key(booking_id: int) -> str:
+    return f"{PROVIDER_AFTER_BOOKING}:booking:{booking_id}"
 
 
 def enqueue_provider_after_booking(*, booking_id: int, provider: str = "") -> OutboxTask:
     return enqueue(
         PROVIDER_AFTER_BOOKING,
         {"booking_id": booking_id, "provider": provider},
-        dedupe_key=f"{PROVIDER_AFTER_BOOKING}:booking:{booking_id}",
+        dedupe_key=after_booking_dedupe_key(booking_id),
     )
+
+
+def after_cancel_dedupe_key(booking_id: int) -> str:
+    return f"{PROVIDER_AFTER_CANCEL}:booking:{booking_id}"
+
+
+def retry_provider_follow_ups(booking_ids: list[int]) -> list[int]:
+    """Run the provider follow-ups (after_booking / after_cancel) of these bookings again now,
+    e.g. staff pressed "retry" or the calendar was reconnected. Returns the task ids."""
+    keys = [after_booking_dedupe_key(pk) for pk in booking_ids]
+    keys += [after_cancel_dedupe_key(pk) for pk in booking_ids]
+    return retry_now(OutboxTask.objects.filter(dedupe_key__in=keys))
+
+
+def enqueue_provider_after_cancel(*, booking_id: int, provider: str) -> OutboxTask:
+    task = enqueue(
+        PROVIDER_AFTER_CANCEL,
+        {"booking_id": booking_id, "provider": provider},
+        dedupe_key=after_cancel_dedupe_key(booking_id),
+    )
+    nudge([task.pk])
+    return task
 
 
 @register_task(PROVIDER_AFTER_BOOKING)
@@ -42,3 +69,16 @@ def run_provider_after_booking(payload: dict[str, Any]) -> None:
     # switched it, e.g. to the native one while a calendar is disconnected).
     provider = resolve_provider(booking.business)
     async_to_sync(provider.after_booking)(BookingContext.from_booking(booking), booking.pk)
+
+
+@register_task(PROVIDER_AFTER_CANCEL)
+def run_provider_after_cancel(payload: dict[str, Any]) -> None:
+    booking_id = payload["booking_id"]
+    booking = Booking.objects.select_related("business", "service").filter(pk=booking_id).first()
+    if booking is None:
+        raise PermanentTaskError(f"Booking {booking_id} no longer exists.")
+    # The provider that made the booking holds what must be undone, whatever the business
+    # uses today.
+    cls = provider_class(booking.provider)
+    provider = cls(booking.business, options=cls.clean_options(booking.business.provider_options))
+    async_to_sync(provider.after_cancel)(BookingContext.from_booking(booking), booking.pk)

@@ -173,6 +173,22 @@ GOOGLE_OAUTH_REVOKE_URI = env.str(
 GOOGLE_CALENDAR_API_ENDPOINT = env.str(
     "GOOGLE_CALENDAR_API_ENDPOINT", default="https://www.googleapis.com/calendar/v3/"
 )
+# Every Google HTTP call has a timeout (seconds) and a bounded retry budget for 5xx, 429 and
+# rate-limit 403s (the whole call may take up to about timeout * (1 + retries) plus backoff).
+GOOGLE_HTTP_TIMEOUT = env.float("GOOGLE_HTTP_TIMEOUT", default=10.0)
+GOOGLE_NUM_RETRIES = env.int("GOOGLE_NUM_RETRIES", default=3)
+
+# The LLM receptionist (calls/dialogue/llm): any OpenAI-compatible chat-completions server
+# (OpenAI, Groq, vLLM, Ollama). A business opts in under its receptionist settings in admin.
+LLM_BASE_URL = env.str("LLM_BASE_URL", default="https://api.openai.com/v1")
+LLM_API_KEY = env.str("LLM_API_KEY", default="")
+LLM_MODEL = env.str("LLM_MODEL", default="gpt-4o-mini")
+# Seconds without a byte from the model (connecting, first token, mid-stream) before the
+# call is handed to the embedded receptionist; a caller should never wait long in silence.
+LLM_TIMEOUT_SECONDS = env.float("LLM_TIMEOUT_SECONDS", default=8.0)
+LLM_MAX_RETRIES = env.int("LLM_MAX_RETRIES", default=1)
+# A tool (availability, booking) slower than this gets "One moment, let me check." first.
+LLM_FILLER_AFTER_SECONDS = env.float("LLM_FILLER_AFTER_SECONDS", default=0.8)
 
 # --- Logging ---------------------------------------------------------------------------
 LOGGING = {

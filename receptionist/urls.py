@@ -6,6 +6,8 @@ admin.site.site_title = "Receptionist admin"
 admin.site.index_title = "Businesses, bookings and calls"
 
 urlpatterns = [
+    # Before admin/: admin's catch-all would otherwise answer these paths.
+    path("admin/google-calendar/", include("integrations.google_calendar.urls")),
     path("admin/", admin.site.urls),
     path("simulator/", include("calls.simulator.urls")),
     path("", include("calls.urls")),

@@ -131,6 +131,11 @@ class BookingProvider:
         """Work that follows a booking off the call's critical path (e.g. calendar events)."""
         raise NotImplementedError
 
+    async def after_cancel(self, context: BookingContext, booking_id: int) -> None:
+        """A booking this provider made was cancelled (or moved away): undo what
+        after_booking did outside our database. Runs from the durable outbox; raising means
+        "retry later" (see bookings.outbox). Default: nothing to undo."""
+
     async def free_starts(
         self, *, service: Service, start: datetime, end: datetime, limit: int
     ) -> list[datetime]:

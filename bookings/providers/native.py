@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from django.utils import timezone
@@ -29,10 +30,10 @@ class NativeBookingProvider(BookingProvider):
     # The ORM is synchronous: each helper below runs in a worker thread.
 
     async def check_availability(self, context: BookingContext) -> AvailabilityResult:
-        return await run_orm(self._check)(context)
+        return await run_orm(self._check)(context, await self.external_busy())
 
     async def create_booking(self, context: BookingContext) -> BookingIntent:
-        return await run_orm(self._create)(context)
+        return await run_orm(self._create)(context, await self.external_busy())
 
     async def after_booking(self, context: BookingContext, booking_id: int) -> None:
         return None  # nothing outside our database to update
@@ -40,13 +41,23 @@ class NativeBookingProvider(BookingProvider):
     async def free_starts(
         self, *, service: Service, start: datetime, end: datetime, limit: int
     ) -> list[datetime]:
-        return await run_orm(self._free_starts)(service, start, end, limit)
+        return await run_orm(self._free_starts)(
+            service, start, end, limit, await self.external_busy()
+        )
 
-    # -- Hooks for providers that add busy times (e.g. an external calendar) ------------
+    # -- The hook for providers that add busy times (e.g. an external calendar) ----------
 
-    def busy(self, start: datetime, end: datetime) -> list[Interval]:
-        """Busy intervals overlapping [start, end). Subclasses extend this."""
-        return busy_intervals(self.business, start, end)
+    async def external_busy(self) -> Sequence[Interval]:
+        """Busy times from outside our database over the bookable horizon, fetched off the
+        ORM thread (it may wait on the network). Default: none."""
+        return ()
+
+    def busy(
+        self, start: datetime, end: datetime, extra: Sequence[Interval] = ()
+    ) -> list[Interval]:
+        """Our bookings overlapping [start, end), plus the `extra` busy times that do."""
+        ours = busy_intervals(self.business, start, end)
+        return ours + [(s, e) for s, e in extra if s < end and e > start]
 
     def schedule(self) -> Schedule:
         # Loaded once per provider instance, i.e. once per call.
@@ -56,19 +67,18 @@ class NativeBookingProvider(BookingProvider):
 
     # -- Sync implementations ------------------------------------------------------------
 
-    def _check(self, context: BookingContext) -> AvailabilityResult:
+    def _check(self, context: BookingContext, extra: Sequence[Interval]) -> AvailabilityResult:
         now = timezone.now()
         schedule = self.schedule()
-        refusal = check_slot(
-            schedule, context.start, context.end, self.busy(context.start, context.end), now
-        )
+        busy = self.busy(context.start, context.end, extra)
+        refusal = check_slot(schedule, context.start, context.end, busy, now)
         if refusal is None:
             return AvailabilityResult(available=True)
         return AvailabilityResult(
-            available=False, reason=refusal, alternatives=self._alternatives(context, now)
+            available=False, reason=refusal, alternatives=self._alternatives(context, now, extra)
         )
 
-    def _create(self, context: BookingContext) -> BookingIntent:
+    def _create(self, context: BookingContext, extra: Sequence[Interval]) -> BookingIntent:
         outcome = book_slot(
             business=self.business,
             service=context.service,
@@ -84,13 +94,15 @@ class NativeBookingProvider(BookingProvider):
         return BookingIntent(
             booked=False,
             reason=outcome.refusal,
-            alternatives=self._alternatives(context, timezone.now()),
+            alternatives=self._alternatives(context, timezone.now(), extra),
         )
 
     def initial_sync_status(self) -> str:
         return "not_required"
 
-    def _alternatives(self, context: BookingContext, now: datetime) -> list[datetime]:
+    def _alternatives(
+        self, context: BookingContext, now: datetime, extra: Sequence[Interval] = ()
+    ) -> list[datetime]:
         schedule = self.schedule()
         duration = context.end - context.start
         search_end = now + schedule.horizon + duration
@@ -99,15 +111,22 @@ class NativeBookingProvider(BookingProvider):
             schedule,
             wanted=context.start,
             duration=duration,
-            busy=self.busy(search_start, search_end),
+            busy=self.busy(search_start, search_end, extra),
             now=now,
         )
 
-    def _free_starts(self, service: Service, start: datetime, end: datetime, limit: int):
+    def _free_starts(
+        self,
+        service: Service,
+        start: datetime,
+        end: datetime,
+        limit: int,
+        extra: Sequence[Interval] = (),
+    ) -> list[datetime]:
         starts = free_starts(
             self.schedule(),
             duration=service.duration,
-            busy=self.busy(start, end),
+            busy=self.busy(start, end, extra),
             now=timezone.now(),
             between=(start, end),
         )

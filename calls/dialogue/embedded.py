@@ -122,6 +122,38 @@ class EmbeddedEngine(DialogueEngine):
             return self.respond("operator")
         return self.respond(" ".join(digits))
 
+    # -- Taking over a call from another engine ------------------------------------------
+
+    def seed(
+        self,
+        *,
+        service: Service | None = None,
+        start: datetime | None = None,
+        name: str | None = None,
+        phone: str | None = None,
+        phone_confirmed: bool = False,
+    ) -> None:
+        """Start from what another engine gathered (the LLM engine hands its call over when
+        the model fails). The time is checked again and the booking read back before a yes."""
+        r = self.request
+        if service is not None:
+            r.service = self._services_by_id.get(service.pk, service)
+        if start is not None:
+            self._set_start_from(start)
+        if name:
+            r.name = name
+        if phone:
+            r.phone, r.phone_confirmed = phone, phone_confirmed
+
+    async def resume(self) -> str:
+        """This turn's answer for the request as it stands (after `seed`): the next question."""
+        if self._schedule is None:
+            self._schedule = await run_orm(self.context.business.schedule)()
+        answer = await self._next_step()
+        self.last_answer = answer
+        self.history.append(("receptionist", answer))
+        return answer
+
     # -- One turn ------------------------------------------------------------------------
 
     async def _answer(self, utterance: str) -> str:

@@ -13,5 +13,3 @@ class GoogleCalendarConfig(AppConfig):
         from integrations.google_calendar.provider import GoogleCalendarProvider
 
         register(GoogleCalendarProvider)
-        # Outbox task kinds (event create/delete) must be known to every process.
-        from integrations.google_calendar import tasks  # noqa: F401

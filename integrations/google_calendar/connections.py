@@ -9,7 +9,8 @@ from datetime import datetime
 
 from django.utils import timezone
 
-from bookings.models import Business
+from bookings.models import Booking, Business
+from bookings.tasks import retry_provider_follow_ups
 from integrations.google_calendar.models import GoogleCalendarConnection
 
 logger = logging.getLogger(__name__)
@@ -22,12 +23,14 @@ API_DOWN = "api_down"
 TOKEN_REVOKED = "token_revoked"
 RATE_LIMITED = "rate_limited"
 CALENDAR_ERROR = "calendar_error"
+REVOKE_FAILED = "revoke_failed"
 PROBLEM_LABELS = {
     NOT_CONNECTED: "Google Calendar is not connected",
     API_DOWN: "Google Calendar did not answer",
     TOKEN_REVOKED: "Google refused our token: reconnect the calendar",
     RATE_LIMITED: "Google rate-limited us",
     CALENDAR_ERROR: "Google reported an error for a calendar",
+    REVOKE_FAILED: "Google did not confirm revoking our access",
 }
 
 
@@ -60,6 +63,12 @@ def save_connected(
     connection.connected_at = timezone.now()
     connection.save()
     logger.info("Google Calendar connected for %s as %s.", business.slug, account_email)
+    # Events that waited for a working connection (e.g. after a revoked token) go now.
+    waiting = Booking.objects.filter(
+        business=business,
+        calendar_sync_status__in=[Booking.SyncStatus.PENDING, Booking.SyncStatus.FAILED],
+    ).values_list("pk", flat=True)
+    retry_provider_follow_ups(list(waiting))
     return connection
 
 
@@ -118,3 +127,31 @@ def wipe_tokens(*, connection: GoogleCalendarConnection) -> None:
         ]
     )
     logger.info("Google Calendar disconnected for %s.", connection.business.slug)
+
+
+def save_account_email(*, connection: GoogleCalendarConnection, account_email: str) -> None:
+    """The connected Google account, learnt from its primary calendar after the exchange."""
+    connection.account_email = account_email
+    connection.save(update_fields=["account_email", "updated_at"])
+
+
+def save_calendar_choice(
+    *,
+    connection: GoogleCalendarConnection,
+    busy_calendar_ids: list[str],
+    write_calendar_id: str,
+    account_email: str,
+) -> None:
+    """Staff picked the calendars checked for busy times and the one events are written to."""
+    connection.busy_calendar_ids = list(busy_calendar_ids)
+    connection.write_calendar_id = write_calendar_id
+    connection.account_email = account_email
+    connection.save(
+        update_fields=["busy_calendar_ids", "write_calendar_id", "account_email", "updated_at"]
+    )
+    logger.info(
+        "Google Calendar for %s: busy checks on %s, events written to %s.",
+        connection.business.slug,
+        ", ".join(busy_calendar_ids),
+        write_calendar_id,
+    )

@@ -1,1 +1,0 @@
-"""Outbox tasks: create and delete calendar events for bookings."""

@@ -1,0 +1,54 @@
+"""The "Google Calendar" section of a business's admin page (status and buttons)."""
+
+from __future__ import annotations
+
+from django import template
+
+from bookings.models import Business
+from integrations.google_calendar import connections, oauth
+from integrations.google_calendar.models import PRIMARY, GoogleCalendarConnection
+from integrations.google_calendar.provider import GoogleCalendarProvider
+from integrations.google_calendar.views import may_connect
+
+register = template.Library()
+
+Status = GoogleCalendarConnection.Status
+
+
+def status_text(connection: GoogleCalendarConnection | None) -> str:
+    if connection is None or connection.status == Status.DISCONNECTED:
+        return "Not connected"
+    if connection.status == Status.NEEDS_RECONNECT:
+        return f"Needs reconnect: {connection.last_error or 'Google refused our token'}"
+    if connection.account_email:
+        return f"Connected as {connection.account_email}"
+    return "Connected"
+
+
+def _calendar_name(calendar_id: str) -> str:
+    return "the primary calendar" if calendar_id == PRIMARY else calendar_id
+
+
+@register.inclusion_tag("google_calendar/admin/panel.html", takes_context=True)
+def google_calendar_panel(context, business: Business) -> dict:
+    connection = connections.connection_for(business)
+    status = connection.status if connection else Status.DISCONNECTED
+    last_error_at = None
+    if connection and connection.last_error_at:
+        local = connection.last_error_at.astimezone(business.tz)
+        last_error_at = f"{local:%Y-%m-%d %H:%M} {local.tzname()}"
+    return {
+        "business": business,
+        "status": str(status),
+        "status_text": status_text(connection),
+        "last_error": connection.last_error if connection else "",
+        "last_error_at": last_error_at,
+        "busy_calendars": [_calendar_name(c) for c in (connection.busy_calendar_ids or [])]
+        if connection
+        else [],
+        "write_calendar": _calendar_name(connection.write_calendar_id) if connection else "",
+        "provider_active": business.booking_provider == GoogleCalendarProvider.name,
+        "may_connect": may_connect(context["request"].user),
+        "configured": oauth.is_configured(),
+        "missing": oauth.missing_settings(),
+    }
