@@ -44,6 +44,10 @@ class BusinessAdminForm(forms.ModelForm):
             option_field.initial = stored.get(name)
             self.fields[OPTION_PREFIX + name] = option_field
 
+    def _provider_switched(self) -> bool:
+        shown = self.instance.booking_provider or DEFAULT_PROVIDER
+        return self.is_bound and self.provider_cls.name != provider_class(shown).name
+
     def _chosen_provider_key(self) -> str:
         if self.is_bound:
             posted = self.data.get(self.add_prefix("booking_provider"))
@@ -53,10 +57,16 @@ class BusinessAdminForm(forms.ModelForm):
 
     def clean(self) -> dict:
         cleaned = super().clean()
-        data = {
-            name: cleaned.get(OPTION_PREFIX + name)
-            for name in self.provider_cls.options_form.base_fields
-        }
+        if self._provider_switched():
+            # The page showed the previous provider's options, not these: an unticked
+            # checkbox that was never on the page must not switch a feature off. Keep what
+            # is stored, with the new provider's defaults; staff adjust them after saving.
+            data = dict(self.instance.provider_options or {})
+        else:
+            data = {
+                name: cleaned.get(OPTION_PREFIX + name)
+                for name in self.provider_cls.options_form.base_fields
+            }
         options_form = self.provider_cls.options_form(
             data=self.provider_cls.options_with_defaults(data)
         )

@@ -16,6 +16,7 @@ from bookings.providers.base import BookingContext
 from bookings.providers.registry import resolve_provider
 from bookings.slots import Refusal
 from bookings.tests.factories import BusinessFactory, ServiceFactory
+from bookings.tests.page_forms import form_values
 from bookings.tests.timeutil import local, upcoming
 from integrations.google_calendar.models import GoogleCalendarConnection
 from integrations.google_calendar.provider import GoogleCalendarProvider
@@ -328,3 +329,17 @@ def test_horizon_longer_than_ninety_days_is_fetched(business, haircut, connectio
     )
 
     assert not result.available
+
+
+def test_switching_to_google_in_admin_keeps_its_features_on(admin_client):
+    business = BusinessFactory()  # native
+    url = f"/admin/bookings/business/{business.pk}/change/"
+    data = form_values(admin_client.get(url).content.decode())
+
+    response = admin_client.post(url, data | {"booking_provider": "google_calendar"})
+
+    assert response.status_code == 302
+    business.refresh_from_db()
+    provider = resolve_provider(business)
+    assert isinstance(provider, GoogleCalendarProvider)
+    assert provider.options["check_availability"] and provider.options["create_events"]
