@@ -15,7 +15,7 @@ from bookings.models import (
 )
 from bookings.outbox import retry_now
 from bookings.providers.registry import DEFAULT_PROVIDER
-from bookings.services import cancel_booking
+from bookings.services import cancel_booking, save_staff_booking
 from bookings.tasks import retry_provider_follow_ups
 
 
@@ -89,8 +89,6 @@ class BookingAdminForm(forms.ModelForm):
             )
             if clash.exists():
                 self.add_error("start", "This overlaps another confirmed booking.")
-        if not self.instance.provider:
-            self.instance.provider = "admin"
         return cleaned
 
 
@@ -139,6 +137,10 @@ class BookingAdmin(admin.ModelAdmin):
             cancel_booking(booking=booking)
             count += 1
         self.message_user(request, f"Cancelled {count} booking(s).", messages.SUCCESS)
+
+    def save_model(self, request, obj, form, change):
+        previous = form.initial.get("status") if change else None
+        save_staff_booking(booking=obj, previous_status=previous)
 
     @admin.action(description="Retry calendar sync now")
     def retry_calendar_sync(self, request, queryset):

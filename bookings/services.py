@@ -13,7 +13,9 @@ from django.utils import timezone
 
 from bookings.models import Booking, Business, Service
 from bookings.slots import Interval, Refusal, check_slot
-from bookings.tasks import enqueue_provider_after_cancel
+from bookings.outbox import nudge
+from bookings.providers.registry import resolve_provider
+from bookings.tasks import enqueue_provider_after_booking, enqueue_provider_after_cancel
 
 logger = logging.getLogger(__name__)
 
@@ -111,6 +113,34 @@ def cancel_booking(*, booking: Booking) -> Booking:
         booking.save(update_fields=["status", "updated_at"])
         if booking.calendar_sync_status != Booking.SyncStatus.NOT_REQUIRED:
             enqueue_provider_after_cancel(booking_id=booking.pk, provider=booking.provider)
+    return booking
+
+
+@transaction.atomic
+def save_staff_booking(*, booking: Booking, previous_status: str | None = None) -> Booking:
+    """A booking staff made or edited in admin gets the same follow-ups as one made on a
+    call: a new one is the business's provider's (e.g. it gets its calendar event), and a
+    cancellation undoes them. The overlap rule is the admin form's to enforce."""
+    cancelling = (
+        previous_status == Booking.Status.CONFIRMED and booking.status == Booking.Status.CANCELLED
+    )
+    if booking.pk is None:
+        provider = resolve_provider(booking.business)
+        booking.provider = provider.name
+        booking.calendar_sync_status = provider.initial_sync_status()
+    if cancelling:
+        booking.status = Booking.Status.CONFIRMED  # cancel_booking makes the change
+    is_new = booking.pk is None
+    booking.save()
+    if cancelling:
+        cancel_booking(booking=booking)
+    elif (
+        is_new
+        and booking.status == Booking.Status.CONFIRMED
+        and booking.calendar_sync_status != Booking.SyncStatus.NOT_REQUIRED
+    ):
+        task = enqueue_provider_after_booking(booking_id=booking.pk, provider=booking.provider)
+        nudge([task.pk])
     return booking
 
 

@@ -177,6 +177,9 @@ GOOGLE_CALENDAR_API_ENDPOINT = env.str(
 # rate-limit 403s (the whole call may take up to about timeout * (1 + retries) plus backoff).
 GOOGLE_HTTP_TIMEOUT = env.float("GOOGLE_HTTP_TIMEOUT", default=10.0)
 GOOGLE_NUM_RETRIES = env.int("GOOGLE_NUM_RETRIES", default=3)
+# During a call the caller is waiting: Google gets this long (one retry) before the answer
+# falls back to our own bookings.
+GOOGLE_IN_CALL_TIMEOUT = env.float("GOOGLE_IN_CALL_TIMEOUT", default=3.0)
 
 # The LLM receptionist (calls/dialogue/llm): any OpenAI-compatible chat-completions server
 # (OpenAI, Groq, vLLM, Ollama). A business opts in under its receptionist settings in admin.
@@ -201,5 +204,9 @@ LOGGING = {
         "django.channels.server": {"level": "WARNING"},
         # The Twilio client logs every request with its headers at INFO.
         "twilio.http_client": {"level": "WARNING"},
+        # The OAuth libraries log tokens, codes and the client secret at DEBUG: never let
+        # LOG_LEVEL=DEBUG turn that on.
+        "requests_oauthlib": {"level": "WARNING"},
+        "oauthlib": {"level": "WARNING"},
     },
 }

@@ -131,6 +131,11 @@ class BookingProvider:
         """Work that follows a booking off the call's critical path (e.g. calendar events)."""
         raise NotImplementedError
 
+    def initial_sync_status(self) -> str:
+        """The calendar_sync_status a new booking starts with: "pending" when after_booking
+        has outside work to do (e.g. a calendar event), else "not_required"."""
+        return "not_required"
+
     async def after_cancel(self, context: BookingContext, booking_id: int) -> None:
         """A booking this provider made was cancelled (or moved away): undo what
         after_booking did outside our database. Runs from the durable outbox; raising means

@@ -97,9 +97,6 @@ class NativeBookingProvider(BookingProvider):
             alternatives=self._alternatives(context, timezone.now(), extra),
         )
 
-    def initial_sync_status(self) -> str:
-        return "not_required"
-
     def _alternatives(
         self, context: BookingContext, now: datetime, extra: Sequence[Interval] = ()
     ) -> list[datetime]:

@@ -3,7 +3,7 @@ in between; cancelling deletes it; staff see what failed and can retry from admi
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 import pytest
 from django.contrib.admin.sites import site
@@ -14,6 +14,7 @@ from bookings.outbox import run_due
 from bookings.services import book_slot, cancel_booking, move_booking
 from bookings.tasks import after_booking_dedupe_key, enqueue_provider_after_booking
 from bookings.tests.factories import BusinessFactory, ServiceFactory
+from bookings.tests.page_forms import form_values
 from bookings.tests.timeutil import local, upcoming
 from integrations.google_calendar.client import event_id_for
 from integrations.google_calendar.models import GoogleCalendarConnection
@@ -305,3 +306,39 @@ def test_admin_shows_sync_status_but_never_a_token(
     assert "Synced" in page
     assert connection.refresh_token not in page and connection.access_token not in page
     assert site.is_registered(Booking)
+
+
+def test_a_booking_staff_make_in_admin_gets_its_event_and_loses_it_when_cancelled(
+    business, haircut, connection, fake_google, admin_client
+):
+    start = local(business, upcoming(business, 3), 10).astimezone(UTC)
+    response = admin_client.post(
+        "/admin/bookings/booking/add/",
+        {
+            "business": business.pk,
+            "service": haircut.pk,
+            "customer_name": "Walk In",
+            "customer_phone": "+447700900555",
+            "start_0": start.strftime("%Y-%m-%d"),
+            "start_1": start.strftime("%H:%M:%S"),
+            "status": "confirmed",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[-3000:]
+    booking = Booking.objects.get(customer_name="Walk In")
+    assert booking.provider == "google_calendar"
+
+    run_all_due()
+
+    booking.refresh_from_db()
+    assert booking.calendar_sync_status == Booking.SyncStatus.SYNCED
+    assert [e["id"] for e in fake_google.events("primary")] == [event_id_for(booking)]
+
+    page = admin_client.get(f"/admin/bookings/booking/{booking.pk}/change/")
+    data = form_values(page.content.decode()) | {"status": "cancelled"}
+    assert (
+        admin_client.post(f"/admin/bookings/booking/{booking.pk}/change/", data).status_code == 302
+    )
+    run_all_due()
+
+    assert fake_google.events("primary") == []
