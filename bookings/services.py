@@ -12,9 +12,9 @@ from django.db import IntegrityError, OperationalError, transaction
 from django.utils import timezone
 
 from bookings.models import Booking, Business, Service
-from bookings.slots import Interval, Refusal, check_slot
 from bookings.outbox import nudge
 from bookings.providers.registry import resolve_provider
+from bookings.slots import Interval, Refusal, check_slot
 from bookings.tasks import enqueue_provider_after_booking, enqueue_provider_after_cancel
 
 logger = logging.getLogger(__name__)

@@ -91,10 +91,6 @@ class GoogleCalendarError(Exception):
         self.retry_after = retry_after
         self.status = status
 
-    @property
-    def detail(self) -> str:
-        return str(self)
-
 
 @dataclass(frozen=True)
 class FreeBusy:
@@ -165,7 +161,8 @@ def _refresh_error(exc: auth_exceptions.RefreshError) -> tuple[str, str]:
     code = str(data.get("error") or "")
     if not code and "invalid_grant" in str(exc):
         code = "invalid_grant"
-    return code, str(data.get("error_description") or exc.args[0] if exc.args else "")
+    description = data.get("error_description") or (exc.args[0] if exc.args else "")
+    return code, str(description)
 
 
 # -- The client -------------------------------------------------------------------------------
@@ -419,6 +416,13 @@ class CalendarClient:
                     f"{what}: could not reach Google's token endpoint ({type(exc).__name__})",
                     kind=connections.API_DOWN,
                 )
+            if error.status == 401:
+                # Refused even with a token fresh from the token endpoint: staff should see
+                # it (callers leave TOKEN_REVOKED to us); a later attempt may well work.
+                connections.record_problem(
+                    connection=self.connection, kind=connections.TOKEN_REVOKED, detail=str(error)
+                )
+                raise error
             if error.permanent or attempt >= self.num_retries:
                 raise error
             wait = _backoff(attempt, said)
@@ -523,7 +527,7 @@ def _http_error(what: str, exc: HttpError) -> GoogleCalendarError:
             text, kind=connections.API_DOWN, retry_after=retry_after, status=status
         )
     if status == 401:
-        # Still refused after a fresh token: worth another try later, not a dead connection.
+        # Still refused after a fresh token: not a dead refresh token (that is invalid_grant).
         return GoogleCalendarError(text, kind=connections.TOKEN_REVOKED, status=status)
     return GoogleCalendarError(text, kind=connections.CALENDAR_ERROR, permanent=True, status=status)
 

@@ -188,7 +188,8 @@ class FakeGoogle:
     account_email = "owner@example.com"
     access_token_lifetime = 3599  # seconds, what Google answers
 
-    def __init__(self, *, latency: float = 0.0, token_latency: float = 0.0) -> None:
+    def __init__(self, *, latency: float = 0.0, token_latency: float = 0.0, port: int = 0) -> None:
+        self.port = port  # 0: any free port (tests); fixed for `manage.py run_fake_google`
         self.latency = latency
         self.token_latency = token_latency
         # Consent behaviour, switchable per test.
@@ -216,7 +217,7 @@ class FakeGoogle:
 
     def start(self) -> FakeGoogle:
         handler = type("Handler", (_Handler,), {"fake": self})
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), handler)
         self._server.daemon_threads = True
         self._server.block_on_close = False  # a hung answer must not hold up stop()
         self._stopped.clear()
@@ -847,6 +848,7 @@ class _Handler(BaseHTTPRequestHandler):
             )
             return self._reply(fault.status, {"error": error}, headers=headers)
         reason = fault.reason or {
+            401: "authError",
             429: "rateLimitExceeded",
             403: "rateLimitExceeded",
             404: "notFound",

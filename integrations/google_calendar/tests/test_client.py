@@ -257,6 +257,23 @@ def test_a_token_google_rejects_is_refreshed_and_the_call_retried(connection, fa
     assert stored(connection).access_token not in (None, rejected)
 
 
+def test_a_token_refused_even_after_a_refresh_is_recorded_but_not_a_dead_connection(
+    connection, fake_google
+):
+    fake_google.fail(FREEBUSY, 401, times=100)
+
+    with pytest.raises(GoogleCalendarError) as raised:
+        CalendarClient(connection).free_busy(["primary"], at(0, 0), at(1, 0))
+
+    assert raised.value.kind == connections.TOKEN_REVOKED
+    assert raised.value.permanent is False
+    assert fake_google.count("POST", "/token") == 1  # one refresh, then give up
+    assert fake_google.count("POST", FREEBUSY) == 2
+    row = stored(connection)
+    assert row.status == GoogleCalendarConnection.Status.CONNECTED
+    assert "401" in row.last_error
+
+
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("shared", [True, False], ids=["one client", "a client per thread"])
 def test_concurrent_refreshes_collapse_into_one(expired, fake_google, shared):
@@ -458,12 +475,12 @@ def test_tokens_never_appear_in_logs_or_errors(expired, fake_google, caplog):
     failures: list[GoogleCalendarError] = []
 
     client.free_busy(["primary"], at(0, 0), at(1, 0))  # refresh
-    client.insert_event(booking_for(expired.business))
+    client.insert_event(booking_for(expired.business, hour=10))
     fake_google.fail(FREEBUSY, 500, times=100)
     fake_google.fail(EVENTS, 403, reason="forbidden")
     for call in (
         lambda: client.free_busy(["primary"], at(0, 0), at(1, 0)),
-        lambda: client.insert_event(booking_for(expired.business)),
+        lambda: client.insert_event(booking_for(expired.business, hour=16)),
     ):
         with pytest.raises(GoogleCalendarError) as raised:
             call()
@@ -479,7 +496,7 @@ def test_tokens_never_appear_in_logs_or_errors(expired, fake_google, caplog):
     assert len(secrets) == 3 and None not in secrets
     logged = "\n".join(record.getMessage() for record in caplog.records)
     assert "Refreshed the Google access token" in logged  # the logs were captured
-    reported = "\n".join(f"{exc} {exc!r} {exc.detail}" for exc in failures)
+    reported = "\n".join(f"{exc} {exc!r}" for exc in failures)
     reported += stored(expired).last_error
     for secret in secrets:
         assert secret not in logged
