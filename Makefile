@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-$(shell sha1sum requirements.txt | cut -c1-12)
 TEST_DATABASE_URL ?= postgres://root@127.0.0.1:5432/receptionist
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: run test test-embedded test-production lint format bench clean
+.PHONY: run fake-google test test-embedded test-production lint format bench clean
 
 $(STAMP): requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,6 +27,10 @@ run: $(STAMP)
 	$(BIN)/python manage.py run_worker & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/daphne -b 127.0.0.1 -p 8000 receptionist.asgi:application
+
+## fake-google: a fake Google (OAuth + Calendar) on 127.0.0.1:8765 for trying the connect flow
+fake-google: $(STAMP)
+	$(BIN)/python manage.py run_fake_google $(if $(BUSY),--busy "$(BUSY)")
 
 ## test: lint, then the whole suite on SQLite and again on Postgres + Redis
 test: lint test-embedded test-production
