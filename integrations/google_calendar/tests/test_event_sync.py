@@ -16,6 +16,7 @@ from bookings.tasks import after_booking_dedupe_key, enqueue_provider_after_book
 from bookings.tests.factories import BusinessFactory, ServiceFactory
 from bookings.tests.page_forms import form_values
 from bookings.tests.timeutil import local, upcoming
+from integrations.google_calendar import client
 from integrations.google_calendar.client import event_id_for
 from integrations.google_calendar.models import GoogleCalendarConnection
 from integrations.google_calendar.tests.connected import connect_business
@@ -24,9 +25,10 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture(autouse=True)
-def run_tasks_by_hand(settings):
+def run_tasks_by_hand(settings, monkeypatch):
     # The tests play the worker: tasks run when the test says so, in this thread.
     settings.OUTBOX_RUN_IN_PROCESS = False
+    monkeypatch.setattr(client, "BACKOFF_BASE", 0)  # the client's own retries, without pauses
 
 
 @pytest.fixture

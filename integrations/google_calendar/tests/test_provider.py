@@ -18,11 +18,17 @@ from bookings.slots import Refusal
 from bookings.tests.factories import BusinessFactory, ServiceFactory
 from bookings.tests.page_forms import form_values
 from bookings.tests.timeutil import local, upcoming
+from integrations.google_calendar import client
 from integrations.google_calendar.models import GoogleCalendarConnection
 from integrations.google_calendar.provider import GoogleCalendarProvider
 from integrations.google_calendar.tests.connected import connect_business
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def no_backoff(monkeypatch):
+    monkeypatch.setattr(client, "BACKOFF_BASE", 0)  # the client's own retries, without pauses
 
 
 @pytest.fixture
