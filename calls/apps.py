@@ -7,7 +7,9 @@ class CallsConfig(AppConfig):
 
     def ready(self) -> None:
         from calls.dialogue.embedded import EmbeddedEngine
+        from calls.dialogue.llm.engine import LLMEngine
         from calls.dialogue.registry import register
 
         register(EmbeddedEngine)
+        register(LLMEngine)
         import calls.sms.tasks  # noqa: F401  (registers the SMS outbox task)
