@@ -103,7 +103,10 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not shared-cache memory: concurrency tests need real, separate connections.
     # One per process, so parallel runs don't share it.
     _db.setdefault("TEST", {})["NAME"] = str(VAR_DIR / f"test-db-{os.getpid()}.sqlite3")
-if _db["ENGINE"] == "django.db.backends.sqlite3":
+    # Django's backend, with this process's writers queued on a lock (calls first) rather
+    # than sleeping in SQLite's busy handler: see bookings/sqlite_backend/base.py.
+    _db["ENGINE"] = "bookings.sqlite_backend"
+if _db["ENGINE"] == "bookings.sqlite_backend":
     # A SQLite connection is a file handle: keep it per thread instead of reopening (and
     # re-running the PRAGMAs) on every ORM hop from the event loop.
     _db["CONN_MAX_AGE"] = None
@@ -204,6 +207,9 @@ LOGGING = {
         "django.channels.server": {"level": "WARNING"},
         # The Twilio client logs every request with its headers at INFO.
         "twilio.http_client": {"level": "WARNING"},
+        # The openai client's HTTP layer logs every model request at INFO.
+        "httpx": {"level": "WARNING"},
+        "httpx2": {"level": "WARNING"},
         # The OAuth libraries log tokens, codes and the client secret at DEBUG: never let
         # LOG_LEVEL=DEBUG turn that on.
         "requests_oauthlib": {"level": "WARNING"},

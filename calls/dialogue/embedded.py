@@ -24,13 +24,12 @@ from bookings.services import move_booking, upcoming_bookings
 from bookings.slots import Refusal, Schedule
 from calls.dialogue.base import CallContext, DialogueEngine, Ending
 from calls.dialogue.speech import (
-    PLURAL_DAYS,
+    explain_refusal,
     say_date,
     say_day,
     say_hours,
     say_list,
     say_offers,
-    say_slot,
     say_time,
 )
 from calls.understanding.intents import Intent, pick_ordinal
@@ -424,30 +423,7 @@ class EmbeddedEngine(DialogueEngine):
         return f"{lead} I can do {times}. Which would you like?".strip()
 
     def _explain(self, reason: Refusal | None, start: datetime) -> str:
-        local = start.astimezone(self._tz())
-        schedule = self._schedule_now()
-        if reason == Refusal.TAKEN:
-            return f"I'm sorry, {say_slot(local, self._today())} is already booked."
-        if reason == Refusal.CLOSED_DAY:
-            if local.date() in schedule.exceptions:
-                return f"I'm sorry, we're closed on {say_date(local.date())}."
-            return f"I'm sorry, we're closed on {PLURAL_DAYS[local.weekday()]}."
-        if reason == Refusal.OUTSIDE_HOURS:
-            hours = say_list(
-                [f"{say_time(o)} to {say_time(c)}" for o, c in schedule.ranges_on(local.date())],
-                "and",
-            )
-            day = say_day(local.date(), self._today())
-            return f"I'm sorry, that's outside our hours. On {day} we're open {hours}."
-        if reason == Refusal.PAST:
-            return "That time has already passed."
-        if reason == Refusal.TOO_SOON:
-            hours = int(schedule.min_notice.total_seconds() // 3600)
-            notice = f"{hours} hour{'s' if hours != 1 else ''}" if hours else "a little"
-            return f"I'm sorry, we need at least {notice} notice."
-        if reason == Refusal.TOO_FAR:
-            return f"I'm sorry, we only take bookings up to {schedule.horizon.days} days ahead."
-        return "I'm sorry, that time isn't available."
+        return explain_refusal(reason, start, schedule=self._schedule_now(), today=self._today())
 
     def _read_back(self) -> str:
         r = self.request

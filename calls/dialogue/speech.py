@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime, time, timedelta
 
-from bookings.slots import TimeRange
+from bookings.slots import Refusal, Schedule, TimeRange
 
 DAY_NAMES = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 PLURAL_DAYS = [f"{name}s" for name in DAY_NAMES]
@@ -91,3 +91,35 @@ def say_hours(weekly: Mapping[int, tuple[TimeRange, ...]]) -> str:
         hours = say_list([f"{say_time(o)} to {say_time(c)}" for o, c in ranges], "and")
         parts.append(f"{days} {hours}")
     return say_list(parts, "and") + "."
+
+
+def explain_refusal(
+    reason: Refusal | None, start: datetime, *, schedule: Schedule, today: date
+) -> str:
+    """Why a time can't be booked, in the words a receptionist would use (both engines:
+    the embedded one says it, the LLM one hands it to the model as a tool result)."""
+    local = start.astimezone(schedule.tz)
+    if reason == Refusal.TAKEN:
+        return f"I'm sorry, {say_slot(local, today)} is already booked."
+    if reason == Refusal.CLOSED_DAY:
+        if local.date() in schedule.exceptions:
+            return f"I'm sorry, we're closed on {say_date(local.date())}."
+        return f"I'm sorry, we're closed on {PLURAL_DAYS[local.weekday()]}."
+    if reason == Refusal.OUTSIDE_HOURS:
+        hours = say_list(
+            [f"{say_time(o)} to {say_time(c)}" for o, c in schedule.ranges_on(local.date())],
+            "and",
+        )
+        return (
+            f"I'm sorry, that's outside our hours. On {say_day(local.date(), today)} "
+            f"we're open {hours}."
+        )
+    if reason == Refusal.PAST:
+        return "That time has already passed."
+    if reason == Refusal.TOO_SOON:
+        hours = int(schedule.min_notice.total_seconds() // 3600)
+        notice = f"{hours} hour{'s' if hours != 1 else ''}" if hours else "a little"
+        return f"I'm sorry, we need at least {notice} notice."
+    if reason == Refusal.TOO_FAR:
+        return f"I'm sorry, we only take bookings up to {schedule.horizon.days} days ahead."
+    return "I'm sorry, that time isn't available."

@@ -26,7 +26,7 @@ ASGI_APP = "receptionist.asgi:application"
 DEMO_TZ = ZoneInfo("America/New_York")  # seed_demo's
 # Settings a test run may carry that must not leak into the server's own configuration.
 SCRUBBED = ("REDIS_URL", "DATABASE_URL", "DJANGO_SETTINGS_MODULE")
-SCRUBBED_PREFIXES = ("TWILIO_", "SMS_", "CALL_", "OUTBOX_")
+SCRUBBED_PREFIXES = ("TWILIO_", "SMS_", "CALL_", "OUTBOX_", "LLM_", "GOOGLE_")
 
 
 @dataclass

@@ -27,8 +27,7 @@ from calls.dialogue.llm.arguments import read_phone, read_service, read_start
 from calls.dialogue.llm.consent import Consent
 from calls.dialogue.llm.handover import Gathered
 from calls.dialogue.llm.history import History
-from calls.dialogue.llm.refusals import explain_refusal
-from calls.dialogue.speech import say_date, say_day, say_offers, say_slot, say_time
+from calls.dialogue.speech import explain_refusal, say_date, say_day, say_offers, say_slot, say_time
 
 logger = logging.getLogger(__name__)
 
