@@ -13,8 +13,8 @@ from asgiref.sync import async_to_sync
 
 from bookings.models import Booking, OutboxTask
 from bookings.outbox import PermanentTaskError, enqueue, nudge, register_task, retry_now
-from bookings.providers.base import BookingContext
-from bookings.providers.registry import provider_class, resolve_provider
+from bookings.providers.base import BookingContext, BookingProvider
+from bookings.providers.registry import provider_class
 
 logger = logging.getLogger(__name__)
 
@@ -62,13 +62,22 @@ def run_provider_after_booking(payload: dict[str, Any]) -> None:
     booking = Booking.objects.select_related("business", "service").filter(pk=booking_id).first()
     if booking is None:
         raise PermanentTaskError(f"Booking {booking_id} no longer exists.")
+    provider = _provider_that_made(booking)
+    context = BookingContext.from_booking(booking)
     if booking.status == Booking.Status.CANCELLED:
-        logger.info("Booking %s was cancelled before its after_booking ran; skipped.", booking_id)
+        # Cancelled while (or before) its follow-up ran: whatever was written outside our
+        # database (an event inserted as the cancellation's own clean-up ran) must go too.
+        logger.info("Booking %s was cancelled before its after_booking finished.", booking_id)
+        async_to_sync(provider.after_cancel)(context, booking.pk)
         return
-    # The business's provider now, which is the one that must hold the event (ops may have
-    # switched it, e.g. to the native one while a calendar is disconnected).
-    provider = resolve_provider(booking.business)
-    async_to_sync(provider.after_booking)(BookingContext.from_booking(booking), booking.pk)
+    async_to_sync(provider.after_booking)(context, booking.pk)
+
+
+def _provider_that_made(booking: Booking) -> BookingProvider:
+    """The provider that made the booking owns its follow-ups, whatever the business uses
+    today (ops may switch a business to the native provider while a calendar is down)."""
+    cls = provider_class(booking.provider)
+    return cls(booking.business, options=cls.clean_options(booking.business.provider_options))
 
 
 @register_task(PROVIDER_AFTER_CANCEL)
@@ -77,8 +86,5 @@ def run_provider_after_cancel(payload: dict[str, Any]) -> None:
     booking = Booking.objects.select_related("business", "service").filter(pk=booking_id).first()
     if booking is None:
         raise PermanentTaskError(f"Booking {booking_id} no longer exists.")
-    # The provider that made the booking holds what must be undone, whatever the business
-    # uses today.
-    cls = provider_class(booking.provider)
-    provider = cls(booking.business, options=cls.clean_options(booking.business.provider_options))
+    provider = _provider_that_made(booking)
     async_to_sync(provider.after_cancel)(BookingContext.from_booking(booking), booking.pk)

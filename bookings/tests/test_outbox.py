@@ -307,6 +307,9 @@ class RecordingProvider(NativeBookingProvider):
     async def after_booking(self, context, booking_id):
         RecordingProvider.seen.append((context, booking_id))
 
+    async def after_cancel(self, context, booking_id):
+        RecordingProvider.seen.append(("cancel", booking_id))
+
 
 @pytest.fixture
 def recording_provider(monkeypatch):
@@ -326,9 +329,11 @@ def booking(business, haircut):
 def test_provider_after_booking_runs_with_the_context_rebuilt_from_the_booking(
     booking, recording_provider
 ):
-    booking.business.booking_provider = "recording"
-    booking.business.save(update_fields=["booking_provider"])
-    task = enqueue_provider_after_booking(booking_id=booking.pk, provider="native")
+    # The provider that made the booking runs its follow-up, even after ops switched the
+    # business to another one.
+    booking.provider = "recording"
+    booking.save(update_fields=["provider"])
+    task = enqueue_provider_after_booking(booking_id=booking.pk, provider="recording")
 
     run_due()
 
@@ -362,14 +367,13 @@ def test_after_booking_of_a_deleted_booking_fails_permanently(booking):
     assert "no longer exists" in task.last_error
 
 
-def test_after_booking_skips_a_cancelled_booking(booking, recording_provider):
-    booking.business.booking_provider = "recording"
-    booking.business.save(update_fields=["booking_provider"])
+def test_after_booking_of_a_cancelled_booking_cleans_up_instead(booking, recording_provider):
+    booking.provider = "recording"
     booking.status = Booking.Status.CANCELLED
-    booking.save(update_fields=["status"])
+    booking.save(update_fields=["provider", "status"])
     task = enqueue_provider_after_booking(booking_id=booking.pk)
 
     run_due()
 
     assert refreshed(task).status == "done"
-    assert recording_provider.seen == []
+    assert recording_provider.seen == [("cancel", booking.pk)]

@@ -109,6 +109,18 @@ def record_problem(
     )
 
 
+def record_undecryptable(*, business: Business) -> None:
+    """The stored tokens can't be decrypted (FERNET_KEYS changed): say so on the connection
+    without loading it (loading means decrypting)."""
+    GoogleCalendarConnection.objects.filter(business=business).update(
+        last_error=(
+            "The stored Google tokens cannot be decrypted with the current FERNET_KEYS: "
+            "restore the old key (then run rotate_fernet_keys) or reconnect the calendar."
+        ),
+        last_error_at=timezone.now(),
+    )
+
+
 def wipe_tokens(*, connection: GoogleCalendarConnection) -> None:
     """Disconnected: no token stays behind."""
     connection.refresh_token = None

@@ -65,7 +65,14 @@ def delete_event(*, booking_id: int) -> None:
     if booking.calendar_sync_status == SyncStatus.NOT_REQUIRED and not booking.calendar_event_id:
         return  # no event was ever wanted, or it is already gone
     connection = connections.connection_for(booking.business)
-    if connection is None or connection.status == GoogleCalendarConnection.Status.DISCONNECTED:
+    disconnected = (
+        connection is None or connection.status == GoogleCalendarConnection.Status.DISCONNECTED
+    )
+    if disconnected and not booking.calendar_event_id:
+        # Cancelled before its event was ever written (the calendar went away first).
+        _save(booking, status=SyncStatus.NOT_REQUIRED, error="")
+        return
+    if disconnected:
         raise PermanentTaskError(
             "Google Calendar is disconnected: remove this booking's event from the calendar "
             "by hand, or reconnect and retry."

@@ -7,6 +7,7 @@ from datetime import UTC, timedelta
 
 import pytest
 from django.contrib.admin.sites import site
+from django.test import override_settings
 from django.utils import timezone
 
 from bookings.models import Booking, OutboxTask
@@ -58,8 +59,7 @@ def book(business, service, hour=15) -> Booking:
         sync_status=Booking.SyncStatus.PENDING,
     )
     assert outcome.booking is not None
-    enqueue_provider_after_booking(booking_id=outcome.booking.pk, provider="google_calendar")
-    return outcome.booking
+    return outcome.booking  # its event's task was queued in the same transaction
 
 
 def run_all_due(*, later: timedelta = timedelta(0)) -> None:
@@ -342,5 +342,30 @@ def test_a_booking_staff_make_in_admin_gets_its_event_and_loses_it_when_cancelle
         admin_client.post(f"/admin/bookings/booking/{booking.pk}/change/", data).status_code == 302
     )
     run_all_due()
+
+    assert fake_google.events("primary") == []
+
+
+def test_an_event_written_as_the_booking_is_cancelled_is_removed(
+    business, haircut, connection, fake_google, monkeypatch
+):
+    book(business, haircut)
+    insert = client.CalendarClient.insert_event
+
+    def cancelled_meanwhile(self, booking):
+        event_id = insert(self, booking)
+        # The caller cancels while Google is still answering; the cancellation's own
+        # clean-up has already run and found no event. Then Google stumbles on our delete.
+        Booking.objects.filter(pk=booking.pk).update(status=Booking.Status.CANCELLED)
+        fake_google.fail("/calendar/v3/calendars", 500, reason="backendError", method="DELETE")
+        return event_id
+
+    monkeypatch.setattr(client.CalendarClient, "insert_event", cancelled_meanwhile)
+    with override_settings(GOOGLE_NUM_RETRIES=0):
+        run_all_due()
+    monkeypatch.setattr(client.CalendarClient, "insert_event", insert)
+    assert len(fake_google.events("primary")) == 1
+
+    run_all_due(later=timedelta(hours=1))
 
     assert fake_google.events("primary") == []

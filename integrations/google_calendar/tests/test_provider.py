@@ -6,6 +6,7 @@ native checks with the problem recorded on the connection."""
 from __future__ import annotations
 
 import logging
+import time
 from datetime import timedelta
 
 import pytest
@@ -19,6 +20,9 @@ from bookings.tests.factories import BusinessFactory, ServiceFactory
 from bookings.tests.page_forms import form_values
 from bookings.tests.timeutil import local, upcoming
 from integrations.google_calendar import client
+from integrations.google_calendar.management.commands.rotate_fernet_keys import (
+    forget_cached_fernet_keys,
+)
 from integrations.google_calendar.models import GoogleCalendarConnection
 from integrations.google_calendar.provider import GoogleCalendarProvider
 from integrations.google_calendar.tests.connected import connect_business
@@ -253,13 +257,44 @@ async def test_a_slow_google_is_cut_short(business, haircut, connection, fake_go
     fake_google.hang("/calendar/v3/freeBusy", times=100)
     provider = provider_for(business)
 
+    started = time.monotonic()
     result = await provider.check_availability(
         context(business, haircut, local(business, tuesday, 15))
     )
+    checked = time.monotonic()
+    intent = await provider.create_booking(context(business, haircut, local(business, tuesday, 15)))
+    booked = time.monotonic()
 
-    assert result.available
+    assert result.available and intent.booked
+    # One timeout each: the caller never waits for Google twice in a row.
+    assert checked - started < 0.5 * 2
+    assert booked - checked < 0.5 * 2
     connection = await reload(connection)
     assert "did not answer" in connection.last_error
+
+
+async def test_undecryptable_tokens_degrade_loudly_and_calls_go_on(
+    business, haircut, connection, settings, caplog
+):
+    settings.FERNET_KEYS = ["a-key-that-never-encrypted-these-tokens"]
+    forget_cached_fernet_keys()
+    try:
+        with caplog.at_level(logging.ERROR):
+            result = await provider_for(business).check_availability(
+                context(business, haircut, local(business, upcoming(business, 1), 15))
+            )
+        last_error = await sync_to_async(
+            GoogleCalendarConnection.objects.filter(pk=connection.pk)
+            .values_list("last_error", flat=True)
+            .get
+        )()
+    finally:
+        settings.FERNET_KEYS = [settings.SECRET_KEY]
+        forget_cached_fernet_keys()
+
+    assert result.available
+    assert "cannot be decrypted" in caplog.text
+    assert "cannot be decrypted" in last_error
 
 
 async def test_a_revoked_token_needs_a_reconnect_and_bookings_still_work(
