@@ -80,6 +80,12 @@ class BookingAdminForm(forms.ModelForm):
             self.add_error("service", "This service belongs to another business.")
             return cleaned
         self.instance.end = start + service.duration
+        if (
+            self.initial.get("status") == Booking.Status.CANCELLED
+            and cleaned.get("status") == Booking.Status.CONFIRMED
+        ):
+            # Its calendar event (if any) is gone for good, and its slot may be taken.
+            self.add_error("status", "A cancelled booking stays cancelled: make a new one.")
         if cleaned.get("status") == Booking.Status.CONFIRMED:
             clash = (
                 Booking.objects.confirmed()
@@ -140,7 +146,12 @@ class BookingAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         previous = form.initial.get("status") if change else None
-        save_staff_booking(booking=obj, previous_status=previous)
+        details = {"service", "customer_name", "customer_phone", "start"}
+        save_staff_booking(
+            booking=obj,
+            previous_status=previous,
+            changed=bool(details & set(form.changed_data)),
+        )
 
     @admin.action(description="Retry calendar sync now")
     def retry_calendar_sync(self, request, queryset):

@@ -26,11 +26,15 @@ def after_booking_dedupe_key(booking_id: int) -> str:
     return f"{PROVIDER_AFTER_BOOKING}:booking:{booking_id}"
 
 
-def enqueue_provider_after_booking(*, booking_id: int, provider: str = "") -> OutboxTask:
+def enqueue_provider_after_booking(
+    *, booking_id: int, provider: str = "", revision: str = ""
+) -> OutboxTask:
+    """Once per booking; a `revision` (e.g. staff changed its time) queues it once more."""
+    key = after_booking_dedupe_key(booking_id)
     return enqueue(
         PROVIDER_AFTER_BOOKING,
         {"booking_id": booking_id, "provider": provider},
-        dedupe_key=after_booking_dedupe_key(booking_id),
+        dedupe_key=f"{key}:{revision}" if revision else key,
     )
 
 
@@ -38,12 +42,18 @@ def after_cancel_dedupe_key(booking_id: int) -> str:
     return f"{PROVIDER_AFTER_CANCEL}:booking:{booking_id}"
 
 
+def provider_follow_ups(booking_ids: list[int]):
+    """The outbox tasks of these bookings' provider follow-ups, newest first."""
+    return OutboxTask.objects.filter(
+        kind__in=[PROVIDER_AFTER_BOOKING, PROVIDER_AFTER_CANCEL],
+        payload__booking_id__in=list(booking_ids),
+    ).order_by("-pk")
+
+
 def retry_provider_follow_ups(booking_ids: list[int]) -> list[int]:
     """Run the provider follow-ups (after_booking / after_cancel) of these bookings again now,
     e.g. staff pressed "retry" or the calendar was reconnected. Returns the task ids."""
-    keys = [after_booking_dedupe_key(pk) for pk in booking_ids]
-    keys += [after_cancel_dedupe_key(pk) for pk in booking_ids]
-    return retry_now(OutboxTask.objects.filter(dedupe_key__in=keys))
+    return retry_now(provider_follow_ups(booking_ids))
 
 
 def enqueue_provider_after_cancel(*, booking_id: int, provider: str) -> OutboxTask:

@@ -234,27 +234,7 @@ class CalendarClient:
         same booking again is harmless: Google's 409 means it exists already."""
         event_id = event_id_for(booking)
         calendar_id = self.connection.write_calendar_id or "primary"
-        business = booking.business
-        zone = business.timezone
-        service = booking.service.name
-        body = {
-            "id": event_id,
-            "summary": f"{service} - {booking.customer_name}",
-            "description": "\n".join(
-                [
-                    f"Service: {service}",
-                    f"Customer: {booking.customer_name}",
-                    f"Phone: {booking.customer_phone}",
-                    f"Booked by phone with the {business.name} receptionist.",
-                ]
-            ),
-            "start": {
-                "dateTime": booking.start.astimezone(business.tz).isoformat(),
-                "timeZone": zone,
-            },
-            "end": {"dateTime": booking.end.astimezone(business.tz).isoformat(), "timeZone": zone},
-            "extendedProperties": {"private": {BOOKING_PROPERTY: str(booking.pk)}},
-        }
+        body = {"id": event_id, **_event_body(booking)}
         try:
             created = self._call(
                 "events.insert",
@@ -266,6 +246,14 @@ class CalendarClient:
                 return event_id
             raise
         return created.get("id", event_id)
+
+    def update_event(self, calendar_id: str, event_id: str, booking) -> None:
+        """Rewrite an existing event from the booking (its time or details changed)."""
+        body = _event_body(booking)
+        self._call(
+            "events.update",
+            lambda s: s.events().update(calendarId=calendar_id, eventId=event_id, body=body),
+        )
 
     def delete_event(self, calendar_id: str, event_id: str) -> None:
         """Delete an event; one that is already gone (404/410) is fine."""
@@ -579,3 +567,24 @@ def _merge(spans: list[Interval]) -> list[Interval]:
         else:
             merged.append([start, end])
     return [(start, end) for start, end in merged]
+
+
+def _event_body(booking) -> dict:
+    """The event as Google stores it: the business's zone, what staff need to see."""
+    business = booking.business
+    zone = business.timezone
+    service = booking.service.name
+    return {
+        "summary": f"{service} - {booking.customer_name}",
+        "description": "\n".join(
+            [
+                f"Service: {service}",
+                f"Customer: {booking.customer_name}",
+                f"Phone: {booking.customer_phone}",
+                f"Booked with the {business.name} receptionist.",
+            ]
+        ),
+        "start": {"dateTime": booking.start.astimezone(business.tz).isoformat(), "timeZone": zone},
+        "end": {"dateTime": booking.end.astimezone(business.tz).isoformat(), "timeZone": zone},
+        "extendedProperties": {"private": {BOOKING_PROPERTY: str(booking.pk)}},
+    }

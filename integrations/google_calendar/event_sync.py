@@ -17,9 +17,9 @@ import logging
 
 from django.db import transaction
 
-from bookings.models import Booking, OutboxTask
+from bookings.models import Booking
 from bookings.outbox import PermanentTaskError, RetryAfter
-from bookings.tasks import PROVIDER_AFTER_BOOKING, after_booking_dedupe_key
+from bookings.tasks import PROVIDER_AFTER_BOOKING, provider_follow_ups
 from integrations.google_calendar import connections
 from integrations.google_calendar.client import CalendarClient, GoogleCalendarError, event_id_for
 from integrations.google_calendar.models import GoogleCalendarConnection
@@ -46,10 +46,15 @@ def create_event(*, booking_id: int, enabled: bool = True) -> None:
     connection = _usable_connection(booking)
     client = CalendarClient(connection)
     try:
-        event_id = client.insert_event(booking)
+        if booking.calendar_event_id:
+            # Written before, then changed (staff moved it in admin): rewrite it in place.
+            client.update_event(booking.calendar_id, booking.calendar_event_id, booking)
+            calendar_id, event_id = booking.calendar_id, booking.calendar_event_id
+        else:
+            calendar_id, event_id = connection.write_calendar_id, client.insert_event(booking)
     except GoogleCalendarError as exc:
         _failed(booking, connection, exc)
-    booking.calendar_id = connection.write_calendar_id
+    booking.calendar_id = calendar_id
     booking.calendar_event_id = event_id
     _save(booking, status=SyncStatus.SYNCED, error="", extra=["calendar_id", "calendar_event_id"])
     logger.info("Calendar event %s created for booking %s.", event_id, booking.pk)
@@ -138,9 +143,7 @@ def _give_up_if_last_attempt(booking: Booking, message: str) -> None:
     """The outbox gives up after its last attempt: the booking must then say 'failed'."""
     if booking.status == Booking.Status.CANCELLED:
         return
-    task = OutboxTask.objects.filter(
-        kind=PROVIDER_AFTER_BOOKING, dedupe_key=after_booking_dedupe_key(booking.pk)
-    ).first()
+    task = provider_follow_ups([booking.pk]).filter(kind=PROVIDER_AFTER_BOOKING).first()
     if task is not None and task.attempts >= task.max_attempts:
         _save(booking, status=SyncStatus.FAILED, error=message)
 

@@ -84,6 +84,11 @@ _CALENDAR_ROUTES = [
     ("POST", re.compile(r"^calendars/(?P<calendar>[^/]+)/events$"), "insert_event"),
     ("GET", re.compile(r"^calendars/(?P<calendar>[^/]+)/events/(?P<event>[^/]+)$"), "get_event"),
     (
+        "PUT",
+        re.compile(r"^calendars/(?P<calendar>[^/]+)/events/(?P<event>[^/]+)$"),
+        "update_event",
+    ),
+    (
         "DELETE",
         re.compile(r"^calendars/(?P<calendar>[^/]+)/events/(?P<event>[^/]+)$"),
         "delete_event",
@@ -728,6 +733,30 @@ class FakeGoogle:
             calendar.events[event_id] = event
             return 200, copy.deepcopy(event)
 
+    def update_event(self, body: dict, match: dict) -> tuple[int, dict]:
+        """events.update: the whole resource replaced (a cancelled event can't be revived
+        this way here; Google would need its status set explicitly)."""
+        with self._lock:
+            calendar = self._calendar(match["calendar"])
+            event = calendar.events.get(match["event"]) if calendar else None
+            if event is None:
+                return 404, api_error("notFound")
+            if calendar.access_role not in ("owner", "writer"):
+                return 403, api_error(
+                    "requiredAccessLevel",
+                    message="You need to have writer access to this calendar.",
+                )
+            for edge in ("start", "end"):
+                problem = _time_problem(body.get(edge), edge)
+                if problem:
+                    return 400, api_error(problem[0], message=problem[1])
+            if event["status"] == "cancelled":
+                return 410, api_error("deleted")
+            updated = self._event_resource(calendar, match["event"], body)
+            updated["created"] = event["created"]
+            calendar.events[match["event"]] = updated
+            return 200, copy.deepcopy(updated)
+
     def get_event(self, _query: dict, match: dict) -> tuple[int, dict]:
         with self._lock:
             calendar = self._calendar(match["calendar"])
@@ -768,6 +797,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         self._handle("POST")
+
+    def do_PUT(self) -> None:
+        self._handle("PUT")
 
     def do_DELETE(self) -> None:
         self._handle("DELETE")
@@ -822,6 +854,7 @@ class _Handler(BaseHTTPRequestHandler):
                 "calendar_list": CALENDAR_LIST_SCOPES,
                 "calendar_list_get": CALENDAR_LIST_SCOPES,
                 "insert_event": EVENTS_WRITE_SCOPES,
+                "update_event": EVENTS_WRITE_SCOPES,
                 "get_event": EVENTS_READ_SCOPES,
                 "delete_event": EVENTS_WRITE_SCOPES,
             }[name]
@@ -829,7 +862,7 @@ class _Handler(BaseHTTPRequestHandler):
             if refused:
                 return self._reply(*refused, headers={"WWW-Authenticate": 'Bearer realm="fake"'})
             params = {k: unquote(v) for k, v in match.groupdict().items()}
-            if method == "POST":
+            if method in ("POST", "PUT"):
                 try:
                     body = json.loads(raw or b"{}")
                 except ValueError:

@@ -369,3 +369,39 @@ def test_an_event_written_as_the_booking_is_cancelled_is_removed(
     run_all_due(later=timedelta(hours=1))
 
     assert fake_google.events("primary") == []
+
+
+def test_staff_moving_a_booking_in_admin_moves_its_event(
+    business, haircut, connection, fake_google, admin_client
+):
+    booking = book(business, haircut, hour=11)
+    run_all_due()
+    url = f"/admin/bookings/booking/{booking.pk}/change/"
+    later = local(business, upcoming(business, 1), 16)  # shown in the business's zone
+
+    data = form_values(admin_client.get(url).content.decode()) | {
+        "start_0": later.strftime("%Y-%m-%d"),
+        "start_1": later.strftime("%H:%M:%S"),
+    }
+    assert admin_client.post(url, data).status_code == 302
+    run_all_due()
+
+    booking.refresh_from_db()
+    [event] = fake_google.events("primary")
+    assert booking.start == later
+    assert event["id"] == booking.calendar_event_id
+    assert event["start"]["dateTime"].startswith(later.strftime("%Y-%m-%dT%H:%M"))
+    assert booking.calendar_sync_status == Booking.SyncStatus.SYNCED
+
+
+def test_a_cancelled_booking_cannot_be_revived_in_admin(business, haircut, admin_client):
+    booking = book(business, haircut)
+    cancel_booking(booking=booking)
+    url = f"/admin/bookings/booking/{booking.pk}/change/"
+
+    data = form_values(admin_client.get(url).content.decode()) | {"status": "confirmed"}
+    page = admin_client.post(url, data).content.decode()
+
+    booking.refresh_from_db()
+    assert "stays cancelled" in page
+    assert booking.status == Booking.Status.CANCELLED
