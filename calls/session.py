@@ -404,6 +404,7 @@ class CallSession:
         except _TransportFailed:
             logger.warning("Call %s: transport gone mid-answer", self.call_sid, exc_info=True)
             return
+        await self._save_engine_events()
         if wrap_up and self.engine.ending is None:
             self.engine.ending = Ending(reason="limit")
         if self.engine.ending is not None:
@@ -564,6 +565,15 @@ class CallSession:
             await _append_events(self.call_id, events)
         except Exception:
             logger.exception("Call %s: could not record events %s", self.call_sid, events)
+
+    async def _save_engine_events(self) -> None:
+        """What the engine noted for staff (e.g. a fallback) is kept as it happens, not only
+        when the call ends: a process that dies mid-call must not lose it."""
+        events = self.engine.state.events
+        if len(events) > self._engine_events_saved:
+            new = list(events[self._engine_events_saved :])
+            self._engine_events_saved = len(events)
+            await self._add_events(new)
 
     def _finalize(self, handoff: dict[str, str] | None = None) -> asyncio.Future:
         """Persist the outcome once, shielded: a socket closing mid-write must not lose it."""

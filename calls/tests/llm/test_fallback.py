@@ -37,6 +37,8 @@ async def test_a_server_error_mid_call_hands_over_with_what_was_gathered(demo, f
     # The embedded receptionist knows the service, the time and now the name.
     assert answer.startswith("Thanks, Maria. Shall I text the confirmation to the number")
     assert len(fake.requests) == 4
+    # Recorded as it happened, not only when the call ends.
+    assert [e["event"] for e in (await call_record("CAllmfallback")).events] == ["llm_fallback"]
     assert await say(session, line, "yes") == EMBEDDED_READ_BACK
     assert (await say(session, line, "yes")).startswith("You're all set, Maria")
     assert len(fake.requests) == 4, "the model is not asked again once the call was handed over"
