@@ -32,15 +32,15 @@ class BookingOutcome:
     refusal: Refusal | None = None
 
 
-def busy_intervals(business: Business, start: datetime, end: datetime) -> list[Interval]:
-    """Our confirmed bookings of the business overlapping [start, end)."""
-    rows = (
-        Booking.objects.confirmed()
-        .filter(business=business)
-        .overlapping(start, end)
-        .values_list("start", "end")
-    )
-    return list(rows)
+def busy_intervals(
+    business: Business, start: datetime, end: datetime, *, exclude_id: int | None = None
+) -> list[Interval]:
+    """Our confirmed bookings of the business overlapping [start, end), except `exclude_id`
+    (a booking being moved: its own old time doesn't stand in its way)."""
+    rows = Booking.objects.confirmed().filter(business=business).overlapping(start, end)
+    if exclude_id is not None:
+        rows = rows.exclude(pk=exclude_id)
+    return list(rows.values_list("start", "end"))
 
 
 def book_slot(
@@ -87,6 +87,10 @@ def book_slot(
                     source_call_sid=call_sid,
                     calendar_sync_status=sync_status,
                 )
+                if sync_status != Booking.SyncStatus.NOT_REQUIRED:
+                    # In the booking's own transaction: a booking that needs its calendar
+                    # event always has the task that writes it, whatever crashes next.
+                    enqueue_provider_after_booking(booking_id=booking.pk, provider=provider)
             return BookingOutcome(booking=booking)
         except IntegrityError as exc:
             if _sqlstate(exc) != EXCLUSION_VIOLATION:
@@ -117,7 +121,9 @@ def cancel_booking(*, booking: Booking) -> Booking:
 
 
 @transaction.atomic
-def save_staff_booking(*, booking: Booking, previous_status: str | None = None) -> Booking:
+def save_staff_booking(
+    *, booking: Booking, previous_status: str | None = None, changed: bool = False
+) -> Booking:
     """A booking staff made or edited in admin gets the same follow-ups as one made on a
     call: a new one is the business's provider's (e.g. it gets its calendar event), and a
     cancellation undoes them. The overlap rule is the admin form's to enforce."""
@@ -134,6 +140,21 @@ def save_staff_booking(*, booking: Booking, previous_status: str | None = None) 
     booking.save()
     if cancelling:
         cancel_booking(booking=booking)
+    elif (
+        not is_new
+        and changed
+        and booking.status == Booking.Status.CONFIRMED
+        and booking.calendar_sync_status != Booking.SyncStatus.NOT_REQUIRED
+    ):
+        # Its event must follow the change (time, service, customer details).
+        Booking.objects.filter(pk=booking.pk).update(
+            calendar_sync_status=Booking.SyncStatus.PENDING
+        )
+        revision = f"change-{booking.updated_at:%Y%m%d%H%M%S%f}"
+        task = enqueue_provider_after_booking(
+            booking_id=booking.pk, provider=booking.provider, revision=revision
+        )
+        nudge([task.pk])
     elif (
         is_new
         and booking.status == Booking.Status.CONFIRMED

@@ -23,6 +23,8 @@ from typing import Protocol
 
 from django.conf import settings
 from django.db import DatabaseError, transaction
+from django.db.models import Case, DateTimeField, F, Value, When
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from bookings.models import Business
@@ -573,7 +575,8 @@ class CallSession:
         if len(events) > self._engine_events_saved:
             new = list(events[self._engine_events_saved :])
             self._engine_events_saved = len(events)
-            await self._add_events(new)
+            # Shielded: the caller talking over this answer must not lose the record.
+            await asyncio.shield(self._add_events(new))
 
     def _finalize(self, handoff: dict[str, str] | None = None) -> asyncio.Future:
         """Persist the outcome once, shielded: a socket closing mid-write must not lose it."""
@@ -776,6 +779,11 @@ def _save_outcome(
     handoff_to: str,
     events: list[tuple[str, str]],
 ) -> None:
+    if not events:
+        _save_outcome_without_events(
+            call_id, outcome=outcome, booking_id=booking_id, message=message, handoff_to=handoff_to
+        )
+        return
     with transaction.atomic():
         call = Call.objects.select_for_update().get(pk=call_id)
         if outcome != Call.Outcome.IN_PROGRESS:
@@ -794,3 +802,28 @@ def _save_outcome(
         call.save(
             update_fields=["outcome", "booking", "message", "handoff_to", "ended_at", "events"]
         )
+
+
+def _save_outcome_without_events(
+    call_id: int, *, outcome: str, booking_id: int | None, message: str, handoff_to: str
+) -> None:
+    """The same decisions as _save_outcome's, made by one UPDATE on the row as it is: no
+    events to append (nearly every call), so no locked read and transaction around it."""
+    fields: dict = {
+        "ended_at": Coalesce(F("ended_at"), Value(timezone.now(), output_field=DateTimeField()))
+    }
+    if outcome != Call.Outcome.IN_PROGRESS:
+        fields["outcome"] = outcome
+    else:
+        fields["outcome"] = Case(
+            When(outcome=Call.Outcome.IN_PROGRESS, then=Value(Call.Outcome.ABANDONED)),
+            default=F("outcome"),
+        )
+    if booking_id is not None:
+        fields["booking_id"] = booking_id
+    if message:
+        fields["message"] = message
+    if handoff_to:
+        fields["handoff_to"] = handoff_to
+    if not Call.objects.filter(pk=call_id).update(**fields):
+        raise Call.DoesNotExist(f"Call {call_id} no longer exists.")

@@ -1,10 +1,12 @@
 """The booking-provider contract.
 
 A provider answers three questions for one business: is this slot free (and if not, what
-is nearest), book it, and what to do once it is booked. Every provider respects the
-business's opening hours and our own confirmed bookings; an external calendar only *adds*
-busy times. Methods are async: the call loop awaits them on the event loop, so any
-blocking work (ORM, HTTP) goes through a thread.
+is nearest), book it (or move a booking to it), and what to do once it is booked. Every
+provider respects the business's opening hours and our own confirmed bookings; an external
+calendar only *adds* busy times. When a booking is being moved (the context's
+`moving_booking_id`), its own current time never counts as busy: a caller may move their
+booking by a quarter of an hour, into part of its old slot. Methods are async: the call
+loop awaits them on the event loop, so any blocking work (ORM, HTTP) goes through a thread.
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ class BookingContext:
     customer_name: str = ""
     customer_phone: str = ""  # E.164
     call_sid: str = ""
+    # Set while a caller moves an existing booking to `start`: that booking is not in the way.
+    moving_booking_id: int | None = None
 
     @classmethod
     def from_booking(cls, booking: Booking) -> BookingContext:
@@ -57,7 +61,8 @@ class AvailabilityResult:
 
 @dataclass(frozen=True)
 class BookingIntent:
-    """What create_booking did: booked (with the booking's id) or refused (why, and what else)."""
+    """What create_booking or move_booking did: booked (with the booking's id; after a move,
+    the new booking's) or refused (why, and what else)."""
 
     booked: bool
     booking_id: int | None = None
@@ -127,6 +132,16 @@ class BookingProvider:
         caller comes back as BookingIntent(booked=False, reason=TAKEN, alternatives=...)."""
         raise NotImplementedError
 
+    async def move_booking(self, context: BookingContext, booking_id: int) -> BookingIntent:
+        """Move booking `booking_id` to context.start..end under the same guarantees as
+        create_booking (the same checks, the database's no-overlap guarantee, an external
+        calendar re-checked): the old slot is freed only if the new one is booked, in one
+        transaction, and the booking may move into part of its own old time. A slot lost to
+        another caller comes back as BookingIntent(booked=False, reason=TAKEN,
+        alternatives=...) and the booking stays where it was. Booked means a new booking
+        (intent.booking_id) replaced the old one, which is cancelled."""
+        raise NotImplementedError
+
     async def after_booking(self, context: BookingContext, booking_id: int) -> None:
         """Work that follows a booking off the call's critical path (e.g. calendar events)."""
         raise NotImplementedError
@@ -142,8 +157,15 @@ class BookingProvider:
         "retry later" (see bookings.outbox). Default: nothing to undo."""
 
     async def free_starts(
-        self, *, service: Service, start: datetime, end: datetime, limit: int
+        self,
+        *,
+        service: Service,
+        start: datetime,
+        end: datetime,
+        limit: int,
+        moving_booking_id: int | None = None,
     ) -> list[datetime]:
         """Bookable starts for `service` within [start, end), earliest first, at most `limit`
-        (for vague requests such as 'tomorrow morning')."""
+        (for vague requests such as 'tomorrow morning'); `moving_booking_id` as in
+        BookingContext."""
         raise NotImplementedError

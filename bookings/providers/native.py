@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from django.utils import timezone
 
-from bookings.models import Service
+from bookings.models import Booking, Service
 from bookings.orm import run_orm
 from bookings.providers.base import (
     AvailabilityResult,
@@ -16,7 +17,25 @@ from bookings.providers.base import (
     BookingProvider,
 )
 from bookings.services import book_slot, busy_intervals
+from bookings.services import move_booking as move_booked_slot
 from bookings.slots import Interval, Schedule, check_slot, free_starts, nearest_free_slots
+
+
+def outside(intervals: Sequence[Interval], hole: Interval | None) -> list[Interval]:
+    """`intervals` with whatever lies inside `hole` cut out."""
+    if hole is None:
+        return list(intervals)
+    hole_start, hole_end = hole
+    kept: list[Interval] = []
+    for start, end in intervals:
+        if end <= hole_start or start >= hole_end:
+            kept.append((start, end))
+            continue
+        if start < hole_start:
+            kept.append((start, hole_start))
+        if end > hole_end:
+            kept.append((hole_end, end))
+    return kept
 
 
 class NativeBookingProvider(BookingProvider):
@@ -35,14 +54,24 @@ class NativeBookingProvider(BookingProvider):
     async def create_booking(self, context: BookingContext) -> BookingIntent:
         return await run_orm(self._create)(context, await self.external_busy())
 
+    async def move_booking(self, context: BookingContext, booking_id: int) -> BookingIntent:
+        context = replace(context, moving_booking_id=booking_id)
+        return await run_orm(self._move)(context, booking_id, await self.external_busy())
+
     async def after_booking(self, context: BookingContext, booking_id: int) -> None:
         return None  # nothing outside our database to update
 
     async def free_starts(
-        self, *, service: Service, start: datetime, end: datetime, limit: int
+        self,
+        *,
+        service: Service,
+        start: datetime,
+        end: datetime,
+        limit: int,
+        moving_booking_id: int | None = None,
     ) -> list[datetime]:
         return await run_orm(self._free_starts)(
-            service, start, end, limit, await self.external_busy()
+            service, start, end, limit, await self.external_busy(), moving_booking_id
         )
 
     # -- The hook for providers that add busy times (e.g. an external calendar) ----------
@@ -53,11 +82,31 @@ class NativeBookingProvider(BookingProvider):
         return ()
 
     def busy(
-        self, start: datetime, end: datetime, extra: Sequence[Interval] = ()
+        self,
+        start: datetime,
+        end: datetime,
+        extra: Sequence[Interval] = (),
+        *,
+        moving_booking_id: int | None = None,
     ) -> list[Interval]:
-        """Our bookings overlapping [start, end), plus the `extra` busy times that do."""
-        ours = busy_intervals(self.business, start, end)
-        return ours + [(s, e) for s, e in extra if s < end and e > start]
+        """Our bookings overlapping [start, end), plus the `extra` busy times that do.
+
+        A booking being moved is not in its own way: neither its row nor the extra busy
+        time inside its slot counts (that is its own calendar event; anything else there
+        was double-booked with it anyway)."""
+        ours = busy_intervals(self.business, start, end, exclude_id=moving_booking_id)
+        theirs = list(extra)
+        if moving_booking_id is not None:
+            theirs = outside(theirs, self.own_slot(moving_booking_id))
+        return ours + [(s, e) for s, e in theirs if s < end and e > start]
+
+    def own_slot(self, booking_id: int) -> Interval | None:
+        """The current slot of one of this business's bookings (None if there is none)."""
+        return (
+            Booking.objects.filter(pk=booking_id, business=self.business)
+            .values_list("start", "end")
+            .first()
+        )
 
     def schedule(self) -> Schedule:
         # Loaded once per provider instance, i.e. once per call.
@@ -70,7 +119,9 @@ class NativeBookingProvider(BookingProvider):
     def _check(self, context: BookingContext, extra: Sequence[Interval]) -> AvailabilityResult:
         now = timezone.now()
         schedule = self.schedule()
-        busy = self.busy(context.start, context.end, extra)
+        busy = self.busy(
+            context.start, context.end, extra, moving_booking_id=context.moving_booking_id
+        )
         refusal = check_slot(schedule, context.start, context.end, busy, now)
         if refusal is None:
             return AvailabilityResult(available=True)
@@ -97,6 +148,23 @@ class NativeBookingProvider(BookingProvider):
             alternatives=self._alternatives(context, timezone.now(), extra),
         )
 
+    def _move(
+        self, context: BookingContext, booking_id: int, extra: Sequence[Interval]
+    ) -> BookingIntent:
+        # services.move_booking cancels and rebooks in one transaction, under book_slot's
+        # guarantees (IMMEDIATE on SQLite, the exclusion constraint on Postgres).
+        booking = Booking.objects.select_related("business", "service").get(
+            pk=booking_id, business=self.business
+        )
+        outcome = move_booked_slot(booking=booking, start=context.start, call_sid=context.call_sid)
+        if outcome.booking is not None:
+            return BookingIntent(booked=True, booking_id=outcome.booking.pk)
+        return BookingIntent(
+            booked=False,
+            reason=outcome.refusal,
+            alternatives=self._alternatives(context, timezone.now(), extra),
+        )
+
     def _alternatives(
         self, context: BookingContext, now: datetime, extra: Sequence[Interval] = ()
     ) -> list[datetime]:
@@ -108,7 +176,9 @@ class NativeBookingProvider(BookingProvider):
             schedule,
             wanted=context.start,
             duration=duration,
-            busy=self.busy(search_start, search_end, extra),
+            busy=self.busy(
+                search_start, search_end, extra, moving_booking_id=context.moving_booking_id
+            ),
             now=now,
         )
 
@@ -119,11 +189,12 @@ class NativeBookingProvider(BookingProvider):
         end: datetime,
         limit: int,
         extra: Sequence[Interval] = (),
+        moving_booking_id: int | None = None,
     ) -> list[datetime]:
         starts = free_starts(
             self.schedule(),
             duration=service.duration,
-            busy=self.busy(start, end, extra),
+            busy=self.busy(start, end, extra, moving_booking_id=moving_booking_id),
             now=timezone.now(),
             between=(start, end),
         )

@@ -144,3 +144,77 @@ async def test_free_starts_within_a_window(business, haircut):
         local(business, tuesday, 10, 15),
         local(business, tuesday, 10, 30),
     ]
+
+
+async def test_a_booking_can_move_by_a_quarter_of_an_hour_into_its_own_old_slot(business, haircut):
+    provider = NativeBookingProvider(business)
+    tuesday = upcoming(business, 1)
+    booking = await acreate(BookingFactory, service=haircut, start=local(business, tuesday, 11))
+    later = local(business, tuesday, 11, 15)
+
+    as_new = await provider.check_availability(context(business, haircut, later))
+    as_move = await provider.check_availability(
+        context(business, haircut, later, moving_booking_id=booking.pk)
+    )
+    intent = await provider.move_booking(context(business, haircut, later), booking.pk)
+
+    assert not as_new.available and as_new.reason == Refusal.TAKEN
+    assert as_move.available
+    assert intent.booked and intent.booking_id != booking.pk
+    await booking.arefresh_from_db()
+    moved = await Booking.objects.aget(pk=intent.booking_id)
+    assert booking.status == Booking.Status.CANCELLED
+    assert (moved.status, moved.start, moved.end) == (
+        Booking.Status.CONFIRMED,
+        later,
+        later + timedelta(minutes=30),
+    )
+
+
+async def test_a_move_onto_someone_elses_booking_is_refused_with_alternatives(business, haircut):
+    provider = NativeBookingProvider(business)
+    tuesday = upcoming(business, 1)
+    booking = await acreate(BookingFactory, service=haircut, start=local(business, tuesday, 11))
+    await acreate(
+        BookingFactory,
+        service=haircut,
+        start=local(business, tuesday, 11, 30),
+        customer_phone="+15555550999",
+    )
+
+    intent = await provider.move_booking(
+        context(business, haircut, local(business, tuesday, 11, 30)), booking.pk
+    )
+
+    assert not intent.booked and intent.reason == Refusal.TAKEN
+    # Nearest first; its own 11:00 slot (and 10:45, overlapping it) is free to move into.
+    assert intent.alternatives == [
+        local(business, tuesday, 11),
+        local(business, tuesday, 12),
+        local(business, tuesday, 10, 45),
+    ]
+    await booking.arefresh_from_db()
+    assert (booking.status, booking.start) == (
+        Booking.Status.CONFIRMED,
+        local(business, tuesday, 11),
+    )
+    assert await Booking.objects.filter(status=Booking.Status.CONFIRMED).acount() == 2
+
+
+async def test_free_starts_for_a_move_include_the_bookings_own_time(business, haircut):
+    tuesday = upcoming(business, 1)
+    booking = await acreate(BookingFactory, service=haircut, start=local(business, tuesday, 9))
+
+    starts = await NativeBookingProvider(business).free_starts(
+        service=haircut,
+        start=local(business, tuesday, 9),
+        end=local(business, tuesday, 10),
+        limit=3,
+        moving_booking_id=booking.pk,
+    )
+
+    assert starts == [
+        local(business, tuesday, 9),
+        local(business, tuesday, 9, 15),
+        local(business, tuesday, 9, 30),
+    ]

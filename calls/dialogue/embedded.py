@@ -20,8 +20,9 @@ from bookings.models import Booking, Service
 from bookings.orm import run_orm
 from bookings.providers.base import BookingContext
 from bookings.services import cancel_booking as cancel_booking_service
-from bookings.services import move_booking, upcoming_bookings
+from bookings.services import upcoming_bookings
 from bookings.slots import Refusal, Schedule
+from calls.confirmations import after_booked
 from calls.dialogue.base import CallContext, DialogueEngine, Ending
 from calls.dialogue.speech import (
     explain_refusal,
@@ -382,6 +383,7 @@ class EmbeddedEngine(DialogueEngine):
                 start=datetime.combine(day, low, tzinfo=self._tz()),
                 end=datetime.combine(day, high, tzinfo=self._tz()),
                 limit=48,
+                moving_booking_id=self.moving.pk if self.moving is not None else None,
             )
             if first == last or r.day is not None:
                 found = self._spread(starts)
@@ -466,30 +468,19 @@ class EmbeddedEngine(DialogueEngine):
         )
 
     async def _after_booked(self, context: BookingContext, booking_id: int) -> None:
-        # Off the critical path: enqueued durably, sent in the background.
-        try:
-            from calls.confirmations import after_booked
-
-            await after_booked(
-                provider=self.context.provider, context=context, booking_id=booking_id
-            )
-        except Exception:
-            logger.exception("Could not queue after-booking work for booking %s", booking_id)
-            self.state.events.append(("after_booking_error", f"booking {booking_id}"))
+        # Off the critical path: enqueued durably, sent in the background. Never raises.
+        await after_booked(provider=self.context.provider, context=context, booking_id=booking_id)
 
     async def _move(self) -> str:
         r = self.request
-        outcome = await run_orm(move_booking)(
-            booking=self.moving, start=r.start, call_sid=self.context.call_sid
-        )
-        if outcome.booking is None:
+        context = self._booking_context(r.start)
+        intent = await self.context.provider.move_booking(context, self.moving.pk)
+        if not intent.booked:
             start, r.start = r.start, None
-            return self._offer(
-                await self._alternatives_for(start), lead=self._explain(outcome.refusal, start)
-            )
+            return self._offer(intent.alternatives, lead=self._explain(intent.reason, start))
         self.state.outcome = "moved"
-        self.state.booking_id = outcome.booking.pk
-        await self._after_booked(self._booking_context(r.start), outcome.booking.pk)
+        self.state.booking_id = intent.booking_id
+        await self._after_booked(context, intent.booking_id)
         self.step = Step.DONE
         self.ending = Ending(reason="moved")
         local = r.start.astimezone(self._tz())
@@ -497,10 +488,6 @@ class EmbeddedEngine(DialogueEngine):
             f"Done. Your {r.service.name.lower()} is now on {say_date(local.date())} at "
             f"{say_time(local)}. I'll text you a confirmation. Goodbye!"
         )
-
-    async def _alternatives_for(self, start: datetime) -> list[datetime]:
-        result = await self.context.provider.check_availability(self._booking_context(start))
-        return result.alternatives
 
     async def _start_cancel(self) -> str:
         booking = await self._callers_next_booking()
@@ -660,6 +647,8 @@ class EmbeddedEngine(DialogueEngine):
             customer_name=r.name or "",
             customer_phone=r.phone or "",
             call_sid=self.context.call_sid,
+            # While moving, the caller's own booking is not in the way of its new time.
+            moving_booking_id=self.moving.pk if self.moving is not None else None,
         )
 
     def _resolve(self, day: date, heard_time: time, explicit: bool) -> datetime:

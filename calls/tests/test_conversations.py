@@ -196,6 +196,27 @@ async def test_move_own_booking(demo):
     assert call.engine.state.outcome == "moved"
 
 
+async def test_move_own_booking_by_a_quarter_of_an_hour(demo):
+    booker = await Conversation.start(demo)
+    await booker.say("this is Maria, haircut tomorrow at 3")
+    await booker.say("yes")
+    await booker.say("yes")
+    call = await Conversation.start(demo)
+    await call.say("Can I reschedule my booking?")
+    answer = await call.say("tomorrow at 3:15")
+    assert (
+        "move your haircut from Thursday, November 26th at 3 PM to Thursday, November 26th at "
+        "3:15 PM" in answer
+    )
+    assert "now on Thursday, November 26th at 3:15 PM" in await call.say("yes")
+    rows = await bookings_of(demo)
+    assert {(b.status, b.start) for b in rows} == {
+        ("cancelled", local(demo, 2026, 11, 26, 15)),
+        ("confirmed", local(demo, 2026, 11, 26, 15, 15)),
+    }
+    assert call.engine.state.outcome == "moved"
+
+
 async def test_cancel_with_no_booking_says_so(demo):
     call = await Conversation.start(demo, caller="+15555550999")
     assert "can't find an upcoming booking" in await call.say("cancel my booking")

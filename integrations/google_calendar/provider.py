@@ -16,18 +16,19 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from asgiref.sync import sync_to_async
+from cryptography.fernet import InvalidToken
 from django import forms
 from django.conf import settings
 from django.utils import timezone
 
 from bookings.orm import run_orm
 from bookings.providers.base import BookingContext, BookingIntent, ProviderOptionsForm
-from bookings.providers.native import NativeBookingProvider
+from bookings.providers.native import NativeBookingProvider, outside
 from bookings.slots import Interval, Refusal
 from integrations.google_calendar import connections, event_sync
 from integrations.google_calendar.client import CalendarClient, GoogleCalendarError
@@ -105,15 +106,42 @@ class GoogleCalendarProvider(NativeBookingProvider):
         return await asyncio.shield(self._fetching)
 
     async def create_booking(self, context: BookingContext) -> BookingIntent:
+        return await self._commit_after_live_check(
+            context, lambda extra: self._create(context, extra)
+        )
+
+    async def move_booking(self, context: BookingContext, booking_id: int) -> BookingIntent:
+        context = replace(context, moving_booking_id=booking_id)
+        return await self._commit_after_live_check(
+            context, lambda extra: self._move(context, booking_id, extra)
+        )
+
+    async def _commit_after_live_check(
+        self, context: BookingContext, commit: Callable[[Sequence[Interval]], BookingIntent]
+    ) -> BookingIntent:
+        """Re-check context's slot with Google right before `commit` (sync, run on the ORM
+        thread with the busy times to take alternatives from): an event added to the
+        calendar during the call wins."""
         if self.options["check_availability"]:
             busy = await self._fetch(context.start, context.end)
-            if busy is not None and any(s < context.end and e > context.start for s, e in busy):
+            if busy is None:
+                # Google can't answer now: book on what we know rather than make the caller
+                # wait for a second attempt (the failure is recorded).
+                return await run_orm(commit)(self._known_busy())
+            if context.moving_booking_id is not None:
+                # A moved booking's own event is not in its way (see NativeBookingProvider.busy).
+                own = await run_orm(self.own_slot)(context.moving_booking_id)
+                busy = outside(busy, own)
+            if any(s < context.end and e > context.start for s, e in busy):
                 # Someone put an event there during the call: refuse like a lost race.
                 self._remember_busy(busy)
                 extra = await self.external_busy()
                 alternatives = await run_orm(self._alternatives)(context, timezone.now(), extra)
                 return BookingIntent(booked=False, reason=Refusal.TAKEN, alternatives=alternatives)
-        return await run_orm(self._create)(context, await self.external_busy())
+        return await run_orm(commit)(await self.external_busy())
+
+    def _known_busy(self) -> Sequence[Interval]:
+        return self._busy.busy if self._busy is not None else ()
 
     async def after_booking(self, context: BookingContext, booking_id: int) -> None:
         """Runs in the durable outbox (bookings.tasks): write the event, or raise to retry."""
@@ -174,8 +202,19 @@ class GoogleCalendarProvider(NativeBookingProvider):
 
     async def _load_connection(self) -> GoogleCalendarConnection | None:
         if not self._connection_loaded:
-            self._connection = await run_orm(connections.connection_for)(self.business)
             self._connection_loaded = True
+            try:
+                self._connection = await run_orm(connections.connection_for)(self.business)
+            except InvalidToken:
+                # FERNET_KEYS no longer opens the stored tokens: loud for ops, but the
+                # caller still gets an answer from our own bookings.
+                logger.error(
+                    "Google Calendar tokens of %s cannot be decrypted with FERNET_KEYS "
+                    "(a key was removed or changed): checking our own bookings only.",
+                    self.business.slug,
+                )
+                await run_orm(connections.record_undecryptable)(business=self.business)
+                self._connection = None
         return self._connection
 
     def _degrade_not_connected(self, connection: GoogleCalendarConnection | None) -> None:

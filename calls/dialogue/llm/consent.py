@@ -7,16 +7,20 @@ Enforced on what actually happened on the line, not on what the model claims:
   replaces the slot proposal, so only the slot just accepted can be booked;
 - it is *read back* when text the caller heard after the proposal names its day and time the
   way calls.dialogue.speech says them ("Thursday, November 26th" or "tomorrow", and "3 PM").
-  An interrupt that cut the answer before those words withdraws the read-back;
-- it is *agreed* when the caller's latest utterance, in a later turn than the read-back,
-  reads as yes (calls.understanding.intents.yes_or_no).
+  An interrupt that cut the answer before those words withdraws the read-back. An answer
+  that names several of the caller's bookings (find_my_booking listing them) reads back none
+  of them: a cancellation is agreed to one booking at a time;
+- it is *agreed* only by the caller's very next utterance after a read-back, when that reads
+  as yes (calls.understanding.intents.yes_or_no). Anything else the caller says first ("no",
+  a question, silence) withdraws that read-back: a yes later in the call may answer
+  something else entirely, so the change needs a new read-back.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from calls.dialogue.speech import ordinal, say_date, say_day, say_slot, say_time
@@ -37,7 +41,16 @@ class Proposal:
     moment: datetime  # local
     after: int  # only text spoken from this serial on can read it back
     words: str  # how to say it
-    read_back_turn: int | None = None
+    # The caller turns whose answer read it back (as heard). Only the latest counts, and only
+    # for the caller's next turn.
+    read_back_in: set[int] = field(default_factory=set)
+
+    @property
+    def is_cancel(self) -> bool:
+        return self.key[0] == "cancel"
+
+    def heard_in(self, spoken: list[Spoken], today: date) -> bool:
+        return any(s.serial >= self.after and self.said_in(s.text, today) for s in spoken)
 
     def said_in(self, text: str, today: date) -> bool:
         plain = _plain(text)
@@ -94,20 +107,26 @@ class Consent:
         """Re-read what the caller heard in this turn (at its end, and again after an
         interrupt cut it): which proposals were read back in it."""
         spoken = list(spoken)
-        for proposal in self._proposals():
-            if proposal.read_back_turn == turn:
-                proposal.read_back_turn = None
-            if proposal.read_back_turn is not None:
-                continue  # read back in an earlier turn, and that still stands
-            if any(s.serial >= proposal.after and proposal.said_in(s.text, today) for s in spoken):
-                proposal.read_back_turn = turn
+        proposals = self._proposals()
+        named = [p for p in proposals if p.heard_in(spoken, today)]
+        # Several bookings named in one answer ("a haircut on Friday at 11 AM and a colour on
+        # Monday at 2 PM") is a list, not a read-back: a yes to it says which one to no one.
+        listed = sum(1 for p in named if p.is_cancel) > 1
+        for proposal in proposals:
+            proposal.read_back_in.discard(turn)
+            if any(p is proposal for p in named) and not (listed and proposal.is_cancel):
+                proposal.read_back_in.add(turn)
 
     # -- The rule ------------------------------------------------------------------------
 
     def refusal(
         self, proposal: Proposal | None, *, key: tuple, turn: int, utterance: str, action: str
     ) -> str | None:
-        """None when `action` may go ahead; otherwise what the model must do first."""
+        """None when `action` may go ahead; otherwise what the model must do first.
+
+        It may go ahead only in the caller turn right after a read-back of this very proposal,
+        and only if what the caller said in it reads as yes. (Said again in the answer that
+        acts on that yes, the read-back still counts: the caller agreed before it.)"""
         if proposal is None or proposal.key != key:
             if key[0] == "slot":
                 return (
@@ -115,23 +134,60 @@ class Consent:
                     "only the time it last accepted can be booked."
                 )
             return "That booking was not found for this caller. Call find_my_booking first."
-        if proposal.read_back_turn is None:
-            return (
-                f"Not done: the caller has not heard it read back. Say it to them with these "
-                f"words for the time: {proposal.words!r}, ask them to confirm, and {action} "
-                "only after they say yes."
-            )
-        if proposal.read_back_turn >= turn:
+        how = f"with these words for the time: {proposal.words!r}" + (
+            " (that booking alone, not in a list of bookings)" if proposal.is_cancel else ""
+        )
+        answered = turn - 1 in proposal.read_back_in
+        if answered and yes_or_no(utterance) is True:
+            return None
+        if turn in proposal.read_back_in:
             return (
                 "Not done: you read it back in this answer, so the caller has not answered yet. "
                 f"Ask them to confirm and wait for their yes before you {action}."
             )
-        if yes_or_no(utterance) is not True:
+        if answered:
             return (
-                f"Not done: the caller's last words ({utterance!r}) are not a clear yes. Ask "
-                f"them to confirm, and {action} only after they say yes."
+                f"Not done: the caller's last words ({utterance!r}) are not a clear yes to the "
+                "read-back, so it no longer counts. If they still want it, read it back again "
+                f"{how}, ask them to confirm, and {action} only if their very next words are a "
+                "yes."
             )
-        return None
+        if proposal.read_back_in:
+            return (
+                f"Not done: the caller has said other things since it was read back, so their "
+                f"words ({utterance!r}) do not answer it. Read it back again {how}, ask them "
+                f"to confirm, and {action} only if their very next words are a yes."
+            )
+        return (
+            f"Not done: the caller has not heard it read back. Say it to them {how}, ask them "
+            f"to confirm, and {action} only after they say yes."
+        )
+
+    def refusal_to_move(
+        self, *, booking_id: int, service_id: int, start: datetime, turn: int, utterance: str
+    ) -> str | None:
+        """A move changes two things the caller must have heard in the read-back they said yes
+        to: the new time (the slot just accepted) and which booking moves (named alone)."""
+        moving = self.cancels.get(booking_id)
+        if moving is None:
+            return "That booking was not found for this caller. Call find_my_booking first."
+        action = "call move_booking"
+        refusal = self.refusal(
+            self.slot,
+            key=("slot", service_id, start),
+            turn=turn,
+            utterance=utterance,
+            action=action,
+        )
+        if refusal is None and turn - 1 not in moving.read_back_in:
+            slot = self.slot.words if self.slot else ""
+            return (
+                "Not done: the caller did not hear which booking moves. Read back the booking "
+                f"being moved ({moving.words!r}, that booking alone) and the new time "
+                f"({slot!r}) together, ask them to confirm, and {action} only if their very "
+                "next words are a yes."
+            )
+        return refusal
 
     def _proposals(self) -> list[Proposal]:
         return [p for p in (self.slot, *self.cancels.values()) if p is not None]

@@ -100,6 +100,7 @@ class LLMEngine(DialogueEngine):
                     yield piece
         finally:
             self._review()
+            self._take_ending()
 
     def heard(self, spoken: str) -> None:
         if self.fallback is not None:
@@ -195,11 +196,12 @@ class LLMEngine(DialogueEngine):
             if not calls:
                 break
             self._review()  # a read-back in this very answer counts, as "not answered yet"
-            async with aclosing(self._run_tools(calls, utterance)) as pieces:
-                async for piece in pieces:
-                    yield piece
-            if tools.ending is not None:
-                self.ending = tools.ending
+            try:
+                async with aclosing(self._run_tools(calls, utterance)) as pieces:
+                    async for piece in pieces:
+                        yield piece
+            finally:
+                self._take_ending()  # also when an interrupt cut the round short
             if text and all(call.name == "end_call" for call in calls):
                 # "Goodbye!" and end_call in one message: said, and nothing left to ask.
                 spoke_after_ending = True
@@ -312,6 +314,13 @@ class LLMEngine(DialogueEngine):
         call_id = given if given and given not in self._call_ids else ours
         self._call_ids.add(call_id)
         return call_id
+
+    def _take_ending(self) -> None:
+        """What the tools did stands, even when the answer that ran them was cut off (the
+        caller talked over it while a booking was being written and finished in the grace):
+        the call then ends after the next thing said, not never."""
+        if self.tools is not None and self.tools.ending is not None:
+            self.ending = self.tools.ending
 
     def _review(self) -> None:
         if self.history is not None:

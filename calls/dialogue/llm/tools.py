@@ -18,9 +18,9 @@ from bookings.models import Booking, Service
 from bookings.orm import run_orm
 from bookings.providers.base import BookingContext
 from bookings.services import cancel_booking as cancel_booking_service
-from bookings.services import move_booking as move_booking_service
 from bookings.services import upcoming_bookings
 from bookings.slots import Refusal, Schedule
+from calls.confirmations import after_booked
 from calls.dialogue.base import CallContext, Ending, EngineState
 from calls.dialogue.embedded import with_article
 from calls.dialogue.llm.arguments import read_phone, read_service, read_start
@@ -68,8 +68,16 @@ TOOLS: list[dict[str, Any]] = [
         "check_availability",
         "Check whether a service can be booked at a time. If free, returns the words to read "
         "back; if not, why and the nearest free times. Given only a day ('YYYY-MM-DD'), "
-        "returns free times that day.",
-        {"service": _SERVICE, "start": _START},
+        "returns free times that day. When checking a new time for a booking the caller "
+        "is moving, also give its booking_id: its current time is then not in the way.",
+        {
+            "service": _SERVICE,
+            "start": _START,
+            "booking_id": {
+                "type": "integer",
+                "description": "Only when moving a booking: its booking_id from find_my_booking.",
+            },
+        },
         ["service", "start"],
     ),
     _function(
@@ -104,7 +112,8 @@ TOOLS: list[dict[str, Any]] = [
     _function(
         "move_booking",
         "Move a booking find_my_booking returned to a new time check_availability just "
-        "accepted. Only after reading the new time back to the caller and hearing their yes.",
+        "accepted (checked with this booking_id). Only after reading the new time back to the "
+        "caller and hearing their yes.",
         {"booking_id": _BOOKING_ID, "new_start": _START},
         ["booking_id", "new_start"],
     ),
@@ -201,14 +210,22 @@ class ToolBox:
         reading = read_start(args.get("start"), schedule=self.schedule, today=self._today())
         if reading.problem:
             return _error(reading.problem)
+        moving = None
+        if args.get("booking_id") is not None:
+            moving = self._found(args.get("booking_id"))
+            if moving is None:
+                return _error("That booking was not found for this caller. Call find_my_booking.")
+        moving_id = moving.pk if moving is not None else None
         # Whatever this check says, the slot accepted before it is no longer "just accepted".
         self.consent.withdraw_slot()
         self.gathered.service = service
         if reading.start is None:
-            return await self._free_times(service, reading.day, reading.window)
+            return await self._free_times(service, reading.day, reading.window, moving_id)
         start = reading.start
         self.gathered.start = start
-        result = await self.context.provider.check_availability(self._context(service, start))
+        result = await self.context.provider.check_availability(
+            self._context(service, start, moving_booking_id=moving_id)
+        )
         if result.available:
             proposal = self.consent.propose_slot(
                 service_id=service.pk, start=start, after=self.history.serial, today=self._today()
@@ -230,7 +247,11 @@ class ToolBox:
         }
 
     async def _free_times(
-        self, service: Service, day: date, window: tuple[time, time] | None
+        self,
+        service: Service,
+        day: date,
+        window: tuple[time, time] | None,
+        moving_booking_id: int | None = None,
     ) -> dict[str, Any]:
         tz = self.schedule.tz
         low, high = window or (time(0), time(23, 59))
@@ -249,6 +270,7 @@ class ToolBox:
             start=datetime.combine(day, low, tzinfo=tz),
             end=datetime.combine(day, high, tzinfo=tz),
             limit=48,
+            moving_booking_id=moving_booking_id,
         )
         picked = [moment.astimezone(tz) for moment in _spread(starts)]
         if not picked:
@@ -396,37 +418,33 @@ class ToolBox:
         if reading.problem or reading.start is None:
             return _error(reading.problem or "Give the exact new start that was checked.")
         start = reading.start
-        refusal = self.consent.refusal(
-            self.consent.slot,
-            key=("slot", booking.service_id, start),
+        refusal = self.consent.refusal_to_move(
+            booking_id=booking.pk,
+            service_id=booking.service_id,
+            start=start,
             turn=turn,
             utterance=utterance,
-            action="call move_booking",
         )
         if refusal:
             return _error(refusal)
-        outcome = await run_orm(move_booking_service)(
-            booking=booking, start=start, call_sid=self.context.call_sid
+        context = self._context(
+            booking.service,
+            start,
+            name=booking.customer_name,
+            phone=booking.customer_phone,
+            moving_booking_id=booking.pk,
         )
+        intent = await self.context.provider.move_booking(context, booking.pk)
         self.consent.withdraw_slot()
-        if outcome.booking is None:
-            checked = await self.context.provider.check_availability(
-                self._context(booking.service, start)
-            )
+        if not intent.booked:
             return {
                 "moved": False,
-                "reason": outcome.refusal.value if outcome.refusal else "taken",
-                **self._refusal(outcome.refusal, start, checked.alternatives),
+                "reason": intent.reason.value if intent.reason else "taken",
+                **self._refusal(intent.reason, start, intent.alternatives),
             }
-        moved = outcome.booking
         self.state.outcome = "moved"
-        self.state.booking_id = moved.pk
-        await self._after_booked(
-            self._context(
-                booking.service, start, name=moved.customer_name, phone=moved.customer_phone
-            ),
-            moved.pk,
-        )
+        self.state.booking_id = intent.booking_id
+        await self._after_booked(context, intent.booking_id)
         local = start.astimezone(self.schedule.tz)
         self._end(
             Ending(reason="moved"),
@@ -492,16 +510,8 @@ class ToolBox:
         self.closing_words = closing_words
 
     async def _after_booked(self, context: BookingContext, booking_id: int) -> None:
-        # As the embedded engine: queued durably, off the call's critical path.
-        try:
-            from calls.confirmations import after_booked
-
-            await after_booked(
-                provider=self.context.provider, context=context, booking_id=booking_id
-            )
-        except Exception:
-            logger.exception("Could not queue after-booking work for booking %s", booking_id)
-            self.state.events.append(("after_booking_error", f"booking {booking_id}"))
+        # As the embedded engine: queued durably, off the call's critical path. Never raises.
+        await after_booked(provider=self.context.provider, context=context, booking_id=booking_id)
 
     def _refusal(
         self, reason: Refusal | None, start: datetime, alternatives: list[datetime]
@@ -540,7 +550,13 @@ class ToolBox:
             return None
 
     def _context(
-        self, service: Service, start: datetime, *, name: str = "", phone: str = ""
+        self,
+        service: Service,
+        start: datetime,
+        *,
+        name: str = "",
+        phone: str = "",
+        moving_booking_id: int | None = None,
     ) -> BookingContext:
         return BookingContext(
             business=self.context.business,
@@ -550,6 +566,7 @@ class ToolBox:
             customer_name=name,
             customer_phone=phone,
             call_sid=self.context.call_sid,
+            moving_booking_id=moving_booking_id,
         )
 
     def _today(self) -> date:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
+from bookings.models import Booking
 from calls.tests.conversation import CALLER, Conversation
 from calls.tests.llm.fake_openai import Reply, tool, words
+from calls.tests.llm.line import call_record, open_line, say
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -41,3 +45,44 @@ async def test_a_goodbye_with_end_call_ends_the_call_without_asking_the_model_ag
     assert await call.say("That's all, thanks. Bye!") == "Thanks for calling, goodbye!"
     assert call.engine.ending.reason == "goodbye"
     assert len(fake.requests) == 1
+
+
+async def test_a_booking_finished_after_the_caller_talked_over_it_still_ends_the_call(
+    demo, fake, settings
+):
+    """The caller talks while `book` is writing the booking: it completes in the grace
+    period, and the call ends after the next answer instead of staying open."""
+    settings.LLM_FILLER_AFTER_SECONDS = 5.0  # no filler: the tool is cut off in silence
+    fake.script(
+        Reply(tool("check_availability", service="Haircut", start="2026-11-26 15:00")),
+        Reply(words("A haircut for Maria on Thursday, November 26th at 3 PM. Shall I book it?")),
+        Reply(tool("book", service="Haircut", start="2026-11-26 15:00", customer_name="Maria")),
+        # Never asked for: the answer that ran `book` was cut off by the caller.
+        # The next turn: the model sees the booking done and says goodbye.
+        Reply(words("Yes, you're booked for Thursday at 3 PM. Goodbye!")),
+    )
+    session, line = await open_line(demo, "CAllmbookcut")
+    provider = session.engine.context.provider
+    create_booking = provider.create_booking
+    writing = asyncio.Event()
+
+    async def slow_create_booking(context):
+        writing.set()
+        await asyncio.sleep(0.3)
+        return await create_booking(context)
+
+    provider.create_booking = slow_create_booking
+    await say(session, line, "A haircut tomorrow at 3, I'm Maria")
+    await session.handle_prompt("yes")
+    await asyncio.wait_for(writing.wait(), 5)
+    await session.handle_prompt("Sorry, did that go through?")  # talks over the answer
+
+    assert await line.answer() == "Yes, you're booked for Thursday at 3 PM. Goodbye!"
+    await session.wait_for_answer()
+    assert session.engine.ending is not None and session.engine.ending.reason == "booked"
+    assert line.handoffs == [{"reason": "booked"}], "the line is closed after the goodbye"
+    assert session.ended
+    (booking,) = [b async for b in Booking.objects.filter(business=demo)]
+    call = await call_record("CAllmbookcut")
+    assert (call.outcome, call.booking_id) == ("booked", booking.pk)
+    await session.close()

@@ -5,13 +5,16 @@ native checks with the problem recorded on the connection."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
 from asgiref.sync import sync_to_async
 
+from bookings import outbox
 from bookings.models import Booking
 from bookings.providers.base import BookingContext
 from bookings.providers.registry import resolve_provider
@@ -19,7 +22,7 @@ from bookings.slots import Refusal
 from bookings.tests.factories import BusinessFactory, ServiceFactory
 from bookings.tests.page_forms import form_values
 from bookings.tests.timeutil import local, upcoming
-from integrations.google_calendar import client
+from integrations.google_calendar import client, event_sync
 from integrations.google_calendar.management.commands.rotate_fernet_keys import (
     forget_cached_fernet_keys,
 )
@@ -200,6 +203,63 @@ async def test_availability_off_never_asks_google(business, haircut, connection,
 
     assert result.available and intent.booked
     assert fake_google.count("POST", "/calendar/v3/freeBusy") == 0
+
+
+# -- Moves: the same live re-check as a new booking; the booking's own event is not in the way
+
+
+async def test_a_move_is_rechecked_with_google_and_refused_when_an_event_took_the_time(
+    business, haircut, connection, fake_google, settings
+):
+    settings.OUTBOX_RUN_IN_PROCESS = False  # no calendar work in the background here
+    tuesday = upcoming(business, 1)
+    booked = await provider_for(business).create_booking(
+        context(business, haircut, local(business, tuesday, 11))
+    )
+    provider = provider_for(business)  # the caller rings back to move it
+    await provider.prepare_for_call()
+    wanted = context(business, haircut, local(business, tuesday, 15))
+    moving = replace(wanted, moving_booking_id=booked.booking_id)
+    assert (await provider.check_availability(moving)).available
+
+    # Staff put something in the calendar while the caller was still talking.
+    fake_google.add_event("primary", local(business, tuesday, 15), local(business, tuesday, 16))
+    intent = await provider.move_booking(wanted, booked.booking_id)
+
+    assert not intent.booked and intent.reason == Refusal.TAKEN
+    assert intent.alternatives
+    assert local(business, tuesday, 15) not in intent.alternatives
+    rows = await sync_to_async(list)(Booking.objects.values_list("pk", "status", "start"))
+    assert rows == [(booked.booking_id, Booking.Status.CONFIRMED, local(business, tuesday, 11))]
+
+
+async def test_a_booking_moves_a_quarter_of_an_hour_past_its_own_calendar_event(
+    business, haircut, connection, fake_google
+):
+    tuesday = upcoming(business, 1)
+    booked = await provider_for(business).create_booking(
+        context(business, haircut, local(business, tuesday, 11))
+    )
+    # Its event is in the calendar (written by the outbox after the booking).
+    await sync_to_async(event_sync.create_event)(booking_id=booked.booking_id)
+    provider = provider_for(business)
+    later = context(business, haircut, local(business, tuesday, 11, 15))
+
+    checked = await provider.check_availability(replace(later, moving_booking_id=booked.booking_id))
+    intent = await provider.move_booking(later, booked.booking_id)
+
+    assert checked.available
+    assert intent.booked
+    moved = await sync_to_async(Booking.objects.get)(pk=intent.booking_id)
+    assert (moved.status, moved.start) == (
+        Booking.Status.CONFIRMED,
+        local(business, tuesday, 11, 15),
+    )
+    old = await sync_to_async(Booking.objects.get)(pk=booked.booking_id)
+    assert old.status == Booking.Status.CANCELLED
+    # The cancelled booking's event goes (the new one gets its own via after_booking).
+    assert await asyncio.to_thread(outbox.wait_for_nudges, 15)
+    assert fake_google.events("primary") == []
 
 
 # -- Degradation: the booking never fails, the problem is recorded --------------------------
