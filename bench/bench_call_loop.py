@@ -10,7 +10,10 @@ floor) and the ratio.
 
 The server runs production-shaped (DEBUG off) on the embedded default (SQLite file,
 in-memory layer) or, with --database postgres, on a fresh Postgres database. Every call is
-a real booking conversation with the embedded receptionist, each caller on its own slot.
+a real booking conversation with the embedded receptionist, each caller on its own slot
+(levels never reuse one another's). After each level the run waits until the server's
+outbox has sent every booking's text and prints how long that took; it also prints the
+server's CPU per call.
 """
 
 from __future__ import annotations
@@ -61,6 +64,12 @@ def rss_kib(pid: int, key: str) -> int:
         if line.startswith(key + ":"):
             return int(line.split()[1])
     return 0
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU the process has used so far (all its threads)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -209,6 +218,62 @@ def start_server(workdir: Path, database: str) -> tuple[subprocess.Popen, int, d
     raise SystemExit("Daphne did not start: " + (workdir / "server.log").read_text()[-2000:])
 
 
+class FollowUps:
+    """What the server's outbox did for the bookings a level made: every booking's text is
+    queued during the call and sent in the background, and the run waits for all of it
+    (the benchmark measures the call loop with its after-booking work, not without)."""
+
+    LATENCY = {
+        "sqlite": "(julianday(s.sent_at) - julianday(b.created_at)) * 86400.0",
+        "postgres": "EXTRACT(EPOCH FROM s.sent_at - b.created_at)",
+    }
+
+    def __init__(self, url: str, database: str) -> None:
+        self.url, self.database = url, database
+
+    def _query(self, sql: str, params: tuple = ()) -> list[tuple]:
+        if self.database == "sqlite":
+            import sqlite3
+
+            path = self.url.removeprefix("sqlite:///")
+            with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=20) as conn:
+                return conn.execute(sql, params).fetchall()
+        import psycopg
+
+        with psycopg.connect(self.url) as conn:
+            return conn.execute(sql.replace("?", "%s"), params).fetchall()
+
+    def last_booking_id(self) -> int:
+        return self._query("SELECT COALESCE(MAX(id), 0) FROM bookings_booking")[0][0]
+
+    def wait_and_report(self, after_booking_id: int, timeout: float = 120) -> None:
+        started = time.time()
+        unfinished = "SELECT COUNT(*) FROM bookings_outboxtask WHERE status IN (?, ?)"
+        while self._query(unfinished, ("pending", "running"))[0][0]:
+            if time.time() - started > timeout:
+                break
+            time.sleep(0.2)
+        waited = time.time() - started
+        statuses = dict(
+            self._query("SELECT t.status, COUNT(*) FROM bookings_outboxtask t GROUP BY t.status")
+        )
+        rows = self._query(
+            f"SELECT s.status, {self.LATENCY[self.database]} FROM calls_smsmessage s "
+            "JOIN bookings_booking b ON b.id = s.booking_id WHERE b.id > ?",
+            (after_booking_id,),
+        )
+        booked = self._query(
+            "SELECT COUNT(*) FROM bookings_booking WHERE id > ?", (after_booking_id,)
+        )[0][0]
+        sent = [float(latency) for status, latency in rows if status == "sent"]
+        print(
+            f"{'':>16}   follow-ups: {len(sent)}/{booked} texts sent, booking -> text sent "
+            f"p50 {percentile(sent, 50):5.2f} s, p99 {percentile(sent, 99):5.2f} s, "
+            f"max {max(sent, default=float('nan')):5.2f} s; outbox tasks {statuses} "
+            f"({waited:.1f} s waited after the calls)"
+        )
+
+
 def distinct_slots(count: int, *, skip: int = 0) -> list[datetime]:
     """One free half-hour per caller (weekdays 9:00-17:30, from a week ahead), so every call
     is a plain booking rather than a queue for the same time. `skip`: slots booked by the
@@ -234,7 +299,9 @@ async def run_level(port: int, calls: int, pause: float, echo: bool, skip: int) 
     return samples
 
 
-def report(label: str, samples: Samples, idle_kib: int, peak_kib: int, calls: int) -> dict:
+def report(
+    label: str, samples: Samples, idle_kib: int, peak_kib: int, calls: int, cpu: tuple
+) -> dict:
     ms = lambda v: v * 1000  # noqa: E731
     row = {
         "first_p50": ms(percentile(samples.first_token, 50)),
@@ -250,6 +317,12 @@ def report(label: str, samples: Samples, idle_kib: int, peak_kib: int, calls: in
         f"peak RSS {peak_kib / 1024:6.1f} MiB, {per_call:6.0f} KiB/call | "
         f"booked {samples.booked}, unfinished {len(samples.unfinished)}, "
         f"errors {samples.errors}"
+    )
+    server_cpu, client_cpu, wall = cpu
+    print(
+        f"{'':>16}   CPU: server {server_cpu:5.2f} s ({server_cpu / calls * 1000:5.1f} ms/call, "
+        f"{server_cpu / wall * 100:3.0f}% of one core over {wall:4.1f} s), "
+        f"bench client {client_cpu:5.2f} s"
     )
     for line in samples.unfinished[:3]:
         print(f"{'':>16}   unfinished {line[:300]}")
@@ -271,7 +344,8 @@ def main() -> None:
     args = parser.parse_args()
     levels = [int(x) for x in args.calls.split(",")]
     with tempfile.TemporaryDirectory() as tmp:
-        server, port, _env = start_server(Path(tmp), args.database)
+        server, port, env = start_server(Path(tmp), args.database)
+        follow_ups = FollowUps(env["DATABASE_URL"], args.database)
         try:
             print(
                 f"Daphne pid {server.pid} on 127.0.0.1:{port}; "
@@ -282,12 +356,22 @@ def main() -> None:
             for calls in levels:
                 for echo in (False, True):
                     idle = rss_kib(server.pid, "VmRSS")
+                    bookings_before = follow_ups.last_booking_id()
+                    cpu_before = cpu_seconds(server.pid), time.process_time(), time.time()
                     samples = asyncio.run(
                         run_level(port, calls, args.pause, echo, skip=booked_so_far)
                     )
+                    cpu = tuple(
+                        after - before
+                        for after, before in zip(
+                            (cpu_seconds(server.pid), time.process_time(), time.time()),
+                            cpu_before,
+                            strict=True,
+                        )
+                    )
                     peak = rss_kib(server.pid, "VmHWM")
                     row = report(
-                        "echo floor" if echo else "receptionist", samples, idle, peak, calls
+                        "echo floor" if echo else "receptionist", samples, idle, peak, calls, cpu
                     )
                     if echo:
                         ratio = (
@@ -299,6 +383,12 @@ def main() -> None:
                     else:
                         ours = row
                         booked_so_far += calls
+                        after_calls = cpu_seconds(server.pid)
+                        follow_ups.wait_and_report(bookings_before)
+                        print(
+                            f"{'':>16}   server CPU after the calls, finishing follow-ups: "
+                            f"{cpu_seconds(server.pid) - after_calls:.2f} s"
+                        )
         finally:
             server.terminate()
             server.wait(timeout=10)
