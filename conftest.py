@@ -8,6 +8,7 @@ under CI=true it fails instead.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
@@ -75,3 +76,17 @@ def _close_connection_pools(django_db_setup, django_db_blocker):
         for connection in connections.all():
             if hasattr(connection, "close_pool"):
                 connection.close_pool()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """SQLite runs: the test database file is dropped with the run, but connections other
+    threads still hold leave its WAL files behind; remove this run's."""
+    from django.conf import settings
+
+    test_name = settings.DATABASES["default"].get("TEST", {}).get("NAME")
+    if not test_name or settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
+        return
+    for suffix in ("-wal", "-shm"):
+        leftover = Path(f"{test_name}{suffix}")
+        if leftover.exists() and not Path(test_name).exists():
+            leftover.unlink()
