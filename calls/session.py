@@ -382,6 +382,9 @@ class CallSession:
                             await self._send(reply, token, last=False)
                     for token in chunker.flush():
                         await self._send(reply, token, last=False)
+                # Before the turn closes (only when the engine noted something, e.g. a
+                # fallback): whoever looks at the call after this answer sees it.
+                await self._save_engine_events()
                 await self._send(reply, "", last=True)
             except TimeoutError:
                 logger.error(
@@ -406,7 +409,6 @@ class CallSession:
         except _TransportFailed:
             logger.warning("Call %s: transport gone mid-answer", self.call_sid, exc_info=True)
             return
-        await self._save_engine_events()
         if wrap_up and self.engine.ending is None:
             self.engine.ending = Ending(reason="limit")
         if self.engine.ending is not None:

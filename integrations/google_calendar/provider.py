@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
 from cryptography.fernet import InvalidToken
 from django import forms
 from django.conf import settings
@@ -145,12 +145,14 @@ class GoogleCalendarProvider(NativeBookingProvider):
 
     async def after_booking(self, context: BookingContext, booking_id: int) -> None:
         """Runs in the durable outbox (bookings.tasks): write the event, or raise to retry."""
-        await sync_to_async(event_sync.create_event, thread_sensitive=False)(
+        await database_sync_to_async(event_sync.create_event, thread_sensitive=False)(
             booking_id=booking_id, enabled=self.options["create_events"]
         )
 
     async def after_cancel(self, context: BookingContext, booking_id: int) -> None:
-        await sync_to_async(event_sync.delete_event, thread_sensitive=False)(booking_id=booking_id)
+        await database_sync_to_async(event_sync.delete_event, thread_sensitive=False)(
+            booking_id=booking_id
+        )
 
     def initial_sync_status(self) -> str:
         return "pending" if self.options["create_events"] else "not_required"
