@@ -326,29 +326,37 @@ class ToolBox:
             return _error("The caller's number is withheld. Ask for a number to text.")
         context = self._context(service, start, name=name, phone=phone)
         intent = await self.context.provider.create_booking(context)
-        self.consent.withdraw_slot()
-        if not intent.booked:
-            return {
-                "booked": False,
-                "reason": intent.reason.value if intent.reason else "taken",
-                **self._refusal(intent.reason, start, intent.alternatives),
-            }
-        self.state.outcome = "booked"
-        self.state.booking_id = intent.booking_id
-        await self._after_booked(context, intent.booking_id)
         local = start.astimezone(self.schedule.tz)
-        self._end(
-            Ending(reason="booked"),
-            f"You're all set, {name}: {with_article(service.name)} on "
+        return await self._settle(
+            intent,
+            context,
+            outcome="booked",
+            goodbye=f"You're all set, {name}: {with_article(service.name)} on "
             f"{say_date(local.date())} at {say_time(local)}. I'll text you a confirmation. "
             f"Thanks for calling {self.context.business.name}, goodbye!",
-        )
-        return {
-            "booked": True,
-            "say": say_slot(local, self._today(), full=True),
-            "next": "Tell the caller they're all set and a text confirmation is on its way, "
+            next_step="Tell the caller they're all set and a text confirmation is on its way, "
             "then say goodbye. The call ends after your answer.",
-        }
+        )
+
+    async def _settle(
+        self, intent, context: BookingContext, *, outcome: str, goodbye: str, next_step: str
+    ) -> dict[str, Any]:
+        """After create_booking / move_booking: the refusal for the model to act on, or the
+        outcome recorded, the follow-ups queued and the call set to end with `goodbye`."""
+        self.consent.withdraw_slot()
+        done = "booked" if outcome == "booked" else "moved"
+        if not intent.booked:
+            return {
+                done: False,
+                "reason": intent.reason.value if intent.reason else "taken",
+                **self._refusal(intent.reason, context.start, intent.alternatives),
+            }
+        self.state.outcome = outcome
+        self.state.booking_id = intent.booking_id
+        await self._after_booked(context, intent.booking_id)
+        self._end(Ending(reason=outcome), goodbye)
+        local = context.start.astimezone(self.schedule.tz)
+        return {done: True, "say": say_slot(local, self._today(), full=True), "next": next_step}
 
     async def find_my_booking(self, args: dict, **_: Any) -> dict[str, Any]:
         phone = self.context.caller_number
@@ -435,28 +443,17 @@ class ToolBox:
             moving_booking_id=booking.pk,
         )
         intent = await self.context.provider.move_booking(context, booking.pk)
-        self.consent.withdraw_slot()
-        if not intent.booked:
-            return {
-                "moved": False,
-                "reason": intent.reason.value if intent.reason else "taken",
-                **self._refusal(intent.reason, start, intent.alternatives),
-            }
-        self.state.outcome = "moved"
-        self.state.booking_id = intent.booking_id
-        await self._after_booked(context, intent.booking_id)
         local = start.astimezone(self.schedule.tz)
-        self._end(
-            Ending(reason="moved"),
-            f"Done. Your {booking.service.name.lower()} is now on {say_date(local.date())} at "
-            f"{say_time(local)}. I'll text you a confirmation. Goodbye!",
-        )
-        return {
-            "moved": True,
-            "say": say_slot(local, self._today(), full=True),
-            "next": "Tell the caller it's moved and a text confirmation is on its way, then "
+        return await self._settle(
+            intent,
+            context,
+            outcome="moved",
+            goodbye=f"Done. Your {booking.service.name.lower()} is now on "
+            f"{say_date(local.date())} at {say_time(local)}. I'll text you a confirmation. "
+            "Goodbye!",
+            next_step="Tell the caller it's moved and a text confirmation is on its way, then "
             "say goodbye. The call ends after your answer.",
-        }
+        )
 
     # -- People, messages, the end -----------------------------------------------------
 
