@@ -23,7 +23,6 @@ import asyncio
 import json
 import os
 import random
-import socket
 import subprocess
 import sys
 import tempfile
@@ -34,11 +33,9 @@ from datetime import time as dt_time
 from pathlib import Path
 
 import websockets
+from benchlib import ROOT, cpu_seconds, free_port, percentile, rss_kib, start_daphne
 from twilio.request_validator import RequestValidator
 
-ROOT = Path(__file__).resolve().parent.parent
-PY = str(ROOT / ".venv" / "bin" / "python")
-DAPHNE = str(ROOT / ".venv" / "bin" / "daphne")
 TOKEN = "bench-auth-token"
 MAX_TURNS = 10
 
@@ -51,33 +48,6 @@ class Samples:
     booked: int = 0
     errors: int = 0
     unfinished: list[str] = field(default_factory=list)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def rss_kib(pid: int, key: str) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(key + ":"):
-            return int(line.split()[1])
-    return 0
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU the process has used so far (all its threads)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def percentile(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(q / 100 * len(ordered)) - 1))
-    return ordered[index]
 
 
 def next_reply(answer: str, caller: int) -> str:
@@ -195,27 +165,10 @@ def start_server(workdir: Path, database: str) -> tuple[subprocess.Popen, int, d
         env["DATABASE_URL"] = fresh_postgres_database()
     else:
         env["DATABASE_URL"] = f"sqlite:///{workdir / 'bench.sqlite3'}"
-    for command in (["migrate", "-v0"], ["seed_demo"]):
-        subprocess.run(
-            [PY, "manage.py", *command], cwd=ROOT, env=env, check=True, capture_output=True
-        )
-    server = subprocess.Popen(
-        [DAPHNE, "-b", "127.0.0.1", "-p", str(port), "echo_asgi:application"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        # A file, not a pipe nobody reads: a full pipe would stall the server.
-        stderr=(workdir / "server.log").open("w"),
+    server = start_daphne(
+        workdir, env, port, "echo_asgi:application", [["migrate", "-v0"], ["seed_demo"]]
     )
-    deadline = time.time() + 30
-    while time.time() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return server, port, env
-        except OSError:
-            time.sleep(0.1)
-    server.kill()
-    raise SystemExit("Daphne did not start: " + (workdir / "server.log").read_text()[-2000:])
+    return server, port, env
 
 
 class FollowUps:

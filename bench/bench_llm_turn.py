@@ -24,7 +24,6 @@ import asyncio
 import json
 import os
 import random
-import socket
 import subprocess
 import sys
 import tempfile
@@ -35,11 +34,9 @@ from datetime import time as dt_time
 from pathlib import Path
 
 import websockets
+from benchlib import PY, ROOT, cpu_seconds, free_port, percentile, start_daphne
 from twilio.request_validator import RequestValidator
 
-ROOT = Path(__file__).resolve().parent.parent
-PY = str(ROOT / ".venv" / "bin" / "python")
-DAPHNE = str(ROOT / ".venv" / "bin" / "daphne")
 TOKEN = "bench-auth-token"
 LLM_KEY = "bench-llm-key"
 SET_ENGINE = (
@@ -56,26 +53,6 @@ class Samples:
     booked: int = 0
     errors: int = 0
     unfinished: list[str] = field(default_factory=list)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time a process has used so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def percentile(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(q / 100 * len(ordered)) - 1))
-    return ordered[index]
 
 
 async def receive_answer(ws, sent_at: float, samples: Samples) -> tuple[str, bool]:
@@ -196,26 +173,9 @@ def start_server(workdir: Path, llm_base_url: str) -> tuple[subprocess.Popen, in
         "LLM_MODEL": "bench-model",
     }
     env.pop("REDIS_URL", None)
-    for command in (["migrate", "-v0"], ["seed_demo"], ["shell", "-c", SET_ENGINE]):
-        subprocess.run(
-            [PY, "manage.py", *command], cwd=ROOT, env=env, check=True, capture_output=True
-        )
-    server = subprocess.Popen(
-        [DAPHNE, "-b", "127.0.0.1", "-p", str(port), "receptionist.asgi:application"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=(workdir / "server.log").open("w"),
-    )
-    deadline = time.time() + 30
-    while time.time() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return server, port
-        except OSError:
-            time.sleep(0.1)
-    server.kill()
-    raise SystemExit("Daphne did not start: " + (workdir / "server.log").read_text()[-2000:])
+    prepare = [["migrate", "-v0"], ["seed_demo"], ["shell", "-c", SET_ENGINE]]
+    server = start_daphne(workdir, env, port, "receptionist.asgi:application", prepare)
+    return server, port
 
 
 def report(calls: int, samples: Samples, ttft: float, cpu: dict[str, float]) -> None:

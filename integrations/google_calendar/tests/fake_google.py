@@ -119,6 +119,12 @@ def api_error(reason: str, *, status: int | None = None, message: str | None = N
     return body
 
 
+def _no_write_access() -> tuple[int, dict]:
+    return 403, api_error(
+        "requiredAccessLevel", message="You need to have writer access to this calendar."
+    )
+
+
 def rfc3339(moment: datetime, tz: ZoneInfo | None = None) -> str:
     moment = moment.astimezone(tz or UTC)
     if moment.utcoffset() == timedelta(0) and (tz is None or tz.key == "UTC"):
@@ -711,10 +717,7 @@ class FakeGoogle:
             if calendar is None:
                 return 404, api_error("notFound")
             if calendar.access_role not in ("owner", "writer"):
-                return 403, api_error(
-                    "requiredAccessLevel",
-                    message="You need to have writer access to this calendar.",
-                )
+                return _no_write_access()
             for edge in ("start", "end"):
                 problem = _time_problem(body.get(edge), edge)
                 if problem:
@@ -742,10 +745,7 @@ class FakeGoogle:
             if event is None:
                 return 404, api_error("notFound")
             if calendar.access_role not in ("owner", "writer"):
-                return 403, api_error(
-                    "requiredAccessLevel",
-                    message="You need to have writer access to this calendar.",
-                )
+                return _no_write_access()
             for edge in ("start", "end"):
                 problem = _time_problem(body.get(edge), edge)
                 if problem:
@@ -772,10 +772,7 @@ class FakeGoogle:
             if event is None:
                 return 404, api_error("notFound")
             if calendar.access_role not in ("owner", "writer"):
-                return 403, api_error(
-                    "requiredAccessLevel",
-                    message="You need to have writer access to this calendar.",
-                )
+                return _no_write_access()
             if event["status"] == "cancelled":
                 return 410, api_error("deleted")
             event["status"] = "cancelled"
