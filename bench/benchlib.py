@@ -41,7 +41,13 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def start_daphne(
-    workdir: Path, env: dict[str, str], port: int, app: str, prepare: list[list[str]]
+    workdir: Path,
+    env: dict[str, str],
+    port: int,
+    app: str,
+    prepare: list[list[str]],
+    *,
+    log: str = "server.log",
 ) -> subprocess.Popen:
     """Run the `manage.py` commands in `prepare`, then Daphne serving `app` on `port`;
     return once it accepts connections."""
@@ -55,7 +61,7 @@ def start_daphne(
         env=env,
         stdout=subprocess.DEVNULL,
         # A file, not a pipe nobody reads: a full pipe would stall the server.
-        stderr=(workdir / "server.log").open("w"),
+        stderr=(workdir / log).open("w"),
     )
     deadline = time.time() + 30
     while time.time() < deadline:
@@ -65,4 +71,4 @@ def start_daphne(
         except OSError:
             time.sleep(0.1)
     server.kill()
-    raise SystemExit("Daphne did not start: " + (workdir / "server.log").read_text()[-2000:])
+    raise SystemExit("Daphne did not start: " + (workdir / log).read_text()[-2000:])

@@ -1,7 +1,9 @@
-"""The product's ASGI app plus a trivial echo consumer at /ws/echo/: the benchmark's floor.
+"""The product's ASGI app plus the benchmark's own endpoints.
 
-The echo consumer speaks the same ConversationRelay frames (prompt in, text tokens out) with
-no engine, no database and no signature check, so the difference is our own work per turn.
+- /ws/echo/: a trivial echo consumer, the benchmark's floor. It speaks the same
+  ConversationRelay frames (prompt in, text tokens out) with no engine, no database and no
+  signature check, so the difference is our own work per turn.
+- GET /bench/queries/: how many SQL statements this process has sent (bench/query_counter).
 """
 
 import json
@@ -9,9 +11,12 @@ import os
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "receptionist.settings")
 
+import query_counter
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from receptionist.asgi import application as product
+
+query_counter.install()
 
 
 class EchoConsumer(AsyncWebsocketConsumer):
@@ -27,7 +32,21 @@ class EchoConsumer(AsyncWebsocketConsumer):
 echo = EchoConsumer.as_asgi()
 
 
+async def query_count(scope, receive, send):
+    body = json.dumps({"queries": query_counter.count(), "pid": os.getpid()}).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [(b"content-type", b"application/json")],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
 async def application(scope, receive, send):
     if scope["type"] == "websocket" and scope["path"].startswith("/ws/echo/"):
         return await echo(scope, receive, send)
+    if scope["type"] == "http" and scope["path"] == "/bench/queries/":
+        return await query_count(scope, receive, send)
     return await product(scope, receive, send)
