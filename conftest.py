@@ -56,14 +56,18 @@ def pytest_configure(config: pytest.Config) -> None:
     pytest.exit(message + " -- skipping this run (set CI=true to make it fail).", returncode=0)
 
 
-@pytest.fixture(autouse=True)
-def _background_work_finishes_within_the_test():
-    """After-booking work runs in background threads; let it finish before the test's
-    database is flushed, so it never writes into the next test."""
-    yield
-    from bookings.outbox import wait_for_nudges
+@pytest.fixture
+def in_process_outbox(settings):
+    """OUTBOX_RUN_IN_PROCESS, as a web process has it: a worker thread woken by each commit
+    that queues work. Stopped (after the task in hand) before the test's database goes."""
+    from bookings import outbox
 
-    wait_for_nudges(10)
+    settings.OUTBOX_RUN_IN_PROCESS = True
+    worker, thread = outbox.start_in_process(interval=0.2)
+    yield worker
+    worker.stop()
+    thread.join(timeout=30)
+    assert not thread.is_alive()
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -10,18 +10,24 @@ writes the worker's total to a file on SIGUSR1.
 
 from __future__ import annotations
 
+import os
 import threading
 
 from django.db.backends.signals import connection_created
 
 _lock = threading.Lock()
 _total = 0
+# BENCH_QUERY_LOG=path: also append each statement (its first 120 characters) to that file.
+_log = open(os.environ["BENCH_QUERY_LOG"], "a") if os.environ.get("BENCH_QUERY_LOG") else None  # noqa: SIM115
 
 
 def _count(execute, sql, params, many, context):
     global _total
     with _lock:
         _total += 1  # one round trip, also for executemany (bulk inserts)
+        if _log is not None:
+            _log.write(f"{threading.current_thread().name}: {sql[:120]}\n")
+            _log.flush()
     return execute(sql, params, many, context)
 
 

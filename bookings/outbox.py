@@ -2,10 +2,10 @@
 
 A booking is made inside the call; texting the customer and creating the calendar event are
 not allowed to slow the call down or undo the booking when they fail. So the call enqueues an
-`OutboxTask` row and moves on. Whoever gets there first runs it: the in-process nudge (a
-background thread, usually within a second) or `manage.py run_worker`. A task survives a
-restart because it is a row; a task left "running" by a crashed process is reclaimed once
-its lease runs out.
+`OutboxTask` row and moves on. A worker runs it: `manage.py run_worker` (polling once a
+second), or, when OUTBOX_RUN_IN_PROCESS asks for it, a thread of the web process woken by the
+commit. A task survives a restart because it is a row; a task left "running" by a crashed
+process is reclaimed once its lease runs out.
 
 Handlers are registered by kind (`@register_task("sms.booking_confirmation")`) from the app
 that owns the work, so this module never imports `calls` or `integrations`. A handler takes
@@ -17,12 +17,11 @@ task can run again after a crash, a lost lease or an ambiguous failure.
 
 from __future__ import annotations
 
+import atexit
 import logging
 import random
 import threading
 from collections.abc import Callable, Iterable
-from concurrent.futures import Future, ThreadPoolExecutor
-from concurrent.futures import wait as wait_futures
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -33,7 +32,6 @@ from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from bookings.models import OutboxTask
-from bookings.orm import BACKGROUND_PATIENCE_SECONDS, mark_background, wait_for_quiet
 
 logger = logging.getLogger(__name__)
 
@@ -120,9 +118,7 @@ def backoff(attempts: int, *, rng: random.Random | None = None) -> timedelta:
 # -- Running -----------------------------------------------------------------------------
 
 
-def claim_due(
-    *, limit: int, now: datetime | None = None, ids: Iterable[int] | None = None
-) -> list[OutboxTask]:
+def claim_due(*, limit: int, now: datetime | None = None) -> list[OutboxTask]:
     """Mark up to `limit` due tasks as running (ours for one lease) and return them.
 
     Due: pending and next_attempt_at has come, or running with an expired lease. Safe with
@@ -135,8 +131,6 @@ def claim_due(
             status__in=[OutboxTask.Status.PENDING, OutboxTask.Status.RUNNING],
             next_attempt_at__lte=now,
         )
-        if ids is not None:
-            due = due.filter(pk__in=list(ids))
         tasks = list(
             due.select_for_update(skip_locked=True).order_by("next_attempt_at", "pk")[:limit]
         )
@@ -202,18 +196,9 @@ def run_due(*, limit: int = 50, now: datetime | None = None) -> int:
     return len(tasks)
 
 
-def run_now(task_ids: Iterable[int]) -> int:
-    """Run these tasks now if they are due and nobody else holds them."""
-    ids = list(task_ids)
-    tasks = claim_due(limit=len(ids), ids=ids) if ids else []
-    for task in tasks:
-        run_task(task)
-    return len(tasks)
-
-
 def retry_now(queryset: QuerySet[OutboxTask]) -> list[int]:
     """Make unfinished or failed tasks due now, with at least one attempt left, and nudge
-    the in-process runner. Tasks currently running are left to their runner."""
+    the in-process worker. Tasks currently running are left to their runner."""
     tasks = queryset.filter(status__in=[OutboxTask.Status.PENDING, OutboxTask.Status.FAILED])
     ids = list(tasks.values_list("pk", flat=True))
     OutboxTask.objects.filter(pk__in=ids).update(
@@ -226,90 +211,71 @@ def retry_now(queryset: QuerySet[OutboxTask]) -> list[int]:
     return ids
 
 
-# -- The in-process nudge ------------------------------------------------------------------
+# -- Workers ---------------------------------------------------------------------------------
 
-# Two runners at most: enough for a confirmation and a calendar event to go out side by
-# side. The pool's threads are joined at interpreter exit, so a clean shutdown finishes what
-# it began; an unclean one leaves running rows that the worker reclaims after LEASE.
-RUNNERS = 2
-# Under load (many bookings a second) nudges pile up while a runner works: it then claims
-# them in batches, one claim transaction for many tasks rather than one each. (At 200 calls
-# the calls' latency was the same with 2 or 10; it saves the runner's own work.)
-CLAIM_BATCH = 10
-# Background threads: the calls' database work goes first (bookings.orm).
-_executor = ThreadPoolExecutor(
-    max_workers=RUNNERS, thread_name_prefix="outbox", initializer=mark_background
-)
-_lock = threading.Lock()
-_waiting: list[int] = []  # nudged task ids no runner has taken yet
-_runners = 0  # runners started and not finished
-_in_flight: set[Future] = set()
+# Set when a transaction that queued work commits in this process: its worker thread (if
+# any) looks at once instead of at its next poll.
+_work_queued = threading.Event()
 
 
 def nudge(task_ids: Iterable[int]) -> None:
-    """Run these tasks soon in a background thread, once the current transaction commits.
-
-    The call never waits for them. Whatever fails here is retried by `run_worker`. Off with
-    settings.OUTBOX_RUN_IN_PROCESS = False (e.g. when dedicated workers are preferred).
-    """
-    ids = list(task_ids)
-    if not ids or not getattr(settings, "OUTBOX_RUN_IN_PROCESS", True):
-        return
-    transaction.on_commit(lambda: _submit(ids))
+    """Tell this process's worker thread (OUTBOX_RUN_IN_PROCESS) about new work, once the
+    current transaction commits. Without one, `run_worker` finds it at its next poll."""
+    if list(task_ids) and settings.OUTBOX_RUN_IN_PROCESS:
+        transaction.on_commit(_work_queued.set)
 
 
-def wait_for_nudges(timeout: float | None = None) -> bool:
-    """Wait for background runs started so far; True when all finished (tests, shutdown)."""
-    with _lock:
-        pending = list(_in_flight)
-    _, not_done = wait_futures(pending, timeout=timeout)
-    return not not_done
+class Worker:
+    """Runs due tasks, a batch per claim, until stopped: `manage.py run_worker`, or a thread
+    of the web process (`start_in_process`). Any number may run side by side, in any
+    processes: each claims its own tasks (`claim_due`)."""
 
+    def __init__(self, *, interval: float = 1.0, batch: int = 20) -> None:
+        self.interval, self.batch = interval, batch
+        self.stopping = threading.Event()
 
-def _submit(ids: list[int]) -> None:
-    global _runners
-    with _lock:
-        _waiting.extend(ids)
-        if _runners >= RUNNERS:
-            return  # a runner takes them once it is done with what it holds
-        _runners += 1
-        future = _executor.submit(_run_waiting)
-        _in_flight.add(future)
-    future.add_done_callback(_forget)
-
-
-def _forget(future: Future) -> None:
-    with _lock:
-        _in_flight.discard(future)
-
-
-def _run_waiting() -> None:
-    """One runner: run nudged tasks, a batch at a time, until none are waiting."""
-    global _runners
-    close_old_connections()
-    while True:
-        with _lock:
-            # Deciding to stop under the lock that _submit() checks: no nudge is left behind.
-            batch = _waiting[:CLAIM_BATCH]
-            del _waiting[:CLAIM_BATCH]
-            if not batch:
-                _runners -= 1
+    def run(self, *, once: bool = False) -> int:
+        """Returns how many tasks ran; with `once`, as soon as none is due."""
+        ran = 0
+        while not self.stopping.is_set():
+            _drop_stale_connections()
+            count = run_due(limit=self.batch)
+            ran += count
+            if count:
+                continue
+            if once:
                 break
-        # The calls' own database work first (bookings.orm).
-        wait_for_quiet(BACKGROUND_PATIENCE_SECONDS)
-        try:
-            run_now(batch)
-        except Exception:
-            logger.exception(
-                "In-process run of outbox tasks %s failed; run_worker will retry.", batch
-            )
-        except BaseException:
-            with _lock:
-                _runners -= 1
-            raise
-    # This thread's connection, by the settings' rules: SQLite keeps it (reopening one
-    # costs more than the tasks), Postgres hands it back to the pool.
-    close_old_connections()
+            _work_queued.wait(self.interval)
+            _work_queued.clear()  # the run_due that follows sees what was nudged
+        _drop_stale_connections()
+        return ran
+
+    def stop(self) -> None:
+        """Finish the task in hand, then return from run()."""
+        self.stopping.set()
+        _work_queued.set()
+
+
+def start_in_process(*, interval: float = 1.0) -> tuple[Worker, threading.Thread]:
+    """A worker thread in this (web) process. It stops when the process exits, after the
+    task in hand; a task cut off by a hard kill is reclaimed by a worker after LEASE."""
+    worker = Worker(interval=interval)
+    thread = threading.Thread(target=worker.run, name="outbox-worker", daemon=True)
+    thread.start()
+
+    def stop() -> None:
+        worker.stop()
+        thread.join(timeout=LEASE.total_seconds())
+
+    atexit.register(stop)
+    return worker, thread
+
+
+def _drop_stale_connections() -> None:
+    # A worker lives for days: drop connections the server closed or that outlived
+    # CONN_MAX_AGE between polls. Never inside a transaction (only when a test calls us).
+    if not connection.in_atomic_block:
+        close_old_connections()
 
 
 # -- Recording outcomes ------------------------------------------------------------------

@@ -15,14 +15,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import weakref
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
 from django.conf import settings
-from django.db import DatabaseError, transaction
+from django.db import transaction
 from django.db.models import Case, DateTimeField, F, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -678,85 +677,9 @@ def _business_engine(business: Business) -> str | None:
         return default_engine_key()
 
 
-# Transcript turns of all the calls on one event loop are inserted together: turns queued
-# while an insert waits for (or runs on) the ORM thread go in the next one. Under load that
-# is one ORM hop for many calls' turns rather than one per turn. The linger lets the answer
-# that follows a caller's turn reach the ORM thread before the turn's insert does.
-TURN_INSERT_LINGER_SECONDS = 0.005
-
-
-class _TurnInserts:
-    def __init__(self) -> None:
-        self._queued: list[tuple[list[CallTurn], asyncio.Future]] = []
-        self._writer: asyncio.Task | None = None
-
-    async def insert(self, turns: list[CallTurn]) -> None:
-        written = asyncio.get_running_loop().create_future()
-        self._queued.append((turns, written))
-        if self._writer is None or self._writer.done():
-            self._writer = asyncio.ensure_future(self._write())
-        await written
-
-    async def _write(self) -> None:
-        queued: list[tuple[list[CallTurn], asyncio.Future]] = []
-        try:
-            await asyncio.sleep(TURN_INSERT_LINGER_SECONDS)
-            while self._queued:
-                queued, self._queued = self._queued, []
-                try:
-                    failures = await _bulk_insert_turns([turns for turns, _ in queued])
-                except Exception as exc:
-                    failures = [exc] * len(queued)
-                for (_, written), failure in zip(queued, failures, strict=True):
-                    _settle(written, failure)
-                queued = []
-        finally:
-            # Only when cancelled (the loop is shutting down): the waiters hear it.
-            for _, written in [*queued, *self._queued]:
-                _settle(written, RuntimeError("Turn not written: the event loop stopped."))
-            self._queued = []
-
-
-def _settle(written: asyncio.Future, failure: Exception | None) -> None:
-    if written.done():
-        return  # its waiter was cancelled
-    if failure is None:
-        written.set_result(None)
-    else:
-        written.set_exception(failure)
-
-
-_turn_inserts: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _TurnInserts] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-async def _insert_turns(turns: list[CallTurn]) -> None:
-    loop = asyncio.get_running_loop()
-    inserts = _turn_inserts.get(loop)
-    if inserts is None:
-        inserts = _turn_inserts[loop] = _TurnInserts()
-    await inserts.insert(turns)
-
-
 @run_orm
-def _bulk_insert_turns(batches: list[list[CallTurn]]) -> list[Exception | None]:
-    """Every call's turns in one statement; if that fails, call by call, so that one call's
-    problem (e.g. its row deleted) stays that call's."""
-    try:
-        CallTurn.objects.bulk_create([turn for turns in batches for turn in turns])
-        return [None] * len(batches)
-    except DatabaseError:
-        if len(batches) == 1:
-            raise
-    failures: list[Exception | None] = []
-    for turns in batches:
-        try:
-            CallTurn.objects.bulk_create(turns)
-            failures.append(None)
-        except DatabaseError as exc:
-            failures.append(exc)
-    return failures
+def _insert_turns(turns: list[CallTurn]) -> None:
+    CallTurn.objects.bulk_create(turns)
 
 
 def _event(event: str, detail: str) -> dict[str, str]:

@@ -91,22 +91,21 @@ DATABASES = {
 }
 _db = DATABASES["default"]
 if _db["ENGINE"] == "django.db.backends.sqlite3":
-    # IMMEDIATE takes the write lock at BEGIN, so "check for overlap, then insert" cannot
-    # interleave with another writer: SQLite's half of the double-booking guarantee.
+    # Django's own SQLite options. IMMEDIATE takes the write lock at BEGIN, so "check for an
+    # overlap, then insert" cannot interleave with another writer: SQLite's half of the
+    # double-booking guarantee. WAL lets readers go on while one connection writes; a writer
+    # that finds the lock taken (e.g. run_worker's) waits up to busy_timeout milliseconds.
     _db.setdefault("OPTIONS", {}).update(
         {
             "transaction_mode": "IMMEDIATE",
-            "timeout": 20,
-            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            "init_command": (
+                "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=20000;"
+            ),
         }
     )
     # A file, not shared-cache memory: concurrency tests need real, separate connections.
     # One per process, so parallel runs don't share it.
     _db.setdefault("TEST", {})["NAME"] = str(VAR_DIR / f"test-db-{os.getpid()}.sqlite3")
-    # Django's backend, with this process's writers queued on a lock (calls first) rather
-    # than sleeping in SQLite's busy handler: see bookings/sqlite_backend/base.py.
-    _db["ENGINE"] = "bookings.sqlite_backend"
-if _db["ENGINE"] == "bookings.sqlite_backend":
     # A SQLite connection is a file handle: keep it per thread instead of reopening (and
     # re-running the PRAGMAs) on every ORM hop from the event loop.
     _db["CONN_MAX_AGE"] = None
@@ -158,9 +157,9 @@ TWILIO_MESSAGING_SERVICE_SID = env.str("TWILIO_MESSAGING_SERVICE_SID", default="
 # Unset: Twilio's own API. Tests and staging point it at a fake.
 TWILIO_API_BASE_URL = env.str("TWILIO_API_BASE_URL", default="")
 TWILIO_HTTP_TIMEOUT = env.float("TWILIO_HTTP_TIMEOUT", default=10.0)
-# Durable after-booking work (SMS, calendar events) also starts right away in the web
-# process; `manage.py run_worker` retries what failed.
-OUTBOX_RUN_IN_PROCESS = env.bool("OUTBOX_RUN_IN_PROCESS", default=True)
+# Durable after-booking work (SMS, calendar events) is run by `manage.py run_worker` (`make
+# run` starts one). True: each web process also runs an outbox worker thread of its own.
+OUTBOX_RUN_IN_PROCESS = env.bool("OUTBOX_RUN_IN_PROCESS", default=False)
 
 GOOGLE_OAUTH_CLIENT_ID = env.str("GOOGLE_OAUTH_CLIENT_ID", default="")
 GOOGLE_OAUTH_CLIENT_SECRET = env.str("GOOGLE_OAUTH_CLIENT_SECRET", default="")

@@ -34,9 +34,20 @@ AUTH_TOKEN = "fake-auth-token-that-must-never-be-logged"
 
 @pytest.fixture(autouse=True)
 def quiet_outbox(settings):
-    # Tests run the outbox themselves unless they are about the in-process nudge.
+    # Tests run the outbox themselves unless they are about the in-process worker.
     settings.OUTBOX_RUN_IN_PROCESS = False
     settings.SMS_BACKEND = "console"
+
+
+async def outbox_settled(timeout: float = 15) -> bool:
+    """Until no task is pending or running (the in-process worker ran them)."""
+    deadline = time.monotonic() + timeout
+    unsettled = OutboxTask.objects.filter(status__in=["pending", "running"])
+    while await unsettled.aexists():
+        if time.monotonic() > deadline:
+            return False
+        await asyncio.sleep(0.05)
+    return True
 
 
 @pytest.fixture
@@ -292,15 +303,14 @@ async def test_after_booked_queues_the_text_and_the_provider_work_once(booking):
 
 
 @pytest.mark.django_db(transaction=True)
-async def test_after_booked_returns_before_the_text_goes_out(booking, twilio, settings):
-    settings.OUTBOX_RUN_IN_PROCESS = True
+async def test_after_booked_returns_before_the_text_goes_out(booking, twilio, in_process_outbox):
     twilio.answer_slowly(1.5)
 
     started = time.monotonic()
     await call_after_booked(booking)
     assert time.monotonic() - started < 1.0
 
-    assert await asyncio.to_thread(outbox.wait_for_nudges, 15)
+    assert await outbox_settled()
     statuses = [s async for s in OutboxTask.objects.values_list("status", flat=True)]
     assert statuses == ["done", "done"]
     sms = await SmsMessage.objects.aget(booking_id=booking.pk)
@@ -309,13 +319,12 @@ async def test_after_booked_returns_before_the_text_goes_out(booking, twilio, se
 
 
 @pytest.mark.django_db(transaction=True)
-async def test_a_failed_text_never_changes_the_booking(booking, twilio, settings):
-    settings.OUTBOX_RUN_IN_PROCESS = True
+async def test_a_failed_text_never_changes_the_booking(booking, twilio, in_process_outbox):
     twilio.reject_next(21211)
     before = model_to_dict(booking)
 
     await call_after_booked(booking)
-    assert await asyncio.to_thread(outbox.wait_for_nudges, 15)
+    assert await outbox_settled()
 
     sms = await SmsMessage.objects.aget(booking_id=booking.pk)
     assert sms.status == "failed"

@@ -34,13 +34,13 @@ from typing import Any, TypeVar
 
 import google_auth_httplib2
 import httplib2
-from channels.db import database_sync_to_async
 from django.conf import settings
 from google.auth import exceptions as auth_exceptions
 from google.oauth2.credentials import Credentials
 from googleapiclient.discovery import build
 from googleapiclient.errors import HttpError
 
+from bookings.orm import run_blocking
 from bookings.slots import Interval
 from integrations.google_calendar import connections
 from integrations.google_calendar.models import GoogleCalendarConnection
@@ -328,10 +328,9 @@ class CalendarClient:
         )
 
     async def _off_loop(self, what: str, func: Callable[[], T], deadline: float | None) -> T:
-        # A worker thread (not the one serialising ORM work): a slow Google must not hold up
-        # other calls' database work. Its own connection is closed before and after.
+        # A slow Google must not hold up other calls' database work (bookings.orm).
         budget = self.overall_timeout if deadline is None else deadline
-        work = database_sync_to_async(func, thread_sensitive=False)
+        work = run_blocking(func)
         try:
             return await asyncio.wait_for(work(), timeout=budget)
         except TimeoutError:

@@ -20,13 +20,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from channels.db import database_sync_to_async
 from cryptography.fernet import InvalidToken
 from django import forms
 from django.conf import settings
 from django.utils import timezone
 
-from bookings.orm import run_orm
+from bookings.orm import run_blocking, run_orm
 from bookings.providers.base import BookingContext, BookingIntent, ProviderOptionsForm
 from bookings.providers.native import NativeBookingProvider, outside
 from bookings.slots import Interval, Refusal
@@ -145,14 +144,12 @@ class GoogleCalendarProvider(NativeBookingProvider):
 
     async def after_booking(self, context: BookingContext, booking_id: int) -> None:
         """Runs in the durable outbox (bookings.tasks): write the event, or raise to retry."""
-        await database_sync_to_async(event_sync.create_event, thread_sensitive=False)(
+        await run_blocking(event_sync.create_event)(
             booking_id=booking_id, enabled=self.options["create_events"]
         )
 
     async def after_cancel(self, context: BookingContext, booking_id: int) -> None:
-        await database_sync_to_async(event_sync.delete_event, thread_sensitive=False)(
-            booking_id=booking_id
-        )
+        await run_blocking(event_sync.delete_event)(booking_id=booking_id)
 
     def initial_sync_status(self) -> str:
         return "pending" if self.options["create_events"] else "not_required"

@@ -1,6 +1,5 @@
 """`manage.py run_worker`: run due outbox tasks until stopped (or, with --once, until none
-is due). Any number may run side by side; the in-process nudge handles the common case, the
-worker picks up retries and whatever a restart interrupted."""
+is due). Any number may run side by side, on any machines: each claims its own tasks."""
 
 from __future__ import annotations
 
@@ -8,7 +7,6 @@ import signal
 import threading
 
 from django.core.management.base import BaseCommand
-from django.db import close_old_connections, connection
 
 from bookings import outbox
 
@@ -26,36 +24,19 @@ class Command(BaseCommand):
     def handle(self, *args, once: bool, interval: float, batch: int, **options) -> None:
         kinds = ", ".join(sorted(outbox.TASKS)) or "none"
         self.stdout.write(f"Outbox worker: handling {kinds}.")
-        stopping = threading.Event()
+        worker = outbox.Worker(interval=interval, batch=batch)
         if not once:
-            self._stop_on_signals(stopping)
-        ran = 0
-        while not stopping.is_set():
-            _drop_stale_connections()
-            count = outbox.run_due(limit=batch)
-            ran += count
-            if count:
-                continue
-            if once:
-                break
-            stopping.wait(interval)
-        _drop_stale_connections()
+            self._stop_on_signals(worker)
+        ran = worker.run(once=once)
         self.stdout.write(f"Outbox worker: ran {ran} task(s), stopping.")
 
-    def _stop_on_signals(self, stopping: threading.Event) -> None:
+    def _stop_on_signals(self, worker: outbox.Worker) -> None:
         # Finish the task in hand, then leave: a task cut off mid-way would wait for its
         # lease to run out before another worker retried it.
         def stop(signum, frame) -> None:
             self.stdout.write("Outbox worker: finishing the current task, then stopping.")
-            stopping.set()
+            worker.stop()
 
         if threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGTERM, stop)
             signal.signal(signal.SIGINT, stop)
-
-
-def _drop_stale_connections() -> None:
-    # A worker lives for days: drop connections the server closed or that outlived
-    # CONN_MAX_AGE between polls. Never inside a transaction (only when a test calls us).
-    if not connection.in_atomic_block:
-        close_old_connections()
