@@ -11,3 +11,6 @@ class BookingsConfig(AppConfig):
 
         register(NativeBookingProvider)
         import bookings.tasks  # noqa: F401  (registers the outbox task kinds)
+        from bookings import signals
+
+        signals.connect()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 import zoneinfo
 from datetime import date, timedelta
 
@@ -10,6 +11,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 
+from bookings import schedules
 from bookings.phones import validate_e164
 from bookings.providers.registry import DEFAULT_PROVIDER, provider_choices
 from bookings.slots import Schedule
@@ -73,6 +75,9 @@ class Business(models.Model):
         blank=True, help_text="What callers hear first. Empty: a greeting with the name."
     )
     is_active = models.BooleanField("active", default=True)
+    # A new random value whenever its hours, special days or services change, so that every
+    # process knows its cached copy of them is out of date (bookings.schedules).
+    schedule_version = models.UUIDField(default=uuid.uuid4, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -95,7 +100,25 @@ class Business(models.Model):
         return timezone.now().astimezone(self.tz).date()
 
     def schedule(self) -> Schedule:
-        """Opening hours and rules as plain data, with the exceptions that can still matter."""
+        """Opening hours and rules as plain data, with the exceptions that can still matter
+        (this process's copy while it is current: bookings.schedules)."""
+        return self._setup()[0]
+
+    def active_services(self) -> list[Service]:
+        """What callers can book, by name (this process's copy while it is current)."""
+        return list(self._setup()[1])
+
+    def _setup(self) -> tuple[Schedule, tuple[Service, ...]]:
+        stamp = (
+            self.schedule_version,
+            self.local_today(),
+            self.timezone,
+            self.min_notice_minutes,
+            self.horizon_days,
+        )
+        return schedules.cached(self.pk, stamp, self._load_setup)
+
+    def _load_setup(self) -> tuple[Schedule, tuple[Service, ...]]:
         weekly: dict[int, list] = {}
         for hours in self.opening_hours.all():
             weekly.setdefault(hours.weekday, []).append((hours.opens, hours.closes))
@@ -105,13 +128,14 @@ class Business(models.Model):
             ranges = exceptions.setdefault(special.date, [])
             if not special.closed:
                 ranges.append((special.opens, special.closes))
-        return Schedule(
+        schedule = Schedule(
             tz=self.tz,
             weekly={day: tuple(sorted(r)) for day, r in weekly.items()},
             exceptions={day: tuple(sorted(r)) for day, r in exceptions.items()},
             min_notice=timedelta(minutes=self.min_notice_minutes),
             horizon=timedelta(days=self.horizon_days),
         )
+        return schedule, tuple(Service.objects.filter(business_id=self.pk, is_active=True))
 
 
 class OpeningHours(models.Model):

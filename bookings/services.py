@@ -63,7 +63,9 @@ def book_slot(
     constraint, which we report as TAKEN rather than raise.
     """
     end = start + service.duration
-    schedule = business.schedule()
+    # The rules as they are now: staff may have changed them since the caller's call began
+    # (this process's copy of the schedule serves unless they did: bookings.schedules).
+    schedule = Business.objects.get(pk=business.pk).schedule()
     for attempt in range(1, RETRIES_ON_CONFLICT + 1):
         try:
             with transaction.atomic():

@@ -641,7 +641,7 @@ def _load(
     )
     if business is None:
         return None
-    services = list(business.services.filter(is_active=True))
+    services = business.active_services()
     provider = resolve_provider(business)
     engine_class = registry.engine_class(engine_key or _business_engine(business))
     fields = {**fields, "engine": engine_class.name}

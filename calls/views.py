@@ -82,7 +82,7 @@ def incoming(request: HttpRequest, slug: str) -> HttpResponse:
     return twiml_response(
         twiml.conversation_relay(
             business=business,
-            services=business.services.filter(is_active=True),
+            services=business.active_services(),
             socket_url=websocket_url(f"/ws/voice/{slug}/{call_sid}/"),
             action_url=public_url(reverse("calls:session_ended", args=[slug])),
         )

@@ -42,10 +42,6 @@ class NativeBookingProvider(BookingProvider):
     name = "native"
     label = "Native (our bookings and opening hours)"
 
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self._schedule: Schedule | None = None
-
     # The ORM is synchronous: each helper below runs in a worker thread.
 
     async def check_availability(self, context: BookingContext) -> AvailabilityResult:
@@ -109,10 +105,7 @@ class NativeBookingProvider(BookingProvider):
         )
 
     def schedule(self) -> Schedule:
-        # Loaded once per provider instance, i.e. once per call.
-        if self._schedule is None:
-            self._schedule = self.business.schedule()
-        return self._schedule
+        return self.business.schedule()
 
     # -- Sync implementations ------------------------------------------------------------
 

@@ -1,0 +1,34 @@
+"""What must happen when staff change what callers can book (connected in BookingsConfig)."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db.models.signals import post_delete, post_save
+
+from bookings import schedules
+from bookings.models import Business, DateException, OpeningHours, Service
+
+
+def changed(business_id: int) -> None:
+    """The business's hours, special days or services changed: every process's copy of its
+    schedule is out of date (bookings.schedules)."""
+    Business.objects.filter(pk=business_id).update(schedule_version=uuid.uuid4())
+    schedules.forget(business_id)
+
+
+def _schedule_changed(sender, instance, **kwargs) -> None:
+    changed(instance.business_id)
+
+
+def _business_changed(sender, instance, **kwargs) -> None:
+    schedules.forget(instance.pk)
+
+
+def connect() -> None:
+    for model in (OpeningHours, DateException, Service):
+        uid = f"schedule-changed-{model._meta.label}"
+        post_save.connect(_schedule_changed, sender=model, dispatch_uid=uid)
+        post_delete.connect(_schedule_changed, sender=model, dispatch_uid=uid)
+    post_save.connect(_business_changed, sender=Business, dispatch_uid="business-changed")
+    post_delete.connect(_business_changed, sender=Business, dispatch_uid="business-changed")
