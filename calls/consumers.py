@@ -50,6 +50,10 @@ class RelayTransport:
 
 
 class ConversationRelayConsumer(AsyncWebsocketConsumer):
+    # Nothing sends to a live call's socket through the channel layer: without this, every
+    # call would wait on the layer's receive too (Redis in production), and a Redis timeout
+    # would end every call in the process.
+    channel_layer_alias = None
     session: CallSession | None = None
     started = False
 
