@@ -303,6 +303,12 @@ class Servers:
                 stderr=log,
             )
             self.workers.append((process, counts))
+        for process, counts in self.workers:
+            deadline = time.time() + 60
+            while not counts.exists() and process.poll() is None and time.time() < deadline:
+                time.sleep(0.05)
+            if not counts.exists():
+                raise SystemExit(f"run_worker did not start: see {counts.with_suffix('.log')}")
 
     @property
     def pids(self) -> list[int]:
@@ -322,12 +328,12 @@ class Servers:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/bench/queries/") as response:
                 total += json.load(response)["queries"]
         for process, counts in self.workers:
-            counts.unlink(missing_ok=True)
+            counts.unlink()
             process.send_signal(signal.SIGUSR1)
             deadline = time.time() + 10
             while not counts.exists() and time.time() < deadline:
                 time.sleep(0.02)
-            total += int(counts.read_text() or 0)
+            total += int(counts.read_text())
         return total
 
     def transactions(self) -> int | None:

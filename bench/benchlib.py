@@ -63,7 +63,7 @@ def start_daphne(
         # A file, not a pipe nobody reads: a full pipe would stall the server.
         stderr=(workdir / log).open("w"),
     )
-    deadline = time.time() + 30
+    deadline = time.time() + 120  # a busy machine can take a while
     while time.time() < deadline:
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.2).close()

@@ -126,11 +126,15 @@ def claim_due(*, limit: int, now: datetime | None = None) -> list[OutboxTask]:
     transaction begins IMMEDIATE (settings), so claims are serialised.
     """
     now = now or timezone.now()
+    due = OutboxTask.objects.filter(
+        status__in=[OutboxTask.Status.PENDING, OutboxTask.Status.RUNNING],
+        next_attempt_at__lte=now,
+    )
+    # An idle worker polls every second: when nothing is due, one read and no transaction
+    # (on SQLite the claim's transaction would take the write lock from the calls).
+    if not due.exists():
+        return []
     with transaction.atomic():
-        due = OutboxTask.objects.filter(
-            status__in=[OutboxTask.Status.PENDING, OutboxTask.Status.RUNNING],
-            next_attempt_at__lte=now,
-        )
         tasks = list(
             due.select_for_update(skip_locked=True).order_by("next_attempt_at", "pk")[:limit]
         )

@@ -1,5 +1,5 @@
-"""What follows a booking made on a call: the customer's text and the provider's
-after_booking (e.g. a calendar event). Queued durably, run off the call's critical path."""
+"""What follows a booking made on a call: the customer's text, queued durably and sent off
+the call's critical path."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import logging
 from bookings.orm import run_orm
 from bookings.outbox import nudge
 from bookings.providers.base import BookingContext, BookingProvider
-from bookings.tasks import enqueue_provider_after_booking
 from calls.sms.tasks import enqueue_booking_confirmation
 
 logger = logging.getLogger(__name__)
@@ -18,10 +17,11 @@ async def after_booked(
     *, provider: BookingProvider, context: BookingContext, booking_id: int
 ) -> None:
     """Called by the dialogue engine right after create_booking succeeded. Returns fast:
-    enqueues the durable tasks (SMS confirmation; provider.after_booking) and nudges the
-    in-process runner so they usually run within a second, off the call's critical path."""
+    enqueues the durable text; an outbox worker sends it off the call's critical path. (The
+    provider's own follow-up, e.g. a calendar event, was queued with the booking, in its
+    transaction, when the provider has one: bookings.services.book_slot.)"""
     try:
-        await run_orm(queue_follow_ups)(booking_id=booking_id, provider=provider.name)
+        await run_orm(queue_follow_ups)(booking_id=booking_id)
     except Exception:
         # The booking stands whatever happens here; the caller still hears the confirmation.
         logger.exception(
@@ -32,12 +32,8 @@ async def after_booked(
         )
 
 
-def queue_follow_ups(*, booking_id: int, provider: str) -> list[int]:
-    """Enqueue (idempotently) everything a new booking needs and nudge the runner."""
-    tasks = [
-        enqueue_booking_confirmation(booking_id=booking_id),
-        enqueue_provider_after_booking(booking_id=booking_id, provider=provider),
-    ]
-    ids = [task.pk for task in tasks]
+def queue_follow_ups(*, booking_id: int) -> list[int]:
+    """Enqueue (idempotently) the customer's text and nudge the in-process worker, if any."""
+    ids = [enqueue_booking_confirmation(booking_id=booking_id).pk]
     nudge(ids)
     return ids

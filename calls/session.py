@@ -22,7 +22,7 @@ from typing import Protocol
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Case, DateTimeField, F, Value, When
+from django.db.models import Case, DateTimeField, Exists, F, OuterRef, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -645,9 +645,10 @@ def _load(
     provider = resolve_provider(business)
     engine_class = registry.engine_class(engine_key or _business_engine(business))
     fields = {**fields, "engine": engine_class.name}
-    call, created = Call.objects.get_or_create(
-        sid=call_sid, defaults={"business": business, **fields}
-    )
+    # With whether it has turns yet (a reconnect), in the same query.
+    call, created = Call.objects.annotate(
+        has_turns=Exists(CallTurn.objects.filter(call=OuterRef("pk")))
+    ).get_or_create(sid=call_sid, defaults={"business": business, **fields})
     if call.business_id != business.pk:
         logger.error("Call %s belongs to another business than %r", call_sid, slug)
         return None
@@ -658,7 +659,7 @@ def _load(
             setattr(call, name, fields[name])
         if missing:
             call.save(update_fields=missing)
-    has_turns = not created and call.turns.exists()
+    has_turns = not created and call.has_turns
     return _Loaded(
         business=business,
         services=services,

@@ -1,4 +1,5 @@
-"""A real Daphne on a free loopback port for end-to-end tests, on its own SQLite file.
+"""A real Daphne on a free loopback port for end-to-end tests, on its own SQLite file, with
+`manage.py run_worker` beside it (texts, calendar events), as `make run` starts them.
 
 The server is a separate process (its own database, migrated and prepared by a snippet run
 in its environment), so tests assert through HTTP, the sockets, or that database file.
@@ -47,7 +48,7 @@ def running_daphne(
     workdir: Path, *, prepare: str, env: dict[str, str] | None = None
 ) -> Iterator[LiveServer]:
     """Migrate/prepare a fresh SQLite file with `prepare` (Python run by `manage.py shell`),
-    start Daphne on it, wait until it serves, and stop it afterwards."""
+    start Daphne and an outbox worker on it, wait until it serves, and stop both afterwards."""
     daphne_bin = Path(sys.executable).parent / "daphne"
     if not daphne_bin.exists():
         pytest.skip(f"Daphne is not installed at {daphne_bin}")
@@ -74,7 +75,7 @@ def running_daphne(
         timeout=60,
     )
     log_path = workdir / "daphne.log"
-    with log_path.open("wb") as log:
+    with log_path.open("wb") as log, (workdir / "worker.log").open("wb") as worker_log:
         daphne = subprocess.Popen(
             [daphne_bin, "-b", "127.0.0.1", "-p", str(port), ASGI_APP],
             cwd=settings.BASE_DIR,
@@ -82,20 +83,29 @@ def running_daphne(
             stdout=log,
             stderr=subprocess.STDOUT,
         )
+        worker = subprocess.Popen(
+            [sys.executable, "manage.py", "run_worker"],
+            cwd=settings.BASE_DIR,
+            env=server_env,
+            stdout=worker_log,
+            stderr=subprocess.STDOUT,
+        )
     try:
         _wait_until_serving(url, daphne, log_path)
         yield LiveServer(url=url, database=database, log=log_path)
     finally:
-        daphne.terminate()
-        try:
-            daphne.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            daphne.kill()
-            daphne.wait()
+        for process in (daphne, worker):
+            process.terminate()
+        for process in (daphne, worker):
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
 
 
 def _wait_until_serving(url: str, daphne: subprocess.Popen, log_path: Path) -> None:
-    deadline = time.monotonic() + 20
+    deadline = time.monotonic() + 60  # a machine busy with other work starts slowly
     while time.monotonic() < deadline:
         if daphne.poll() is not None:
             pytest.fail(f"Daphne exited ({daphne.returncode}):\n{log_path.read_text()[-3000:]}")
@@ -104,7 +114,7 @@ def _wait_until_serving(url: str, daphne: subprocess.Popen, log_path: Path) -> N
                 return
         except requests.ConnectionError:
             time.sleep(0.1)
-    pytest.fail(f"Daphne did not answer within 20 s:\n{log_path.read_text()[-3000:]}")
+    pytest.fail(f"Daphne did not answer within 60 s:\n{log_path.read_text()[-3000:]}")
 
 
 def an_open_weekday() -> date:

@@ -291,15 +291,14 @@ async def call_after_booked(booking: Booking) -> None:
 
 
 @pytest.mark.django_db(transaction=True)
-async def test_after_booked_queues_the_text_and_the_provider_work_once(booking):
+async def test_after_booked_queues_the_text_once(booking):
     await call_after_booked(booking)
     await call_after_booked(booking)  # e.g. the engine retried its turn
 
+    # The native provider has nothing to do outside our database: no task of its own (a
+    # provider that has, e.g. a calendar, queues it with the booking: bookings.services).
     keys = [key async for key in OutboxTask.objects.values_list("dedupe_key", flat=True)]
-    assert sorted(keys) == [
-        f"provider.after_booking:booking:{booking.pk}",
-        f"sms:booking:{booking.pk}",
-    ]
+    assert keys == [f"sms:booking:{booking.pk}"]
 
 
 @pytest.mark.django_db(transaction=True)
@@ -312,7 +311,7 @@ async def test_after_booked_returns_before_the_text_goes_out(booking, twilio, in
 
     assert await outbox_settled()
     statuses = [s async for s in OutboxTask.objects.values_list("status", flat=True)]
-    assert statuses == ["done", "done"]
+    assert statuses == ["done"]
     sms = await SmsMessage.objects.aget(booking_id=booking.pk)
     assert sms.status == "sent"
     assert len(twilio.messages) == 1
@@ -330,5 +329,3 @@ async def test_a_failed_text_never_changes_the_booking(booking, twilio, in_proce
     assert sms.status == "failed"
     after = await Booking.objects.aget(pk=booking.pk)
     assert model_to_dict(after) == before
-    provider_task = await OutboxTask.objects.aget(kind="provider.after_booking")
-    assert provider_task.status == "done"
