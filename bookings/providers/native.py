@@ -108,19 +108,23 @@ class NativeBookingProvider(BookingProvider):
             .first()
         )
 
-    def schedule(self) -> Schedule:
+    def schedule(self, service: Service | None = None) -> Schedule:
+        """The business's schedule, as `service` sees it (its own hours, buffer, notice)."""
         # Loaded once per provider instance, i.e. once per call.
         if self._schedule is None:
             self._schedule = self.business.schedule()
-        return self._schedule
+        return self._schedule.for_service(service.pk if service is not None else None)
 
     # -- Sync implementations ------------------------------------------------------------
 
     def _check(self, context: BookingContext, extra: Sequence[Interval]) -> AvailabilityResult:
         now = timezone.now()
-        schedule = self.schedule()
+        schedule = self.schedule(context.service)
         busy = self.busy(
-            context.start, context.end, extra, moving_booking_id=context.moving_booking_id
+            context.start,
+            context.end + schedule.buffer,
+            extra,
+            moving_booking_id=context.moving_booking_id,
         )
         refusal = check_slot(schedule, context.start, context.end, busy, now)
         if refusal is None:
@@ -168,9 +172,9 @@ class NativeBookingProvider(BookingProvider):
     def _alternatives(
         self, context: BookingContext, now: datetime, extra: Sequence[Interval] = ()
     ) -> list[datetime]:
-        schedule = self.schedule()
+        schedule = self.schedule(context.service)
         duration = context.end - context.start
-        search_end = now + schedule.horizon + duration
+        search_end = now + schedule.horizon + duration + schedule.buffer
         search_start = min(context.start, now) - timedelta(days=1)
         return nearest_free_slots(
             schedule,
@@ -191,10 +195,13 @@ class NativeBookingProvider(BookingProvider):
         extra: Sequence[Interval] = (),
         moving_booking_id: int | None = None,
     ) -> list[datetime]:
+        schedule = self.schedule(service)
         starts = free_starts(
-            self.schedule(),
+            schedule,
             duration=service.duration,
-            busy=self.busy(start, end, extra, moving_booking_id=moving_booking_id),
+            busy=self.busy(
+                start, end + schedule.buffer, extra, moving_booking_id=moving_booking_id
+            ),
             now=timezone.now(),
             between=(start, end),
         )
