@@ -74,6 +74,7 @@ class BusinessAdmin(admin.ModelAdmin):
     base_fieldsets = [
         (None, {"fields": ["name", "slug", "is_active", "greeting"]}),
         ("Phone", {"fields": ["phone_number", "transfer_number"]}),
+        ("Staff notifications", {"fields": ["notification_emails", "staff_sms_number"]}),
         ("Booking rules", {"fields": ["timezone", "min_notice_minutes", "horizon_days"]}),
     ]
 

@@ -10,4 +10,5 @@ class BookingsConfig(AppConfig):
         from bookings.providers.registry import register
 
         register(NativeBookingProvider)
-        import bookings.tasks  # noqa: F401  (registers the outbox task kinds)
+        import bookings.notifications
+        import bookings.tasks  # noqa: F401  (both register outbox task kinds)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 import zoneinfo
 from datetime import date, timedelta
 
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, validate_email
 from django.db import models
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -19,6 +20,18 @@ from bookings.slots import Schedule, ServiceRules
 def validate_timezone(value: str) -> None:
     if value not in zoneinfo.available_timezones():
         raise ValidationError(f"{value!r} is not an IANA time zone (e.g. America/New_York).")
+
+
+def split_emails(value: str) -> list[str]:
+    return [part.strip() for part in re.split(r"[,;\s]+", value or "") if part.strip()]
+
+
+def validate_email_list(value: str) -> None:
+    for address in split_emails(value):
+        try:
+            validate_email(address)
+        except ValidationError as exc:
+            raise ValidationError(f"{address!r} is not an email address.") from exc
 
 
 def timezone_choices() -> list[tuple[str, str]]:
@@ -73,6 +86,21 @@ class Business(models.Model):
     greeting = models.TextField(
         blank=True, help_text="What callers hear first. Empty: a greeting with the name."
     )
+    notification_emails = models.TextField(
+        "notify by email",
+        blank=True,
+        validators=[validate_email_list],
+        help_text="Staff told when something needs them (a calendar to reconnect, a failed "
+        "calendar sync, a message, a caller who asked for a person, the LLM receptionist "
+        "falling back). One address per line or comma-separated.",
+    )
+    staff_sms_number = models.CharField(
+        "notify by text",
+        max_length=20,
+        blank=True,
+        validators=[validate_e164],
+        help_text="Optional: a staff mobile (E.164) that gets a short text with each notice.",
+    )
     is_active = models.BooleanField("active", default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -87,6 +115,10 @@ class Business(models.Model):
     @property
     def tz(self) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(self.timezone)
+
+    @property
+    def notification_email_list(self) -> list[str]:
+        return split_emails(self.notification_emails)
 
     @property
     def welcome_greeting(self) -> str:

@@ -568,6 +568,7 @@ class EmbeddedEngine(DialogueEngine):
             self.step = Step.DONE
             self.ending = Ending(reason="transfer", transfer_to=transfer)
             return "Of course. Let me put you through to someone now."
+        self.state.events.append(("person_unreachable", "No transfer number is set."))
         return self._start_message(
             lead="There's no one available to take your call right now, but I can take a message."
         )

@@ -462,6 +462,7 @@ class ToolBox:
     async def transfer_to_person(self, args: dict, **_: Any) -> dict[str, Any]:
         transfer = self.context.business.transfer_number
         if not transfer:
+            self.state.events.append(("person_unreachable", "No transfer number is set."))
             return _error(
                 "Nobody is available to take the call. Offer to take a message (take_message)."
             )
