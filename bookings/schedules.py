@@ -1,4 +1,5 @@
-"""A business's schedule and active services, kept per process between calls.
+"""A business's schedule (with its services' own rules) and active services, kept per
+process between calls.
 
 Every call needs them (the webhook's speech hints, the receptionist's answers, each
 availability check, the booking's own check) and they change only when staff edit them.
@@ -6,11 +7,12 @@ Each process keeps the last copy it loaded per business, stamped with what it wa
 from: the business's `schedule_version`, the business's local date (special days from
 yesterday on are kept) and the business fields the schedule reads.
 
-Saving or deleting opening hours, special days or services (`save()`/`delete()`, which is
-what admin does) gives the business a new `schedule_version` and drops this process's copy
-(bookings.signals); other processes notice the new version the next time they load the
-business row, which every call does once, at its start. Bulk writes (`QuerySet.update`,
-`bulk_create`) send no signals: code that changes these tables in bulk calls `changed()`.
+Saving or deleting opening hours, special days, services or their own hours (`save()` /
+`delete()`, which is what admin does) gives the business a new `schedule_version` and drops
+this process's copy (bookings.signals); other processes notice the new version the next time
+they load the business row, which every call does once, at its start. Bulk writes
+(`QuerySet.update`, `bulk_create`) send no signals: code that changes these tables in bulk
+calls `bookings.signals.changed()`.
 """
 
 from __future__ import annotations

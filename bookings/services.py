@@ -35,12 +35,18 @@ class BookingOutcome:
 def busy_intervals(
     business: Business, start: datetime, end: datetime, *, exclude_id: int | None = None
 ) -> list[Interval]:
-    """Our confirmed bookings of the business overlapping [start, end), except `exclude_id`
-    (a booking being moved: its own old time doesn't stand in its way)."""
+    """Our confirmed bookings of the business overlapping [start, end), each with its
+    service's cleanup buffer, except `exclude_id` (a booking being moved: its own old time
+    doesn't stand in its way)."""
     rows = Booking.objects.confirmed().filter(business=business).overlapping(start, end)
     if exclude_id is not None:
         rows = rows.exclude(pk=exclude_id)
-    return list(rows.values_list("start", "end"))
+    return list(rows.values_list("start", "blocked_until"))
+
+
+def buffer_until(service: Service, end: datetime) -> datetime | None:
+    """What a new booking's `buffer_until` is: the end of its service's cleanup, if any."""
+    return end + service.buffer if service.buffer_minutes else None
 
 
 def book_slot(
@@ -65,7 +71,7 @@ def book_slot(
     end = start + service.duration
     # The rules as they are now: staff may have changed them since the caller's call began
     # (this process's copy of the schedule serves unless they did: bookings.schedules).
-    schedule = Business.objects.get(pk=business.pk).schedule()
+    schedule = Business.objects.get(pk=business.pk).schedule().for_service(service.pk)
     for attempt in range(1, RETRIES_ON_CONFLICT + 1):
         try:
             with transaction.atomic():
@@ -73,7 +79,7 @@ def book_slot(
                     schedule,
                     start,
                     end,
-                    busy_intervals(business, start, end),
+                    busy_intervals(business, start, end + schedule.buffer),
                     now or timezone.now(),
                 )
                 if refusal is not None:
@@ -85,6 +91,7 @@ def book_slot(
                     customer_phone=customer_phone,
                     start=start,
                     end=end,
+                    buffer_until=buffer_until(service, end),
                     provider=provider,
                     source_call_sid=call_sid,
                     calendar_sync_status=sync_status,

@@ -7,7 +7,7 @@ import uuid
 from django.db.models.signals import post_delete, post_save
 
 from bookings import schedules
-from bookings.models import Business, DateException, OpeningHours, Service
+from bookings.models import Business, DateException, OpeningHours, Service, ServiceHours
 
 
 def changed(business_id: int) -> None:
@@ -21,6 +21,14 @@ def _schedule_changed(sender, instance, **kwargs) -> None:
     changed(instance.business_id)
 
 
+def _service_hours_changed(sender, instance, **kwargs) -> None:
+    business_id = (
+        Service.objects.filter(pk=instance.service_id).values_list("business_id", flat=True).first()
+    )
+    if business_id is not None:  # else its service is gone, and said so itself
+        changed(business_id)
+
+
 def _business_changed(sender, instance, **kwargs) -> None:
     schedules.forget(instance.pk)
 
@@ -30,5 +38,7 @@ def connect() -> None:
         uid = f"schedule-changed-{model._meta.label}"
         post_save.connect(_schedule_changed, sender=model, dispatch_uid=uid)
         post_delete.connect(_schedule_changed, sender=model, dispatch_uid=uid)
+    post_save.connect(_service_hours_changed, sender=ServiceHours, dispatch_uid="service-hours")
+    post_delete.connect(_service_hours_changed, sender=ServiceHours, dispatch_uid="service-hours")
     post_save.connect(_business_changed, sender=Business, dispatch_uid="business-changed")
     post_delete.connect(_business_changed, sender=Business, dispatch_uid="business-changed")

@@ -9,7 +9,7 @@ from datetime import time
 import pytest
 
 from bookings import schedules
-from bookings.models import Business, DateException, OpeningHours, Service
+from bookings.models import Business, DateException, OpeningHours, Service, ServiceHours
 from bookings.services import book_slot
 from bookings.slots import Refusal
 from bookings.tests.factories import ServiceFactory
@@ -98,3 +98,13 @@ def test_forgetting_one_business_keeps_the_others(business, haircut):
 
     assert business.pk not in schedules._copies
     assert other.pk in schedules._copies
+
+
+def test_a_service_getting_its_own_hours_is_seen_at_once(business, haircut):
+    assert haircut.pk not in business.schedule().services
+
+    hours = ServiceHours.objects.create(service=haircut, weekday=1, opens=time(10), closes=time(12))
+    assert haircut.pk in business.schedule().services
+
+    hours.delete()
+    assert haircut.pk not in business.schedule().services
