@@ -466,15 +466,18 @@ def _aware(value) -> datetime:
 
 
 def distinct_slots(count: int, *, skip: int = 0) -> list[datetime]:
-    """One free half-hour per caller (weekdays 9:00-17:30, from a week ahead), so every call
-    is a plain booking rather than a queue for the same time. `skip`: slots booked by the
-    earlier levels of this run (all levels share one database); reusing them sent a whole
-    level's callers after the same few alternatives, racing each other until MAX_TURNS."""
+    """One free half-hour per caller (Demo Salon: weekdays 9:00-17:30, Saturdays
+    10:00-15:30, from two days ahead), so every call is a plain booking rather than a queue
+    for the same time. `skip`: slots booked by the earlier levels of this run (all levels
+    share one database); reusing them sent a whole level's callers after the same few
+    alternatives, racing each other until MAX_TURNS. About 750 fit in the 60-day horizon."""
     slots: list[datetime] = []
-    day = date.today() + timedelta(days=7)
+    day = date.today() + timedelta(days=2)
     while len(slots) < skip + count:
         if day.weekday() < 5:
             slots += [datetime.combine(day, time_of_day(9, 30 * i)) for i in range(17)]
+        elif day.weekday() == 5:
+            slots += [datetime.combine(day, time_of_day(10, 30 * i)) for i in range(12)]
         day += timedelta(days=1)
     return slots[skip : skip + count]
 
