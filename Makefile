@@ -17,6 +17,8 @@ $(STAMP): requirements.txt
 	rm -f $(VENV)/.installed-* && touch $@
 
 ## run: migrate, seed the demo business, ensure an admin login, start the worker and Daphne on :8000
+# Development: DEBUG (and with it the development secrets) must be asked for; unset is off.
+run: export DEBUG ?= true
 run: $(STAMP)
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py collectstatic --noinput -v0
@@ -29,6 +31,7 @@ run: $(STAMP)
 	$(BIN)/daphne -b 127.0.0.1 -p 8000 receptionist.asgi:application
 
 ## fake-google: a fake Google (OAuth + Calendar) on 127.0.0.1:8765 for trying the connect flow
+fake-google: export DEBUG ?= true
 fake-google: $(STAMP)
 	$(BIN)/python manage.py run_fake_google $(if $(BUSY),--busy "$(BUSY)")
 

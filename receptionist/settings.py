@@ -1,12 +1,17 @@
-"""Settings, all from the environment (django-environ); a fresh machine needs none.
+"""Settings, all from the environment (django-environ).
+
+Fail closed: DEBUG is off unless set, and with DEBUG off every secret that has a development
+default (SECRET_KEY, FERNET_KEYS, TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN) must be set or the
+process refuses to start. `make run` and the test suite set DEBUG=true; a development machine
+then needs nothing else.
 
 The embedded default is SQLite + an in-memory channel layer + one Daphne process. Production
-sets DATABASE_URL (Postgres), REDIS_URL (channels-redis), SECRET_KEY, PUBLIC_BASE_URL and the
-Twilio/Google credentials. See the README's settings table.
+sets DATABASE_URL (Postgres), REDIS_URL (channels-redis), the secrets above, PUBLIC_BASE_URL,
+the TLS/proxy settings and the Google credentials. See the README's settings table and
+docs/security.md.
 """
 
 import os
-import warnings
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -23,19 +28,37 @@ env = environ.Env()
 if (BASE_DIR / ".env").exists():
     environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
-DEBUG = env.bool("DEBUG", default=True)
+# Off unless asked for: `make run` and the test suite turn it on explicitly.
+DEBUG = env.bool("DEBUG", default=False)
 
-_DEV_SECRET_KEY = "dev-only-insecure-key-change-me-for-any-deployment"
-SECRET_KEY = env.str("SECRET_KEY", default="")
-if not SECRET_KEY:
-    if not DEBUG:
-        raise ImproperlyConfigured("SECRET_KEY is required when DEBUG is off.")
-    warnings.warn("SECRET_KEY is not set: using the development key.", stacklevel=1)
-    SECRET_KEY = _DEV_SECRET_KEY
 
-# First key encrypts, every key decrypts (django-fernet-fields-v2). Without FERNET_KEYS the
-# library derives its key from SECRET_KEY.
-FERNET_KEYS = env.list("FERNET_KEYS", default=[SECRET_KEY])
+def _secret(name: str, development_default: str) -> str:
+    """A secret from the environment. Under DEBUG a missing one falls back to its development
+    default; with DEBUG off it must be set, to something else than that default (a blank value
+    counts as missing), or the process refuses to start."""
+    value = env.str(name, default="").strip()
+    if DEBUG:
+        return value or development_default
+    if value and value != development_default:
+        return value
+    raise ImproperlyConfigured(
+        f"{name} must be set (to a real, non-blank value) when DEBUG is off: it only has a "
+        "development default. See the README's settings table."
+    )
+
+
+SECRET_KEY = _secret("SECRET_KEY", "dev-only-insecure-key-change-me-for-any-deployment")
+
+# First key encrypts, every key decrypts (django-fernet-fields-v2); rotate with
+# `manage.py rotate_fernet_keys`. Never derived from SECRET_KEY, so rotating SECRET_KEY
+# (sessions, signatures) leaves the stored calendar tokens readable.
+FERNET_KEYS = [
+    key.strip()
+    for key in _secret("FERNET_KEYS", "dev-only-fernet-key-not-for-any-deployment").split(",")
+    if key.strip()
+]
+if not FERNET_KEYS:
+    raise ImproperlyConfigured("FERNET_KEYS must be set to one or more comma-separated keys.")
 
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
 _public_host = urlsplit(PUBLIC_BASE_URL).hostname or "127.0.0.1"
@@ -149,8 +172,10 @@ WHITENOISE_USE_FINDERS = True
 LOGIN_URL = "admin:login"
 
 # --- Integrations ----------------------------------------------------------------------
-TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="AC" + "0" * 32)
-TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="dev-twilio-auth-token")
+# Every webhook and ConversationRelay handshake is checked against this token: a guessable
+# default would let anyone drive calls, so with DEBUG off both must be set.
+TWILIO_ACCOUNT_SID = _secret("TWILIO_ACCOUNT_SID", "AC" + "0" * 32)
+TWILIO_AUTH_TOKEN = _secret("TWILIO_AUTH_TOKEN", "dev-twilio-auth-token")
 
 # SMS confirmations: "console" (logs, default) or "twilio" (the Messages API).
 SMS_BACKEND = env.str("SMS_BACKEND", default="console")

@@ -27,6 +27,16 @@ DEMO_TZ = ZoneInfo("America/New_York")  # seed_demo's
 # Settings a test run may carry that must not leak into the server's own configuration.
 SCRUBBED = ("REDIS_URL", "DATABASE_URL", "DJANGO_SETTINGS_MODULE")
 SCRUBBED_PREFIXES = ("TWILIO_", "SMS_", "CALL_", "OUTBOX_", "LLM_", "GOOGLE_")
+# A server started with DEBUG off must be given every secret (the settings refuse to start
+# otherwise): tests that want a production-shaped server add these, with their own values
+# for what they sign or check.
+PRODUCTION_SECRETS = {
+    "DEBUG": "false",
+    "SECRET_KEY": "live-server-" + "s3cr3t-" * 8,
+    "FERNET_KEYS": "live-server-fernet-key-" + "k3y-" * 8,
+    "TWILIO_ACCOUNT_SID": "AC" + "5" * 32,
+    "TWILIO_AUTH_TOKEN": "live-server-auth-token-" + "7" * 12,
+}
 
 
 @dataclass
@@ -47,7 +57,10 @@ def running_daphne(
     workdir: Path, *, prepare: str, env: dict[str, str] | None = None
 ) -> Iterator[LiveServer]:
     """Migrate/prepare a fresh SQLite file with `prepare` (Python run by `manage.py shell`),
-    start Daphne on it, wait until it serves, and stop it afterwards."""
+    start Daphne on it, wait until it serves, and stop it afterwards.
+
+    The server runs with DEBUG on (development secrets) unless `env` says DEBUG=false, in
+    which case `env` must bring every secret too (see PRODUCTION_SECRETS)."""
     daphne_bin = Path(sys.executable).parent / "daphne"
     if not daphne_bin.exists():
         pytest.skip(f"Daphne is not installed at {daphne_bin}")
@@ -61,6 +74,7 @@ def running_daphne(
     }
     server_env |= {
         "DJANGO_SETTINGS_MODULE": "receptionist.settings",
+        "DEBUG": "true",
         "DATABASE_URL": f"sqlite:///{database}",
         "PUBLIC_BASE_URL": url,
         "LOG_LEVEL": "INFO",
