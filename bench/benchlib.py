@@ -20,6 +20,11 @@ PRODUCTION_SHAPED = {
     "FERNET_KEYS": "bench-fernet-key-not-for-production",
     "TWILIO_ACCOUNT_SID": "AC" + "b" * 32,
     "TWILIO_AUTH_TOKEN": "bench-auth-token",
+    # Plain http on loopback: no https redirect, secure-only cookies or HSTS.
+    "SECURE_SSL_REDIRECT": "false",
+    "SESSION_COOKIE_SECURE": "false",
+    "CSRF_COOKIE_SECURE": "false",
+    "SECURE_HSTS_SECONDS": "0",
 }
 
 

@@ -65,6 +65,27 @@ _public_host = urlsplit(PUBLIC_BASE_URL).hostname or "127.0.0.1"
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", _public_host])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[PUBLIC_BASE_URL])
 
+# --- HTTPS behind the TLS proxy --------------------------------------------------------
+# Production terminates TLS at a proxy in front of Daphne (docs/deploy.md, docs/security.md).
+# With DEBUG off these default to the safe side; set them to false only for plain-http
+# loopback servers (tests, benchmarks).
+_SECURE_DEFAULT = not DEBUG
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=_SECURE_DEFAULT)
+# A load balancer's health check talks plain http to Daphne directly.
+SECURE_REDIRECT_EXEMPT = env.list("SECURE_REDIRECT_EXEMPT", default=[r"^healthz/?$"])
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=_SECURE_DEFAULT)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=_SECURE_DEFAULT)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31_536_000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+# Preload is a deliberate opt-in: anyone may submit a domain that sends it to the browsers'
+# lists, and leaving them takes months. Hence off, and its check (W021) silenced.
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
+# Only behind a proxy that sets X-Forwarded-Proto itself (and drops a client's own): without
+# one, trusting the header would let any client claim https.
+if env.bool("SECURE_PROXY_SSL_HEADER", default=False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
 INSTALLED_APPS = [
     "daphne",
     "django.contrib.admin",
@@ -220,6 +241,12 @@ LLM_TIMEOUT_SECONDS = env.float("LLM_TIMEOUT_SECONDS", default=8.0)
 LLM_MAX_RETRIES = env.int("LLM_MAX_RETRIES", default=1)
 # A tool (availability, booking) slower than this gets "One moment, let me check." first.
 LLM_FILLER_AFTER_SECONDS = env.float("LLM_FILLER_AFTER_SECONDS", default=0.8)
+
+# --- Error reports -------------------------------------------------------------------------
+# Django's filter masks settings named like secrets (KEY, TOKEN, PASS, ...), but not a
+# password inside a URL (REDIS_URL, CHANNEL_LAYERS' hosts, anything://user:pass@host): this
+# one masks those too, in settings, request data and traceback variables.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "receptionist.error_reports.CredentialMaskingFilter"
 
 # --- Logging ---------------------------------------------------------------------------
 LOGGING = {

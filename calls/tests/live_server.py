@@ -28,14 +28,19 @@ DEMO_TZ = ZoneInfo("America/New_York")  # seed_demo's
 SCRUBBED = ("REDIS_URL", "DATABASE_URL", "DJANGO_SETTINGS_MODULE")
 SCRUBBED_PREFIXES = ("TWILIO_", "SMS_", "CALL_", "OUTBOX_", "LLM_", "GOOGLE_")
 # A server started with DEBUG off must be given every secret (the settings refuse to start
-# otherwise): tests that want a production-shaped server add these, with their own values
-# for what they sign or check.
-PRODUCTION_SECRETS = {
+# otherwise): tests that want a production-shaped server spread these into `env`, with their
+# own values for what they sign or check. It serves plain http on loopback, so the https-only
+# defaults of DEBUG off (redirect, secure cookies, HSTS) are turned off.
+PRODUCTION_SHAPED = {
     "DEBUG": "false",
     "SECRET_KEY": "live-server-" + "s3cr3t-" * 8,
     "FERNET_KEYS": "live-server-fernet-key-" + "k3y-" * 8,
     "TWILIO_ACCOUNT_SID": "AC" + "5" * 32,
     "TWILIO_AUTH_TOKEN": "live-server-auth-token-" + "7" * 12,
+    "SECURE_SSL_REDIRECT": "false",
+    "SESSION_COOKIE_SECURE": "false",
+    "CSRF_COOKIE_SECURE": "false",
+    "SECURE_HSTS_SECONDS": "0",
 }
 
 
@@ -60,7 +65,7 @@ def running_daphne(
     start Daphne on it, wait until it serves, and stop it afterwards.
 
     The server runs with DEBUG on (development secrets) unless `env` says DEBUG=false, in
-    which case `env` must bring every secret too (see PRODUCTION_SECRETS)."""
+    which case `env` must bring every secret too (see PRODUCTION_SHAPED)."""
     daphne_bin = Path(sys.executable).parent / "daphne"
     if not daphne_bin.exists():
         pytest.skip(f"Daphne is not installed at {daphne_bin}")

@@ -31,7 +31,7 @@ from websockets.exceptions import InvalidStatus
 from calls.tests.fake_twilio import FakeTwilio
 from calls.tests.live_server import (
     DEMO_TZ,
-    PRODUCTION_SECRETS,
+    PRODUCTION_SHAPED,
     an_open_weekday,
     running_daphne,
 )
@@ -81,7 +81,7 @@ class Server:
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     with FakeTwilio(account_sid=ACCOUNT_SID, auth_token=AUTH_TOKEN) as twilio:
         production_shaped = {
-            **PRODUCTION_SECRETS,
+            **PRODUCTION_SHAPED,
             "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
             "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
             "SMS_BACKEND": "twilio",

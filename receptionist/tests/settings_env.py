@@ -4,24 +4,28 @@ how the product behaves when it starts is only testable in a fresh process."""
 from __future__ import annotations
 
 import os
+import re
+import secrets
 import subprocess
 import sys
+from pathlib import Path
 
 from django.conf import settings
 
-# The README's production settings (its "Production" table), with made-up values.
-PRODUCTION_ENV = {
-    "DEBUG": "false",
-    "SECRET_KEY": "prod-like-" + "Zq7!x9Lr#2vB" * 5,
-    "FERNET_KEYS": "prod-like-fernet-" + "k3y" * 10,
-    "TWILIO_ACCOUNT_SID": "AC" + "1" * 32,
-    "TWILIO_AUTH_TOKEN": "prod-like-auth-token-" + "8" * 12,
-    "PUBLIC_BASE_URL": "https://reception.example.com",
-    "DATABASE_URL": "postgres://receptionist:db-pa55word@127.0.0.1:5432/receptionist",
-    "REDIS_URL": "redis://:redis-pa55word@127.0.0.1:6379/0",
-    # Behind the TLS proxy (docs/deploy.md): it sets X-Forwarded-Proto.
-    "SECURE_PROXY_SSL_HEADER": "true",
-}
+
+def readme_production_env() -> dict[str, str]:
+    """The README's production environment (the ```env block under "### Production"), its
+    `<...>` placeholders filled with random values: what a deployment following it runs."""
+    readme = (Path(settings.BASE_DIR) / "README.md").read_text()
+    block = readme.split("### Production", 1)[1].split("```env\n", 1)[1].split("```", 1)[0]
+    env = {}
+    for line in block.splitlines():
+        name, _, value = line.partition("=")
+        env[name.strip()] = re.sub(r"<[^>]*>", lambda _: secrets.token_urlsafe(40), value)
+    return env
+
+
+PRODUCTION_ENV = readme_production_env()
 
 # Settings an outer run may carry (the Postgres pass, a developer's shell) that must not leak
 # into a process whose environment a test controls.

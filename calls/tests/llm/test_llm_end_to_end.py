@@ -21,7 +21,7 @@ import pytest
 
 from calls.tests.live_server import (
     DEMO_TZ,
-    PRODUCTION_SECRETS,
+    PRODUCTION_SHAPED,
     an_open_weekday,
     running_daphne,
 )
@@ -62,7 +62,7 @@ class Server:
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     with FakeOpenAI(default=BookingModel(), api_key="e2e-llm-key") as model:
         env = {
-            **PRODUCTION_SECRETS,
+            **PRODUCTION_SHAPED,
             "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
             "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
             "LLM_BASE_URL": model.base_url,

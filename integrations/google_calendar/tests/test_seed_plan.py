@@ -29,7 +29,7 @@ import requests
 from bookings.tests.page_forms import form_values
 from calls.tests.live_server import (
     DEMO_TZ,
-    PRODUCTION_SECRETS,
+    PRODUCTION_SHAPED,
     an_open_weekday,
     running_daphne,
 )
@@ -71,7 +71,7 @@ class Server:
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     with FakeGoogle() as google:
         env = {
-            **PRODUCTION_SECRETS,
+            **PRODUCTION_SHAPED,
             "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
             "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
             **google.env(),
