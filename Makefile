@@ -7,6 +7,10 @@ STAMP := $(VENV)/.installed-$(shell sha1sum requirements.txt | cut -c1-12)
 # The production-shaped run of the suite: real Postgres and Redis on this machine.
 TEST_DATABASE_URL ?= postgres://root@127.0.0.1:5432/receptionist
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
+# Every Daphne we start (run, and run-production behind the proxy): an HTTP request gets
+# 60 s for the app's answer. How long a request may take to *arrive*, and how big its body
+# may be, is enforced inside the app (HTTP_BODY_TIMEOUT_SECONDS, HTTP_MAX_BODY_BYTES).
+DAPHNE_FLAGS := --http-timeout 60
 
 .PHONY: run fake-google test test-embedded test-production lint format bench clean
 
@@ -28,7 +32,7 @@ run: $(STAMP)
 	@# The outbox worker (SMS, calendar events) runs beside Daphne and stops with it.
 	$(BIN)/python manage.py run_worker & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
-	$(BIN)/daphne -b 127.0.0.1 -p 8000 receptionist.asgi:application
+	$(BIN)/daphne $(DAPHNE_FLAGS) -b 127.0.0.1 -p 8000 receptionist.asgi:application
 
 ## fake-google: a fake Google (OAuth + Calendar) on 127.0.0.1:8765 for trying the connect flow
 fake-google: export DEBUG ?= true

@@ -86,6 +86,12 @@ SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
 if env.bool("SECURE_PROXY_SSL_HEADER", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
+# --- What an HTTP client may send (receptionist/request_limits.py) ------------------------
+# Twilio's webhooks and the admin's forms are a few KB; anything larger is refused (413)
+# before it is buffered, and a request that takes longer than this to arrive gets a 408.
+HTTP_MAX_BODY_BYTES = env.int("HTTP_MAX_BODY_BYTES", default=1024 * 1024)
+HTTP_BODY_TIMEOUT_SECONDS = env.float("HTTP_BODY_TIMEOUT_SECONDS", default=30.0)
+
 INSTALLED_APPS = [
     "daphne",
     "django.contrib.admin",

@@ -49,6 +49,7 @@ class LiveServer:
     url: str
     database: Path
     log: Path
+    pid: int = 0
 
 
 def free_port() -> int:
@@ -103,7 +104,7 @@ def running_daphne(
         )
     try:
         _wait_until_serving(url, daphne, log_path)
-        yield LiveServer(url=url, database=database, log=log_path)
+        yield LiveServer(url=url, database=database, log=log_path, pid=daphne.pid)
     finally:
         daphne.terminate()
         try:
