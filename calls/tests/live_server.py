@@ -23,6 +23,7 @@ import requests
 from django.conf import settings
 
 ASGI_APP = "receptionist.asgi:application"
+STARTUP_SECONDS = 90
 DEMO_TZ = ZoneInfo("America/New_York")  # seed_demo's
 # Settings a test run may carry that must not leak into the server's own configuration.
 SCRUBBED = ("REDIS_URL", "DATABASE_URL", "DJANGO_SETTINGS_MODULE")
@@ -91,7 +92,7 @@ def running_daphne(
         cwd=settings.BASE_DIR,
         env=server_env,
         check=True,
-        timeout=60,
+        timeout=STARTUP_SECONDS * 3,  # migrate + prepare: slow on a busy shared machine
     )
     log_path = workdir / "daphne.log"
     with log_path.open("wb") as log:
@@ -115,16 +116,19 @@ def running_daphne(
 
 
 def _wait_until_serving(url: str, daphne: subprocess.Popen, log_path: Path) -> None:
-    deadline = time.monotonic() + 20
+    # Generous: on a machine shared by many test runs, Daphne's imports alone can take 30 s.
+    deadline = time.monotonic() + STARTUP_SECONDS
     while time.monotonic() < deadline:
         if daphne.poll() is not None:
             pytest.fail(f"Daphne exited ({daphne.returncode}):\n{log_path.read_text()[-3000:]}")
         try:
             if requests.get(url + "/admin/login/", timeout=2).status_code == 200:
                 return
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):
             time.sleep(0.1)
-    pytest.fail(f"Daphne did not answer within 20 s:\n{log_path.read_text()[-3000:]}")
+    pytest.fail(
+        f"Daphne did not answer within {STARTUP_SECONDS} s:\n{log_path.read_text()[-3000:]}"
+    )
 
 
 def an_open_weekday() -> date:
