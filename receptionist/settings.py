@@ -48,6 +48,11 @@ def _secret(name: str, development_default: str) -> str:
 
 
 SECRET_KEY = _secret("SECRET_KEY", "dev-only-insecure-key-change-me-for-any-deployment")
+# While rotating SECRET_KEY: the previous key(s), so sessions and signed values made with them
+# stay valid until they expire (docs/security.md).
+SECRET_KEY_FALLBACKS = [
+    k.strip() for k in env.list("SECRET_KEY_FALLBACKS", default=[]) if k.strip()
+]
 
 # First key encrypts, every key decrypts (django-fernet-fields-v2); rotate with
 # `manage.py rotate_fernet_keys`. Never derived from SECRET_KEY, so rotating SECRET_KEY
