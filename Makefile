@@ -3,7 +3,10 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell sha1sum requirements.txt | cut -c1-12)
+# Runtime (requirements.txt) and tests/tooling (requirements-dev.txt), both hash-pinned:
+# reinstall when either changes. Production installs requirements.txt alone.
+REQUIREMENTS := requirements.txt requirements-dev.txt
+STAMP := $(VENV)/.installed-$(shell cat $(REQUIREMENTS) | sha1sum | cut -c1-12)
 # The production-shaped run of the suite: real Postgres and Redis on this machine.
 TEST_DATABASE_URL ?= postgres://root@127.0.0.1:5432/receptionist
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
@@ -14,10 +17,10 @@ DAPHNE_FLAGS := --http-timeout 60
 
 .PHONY: run fake-google test test-embedded test-production lint format bench clean
 
-$(STAMP): requirements.txt
+$(STAMP): $(REQUIREMENTS)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -r requirements.txt
+	$(BIN)/pip install --quiet --require-hashes $(addprefix -r ,$(REQUIREMENTS))
 	rm -f $(VENV)/.installed-* && touch $@
 
 ## run: migrate, seed the demo business, ensure an admin login, start the worker and Daphne on :8000
