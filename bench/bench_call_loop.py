@@ -53,10 +53,20 @@ from xml.etree import ElementTree
 
 import aiohttp
 import websockets
-from benchlib import PY, ROOT, cpu_seconds, free_port, percentile, rss_kib, start_daphne
+from benchlib import (
+    PRODUCTION_SHAPED,
+    PY,
+    ROOT,
+    cpu_seconds,
+    free_port,
+    percentile,
+    rss_kib,
+    start_daphne,
+)
 from twilio.request_validator import RequestValidator
 
 TOKEN = "bench-auth-token"
+ACCOUNT_SID = PRODUCTION_SHAPED["TWILIO_ACCOUNT_SID"]
 MAX_TURNS = 10
 BUSINESS_TZ = zoneinfo.ZoneInfo("America/New_York")  # seed_demo's Demo Salon
 
@@ -154,7 +164,7 @@ async def one_call(
         else:
             form = {
                 "CallSid": sid,
-                "AccountSid": "AC" + "0" * 32,
+                "AccountSid": ACCOUNT_SID,
                 "From": caller,
                 "To": "+15555550100",
                 "CallStatus": "ringing",
@@ -175,7 +185,7 @@ async def one_call(
                 "type": "setup",
                 "sessionId": f"VX{sid}",
                 "callSid": sid,
-                "accountSid": "AC" + "0" * 32,
+                "accountSid": ACCOUNT_SID,
                 "from": caller,
                 "to": "+15555550100",
                 "direction": "inbound",
@@ -209,7 +219,7 @@ async def one_call(
             path = urlsplit(action).path
             ended = {
                 "CallSid": sid,
-                "AccountSid": "AC" + "0" * 32,
+                "AccountSid": ACCOUNT_SID,
                 "SessionStatus": "ended",
                 "SessionDuration": "10",
                 "HandoffData": end.get("handoffData", ""),
@@ -261,13 +271,12 @@ class Servers:
         self.public = f"http://127.0.0.1:{self.ports[0]}"
         env = {
             **os.environ,
+            # DEBUG off (no per-query recording), every secret set: also for the workers.
+            **PRODUCTION_SHAPED,
             "DJANGO_SETTINGS_MODULE": "receptionist.settings",
             "PUBLIC_BASE_URL": self.public,
             "TWILIO_AUTH_TOKEN": TOKEN,
             "LOG_LEVEL": "WARNING",
-            # Production-shaped: no per-query debug recording.
-            "DEBUG": "false",
-            "SECRET_KEY": "bench-secret-key-not-for-production",
             "PYTHONPATH": f"{ROOT}:{ROOT / 'bench'}",
             "OUTBOX_RUN_IN_PROCESS": "true" if args.outbox_in_web else "false",
         }

@@ -11,7 +11,14 @@ django_asgi_app = get_asgi_application()
 from django.conf import settings  # noqa: E402
 
 from bookings import outbox  # noqa: E402
-from receptionist.routing import application  # noqa: E402  (needs the app registry ready)
+from receptionist import request_limits  # noqa: E402
+from receptionist.routing import application as routed  # noqa: E402  (needs the app registry)
+
+# Bodies over HTTP_MAX_BODY_BYTES, or slower than HTTP_BODY_TIMEOUT_SECONDS, are refused
+# before they are buffered: in Daphne's own request handling (it buffers a whole body before
+# calling any ASGI app) and, for servers that stream bodies, around the app.
+request_limits.install_in_daphne()
+application = request_limits.BodyLimitMiddleware(routed)
 
 if settings.OUTBOX_RUN_IN_PROCESS:
     # Asked for: this web process runs outbox tasks (texts, calendar events) too.
