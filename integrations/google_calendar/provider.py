@@ -41,13 +41,13 @@ logger = logging.getLogger(__name__)
 BUSY_TTL_SECONDS = 600
 # After a failed fetch, don't make every answer wait on Google again straight away.
 FAILURE_TTL_SECONDS = 30
-# In a call the caller is waiting: fail fast and degrade rather than retry for long.
-DEFAULT_IN_CALL_TIMEOUT = 3.0
+# In a call the caller is waiting (settings.GOOGLE_IN_CALL_TIMEOUT): fail fast and degrade
+# rather than retry for long.
 IN_CALL_RETRIES = 1
 
 
 def in_call_timeout() -> float:
-    return getattr(settings, "GOOGLE_IN_CALL_TIMEOUT", DEFAULT_IN_CALL_TIMEOUT)
+    return settings.GOOGLE_IN_CALL_TIMEOUT
 
 
 class GoogleCalendarOptionsForm(ProviderOptionsForm):
