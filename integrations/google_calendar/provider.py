@@ -26,13 +26,18 @@ from django import forms
 from django.conf import settings
 from django.utils import timezone
 
+from bookings.models import Booking
 from bookings.orm import run_orm
 from bookings.providers.base import BookingContext, BookingIntent, ProviderOptionsForm
 from bookings.providers.native import NativeBookingProvider, outside
 from bookings.slots import Interval, Refusal
 from integrations.google_calendar import connections, event_sync
 from integrations.google_calendar.client import CalendarClient, GoogleCalendarError
-from integrations.google_calendar.models import PRIMARY, GoogleCalendarConnection
+from integrations.google_calendar.models import (
+    PRIMARY,
+    CalendarEventSync,
+    GoogleCalendarConnection,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -154,8 +159,26 @@ class GoogleCalendarProvider(NativeBookingProvider):
             booking_id=booking_id
         )
 
-    def initial_sync_status(self) -> str:
-        return "pending" if self.options["create_events"] else "not_required"
+    def on_booked(self, booking: Booking) -> bool:
+        if not self.options["create_events"]:
+            return False
+        CalendarEventSync.objects.create(booking=booking)  # pending until the event is in
+        return True
+
+    def on_changed(self, booking: Booking) -> bool:
+        # Only a booking that has (or waits for) its event follows the change.
+        return bool(
+            CalendarEventSync.objects.filter(booking=booking)
+            .exclude(status=CalendarEventSync.Status.NOT_REQUIRED)
+            .update(status=CalendarEventSync.Status.PENDING)
+        )
+
+    def on_cancelled(self, booking: Booking) -> bool:
+        return (
+            CalendarEventSync.objects.filter(booking=booking)
+            .exclude(status=CalendarEventSync.Status.NOT_REQUIRED, event_id="")
+            .exists()
+        )
 
     # -- Fetching busy times --------------------------------------------------------------
 

@@ -207,7 +207,7 @@ def test_the_seed_test_plan(server: Server):
     assert booked_starts(server) == [three_pm]
     events = [e for e in wait_for_events(google, 2) if e["summary"] != "Dentist"]
     ((event_id, sync),) = server.rows(
-        "SELECT calendar_event_id, calendar_sync_status FROM bookings_booking"
+        "SELECT event_id, status FROM google_calendar_calendareventsync"
     )
     assert sync == "synced"
     assert [e["id"] for e in events] == [event_id]
