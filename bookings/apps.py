@@ -7,6 +7,7 @@ class BookingsConfig(AppConfig):
 
     def ready(self) -> None:
         from bookings.models import Business
+        from bookings.providers.chain import ChainProvider
         from bookings.providers.native import NativeBookingProvider
         from bookings.providers.registry import provider_choices, register
 
@@ -14,4 +15,6 @@ class BookingsConfig(AppConfig):
         # providers registered by other apps' ready() appear without a migration.
         Business._meta.get_field("booking_provider").choices = provider_choices
         register(NativeBookingProvider)
-        import bookings.tasks  # noqa: F401  (registers the outbox task kinds)
+        register(ChainProvider)
+        import bookings.notifications
+        import bookings.tasks  # noqa: F401  (both register outbox task kinds)

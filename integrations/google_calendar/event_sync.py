@@ -18,6 +18,7 @@ import logging
 from django.db import transaction
 
 from bookings.models import Booking
+from bookings.notifications import notify_sync_failed
 from bookings.outbox import PermanentTaskError, RetryAfter
 from bookings.tasks import PROVIDER_AFTER_BOOKING, provider_follow_ups
 from integrations.google_calendar import connections
@@ -167,3 +168,6 @@ def _save(
     sync.error = error[:2000]
     with transaction.atomic():
         sync.save(update_fields=["status", "error", "updated_at"] + (extra or []))
+        if status == SyncStatus.FAILED:
+            # In the same transaction: a failure on record always has its notice queued.
+            notify_sync_failed(booking=sync.booking, error=error)

@@ -40,11 +40,11 @@ def copy_back_to_bookings(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('bookings', '0004_booking_calendar_id'),
+        ('bookings', '0006_staff_notifications'),
         ('google_calendar', '0001_initial'),
     ]
     # bookings never names google_calendar: the copy is ordered before the drop from here.
-    run_before = [('bookings', '0005_remove_booking_calendar_fields')]
+    run_before = [('bookings', '0007_remove_booking_calendar_fields')]
 
     operations = [
         migrations.CreateModel(

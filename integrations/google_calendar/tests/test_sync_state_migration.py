@@ -11,9 +11,9 @@ from django.db.migrations.executor import MigrationExecutor
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-BEFORE = [("bookings", "0004_booking_calendar_id"), ("google_calendar", "0001_initial")]
+BEFORE = [("bookings", "0006_staff_notifications"), ("google_calendar", "0001_initial")]
 AFTER = [
-    ("bookings", "0005_remove_booking_calendar_fields"),
+    ("bookings", "0007_remove_booking_calendar_fields"),
     ("google_calendar", "0002_calendareventsync"),
 ]
 # status, event id, calendar id, error

@@ -9,7 +9,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('bookings', '0004_booking_calendar_id'),
+        ('bookings', '0006_staff_notifications'),
     ]
 
     operations = [
