@@ -5,6 +5,7 @@ from django.contrib import admin, messages
 from django.utils import timezone
 
 from bookings.admin_forms import BusinessAdminForm, option_field_names
+from bookings.admin_times import business_time_column, utc_column
 from bookings.models import (
     Booking,
     Business,
@@ -17,6 +18,17 @@ from bookings.outbox import retry_now
 from bookings.providers.registry import DEFAULT_PROVIDER
 from bookings.services import cancel_booking, save_staff_booking
 from bookings.tasks import retry_provider_follow_ups
+
+
+class BusinessColumnMixin:
+    """Lists of a business's rows: with one business, its name in every row costs a column
+    and says nothing."""
+
+    def get_list_display(self, request):
+        columns = list(super().get_list_display(request))
+        if "business" in columns and Business.objects.count() < 2:
+            columns.remove("business")
+        return columns
 
 
 class OpeningHoursInline(admin.TabularInline):
@@ -58,6 +70,14 @@ class BusinessAdmin(admin.ModelAdmin):
             ("Booking provider", {"fields": ["booking_provider", *options]}),
         ]
 
+    def get_changelist_formset(self, request, **kwargs):
+        # The list's provider switch names providers briefly ("Google Calendar"); the full
+        # explanation is on the business's page and in the filter.
+        formset = super().get_changelist_formset(request, **kwargs)
+        field = formset.form.base_fields["booking_provider"]
+        field.choices = [(key, label.split(" (")[0]) for key, label in field.choices]
+        return formset
+
     def get_form(self, request, obj=None, change=False, **kwargs):
         # The option fields are added by the form itself; only model fields go to the factory.
         kwargs["fields"] = BusinessAdminForm.Meta.fields
@@ -70,12 +90,17 @@ class BookingAdminForm(forms.ModelForm):
     class Meta:
         model = Booking
         fields = ["business", "service", "customer_name", "customer_phone", "start", "status"]
+        help_texts = {"start": "In the business's own time zone."}
 
     def clean(self):
         cleaned = super().clean()
         business, service, start = (cleaned.get(k) for k in ("business", "service", "start"))
         if not (business and service and start):
             return cleaned
+        # The time as typed is the business's wall-clock time, whatever zone the form was
+        # parsed in (a new booking's page cannot know the business before it is chosen).
+        start = timezone.make_aware(timezone.localtime(start).replace(tzinfo=None), business.tz)
+        cleaned["start"] = self.instance.start = start
         if service.business_id != business.pk:
             self.add_error("service", "This service belongs to another business.")
             return cleaned
@@ -99,17 +124,10 @@ class BookingAdminForm(forms.ModelForm):
 
 
 @admin.register(Booking)
-class BookingAdmin(admin.ModelAdmin):
+class BookingAdmin(BusinessColumnMixin, admin.ModelAdmin):
     form = BookingAdminForm
-    list_display = [
-        "customer_name",
-        "service",
-        "business",
-        "local_start",
-        "status",
-        "calendar_sync_status",
-        "provider",
-    ]
+    # The provider that made it is on the booking's page.
+    list_display = ["customer_name", "service", "business", "local_start", "status", "calendar"]
     list_filter = [
         "business",
         "status",
@@ -131,10 +149,19 @@ class BookingAdmin(admin.ModelAdmin):
     ]
     actions = ["cancel_selected", "retry_calendar_sync"]
 
-    @admin.display(description="start (business time)", ordering="start")
-    def local_start(self, booking: Booking) -> str:
-        local = booking.start.astimezone(booking.business.tz)
-        return f"{local:%a %Y-%m-%d %H:%M} {local.tzname()}"
+    local_start = business_time_column("start", "business", "start (business time)")
+
+    @admin.display(description="calendar", ordering="calendar_sync_status")
+    def calendar(self, booking: Booking) -> str:
+        """Its calendar event's state; a dash when the booking needs none."""
+        if booking.calendar_sync_status == Booking.SyncStatus.NOT_REQUIRED:
+            return "-"
+        return booking.get_calendar_sync_status_display()
+
+    class Media:
+        # Admin's "You are N hours ahead of server time" compares the browser's zone with the
+        # page's; times here are the business's own (labelled), so the note only misleads.
+        css = {"all": ["bookings/admin_booking.css"]}
 
     @admin.action(description="Cancel selected bookings")
     def cancel_selected(self, request, queryset):
@@ -165,11 +192,15 @@ class BookingAdmin(admin.ModelAdmin):
         # Show and parse the times in the business's own zone, as staff think of them.
         booking = self.get_object(request, object_id) if object_id else None
         if booking is None:
+            extra_context = {
+                **(extra_context or {}),
+                "subtitle": "Times in the business's own time zone",
+            }
             return super().changeform_view(request, object_id, form_url, extra_context)
         with timezone.override(booking.business.tz):
             extra_context = {
                 **(extra_context or {}),
-                "subtitle": f"Times in {booking.business.timezone}",
+                "subtitle": f"Times in {booking.business.timezone} ({booking.business})",
             }
             response = super().changeform_view(request, object_id, form_url, extra_context)
             if hasattr(response, "render"):
@@ -206,9 +237,9 @@ class OutboxTaskAdmin(admin.ModelAdmin):
         "status",
         "attempts",
         "max_attempts",
-        "next_attempt_at",
+        "next_attempt_utc",
         "short_error",
-        "updated_at",
+        "updated_utc",
     ]
     list_filter = [
         "status",
@@ -231,6 +262,9 @@ class OutboxTaskAdmin(admin.ModelAdmin):
         "updated_at",
     ]
     actions = ["retry_selected_now"]
+
+    next_attempt_utc = utc_column("next_attempt_at", "next attempt")
+    updated_utc = utc_column("updated_at", "updated")
 
     def has_add_permission(self, request) -> bool:
         return False

@@ -71,15 +71,8 @@ class BookingIntent:
 
 
 class ProviderOptionsForm(forms.Form):
-    """Options every provider understands. Subclasses add their own fields."""
-
-    default_duration_minutes = forms.IntegerField(
-        min_value=5,
-        max_value=12 * 60,
-        initial=30,
-        required=False,
-        help_text="Length offered when a caller's request matches no service duration.",
-    )
+    """Options every provider understands (none so far). Subclasses add their own fields;
+    stored options no form names any more are ignored when read and dropped on save."""
 
 
 class BookingProvider:

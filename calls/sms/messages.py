@@ -20,6 +20,6 @@ def booking_confirmation(booking: Booking) -> str:
     when = spoken_datetime(booking.start.astimezone(business.tz))
     greeting = f"Hi {booking.customer_name}, your" if booking.customer_name else "Your"
     return (
-        f"{greeting} {booking.service.name} at {business.name} is booked for {when}. "
+        f"{greeting} {booking.service.name_in_sentence} at {business.name} is booked for {when}. "
         f"To change it, call {business.phone_number}."
     )
