@@ -60,6 +60,7 @@ class BusinessAdmin(admin.ModelAdmin):
         (None, {"fields": ["name", "slug", "is_active", "greeting"]}),
         ("Phone", {"fields": ["phone_number", "transfer_number"]}),
         ("Booking rules", {"fields": ["timezone", "min_notice_minutes", "horizon_days"]}),
+        ("Texts to customers", {"fields": ["reminder_hours"]}),
     ]
 
     def get_fieldsets(self, request, obj=None):

@@ -63,6 +63,13 @@ class Business(models.Model):
         max_length=40, choices=provider_choices, default=DEFAULT_PROVIDER
     )
     provider_options = models.JSONField(default=dict, blank=True)
+    reminder_hours = models.PositiveSmallIntegerField(
+        "reminder text (hours before)",
+        default=24,
+        validators=[MaxValueValidator(24 * 14)],
+        help_text="Customers get a text this long before each booking, once (0: no reminders). "
+        "Bookings made less than this long ahead get none.",
+    )
     transfer_number = models.CharField(
         max_length=20,
         blank=True,
@@ -86,6 +93,10 @@ class Business(models.Model):
     @property
     def tz(self) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(self.timezone)
+
+    @property
+    def reminder_lead(self) -> timedelta:
+        return timedelta(hours=self.reminder_hours)
 
     @property
     def welcome_greeting(self) -> str:

@@ -12,4 +12,4 @@ class CallsConfig(AppConfig):
 
         register(EmbeddedEngine)
         register(LLMEngine)
-        import calls.sms.tasks  # noqa: F401  (registers the SMS outbox task)
+        import calls.sms.tasks  # noqa: F401  (registers the SMS outbox tasks, the reminder job)

@@ -100,4 +100,4 @@ class ReceptionistSettings(models.Model):
         return f"{self.business}: {self.get_engine_display()}"
 
 
-from calls.sms.models import SmsMessage  # noqa: E402, F401  (the app's models live here)
+from calls.sms.models import IncomingSms, SmsMessage, SmsOptOut  # noqa: E402, F401  (the app's models live here)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from django.contrib import admin
 
+from bookings.admin import BusinessColumnMixin
 from bookings.admin_times import business_time_column
-from calls.sms.models import SmsMessage
+from calls.sms.models import IncomingSms, SmsMessage, SmsOptOut
 
 
 @admin.register(SmsMessage)
@@ -45,6 +46,46 @@ class SmsMessageAdmin(admin.ModelAdmin):
     @admin.display(description="booking", ordering="booking")
     def for_booking(self, sms: SmsMessage) -> str:
         return f"{sms.booking.service} for {sms.booking.customer_name}"
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(IncomingSms)
+class IncomingSmsAdmin(BusinessColumnMixin, admin.ModelAdmin):
+    """What customers texted the business, and what it did: read them here, call back."""
+
+    list_display = ["received_local", "from_number", "business", "body", "action", "booking"]
+    list_filter = ["action", "business"]
+    search_fields = ["from_number", "body"]
+    list_select_related = ["business", "booking__service"]
+    fields = ["business", "from_number", "body", "action", "booking", "note", "received_local"]
+    readonly_fields = fields
+
+    received_local = business_time_column("received_at", "business", "received")
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(SmsOptOut)
+class SmsOptOutAdmin(admin.ModelAdmin):
+    """Numbers that texted STOP: they get no texts until they text START. Changed only by
+    the customer's own texts."""
+
+    list_display = ["phone", "business", "opted_out_local"]
+    list_filter = ["business"]
+    search_fields = ["phone"]
+    fields = ["phone", "business", "opted_out_local"]
+    readonly_fields = fields
+
+    opted_out_local = business_time_column("opted_out_at", "business", "opted out")
 
     def has_add_permission(self, request) -> bool:
         return False

@@ -11,7 +11,7 @@ from django.core.management.base import BaseCommand
 from django.db import close_old_connections, connection
 from django.utils import timezone
 
-from bookings import heartbeat, outbox
+from bookings import heartbeat, outbox, periodic
 
 
 class Command(BaseCommand):
@@ -33,12 +33,15 @@ class Command(BaseCommand):
         ran = 0
         name, started = heartbeat.worker_name(), timezone.now()
         last_beat = None
+        last_runs: dict = {}
         while not stopping.is_set():
             _drop_stale_connections()
             now = timezone.now()
             if last_beat is None or now - last_beat >= heartbeat.BEAT_EVERY:
                 heartbeat.beat(name, started_at=started, now=now)
                 last_beat = now
+            # E.g. queue the reminders that have come due; they then run as outbox tasks.
+            periodic.run_due(now, last_runs)
             count = outbox.run_due(limit=batch)
             ran += count
             if count:

@@ -22,7 +22,8 @@ class Command(BaseCommand):
         for business in Business.objects.filter(is_active=True):
             lines.append(
                 f"  {business.name}: voice webhook {settings.PUBLIC_BASE_URL}"
-                f"/voice/incoming/{business.slug}/"
+                f"/voice/incoming/{business.slug}/, messaging webhook "
+                f"{settings.PUBLIC_BASE_URL}/sms/incoming/{business.slug}/"
             )
         lines.append("Press Ctrl+C to stop.\n")
         self.stdout.write("\n".join(lines))
