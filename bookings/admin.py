@@ -2,7 +2,9 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
+from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.html import format_html
 
 from bookings.admin_forms import BusinessAdminForm, option_field_names
 from bookings.admin_times import business_time_column, utc_column
@@ -56,8 +58,9 @@ class BusinessAdmin(admin.ModelAdmin):
     search_fields = ["name", "slug", "phone_number"]
     prepopulated_fields = {"slug": ["name"]}
     inlines = [OpeningHoursInline, DateExceptionInline, ServiceInline]
+    readonly_fields = ["shortcuts"]
     base_fieldsets = [
-        (None, {"fields": ["name", "slug", "is_active", "greeting"]}),
+        (None, {"fields": ["shortcuts", "name", "slug", "is_active", "greeting"]}),
         ("Phone", {"fields": ["phone_number", "transfer_number"]}),
         ("Booking rules", {"fields": ["timezone", "min_notice_minutes", "horizon_days"]}),
         ("Texts to customers", {"fields": ["reminder_hours"]}),
@@ -70,6 +73,40 @@ class BusinessAdmin(admin.ModelAdmin):
             *self.base_fieldsets,
             ("Booking provider", {"fields": ["booking_provider", *options]}),
         ]
+
+    def get_urls(self):
+        # Imported here: the views build on this module's admin classes.
+        from bookings import schedule_views
+
+        def view(func, *args):
+            return self.admin_site.admin_view(
+                lambda request, **kw: func(self, request, *args, **kw)
+            )
+
+        return [
+            path(
+                "schedule/",
+                view(schedule_views.choose_business, "schedule"),
+                name="bookings_business_choose_schedule",
+            ),
+            path(
+                "<path:object_id>/schedule/",
+                view(schedule_views.schedule_page),
+                name="bookings_business_schedule",
+            ),
+            *super().get_urls(),
+        ]
+
+    @admin.display(description="see")
+    def shortcuts(self, business: Business) -> str:
+        if business.pk is None:
+            return "The schedule opens once the business is saved."
+        url = reverse("admin:bookings_business_schedule", args=[business.pk])
+        return format_html(
+            '<a href="{}">Today\'s schedule</a> &middot; <a href="{}?view=week">This week</a>',
+            url,
+            url,
+        )
 
     def get_changelist_formset(self, request, **kwargs):
         # The list's provider switch names providers briefly ("Google Calendar"); the full

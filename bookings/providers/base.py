@@ -12,13 +12,14 @@ loop awaits them on the event loop, so any blocking work (ORM, HTTP) goes throug
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from django import forms
 
-from bookings.slots import Refusal
+from bookings.slots import Interval, Refusal
 
 if TYPE_CHECKING:
     from bookings.models import Booking, Business, Service
@@ -112,6 +113,12 @@ class BookingProvider:
         """A call for this business has started (the provider instance lives as long as the
         call). Providers with a slow external source fetch what the call will need here, in
         the background; the call never waits for this. Default: nothing to prepare."""
+
+    async def calendar_busy(self, start: datetime, end: datetime) -> Sequence[Interval] | None:
+        """Busy times in an outside calendar between `start` and `end`, for staff to see on
+        the schedule: () when the provider has no outside calendar, None when it cannot
+        tell right now (the problem is recorded where staff see it)."""
+        return ()
 
     # -- Methods that child classes must implement -------------------------------------
 

@@ -140,6 +140,11 @@ class GoogleCalendarProvider(NativeBookingProvider):
                 return BookingIntent(booked=False, reason=Refusal.TAKEN, alternatives=alternatives)
         return await run_orm(commit)(await self.external_busy())
 
+    async def calendar_busy(self, start: datetime, end: datetime) -> Sequence[Interval] | None:
+        if not self.options["check_availability"]:
+            return ()
+        return await self._fetch(start, end)
+
     def _known_busy(self) -> Sequence[Interval]:
         return self._busy.busy if self._busy is not None else ()
 

@@ -4,6 +4,7 @@ var/screenshots/ for a person to look at."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -119,5 +120,51 @@ def test_list_pages_fit_1280_px(browser, server, name):
     page = logged_in(browser, server)
     page.goto(server.url + LIST_PAGES[name])
     screenshot(page, name)
+    assert sideways_overflow(page) == 0
+    page.close()
+
+
+def schedule_url(server, **params) -> str:
+    query = "&".join(f"{key}={value}" for key, value in params.items())
+    return f"{server.url}/admin/bookings/business/1/schedule/" + (f"?{query}" if query else "")
+
+
+def test_schedule_day_view(browser, server):
+    from playwright.sync_api import expect
+
+    page = logged_in(browser, server)
+    page.click("text=Schedule")
+    expect(page.locator("section.schedule-day")).to_have_count(1)
+    bookings = page.locator(".schedule-booking")
+    expect(bookings).to_have_count(4)
+    screenshot(page, "schedule-day")
+    assert sideways_overflow(page) == 0
+    # Every booking is a link to its admin page.
+    bookings.first.click()
+    expect(page).to_have_url(re.compile(r"/admin/bookings/booking/\d+/change/$"))
+    page.close()
+
+
+def test_schedule_week_view(browser, server):
+    from playwright.sync_api import expect
+
+    page = logged_in(browser, server)
+    page.goto(schedule_url(server, view="week"))
+    expect(page.locator("section.schedule-day")).to_have_count(7)
+    expect(page.locator(".schedule-special")).to_have_count(1)
+    screenshot(page, "schedule-week")
+    assert sideways_overflow(page) == 0
+    page.click("text=Next week")
+    expect(page.locator("h1")).to_contain_text("Week of")
+    page.close()
+
+
+def test_schedule_on_a_phone(browser, server):
+    from playwright.sync_api import expect
+
+    page = logged_in(browser, server, width=390, height=844)
+    page.goto(schedule_url(server, view="week"))
+    expect(page.locator("section.schedule-day")).to_have_count(7)
+    screenshot(page, "schedule-phone")
     assert sideways_overflow(page) == 0
     page.close()
