@@ -4,7 +4,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html_join
 
 from bookings.admin_forms import BusinessAdminForm, option_field_names
 from bookings.admin_times import business_time_column, utc_column
@@ -86,6 +86,9 @@ class BusinessAdmin(admin.ModelAdmin):
     prepopulated_fields = {"slug": ["name"]}
     inlines = [OpeningHoursInline, DateExceptionInline, ServiceInline]
     readonly_fields = ["shortcuts"]
+    # More links for the top of the business's page, (label, business -> URL), added by the
+    # apps that build on bookings (calls adds its dashboard).
+    extra_shortcuts: list = []
     base_fieldsets = [
         (None, {"fields": ["shortcuts", "name", "slug", "is_active", "greeting"]}),
         ("Phone", {"fields": ["phone_number", "transfer_number"]}),
@@ -114,7 +117,11 @@ class BusinessAdmin(admin.ModelAdmin):
         return [
             path(
                 "schedule/",
-                view(schedule_views.choose_business, "schedule"),
+                view(
+                    schedule_views.choose_business,
+                    "admin:bookings_business_schedule",
+                    "Schedule",
+                ),
                 name="bookings_business_choose_schedule",
             ),
             path(
@@ -130,11 +137,12 @@ class BusinessAdmin(admin.ModelAdmin):
         if business.pk is None:
             return "The schedule opens once the business is saved."
         url = reverse("admin:bookings_business_schedule", args=[business.pk])
-        return format_html(
-            '<a href="{}">Today\'s schedule</a> &middot; <a href="{}?view=week">This week</a>',
-            url,
-            url,
-        )
+        links = [
+            ("Today's schedule", url),
+            ("This week", f"{url}?view=week"),
+            *((label, link(business)) for label, link in self.extra_shortcuts),
+        ]
+        return format_html_join(" &middot; ", '<a href="{}">{}</a>', ((u, t) for t, u in links))
 
     def get_changelist_formset(self, request, **kwargs):
         # The list's provider switch names providers briefly ("Google Calendar"); the full

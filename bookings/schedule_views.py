@@ -115,7 +115,7 @@ def _now_top(business: Business, view: schedule.ScheduleView, today: date) -> in
     return None
 
 
-def choose_business(model_admin, request: HttpRequest, target: str) -> HttpResponse:
+def choose_business(model_admin, request: HttpRequest, url_name: str, title: str) -> HttpResponse:
     """The admin index's "Schedule"/"Dashboard" link: straight to the only business, or a
     list to pick from."""
     businesses = [
@@ -123,16 +123,14 @@ def choose_business(model_admin, request: HttpRequest, target: str) -> HttpRespo
         for b in Business.objects.filter(is_active=True)
         if model_admin.has_view_permission(request, b)
     ]
-    name = f"admin:bookings_business_{target}"
     if len(businesses) == 1:
-        return redirect(reverse(name, args=[businesses[0].pk]))
+        return redirect(reverse(url_name, args=[businesses[0].pk]))
     return render(
         request,
         "admin/bookings/business/choose.html",
         {
             **admin.site.each_context(request),
-            "opts": Business._meta,
-            "title": "Schedule" if target == "schedule" else "Dashboard",
-            "choices": [(b, reverse(name, args=[b.pk])) for b in businesses],
+            "title": title,
+            "choices": [(b, reverse(url_name, args=[b.pk])) for b in businesses],
         },
     )

@@ -9,11 +9,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from django.contrib import admin
-from django.urls import reverse
+from django.urls import path, reverse
 from django.utils.dateparse import parse_datetime
 from django.utils.html import format_html, format_html_join
 
 from bookings.admin import BusinessAdmin, BusinessColumnMixin
+from bookings.schedule_views import choose_business
+from calls.dashboard_views import dashboard_page
 from calls.models import Call, ReceptionistSettings
 
 TIME_FORMAT = "%Y-%m-%d %H:%M %Z"
@@ -73,6 +75,26 @@ class CallAdmin(BusinessColumnMixin, admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+    def get_urls(self):
+        def view(func, *args):
+            return self.admin_site.admin_view(
+                lambda request, **kwargs: func(self, request, *args, **kwargs)
+            )
+
+        return [
+            path(
+                "dashboard/",
+                view(choose_business, "admin:calls_call_dashboard", "Dashboard"),
+                name="calls_call_choose_dashboard",
+            ),
+            path(
+                "dashboard/<str:business_id>/",
+                view(dashboard_page),
+                name="calls_call_dashboard",
+            ),
+            *super().get_urls(),
+        ]
 
     @admin.display(description="started", ordering="started_at")
     def started(self, call: Call) -> str:
@@ -176,3 +198,7 @@ class ReceptionistSettingsInline(admin.StackedInline):
 
 # calls builds on bookings (never the other way): the inline joins the business page here.
 BusinessAdmin.inlines = [*BusinessAdmin.inlines, ReceptionistSettingsInline]
+BusinessAdmin.extra_shortcuts = [
+    *BusinessAdmin.extra_shortcuts,
+    ("Dashboard", lambda business: reverse("admin:calls_call_dashboard", args=[business.pk])),
+]

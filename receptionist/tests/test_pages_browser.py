@@ -26,7 +26,7 @@ from django.core.management import call_command
 from django.utils import timezone
 from bookings import heartbeat
 from bookings.models import Booking, Business, DateException
-from calls.models import Call
+from calls.models import Call, CallTurn
 from calls.sms.models import SmsMessage
 call_command("migrate", verbosity=0, interactive=False)
 call_command("seed_demo", verbosity=0)
@@ -49,7 +49,15 @@ for day in range(-2, 5):
         call = Call.objects.create(
             sid="CA" + f"{{(day + 2) * 10 + n:032x}}", business=salon,
             from_number=booking.customer_phone, to_number=salon.phone_number,
-            outcome="booked", booking=booking, ended_at=timezone.now(),
+            outcome=["booked", "booked", "message_taken", "abandoned"][n], booking=booking,
+            ended_at=timezone.now(),
+        )
+        Call.objects.filter(pk=call.pk).update(
+            started_at=start - dt.timedelta(days=7, hours=n))
+        CallTurn.objects.bulk_create(
+            CallTurn(call=call, speaker="receptionist", text="...", at=start,
+                     first_token_ms=180 + 37 * ((day + 2) * 4 + n + t) % 400)
+            for t in range(3)
         )
         SmsMessage.objects.create(
             booking=booking, kind="booking_confirmation", to=booking.customer_phone,
@@ -167,4 +175,18 @@ def test_schedule_on_a_phone(browser, server):
     expect(page.locator("section.schedule-day")).to_have_count(7)
     screenshot(page, "schedule-phone")
     assert sideways_overflow(page) == 0
+    page.close()
+
+
+def test_dashboard(browser, server):
+    from playwright.sync_api import expect
+
+    page = logged_in(browser, server)
+    page.click("text=Dashboard")
+    expect(page.locator("#figure-calls")).to_have_text("28")
+    expect(page.locator("svg.chart")).to_have_count(3)
+    screenshot(page, "dashboard")
+    assert sideways_overflow(page) == 0
+    page.click("text=Last 7 days")
+    expect(page.locator(".dashboard-range")).to_contain_text("to")
     page.close()
