@@ -62,7 +62,7 @@ def fill(calls: int) -> object:
     from django.core.management import call_command
     from django.utils import timezone
 
-    from bookings.models import Booking, Business, Service
+    from bookings.models import Booking, Business, OutboxTask, Service
     from calls.models import Call, CallTurn
 
     call_command("migrate", verbosity=0, interactive=False)
@@ -121,11 +121,23 @@ def fill(calls: int) -> object:
                 start=slot,
                 end=slot + timedelta(minutes=30),
                 provider="native",
-                calendar_sync_status=rng.choice(["not_required"] * 9 + ["failed"]),
             )
         )
         slot += timedelta(minutes=30)
-    Booking.objects.bulk_create(bookings, batch_size=1000)
+    made = Booking.objects.bulk_create(bookings, batch_size=1000)
+    # One in ten had its calendar event fail for good.
+    OutboxTask.objects.bulk_create(
+        (
+            OutboxTask(
+                kind="provider.after_booking",
+                payload={"booking_id": booking.pk},
+                dedupe_key=f"provider.after_booking:booking:{booking.pk}",
+                status=rng.choice(["done"] * 9 + ["failed"]),
+            )
+            for booking in made
+        ),
+        batch_size=1000,
+    )
     print(
         f"filled {calls:,} calls, {calls * TURNS_PER_CALL:,} turns, {len(bookings):,} bookings "
         f"in {time.perf_counter() - started:.0f} s"

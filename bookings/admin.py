@@ -20,7 +20,6 @@ from bookings.models import (
 from bookings.outbox import retry_now
 from bookings.providers.registry import DEFAULT_PROVIDER
 from bookings.services import buffer_until, cancel_booking, save_staff_booking
-from bookings.tasks import retry_provider_follow_ups
 
 
 class BusinessColumnMixin:
@@ -201,37 +200,27 @@ class BookingAdminForm(forms.ModelForm):
 @admin.register(Booking)
 class BookingAdmin(BusinessColumnMixin, admin.ModelAdmin):
     form = BookingAdminForm
-    # The provider that made it is on the booking's page.
-    list_display = ["customer_name", "service", "business", "local_start", "status", "calendar"]
+    # The provider that made it is on the booking's page; Google adds its calendar column.
+    list_display = ["customer_name", "service", "business", "local_start", "status"]
     list_filter = [
         "business",
         "status",
         ("start", admin.DateFieldListFilter),
-        "calendar_sync_status",
     ]
     search_fields = ["customer_name", "customer_phone"]
     list_select_related = ["business", "service"]
     readonly_fields = [
         "end",
         "provider",
-        "calendar_id",
-        "calendar_event_id",
-        "calendar_sync_status",
-        "calendar_sync_error",
         "source_call_sid",
         "created_at",
         "updated_at",
     ]
-    actions = ["cancel_selected", "retry_calendar_sync"]
+    # Providers' apps add what they keep per booking (a column, an inline, an action):
+    # see integrations/google_calendar/admin.py.
+    actions = ["cancel_selected"]
 
     local_start = business_time_column("start", "business", "start (business time)")
-
-    @admin.display(description="calendar", ordering="calendar_sync_status")
-    def calendar(self, booking: Booking) -> str:
-        """Its calendar event's state; a dash when the booking needs none."""
-        if booking.calendar_sync_status == Booking.SyncStatus.NOT_REQUIRED:
-            return "-"
-        return booking.get_calendar_sync_status_display()
 
     class Media:
         # Admin's "You are N hours ahead of server time" compares the browser's zone with the
@@ -253,14 +242,6 @@ class BookingAdmin(BusinessColumnMixin, admin.ModelAdmin):
             booking=obj,
             previous_status=previous,
             changed=bool(details & set(form.changed_data)),
-        )
-
-    @admin.action(description="Retry calendar sync now")
-    def retry_calendar_sync(self, request, queryset):
-        waiting = queryset.exclude(calendar_sync_status=Booking.SyncStatus.NOT_REQUIRED)
-        ids = retry_provider_follow_ups(list(waiting.values_list("pk", flat=True)))
-        self.message_user(
-            request, f"Queued {len(ids)} calendar update(s) to run now.", messages.SUCCESS
         )
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):

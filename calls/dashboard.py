@@ -11,7 +11,8 @@ from datetime import date, datetime, time, timedelta
 from django.db import connection
 from django.db.models import Aggregate, Case, Count, FloatField, IntegerField, Q, Value, When
 
-from bookings.models import Booking, Business
+from bookings.models import Booking, Business, OutboxTask
+from bookings.tasks import PROVIDER_AFTER_BOOKING, PROVIDER_AFTER_CANCEL
 from calls.models import Call, CallTurn
 
 # The call loop records an LLM engine fallback as this event (calls.dialogue.llm.engine).
@@ -133,13 +134,20 @@ def build(business: Business, first: date, last: date) -> Dashboard:
             )
         )
 
-    # Bookings made in the period whose calendar event could not be written.
-    dashboard.calendar_problems = Booking.objects.filter(
-        business=business,
-        created_at__gte=start,
-        created_at__lt=end,
-        calendar_sync_status=Booking.SyncStatus.FAILED,
-    ).count()
+    # Calendar problems: bookings made in the period whose provider follow-up (writing or
+    # deleting the calendar event) failed for good in the outbox.
+    made = Booking.objects.filter(business=business, created_at__gte=start, created_at__lt=end)
+    dashboard.calendar_problems = (
+        OutboxTask.objects.filter(
+            kind__in=[PROVIDER_AFTER_BOOKING, PROVIDER_AFTER_CANCEL],
+            status=OutboxTask.Status.FAILED,
+            created_at__gte=start,
+            payload__booking_id__in=list(made.values_list("pk", flat=True)),
+        )
+        .values("payload__booking_id")
+        .distinct()
+        .count()
+    )
 
     turns = CallTurn.objects.filter(
         call__business=business,

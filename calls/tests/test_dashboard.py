@@ -11,7 +11,7 @@ from django.contrib.auth.models import Permission, User
 from django.test import Client
 from django.urls import reverse
 
-from bookings.models import Booking
+from bookings.models import Booking, OutboxTask
 from bookings.tests.factories import BookingFactory, BusinessFactory, ServiceFactory
 from calls.dashboard import build
 from calls.models import Call, CallTurn
@@ -48,9 +48,15 @@ def test_counts_by_outcome_share_fallbacks_and_calendar_problems(salon):
     call(salon, at(salon, DAY, 11), "abandoned",
          events=[{"at": "x", "event": "llm_fallback", "detail": "timeout"}])  # fmt: skip
     service = ServiceFactory(business=salon)
-    BookingFactory(service=service, start=at(salon, DAY, 15), calendar_sync_status="failed")
-    BookingFactory(service=service, start=at(salon, DAY, 16), calendar_sync_status="synced")
-    BookingFactory(service=service, start=at(salon, DAY, 17), calendar_sync_status="failed")
+    failed = BookingFactory(service=service, start=at(salon, DAY, 15))
+    synced = BookingFactory(service=service, start=at(salon, DAY, 16))
+    older = BookingFactory(service=service, start=at(salon, DAY, 17))
+    for booking, status in ((failed, "failed"), (synced, "done"), (older, "failed")):
+        OutboxTask.objects.create(
+            kind="provider.after_booking", payload={"booking_id": booking.pk},
+            dedupe_key=f"k{booking.pk}", status=status,
+        )  # fmt: skip
+    OutboxTask.objects.update(created_at=at(salon, DAY, 12))
     # Made (and failed) on the day except the last, made the week before.
     Booking.objects.update(created_at=at(salon, DAY, 12))
     Booking.objects.filter(start=at(salon, DAY, 17)).update(

@@ -17,6 +17,7 @@ from bookings.tests.factories import BookingFactory, BusinessFactory, ServiceFac
 from bookings.tests.timeutil import local, upcoming
 from calls.sms.models import IncomingSms, SmsMessage, SmsOptOut
 from calls.sms.reminders import queue_due_reminders
+from integrations.google_calendar.models import CalendarEventSync
 
 pytestmark = pytest.mark.django_db
 
@@ -76,7 +77,11 @@ def reply_of(response) -> str:
 
 
 def test_c_cancels_the_booking_and_says_so(salon, text):
-    booking = book(salon, calendar_sync_status="synced", provider="google_calendar")
+    booking = book(salon, provider="google_calendar")
+    # Its calendar event, as the Google provider's event sync records it.
+    CalendarEventSync.objects.create(
+        booking=booking, calendar_id="primary", event_id="abc123", status="synced"
+    )
 
     reply = reply_of(text("C"))
 

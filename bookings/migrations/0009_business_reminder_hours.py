@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('bookings', '0007_workerheartbeat'),
+        ('bookings', '0008_workerheartbeat'),
     ]
 
     operations = [
