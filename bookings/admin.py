@@ -22,6 +22,14 @@ from bookings.providers.registry import DEFAULT_PROVIDER
 from bookings.services import buffer_until, cancel_booking, save_staff_booking
 
 
+def admin_page(model_admin, func, *args):
+    """A page of `model_admin`'s own (func(model_admin, request, *args, **url_kwargs)) behind
+    admin's login and CSRF handling, for its get_urls()."""
+    return model_admin.admin_site.admin_view(
+        lambda request, **kwargs: func(model_admin, request, *args, **kwargs)
+    )
+
+
 class BusinessColumnMixin:
     """Lists of a business's rows: with one business, its name in every row costs a column
     and says nothing."""
@@ -109,9 +117,7 @@ class BusinessAdmin(admin.ModelAdmin):
         from bookings import schedule_views
 
         def view(func, *args):
-            return self.admin_site.admin_view(
-                lambda request, **kw: func(self, request, *args, **kw)
-            )
+            return admin_page(self, func, *args)
 
         return [
             path(

@@ -13,7 +13,7 @@ from django.urls import path, reverse
 from django.utils.dateparse import parse_datetime
 from django.utils.html import format_html, format_html_join
 
-from bookings.admin import BusinessAdmin, BusinessColumnMixin
+from bookings.admin import BusinessAdmin, BusinessColumnMixin, admin_page
 from bookings.schedule_views import choose_business
 from calls.dashboard_views import dashboard_page
 from calls.models import Call, ReceptionistSettings
@@ -78,9 +78,7 @@ class CallAdmin(BusinessColumnMixin, admin.ModelAdmin):
 
     def get_urls(self):
         def view(func, *args):
-            return self.admin_site.admin_view(
-                lambda request, **kwargs: func(self, request, *args, **kwargs)
-            )
+            return admin_page(self, func, *args)
 
         return [
             path(
