@@ -120,14 +120,46 @@ def _to_e164(run: str, region: str) -> str | None:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+# Between a number and what follows it: the caller is correcting themselves.
+_CORRECTION = re.compile(
+    r"\b(?:no|sorry|wait|i mean|actually|oops|scratch that|make that|rather|correction|my bad"
+    r"|not)\b"
+)
+# A corrected tail said like a time ("10 30", "9:45", "4 pm") is a time, not digits of the number.
+_TIME_LIKE = re.compile(r"^\s*\d{1,2}(?:[:\s]\d{2})?\s*$")
+_TIME_AFTER = re.compile(
+    r"\s*(?:[ap]\.?\s?m\b|o'?\s?clock|in the (?:morning|afternoon|evening)|tonight|tomorrow)",
+    re.IGNORECASE,
+)
+
+
 def find_phone(text: str, *, region: str = "US") -> tuple[str, int, int] | None:
-    """The first phone number in what the caller said: (E.164, start, end of where it was
-    said), so other readers can ignore those words ("five oh one" in a number is no time)."""
+    """The phone number in what the caller said: (E.164, start, end of where it was said), so
+    other readers can ignore those words ("five oh one" in a number is no time).
+
+    The first number, unless the caller corrects it: "646 555 0188, no sorry, 0189" patches the
+    last digits, "..., sorry, 646 555 0199" replaces it. The last value said wins.
+    """
+    found: tuple[str, int, int] | None = None
+    digits = ""
     for run, start, end in _runs(text):
+        corrects = found is not None and _CORRECTION.search(text, found[2], start)
+        if found is not None and not corrects:
+            break
         e164 = _to_e164(run, region)
         if e164:
-            return e164, start, end
-    return None
+            found, digits = (e164, found[1] if found else start, end), run
+            continue
+        if found is None:
+            continue
+        said = text[start:end]
+        if len(run) >= len(digits) or _TIME_LIKE.match(said) or _TIME_AFTER.match(text, end):
+            break
+        patched = _to_e164(digits[: len(digits) - len(run)] + run, region)
+        if patched is None:
+            break
+        found, digits = (patched, found[1], end), digits[: len(digits) - len(run)] + run
+    return found
 
 
 def extract_phone(text: str, *, region: str = "US") -> str | None:
