@@ -186,7 +186,12 @@ def yes_or_no(text: str) -> bool | None:
         return None
     if not markers[0]:
         return False
-    if len(found) > 1 and not markers[1] and found[1].start() == found[0].end() + 1:
+    if (
+        len(found) > 1
+        and found[0].group() in ("yeah", "yea", "ya")
+        and not markers[1]
+        and found[1].start() == found[0].end() + 1
+    ):
         return False  # "yeah, no": the no is the answer
     if not all(markers) or _CHANGE_REQUEST.search(norm):
         return None

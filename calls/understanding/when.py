@@ -130,7 +130,8 @@ def _number_words_to_digits(s: str) -> str:
     s = _SPOKEN_CLOCK.sub(lambda m: f"{_words_value(m[1])}:{_words_value(m[2]):02d}", s)
     s = _COMPOUND.sub(_compound, s)
     s = _NUMBER_WORD.sub(_single_word, s)
-    return re.sub(r"\b(1?\d|2[0-3])\s+hundred\b", r"\g<1>00", s)  # "fifteen hundred hours"
+    # "fifteen hundred (hours)" is 15:00
+    return re.sub(r"\b(1?\d|2[0-3])\s+hundred\b(?!\s+(?:dollars|bucks|people))", r"\g<1>:00", s)
 
 
 # Hesitations carry no meaning and would stand between a cue and its number ("at, um, 3").
@@ -141,6 +142,8 @@ _HYPHEN_RANGE = re.compile(
     r"(?!\s*[-\u2013/]\s*\d)"
 )
 # "the 4 o'clock one", "the 3 pm one": "one" is the offer, not 1 o'clock.
+# "10 am, sorry, pm": the am/pm alone corrects the time before it.
+_AMPM_CORRECTION = re.compile(r"\b(?:no|sorry|i mean|wait|actually)\s+(?P<half>am|pm)\b")
 _CLOCK_ONE = re.compile(r"\b(oclock|[ap]m|\d:[0-5]\d)\s+ones?\b")
 # Said the other way round: "no later than 3" is "before 3".
 _FLIPPED_BOUNDS = re.compile(r"\b(?:no later than|not after|not later than)\b")
@@ -250,7 +253,7 @@ _OFFSET = re.compile(
     r"\bin\s+(?:about\s+|around\s+)?(?P<n>a|an|a couple of|\d{1,3})\s+"
     r"(?P<unit>day|week|month|fortnight)s?"
     r"(?P<or>\s+or\s+(?:2|3|so))?\b"
-    rf"|\b(?P<n2>a|\d{{1,2}})\s+(?P<unit2>day|week|fortnight)s?\s+"
+    rf"|\b(?P<n2>a|\d{{1,2}})\s+(?P<unit2>day|week|fortnight|month)s?\s+"
     rf"(?:from\s+)?(?P<base>today|now|tomorrow|{_WD})\b"
 )
 # "two Tuesdays from now": the second Tuesday to come.
@@ -281,8 +284,9 @@ _WEEKDAY = re.compile(
 _SOONEST = re.compile(
     r"(?<!for )(?<!by )(?<!till )(?<!until )(?<!from )(?<!at the )(?<!i )"
     r"\b(?:right now|now|right away|straight away|asap|a s a p|as soon as (?:possible|poss|you can"
-    r"|i can|you have|youve got|you got|theres)|earliest|soonest|first available"
-    r"|next available|first (?:open|free|opening|slot|spot)|(?P<weak>whenever|any ?time|any day))\b"
+    r"|i can|you have|youve got|you got|theres)|earliest|soonest|1st available"
+    r"|next available|1st (?:open|free|opening|slot|spot)"
+    r"|(?P<weak>whenever(?! (?:my|his|her|their|i|he|she|they|we|it)\b)|any ?time|any day))\b"
 )
 
 # Clock patterns. A bare number is a time only with a cue (see _read_clock).
@@ -340,11 +344,11 @@ _QUALIFIED = {
 }
 _LUNCH = re.compile(r"\b(?:(?P<bound>after|before)\s+)?lunch(?:\s*(?:time|hour|break))?\b")
 _OTHER_WINDOWS = re.compile(
-    r"\b(?P<w>first thing|after work|after school|end of the day|close of business"
+    r"\b(?P<w>1st thing|after work|after school|end of the day|close of business"
     r"|end of business|after hours)\b"
 )
 _OTHER_WINDOW_TIMES = {
-    "first thing": (time(0), time(10)),
+    "1st thing": (time(0), time(10)),  # number words are digits by now
     "after work": (time(17), END_OF_DAY),
     "after school": (time(15), END_OF_DAY),
     "end of the day": (time(16), END_OF_DAY),
@@ -504,7 +508,7 @@ def _part_span(m: re.Match, today: date) -> dict | None:
         else:
             first, last = _month_of(today, _MONTHS[unit])
         n = last.day
-        thirds = {_EARLY: (0, 9), _MID: (9, 19), _LATE: (n - 8 if part == "late" else n - 7, n - 1)}
+        thirds = {_EARLY: (0, 9), _MID: (9, 19), _LATE: (20 if part == "late" else n - 7, n - 1)}
     if part in ("later", "rest"):
         if first > today:
             part = "late" if part == "later" else "rest"
@@ -533,7 +537,7 @@ def _offset(m: re.Match, today: date) -> dict:
     if unit == "fortnight":
         unit, n = "week", 2 * n
     if unit == "month":
-        day = _add_months(today, n)
+        day = _add_months(today + timedelta(1) if m["base"] == "tomorrow" else today, n)
         if m["or"]:
             return {"days": (day, _add_months(today, n + 1))}
         return {"day": day}
@@ -637,16 +641,26 @@ _DAY_RULES = [
 ]
 
 
-def _overlaps(span: tuple[int, int], taken: list[tuple[int, int]]) -> bool:
-    return any(span[0] < end and start < span[1] for start, end in taken)
+class _Taken:
+    """Which characters a mention already covers: a flag per character, so checking a match is
+    proportional to its own length and a long utterance stays linear."""
+
+    def __init__(self, length: int) -> None:
+        self._flags = bytearray(length)
+
+    def overlaps(self, span: tuple[int, int]) -> bool:
+        return any(self._flags[span[0] : span[1]])
+
+    def add(self, span: tuple[int, int]) -> None:
+        self._flags[span[0] : span[1]] = b"\x01" * (span[1] - span[0])
 
 
-def _scan_days(s: str, today: date, taken: list[tuple[int, int]]) -> list[_Mention]:
+def _scan_days(s: str, today: date, taken: _Taken) -> list[_Mention]:
     found = []
     for pattern, handler in _DAY_RULES:
         for m in pattern.finditer(s):
-            if not _overlaps(m.span(), taken) and (fields := handler(m, today)):
-                taken.append(m.span())
+            if not taken.overlaps(m.span()) and (fields := handler(m, today)):
+                taken.add(m.span())
                 found.append(_Mention(m.start(), m.end(), "day", **fields))
     return found
 
@@ -669,7 +683,7 @@ def _minutes(m: re.Match) -> int | None:
 
 
 def _scan_durations(
-    s: str, today: date, now: time | None, taken: list[tuple[int, int]]
+    s: str, today: date, now: time | None, taken: _Taken
 ) -> list[_Mention]:
     """ "in 45 minutes" (from now) and "half an hour later" (from what was offered)."""
     found = []
@@ -684,14 +698,14 @@ def _scan_durations(
             else:
                 delta = timedelta(minutes=-minutes if earlier else minutes)
                 found.append(_Mention(start, end, "shift", shift=delta))
-            taken.append((start, end))
+            taken.add((start, end))
             continue
         before = _FROM_NOW_BEFORE.search(s, max(0, start - 30), start)
         after = _FROM_NOW_AFTER.match(s, end)
         if not (before or after):
             continue
         start, end = (before.start() if before else start), (after.end() if after else end)
-        taken.append((start, end))
+        taken.add((start, end))
         if minutes is None or now is None:
             # "in a few minutes" or no clock to count from: the soonest times, nothing guessed.
             found.append(_Mention(start, end, "soon"))
@@ -702,25 +716,25 @@ def _scan_durations(
     return found
 
 
-def _scan_nudges(s: str, taken: list[tuple[int, int]]) -> list[_Mention]:
+def _scan_nudges(s: str, taken: _Taken) -> list[_Mention]:
     found = []
     for m in _NUDGE.finditer(s):
-        if _overlaps(m.span(), taken):
+        if taken.overlaps(m.span()):
             continue
         if m["dir"] and _NOT_A_NUDGE.search(s, max(0, m.start() - 25), m.start()):
             continue
         direction = m["dir"] or m["dir2"] or "after"
         earlier = direction in ("earlier", "sooner", "before")
-        taken.append(m.span())
+        taken.add(m.span())
         found.append(_Mention(*m.span(), "shift", nudge=-1 if earlier else 1))
     return found
 
 
-def _scan_soonest(s: str, taken: list[tuple[int, int]]) -> list[_Mention]:
+def _scan_soonest(s: str, taken: _Taken) -> list[_Mention]:
     found = []
     for m in _SOONEST.finditer(s):
-        if not _overlaps(m.span(), taken):
-            taken.append(m.span())
+        if not taken.overlaps(m.span()):
+            taken.add(m.span())
             # "any time after 5" is a window, not a rush: weak words count only alone.
             found.append(_Mention(*m.span(), "soon", period="weak" if m["weak"] else None))
     return found
@@ -777,10 +791,10 @@ def _inclusive(window: tuple[time, time]) -> tuple[time, time]:
     return window[0], max(end, window[1])
 
 
-def _scan_clock(s: str, expecting_time: bool, taken: list[tuple[int, int]]) -> list[_Mention]:
+def _scan_clock(s: str, expecting_time: bool, taken: _Taken) -> list[_Mention]:
     found = []
     for m in _CLOCK.finditer(s):
-        if _overlaps(m.span(), taken):
+        if taken.overlaps(m.span()):
             continue
         prefix = s[max(0, m.start() - 40) : m.start()]
         cued = (
@@ -796,7 +810,7 @@ def _scan_clock(s: str, expecting_time: bool, taken: list[tuple[int, int]]) -> l
         join = (_RANGE_JOIN if between else _OR_JOIN).match(s, end)
         second = _CLOCK.match(s, join.end()) if join else None
         second_reading = (
-            second and not _overlaps(second.span(), taken) and _read_clock(second, s, True)
+            second and not taken.overlaps(second.span()) and _read_clock(second, s, True)
         )
         if second_reading and second_reading[1] and not reading[1] and reading[0].hour < 12:
             # "2 to 3 pm", "9 or 10 am": the am/pm said once is meant for both.
@@ -815,16 +829,16 @@ def _scan_clock(s: str, expecting_time: bool, taken: list[tuple[int, int]]) -> l
             fields = {"window": (time(0), plausible_times(*reading)[0])}
         else:
             fields = {"time": reading[0], "explicit": reading[1]}
-        taken.append((start, end))
+        taken.add((start, end))
         found.append(_Mention(start, end, "clock", **fields))
     return found
 
 
-def _scan_windows(s: str, taken: list[tuple[int, int]]) -> list[_Mention]:
+def _scan_windows(s: str, taken: _Taken) -> list[_Mention]:
     found = []
     for m in _OTHER_WINDOWS.finditer(s):
-        if not _overlaps(m.span(), taken):
-            taken.append(m.span())
+        if not taken.overlaps(m.span()):
+            taken.add(m.span())
             found.append(_Mention(*m.span(), "clock", window=_OTHER_WINDOW_TIMES[m["w"]]))
     for m in _PART_OF_DAY.finditer(s):  # "tonight" is a day and a part of it
         period = {"night": "evening", "tonight": "evening"}.get(m["p"], m["p"])
@@ -856,6 +870,11 @@ def _merge_days(a: _Mention, b: _Mention) -> _Mention | None:
             return replace(second, days=None, unclear=True)
         if first.weekdays and second.days and not second.weekdays:  # "a weekday next week"
             return replace(second, weekdays=first.weekdays)
+    if a.day and b.day and (a.weekday is not None or b.weekday is not None):
+        plain, other = (a, b) if a.weekday is not None else (b, a)
+        if other.day.weekday() == plain.weekday:  # "tomorrow, Thursday"
+            return other
+        return replace(other, day=None, unclear=True)  # "in 2 weeks on Friday": which Friday?
     return None
 
 
@@ -904,7 +923,7 @@ def _keep_last(a: _Mention, b: _Mention) -> None:
 
 def _parse(text: str, today: date, expecting_time: bool, now: time | None = None) -> WhenParse:
     s = _normalise(text)
-    taken: list[tuple[int, int]] = []
+    taken = _Taken(len(s))
     mentions = _scan_durations(s, today, now, taken)
     mentions += _scan_days(s, today, taken)
     mentions += _scan_windows(s, taken)
@@ -920,6 +939,12 @@ def _parse(text: str, today: date, expecting_time: bool, now: time | None = None
     soon = _fold([m for m in mentions if m.group == "soon"], s, _keep_last)
     if soon is not None and soon.period == "weak" and (day or clock):
         soon = None
+    if clock is not None and clock.time is not None:
+        flips = list(_AMPM_CORRECTION.finditer(s, clock.end))
+        if flips:
+            flip = flips[-1]
+            hour = clock.time.hour % 12 + (12 if flip["half"] == "pm" else 0)
+            clock = replace(clock, time=clock.time.replace(hour=hour), explicit=True)
     if day is not None and day.unclear:
         return WhenParse(
             time=clock and clock.time,

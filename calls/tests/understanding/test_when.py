@@ -167,7 +167,7 @@ CASES = [
     ("call me back on 555-123-4567", EMPTY),
     ("for 30 minutes", EMPTY),
     ("I'm 25", EMPTY),
-    ("what's the first available?", EMPTY),
+    ("what's the first available?", WhenParse(soonest=True)),
     ("", EMPTY),
     ("hello, who is this?", EMPTY),
     ("Good morning!", EMPTY),
