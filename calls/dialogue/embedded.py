@@ -338,6 +338,12 @@ class EmbeddedEngine(DialogueEngine):
             return self.offers[index]
         if heard.yes is True and len(self.offers) == 1:
             return self.offers[0]
+        when = heard.when
+        if when.day is not None and when.time is None and when.window is None:
+            # "Friday, please" when one offer is on Friday: that offer.
+            same_day = [offer for offer in self.offers if offer.date() == when.day]
+            if len(same_day) == 1:
+                return same_day[0]
         return None
 
     def _set_start_from(self, moment: datetime) -> None:

@@ -49,6 +49,16 @@ def _tens(tokens: list[str], i: int) -> tuple[str, int]:
     return "", 0
 
 
+_NUMBER_WORDS = frozenset({*_UNITS, *_TEENS, *_TENS, *_REPEATS, *_SKIPPABLE_WORDS, "hundred"})
+
+
+def _word_follows(tokens: list[str], i: int) -> bool:
+    """True when the next token after any separators is an ordinary word, not a number."""
+    while i < len(tokens) and tokens[i] in _SEPARATORS:
+        i += 1
+    return i < len(tokens) and tokens[i].isalpha() and tokens[i] not in _NUMBER_WORDS
+
+
 def _step(tokens: list[str], i: int, current: str) -> tuple[str | None, int]:
     """Digits that tokens[i] adds to the current run and how many tokens it used.
 
@@ -62,6 +72,8 @@ def _step(tokens: list[str], i: int, current: str) -> tuple[str | None, int]:
         return _UNITS.get(nxt, nxt) * _REPEATS[tok], 2  # "double five" -> 55
     if tok in _ZERO_LETTERS and not current.strip("+") and nxt in {",", "!", "."}:
         return None, 1  # "Oh, it's 555 ...": an interjection, not a zero
+    if tok in _ZERO_LETTERS and _word_follows(tokens, i + 1):
+        return None, 1  # "... 0142, oh and at 10": an interjection after the number
     if tok in _UNITS:
         return _UNITS[tok], 1
     if tok in _TEENS or tok in _TENS:

@@ -682,9 +682,7 @@ def _minutes(m: re.Match) -> int | None:
     return hours * 60 + extra
 
 
-def _scan_durations(
-    s: str, today: date, now: time | None, taken: _Taken
-) -> list[_Mention]:
+def _scan_durations(s: str, today: date, now: time | None, taken: _Taken) -> list[_Mention]:
     """ "in 45 minutes" (from now) and "half an hour later" (from what was offered)."""
     found = []
     for m in _DURATION.finditer(s):
@@ -710,7 +708,8 @@ def _scan_durations(
             # "in a few minutes" or no clock to count from: the soonest times, nothing guessed.
             found.append(_Mention(start, end, "soon"))
             continue
-        moment = datetime.combine(today, now) + timedelta(minutes=minutes)
+        moment = datetime.combine(today, now.replace(second=0, microsecond=0))
+        moment += timedelta(minutes=minutes)
         found.append(_Mention(start, end, "day", day=moment.date()))
         found.append(_Mention(start, end, "clock", time=moment.time(), explicit=True))
     return found
@@ -855,9 +854,11 @@ def _scan_windows(s: str, taken: _Taken) -> list[_Mention]:
 
 def _merge_days(a: _Mention, b: _Mention) -> _Mention | None:
     """Combine two neighbouring day mentions, or None if the later one replaces the earlier."""
+    if b.unclear:  # "Friday, the one before Christmas": still unclear
+        return b
+    if a.unclear:  # "the week after, December 3rd": the caller made it clear
+        return b
     for first, second in ((a, b), (b, a)):
-        if first.unclear:  # "Friday, the one before Christmas": still unclear
-            return first
         if first.weekday is not None and second.calendar_date and second.day:
             if second.day.weekday() != first.weekday:  # "Thursday the 4th" (a Friday)
                 return replace(second, day=None, unclear=True)
