@@ -136,7 +136,7 @@ async def test_next_thursday_is_said_with_its_date(demo):
     call = await Conversation.start(demo)
     answer = await call.say("haircut next Thursday please")
     assert answer == "What time on Thursday, November 26th would suit you?"
-    answer = await call.say("no, I mean the week after, December 3rd")
+    answer = await call.say("no, the week after. I mean December 3rd")
     assert "December 3rd" in answer
     await call.say("at 2")
     await finish(call)

@@ -293,6 +293,17 @@ ROWS = [
     row("Midnight.", TIME, time="00:00"),
     row("4 am tomorrow.", day=d(11, 26), time="04:00"),
     row("First thing tomorrow morning.", day=d(11, 26), window=("09:00", "10:00")),
+    row("Thurs 3rd at 2.", day=d(12, 3), time="14:00"),
+    row("Fri the 4th, please.", day=d(12, 4)),
+    row("Thursday the 4th.", unclear=True),
+    row("The 20th of next month.", day=d(12, 20)),
+    row("At 3 o'clock am.", time="03:00"),
+    row("In the afternoon, say 3ish.", time="15:00"),
+    row("15 minutes before 3.", time="14:45"),
+    row("Twenty minutes after 2 pm.", time="14:20"),
+    row("Tomorrow at 730 in the evening.", day=d(11, 26), time="19:30"),
+    row("In a few hours."),  # nothing guessed
+    row("The Friday after December 3rd.", unclear=True),
     # --- speech-to-text forms: digits with spaces, number words, fillers, false starts
     row("10 30", TIME, time="10:30"),
     row("Tomorrow at 10 30.", day=d(11, 26), time="10:30"),

@@ -152,11 +152,13 @@ _FLIPPED_AFTER = re.compile(r"\b(?:no earlier than|not before|not earlier than)\
 
 def _normalise(text: str) -> str:
     s = text.lower().replace("\u2019", "'")
-    s = _FILLERS.sub(" ", s)
+    s = _FILLERS.sub(" ", s).replace("@", " at ")
     s = re.sub(r"\bo\s*'?\s*clock\b", " oclock", s)
     s = re.sub(r"(?<![a-z])([ap])\.\s?m\b\.?", r" \1m", s)  # "3 p.m." / "3p.m" -> "3 pm"
     s = re.sub(r"(?<![\d$])(\d{1,2})\.([0-5]\d)\b", r"\1:\2", s)  # "3.30" -> "3:30"
     s = re.sub(r"(\d)([ap]m)\b", r"\1 \2", s)
+    s = re.sub(r"\bin the ([ap]m)\b", r"\1", s)  # "3 in the pm"
+    s = re.sub(r"(\d)\s*ish\b", r"\1", s)  # "3ish", "2-ish"
     s = _CLOCK_ONE.sub(r"\1", s)
     s = _HYPHEN_RANGE.sub(r" from \1 to \2 ", s)
     s = _FLIPPED_BOUNDS.sub("before", s)
@@ -195,8 +197,9 @@ class _Mention:
     negated: str | None = None  # "not" (rejects this option) or "no" (may reject the previous)
 
 
-_WEEKDAYS = {"monday": 0, "tuesday": 1, "tues": 1, "wednesday": 2, "weds": 2, "thursday": 3}
-_WEEKDAYS |= {"thurs": 3, "friday": 4, "saturday": 5, "sunday": 6}
+_WEEKDAYS = {"monday": 0, "tuesday": 1, "tues": 1, "tue": 1, "wednesday": 2, "weds": 2}
+_WEEKDAYS |= {"thursday": 3, "thurs": 3, "thu": 3, "friday": 4, "fri": 4, "saturday": 5}
+_WEEKDAYS |= {"sunday": 6}  # "mon", "wed", "sat", "sun" are too often other words
 _WD = "|".join(sorted(_WEEKDAYS, key=len, reverse=True))
 # Spelled out rather than calendar.month_name, which follows the server locale.
 _MONTH_NAMES = (
@@ -220,7 +223,7 @@ _NTH_WEEKDAY = re.compile(
 _UNCLEAR_DAY = re.compile(
     r"\b(?:christmas|xmas|easter|thanksgiving|halloween|new years?|hanukkah|passover|ramadan"
     r"|diwali|valentines?|mothers day|fathers day|labou?r day|memorial day|holidays?|payday"
-    r"|bank holiday|same day|that day|the other day|some ?day"
+    r"|bank holiday|same day|that day|the other day|some ?day|(?:closest|nearest) \w+ to"
     rf"|the (?:day|week|weekend|{_WD}) (?:before|after)(?! (?:tomorrow|next|that|this)))\b"
 )
 _MONTH_FIRST = re.compile(
@@ -244,6 +247,13 @@ _PART_SPAN = re.compile(
 _IN_MONTH = re.compile(
     rf"\b(?:in|during|sometime in|some time in|around)\s+(?P<mon>{_MON})\b(?!\s+(?:the\s+)?\d)"
 )
+# "the 20th of next month", "20 of this month".
+_DAY_OF_MONTH_SPAN = re.compile(
+    r"\b(?:the\s+)?(?P<d>\d{1,2})(?:st|nd|rd|th)?(?:\s+day)?\s+of\s+(?:the\s+)?"
+    r"(?P<which>this|next)\s+month\b"
+)
+# "Thu 15th": a weekday with a day of the month.
+_WEEKDAY_DATE = re.compile(rf"\b(?P<wd>{_WD})\s+(?:the\s+)?(?P<d>\d{{1,2}})(?:st|nd|rd|th)\b")
 # "the first available", "the second one" are not days of the month.
 _ORDINAL_DAY = re.compile(
     r"\b(?:the|on)\s+(?P<d>\d{1,2})(?:st|nd|rd|th)\b"
@@ -283,7 +293,9 @@ _WEEKDAY = re.compile(
 # "as soon as you can", "earliest you've got", "now": the first free times.
 _SOONEST = re.compile(
     r"(?<!for )(?<!by )(?<!till )(?<!until )(?<!from )(?<!at the )(?<!i )"
-    r"\b(?:right now|now|right away|straight away|asap|a s a p|as soon as (?:possible|poss|you can"
+    r"\b(?:right now|(?<!calling )(?<!ringing )(?<!phoning )(?<!just )now"
+    r"(?!\s+(?:to|i|im|that|what|how|about|lets?|so|and|the|my|we|you|it|is|for|on)\b)"
+    r"|right away|straight away|asap|a s a p|as soon as (?:possible|poss|you can"
     r"|i can|you have|youve got|you got|theres)|earliest|soonest|1st available"
     r"|next available|1st (?:open|free|opening|slot|spot)"
     r"|(?P<weak>whenever(?! (?:my|his|her|their|i|he|she|they|we|it)\b)|any ?time|any day))\b"
@@ -291,13 +303,15 @@ _SOONEST = re.compile(
 
 # Clock patterns. A bare number is a time only with a cue (see _read_clock).
 _CLOCK = re.compile(
-    r"(?:(?<!from )\b(?P<rel>half|quarter|\d{1,2}\s+minutes?|5|10|20|25)\s+"
+    r"(?:(?<!from )\b(?P<rel>half|quarter|\d{1,2}\s+minutes?|5|10|20|25"
+    r"|\d{1,2}(?=\s+(?:to|till|past|after)\s+(?:noon|midnight)\b))\s+"
     r"(?P<dir>past|after|to|till)\s+(?P<rh>\d{1,2}|noon|midnight)\b"  # "half past 2", "10 to 6"
     r"|\b(?P<mil>(?:[01]?\d|2[0-3])[0-5]\d)\s*(?:hours|hrs)\b"  # "1500 hours"
     # "3", "3:30", "15:00", and "10 30" / "2 15" as speech-to-text writes them
     r"|\b(?P<h>\d{1,2})(?:(?P<sep>:|\s)(?P<m>[0-5]\d))?\b"
+    r"|\b(?P<hhmm>(?:1[0-2]|[1-9])[0-5]\d)\b"  # "at 1030", "730 in the evening"
     r"|\b(?P<word>noon|midday|midnight)\b)"
-    r"(?:\s*(?P<sfx>am|pm|oclock)\b)?"
+    r"(?:\s*(?P<sfx>am|pm|oclock(?:\s+[ap]m)?)\b)?"
 )
 _TIME_CUE_BEFORE = re.compile(
     r"\b(?:at|around|about|by|say|like|maybe|round|approximately|until|till|after|before|from"
@@ -367,6 +381,8 @@ _DURATION = re.compile(
 )
 _FROM_NOW_BEFORE = re.compile(r"\b(?:in|within)\s+(?:(?:about|around|like|roughly|maybe)\s+)?$")
 _FROM_NOW_AFTER = re.compile(r"\s+from now\b")
+# "15 minutes after 1 pm": counted from a clock time the caller said.
+_FROM_CLOCK = re.compile(r"\s+(?P<dir>from|after|past|before)\s+(?!now\b)")
 _SHIFT_AFTER = re.compile(r"\s+(?P<dir>later|earlier|sooner|after that|before that)\b")
 # "a bit earlier", "anything later?", "the one after that": a direction, no amount.
 _NUDGE = re.compile(
@@ -526,6 +542,23 @@ def _in_month(m: re.Match, today: date) -> dict:
     return _span(*_month_of(today, _MONTHS[m["mon"]]), today)
 
 
+def _day_of_month_span(m: re.Match, today: date) -> dict:
+    first = today.replace(day=1)
+    if m["which"] == "next":
+        first = _add_months(first, 1)
+    if not 1 <= int(m["d"]) <= calendar.monthrange(first.year, first.month)[1]:
+        return {"unclear": True}
+    day = first.replace(day=int(m["d"]))
+    return {"day": day, "calendar_date": True, "past": day < today}
+
+
+def _weekday_date(m: re.Match, today: date) -> dict:
+    day = _next_day_of_month(today, int(m["d"]))
+    if day is None or day.weekday() != _WEEKDAYS[m["wd"]]:
+        return {"unclear": True}  # "Thursday the 4th" when the 4th is a Friday: which?
+    return {"day": day, "calendar_date": True}
+
+
 def _ordinal_day(m: re.Match, today: date) -> dict | None:
     day = _next_day_of_month(today, int(m["d"]))
     return day and {"day": day, "calendar_date": True}
@@ -626,6 +659,8 @@ _DAY_RULES = [
     (_MONTH_FIRST, _month_date),
     (_DAY_FIRST, _month_date),
     (_NUMERIC_DATE, _month_date),
+    (_DAY_OF_MONTH_SPAN, _day_of_month_span),
+    (_WEEKDAY_DATE, _weekday_date),
     (_PART_SPAN, _part_span),
     (_IN_MONTH, _in_month),
     (_ORDINAL_DAY, _ordinal_day),
@@ -698,6 +733,18 @@ def _scan_durations(s: str, today: date, now: time | None, taken: _Taken) -> lis
                 found.append(_Mention(start, end, "shift", shift=delta))
             taken.add((start, end))
             continue
+        if minutes is not None and (join := _FROM_CLOCK.match(s, end)):
+            clock = _CLOCK.match(s, join.end())
+            reading = clock and _read_clock(clock, s, True)
+            if reading:
+                base = datetime.combine(today, plausible_times(*reading)[0])
+                delta = timedelta(minutes=minutes)
+                moment = base - delta if join["dir"] == "before" else base + delta
+                taken.add((start, clock.end()))
+                found.append(
+                    _Mention(start, clock.end(), "clock", time=moment.time(), explicit=True)
+                )
+                continue
         before = _FROM_NOW_BEFORE.search(s, max(0, start - 30), start)
         after = _FROM_NOW_AFTER.match(s, end)
         if not (before or after):
@@ -705,8 +752,10 @@ def _scan_durations(s: str, today: date, now: time | None, taken: _Taken) -> lis
         start, end = (before.start() if before else start), (after.end() if after else end)
         taken.add((start, end))
         if minutes is None or now is None:
-            # "in a few minutes" or no clock to count from: the soonest times, nothing guessed.
-            found.append(_Mention(start, end, "soon"))
+            # "In a few minutes" is as soon as can be; "in a few hours", or no clock to count
+            # from: nothing is guessed.
+            if minutes is None and m["m"]:
+                found.append(_Mention(start, end, "soon"))
             continue
         moment = datetime.combine(today, now.replace(second=0, microsecond=0))
         moment += timedelta(minutes=minutes)
@@ -741,8 +790,13 @@ def _scan_soonest(s: str, taken: _Taken) -> list[_Mention]:
 
 def _read_clock(m: re.Match, s: str, cued: bool) -> tuple[time, bool] | None:
     """(time, am/pm known) for one _CLOCK match, or None when it is not a time."""
-    sfx = m["sfx"]
-    if m["word"]:
+    sfx = m["sfx"] and m["sfx"][-2:]  # "3 oclock am" is 3 am
+    if m["hhmm"]:
+        h, mi = divmod(int(m["hhmm"]), 100)
+        if not (sfx or cued or _PERIOD_AFTER.match(s, m.end())) or _UNIT_AFTER.match(s, m.end()):
+            return None  # "for 130 dollars"
+        explicit = False
+    elif m["word"]:
         h, mi, explicit = (0 if m["word"] == "midnight" else 12), 0, True
     elif m["mil"]:
         (h, mi), explicit = divmod(int(m["mil"]), 100), True
@@ -854,10 +908,8 @@ def _scan_windows(s: str, taken: _Taken) -> list[_Mention]:
 
 def _merge_days(a: _Mention, b: _Mention) -> _Mention | None:
     """Combine two neighbouring day mentions, or None if the later one replaces the earlier."""
-    if b.unclear:  # "Friday, the one before Christmas": still unclear
-        return b
-    if a.unclear:  # "the week after, December 3rd": the caller made it clear
-        return b
+    if a.unclear or b.unclear:  # "the Friday after December 3rd": still unclear
+        return b if b.unclear else a
     for first, second in ((a, b), (b, a)):
         if first.weekday is not None and second.calendar_date and second.day:
             if second.day.weekday() != first.weekday:  # "Thursday the 4th" (a Friday)
