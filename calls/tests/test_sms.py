@@ -10,6 +10,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from channels.db import database_sync_to_async
 from django.forms.models import model_to_dict
 from django.utils import timezone
 
@@ -43,7 +44,7 @@ async def outbox_settled(timeout: float = 15) -> bool:
     """Until no task is pending or running (the in-process worker ran them)."""
     deadline = time.monotonic() + timeout
     unsettled = OutboxTask.objects.filter(status__in=["pending", "running"])
-    while await unsettled.aexists():
+    while await in_db(unsettled.exists):
         if time.monotonic() > deadline:
             return False
         await asyncio.sleep(0.05)
@@ -97,9 +98,18 @@ def send_confirmation(booking: Booking, *, now: datetime | None = None) -> Outbo
 
 def test_confirmation_names_business_service_and_local_time(booking):
     assert booking_confirmation(booking) == (
-        "Hi Maria, your Haircut at Maple Salon is booked for Tue, Nov 24 at 3:00 PM. "
+        "Hi Maria, your haircut at Maple Salon is booked for Tue, Nov 24 at 3:00 PM. "
         "To change it, call +15555550100."
     )
+
+
+@pytest.mark.parametrize(
+    ("name", "in_text"),
+    [("Beard trim", "beard trim"), ("Hair Colouring", "hair colouring"), ("OPI gel", "OPI gel")],
+)
+def test_confirmation_writes_the_service_as_running_text(booking, name, in_text):
+    booking.service.name = name
+    assert f"Hi Maria, your {in_text} at Maple Salon" in booking_confirmation(booking)
 
 
 def test_confirmation_time_is_the_business_local_time_not_utc(booking):
@@ -290,6 +300,14 @@ async def call_after_booked(booking: Booking) -> None:
     )
 
 
+async def in_db(query):
+    """Run a query from an async test the way the product does (database_sync_to_async):
+    the connection goes back to the pool afterwards. Django's async ORM (aget, async for)
+    would keep one open in asgiref's thread, and Postgres then refuses to drop the test
+    database ("being accessed by other users")."""
+    return await database_sync_to_async(query)()
+
+
 @pytest.mark.django_db(transaction=True)
 async def test_after_booked_queues_the_text_once(booking):
     await call_after_booked(booking)
@@ -297,7 +315,7 @@ async def test_after_booked_queues_the_text_once(booking):
 
     # The native provider has nothing to do outside our database: no task of its own (a
     # provider that has, e.g. a calendar, queues it with the booking: bookings.services).
-    keys = [key async for key in OutboxTask.objects.values_list("dedupe_key", flat=True)]
+    keys = await in_db(lambda: list(OutboxTask.objects.values_list("dedupe_key", flat=True)))
     assert keys == [f"sms:booking:{booking.pk}"]
 
 
@@ -310,9 +328,9 @@ async def test_after_booked_returns_before_the_text_goes_out(booking, twilio, in
     assert time.monotonic() - started < 1.0
 
     assert await outbox_settled()
-    statuses = [s async for s in OutboxTask.objects.values_list("status", flat=True)]
+    statuses = await in_db(lambda: list(OutboxTask.objects.values_list("status", flat=True)))
     assert statuses == ["done"]
-    sms = await SmsMessage.objects.aget(booking_id=booking.pk)
+    sms = await in_db(lambda: SmsMessage.objects.get(booking_id=booking.pk))
     assert sms.status == "sent"
     assert len(twilio.messages) == 1
 
@@ -325,7 +343,7 @@ async def test_a_failed_text_never_changes_the_booking(booking, twilio, in_proce
     await call_after_booked(booking)
     assert await outbox_settled()
 
-    sms = await SmsMessage.objects.aget(booking_id=booking.pk)
+    sms = await in_db(lambda: SmsMessage.objects.get(booking_id=booking.pk))
     assert sms.status == "failed"
-    after = await Booking.objects.aget(pk=booking.pk)
+    after = await in_db(lambda: Booking.objects.get(pk=booking.pk))
     assert model_to_dict(after) == before
