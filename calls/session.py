@@ -378,7 +378,7 @@ class CallSession:
         except Exception as exc:
             raise _TransportFailed from exc
         if token:
-            reply.tokens.append(token)
+            reply.sent(token)
 
     async def _wrap_up(self, why: str, detail: str) -> None:
         logger.info("Call %s: %s", self.call_sid, detail)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import weakref
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -34,6 +35,15 @@ class Reply:
 
     at: datetime
     tokens: list[str] = field(default_factory=list)
+    started: float = field(default_factory=time.monotonic)
+    # How long the caller waited for the first words of this answer (the dashboard's
+    # first-token latency); None until a token went out.
+    first_token_ms: int | None = None
+
+    def sent(self, token: str) -> None:
+        if self.first_token_ms is None:
+            self.first_token_ms = round((time.monotonic() - self.started) * 1000)
+        self.tokens.append(token)
 
     @property
     def text(self) -> str:
@@ -64,20 +74,44 @@ class TranscriptRecorder:
         """The held answer, whole: something else happened on the call after it."""
         reply = self.take_reply()
         if reply is not None and reply.text:
-            self.record(CallTurn.Speaker.RECEPTIONIST, reply.text, reply.at)
+            self.record(
+                CallTurn.Speaker.RECEPTIONIST,
+                reply.text,
+                reply.at,
+                first_token_ms=reply.first_token_ms,
+            )
 
     def cut_reply(self, reply: Reply, heard: str) -> None:
         """An answer the caller talked over: only what they heard of it."""
         if heard:
-            self.record(CallTurn.Speaker.RECEPTIONIST, heard, reply.at, interrupted=True)
+            self.record(
+                CallTurn.Speaker.RECEPTIONIST,
+                heard,
+                reply.at,
+                interrupted=True,
+                first_token_ms=reply.first_token_ms,
+            )
 
-    def record(self, speaker: str, text: str, at: datetime, *, interrupted: bool = False) -> None:
+    def record(
+        self,
+        speaker: str,
+        text: str,
+        at: datetime,
+        *,
+        interrupted: bool = False,
+        first_token_ms: int | None = None,
+    ) -> None:
         """Queue a turn; the call's writer inserts it after the ones before it."""
         if self.call_id is None:
             return
         self._pending.append(
             CallTurn(
-                call_id=self.call_id, speaker=speaker, text=text, at=at, interrupted=interrupted
+                call_id=self.call_id,
+                speaker=speaker,
+                text=text,
+                at=at,
+                interrupted=interrupted,
+                first_token_ms=first_token_ms,
             )
         )
         if self._writer is None or self._writer.done():
