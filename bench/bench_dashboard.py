@@ -171,7 +171,7 @@ def measure(business) -> None:
         ours = [
             q
             for q in queries.captured_queries
-            if "calls_call" in q["sql"] or "bookings_booking" in q["sql"]
+            if any(table in q["sql"] for table in DASHBOARD_TABLES)
         ]
         print(
             f"last {period:>2} days: page median {statistics.median(times) * 1000:.0f} ms "
