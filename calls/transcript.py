@@ -1,0 +1,158 @@
+"""A call's record as it happens: the transcript's turns and the events staff see.
+
+Why the receptionist's turn is written late: Twilio speaks our text after we have finished
+streaming it, so the caller usually interrupts an answer we already consider done. Turns are
+insert-only, so the answer waits (with its own timestamp) until the next thing happens on the
+call: an interrupt cuts it to what was heard, anything else writes it whole.
+
+Turns are queued in order and inserted by one background writer per call, in batches, so the
+caller's answer never waits for the transcript; the turns of all the calls on one event loop
+go to the database together.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.utils import timezone
+
+from bookings.orm import run_orm
+from calls.models import CallTurn
+from calls.services import append_call_events
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Reply:
+    """An answer as far as it was sent, waiting to be written as a receptionist turn."""
+
+    at: datetime
+    tokens: list[str] = field(default_factory=list)
+    started: float = field(default_factory=time.monotonic)
+    # How long the caller waited for the first words of this answer (the dashboard's
+    # first-token latency); None until a token went out.
+    first_token_ms: int | None = None
+
+    def sent(self, token: str) -> None:
+        if self.first_token_ms is None:
+            self.first_token_ms = round((time.monotonic() - self.started) * 1000)
+        self.tokens.append(token)
+
+    @property
+    def text(self) -> str:
+        return "".join(self.tokens).strip()
+
+
+class TranscriptRecorder:
+    def __init__(self, call_sid: str) -> None:
+        self.call_sid = call_sid
+        self.call_id: int | None = None  # set once the call's row is known
+        self.reply: Reply | None = None  # the last answer, not yet written
+        self._pending: list[CallTurn] = []
+        self._writer: asyncio.Future | None = None
+        self._engine_events_saved = 0
+
+    # -- Turns -------------------------------------------------------------------------------
+
+    def begin_reply(self, *tokens: str) -> Reply:
+        """A new answer starts (`tokens`: already spoken, e.g. the greeting Twilio says)."""
+        self.reply = Reply(at=timezone.now(), tokens=list(tokens))
+        return self.reply
+
+    def take_reply(self) -> Reply | None:
+        reply, self.reply = self.reply, None
+        return reply
+
+    def write_reply(self) -> None:
+        """The held answer, whole: something else happened on the call after it."""
+        reply = self.take_reply()
+        if reply is not None and reply.text:
+            self.record(
+                CallTurn.Speaker.RECEPTIONIST,
+                reply.text,
+                reply.at,
+                first_token_ms=reply.first_token_ms,
+            )
+
+    def cut_reply(self, reply: Reply, heard: str) -> None:
+        """An answer the caller talked over: only what they heard of it."""
+        if heard:
+            self.record(
+                CallTurn.Speaker.RECEPTIONIST,
+                heard,
+                reply.at,
+                interrupted=True,
+                first_token_ms=reply.first_token_ms,
+            )
+
+    def record(
+        self,
+        speaker: str,
+        text: str,
+        at: datetime,
+        *,
+        interrupted: bool = False,
+        first_token_ms: int | None = None,
+    ) -> None:
+        """Queue a turn; the call's writer inserts it after the ones before it."""
+        if self.call_id is None:
+            return
+        self._pending.append(
+            CallTurn(
+                call_id=self.call_id,
+                speaker=speaker,
+                text=text,
+                at=at,
+                interrupted=interrupted,
+                first_token_ms=first_token_ms,
+            )
+        )
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.ensure_future(self._write())
+
+    async def _write(self) -> None:
+        while self._pending:
+            batch, self._pending = self._pending, []
+            try:
+                await _insert_turns(batch)
+            except Exception:
+                logger.exception("Call %s: could not record %d turn(s)", self.call_sid, len(batch))
+
+    async def written(self) -> None:
+        """Until every queued turn is in the database."""
+        while self._writer is not None and not self._writer.done():
+            await asyncio.shield(self._writer)
+
+    # -- Events ------------------------------------------------------------------------------
+
+    async def add_events(self, events: list[tuple[str, str]]) -> None:
+        if self.call_id is None or not events:
+            return
+        try:
+            await run_orm(append_call_events)(self.call_id, events)
+        except Exception:
+            logger.exception("Call %s: could not record events %s", self.call_sid, events)
+
+    def unsaved_engine_events(self, events: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        """The engine's events (e.g. a fallback) not recorded yet; from now on they are."""
+        new = list(events[self._engine_events_saved :])
+        self._engine_events_saved = len(events)
+        return new
+
+    async def save_engine_events(self, events: list[tuple[str, str]]) -> None:
+        """What the engine noted for staff is kept as it happens, not only when the call
+        ends: a process that dies mid-call must not lose it."""
+        new = self.unsaved_engine_events(events)
+        if new:
+            # Shielded: the caller talking over this answer must not lose the record.
+            await asyncio.shield(self.add_events(new))
+
+
+@run_orm
+def _insert_turns(turns: list[CallTurn]) -> None:
+    CallTurn.objects.bulk_create(turns)
