@@ -22,7 +22,7 @@ from datetime import datetime
 from typing import Protocol
 
 from django.conf import settings
-from django.db import DatabaseError, transaction
+from django.db import transaction
 from django.db.models import Case, DateTimeField, F, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -37,6 +37,8 @@ from calls.dialogue.base import CallContext, DialogueEngine, Ending
 from calls.models import Call, CallTurn, ReceptionistSettings
 from calls.services import approved_transfer_number
 from calls.speech_chunks import SpeechChunker
+from calls.storable_text import storable
+from calls.understanding.utterance import understood_part
 
 logger = logging.getLogger(__name__)
 
@@ -249,7 +251,9 @@ class CallSession:
         if not text.strip():
             logger.debug("Call %s: empty prompt ignored", self.call_sid)
             return
-        await self._take_turn(text, lambda engine: engine.respond(text))
+        # The transcript keeps what was said; the engine reads what a spoken turn can hold.
+        heard = understood_part(text)
+        await self._take_turn(text, lambda engine: engine.respond(heard))
 
     async def handle_dtmf(self, digit: str) -> None:
         """A keypad press. Digits are collected until '#' or a pause, then answered together;
@@ -541,6 +545,8 @@ class CallSession:
         batches: the caller's answer never waits for the transcript."""
         if self.call_id is None:
             return
+        # Transports clean what they receive; this guards what engines say (they may echo).
+        text = storable(text)
         self._pending_turns.append(
             CallTurn(
                 call_id=self.call_id, speaker=speaker, text=text, at=at, interrupted=interrupted
@@ -746,7 +752,7 @@ def _bulk_insert_turns(batches: list[list[CallTurn]]) -> list[Exception | None]:
     try:
         CallTurn.objects.bulk_create([turn for turns in batches for turn in turns])
         return [None] * len(batches)
-    except DatabaseError:
+    except Exception:  # not only DatabaseError: a driver's encoding error fails it as well
         if len(batches) == 1:
             raise
     failures: list[Exception | None] = []
@@ -754,7 +760,7 @@ def _bulk_insert_turns(batches: list[list[CallTurn]]) -> list[Exception | None]:
         try:
             CallTurn.objects.bulk_create(turns)
             failures.append(None)
-        except DatabaseError as exc:
+        except Exception as exc:
             failures.append(exc)
     return failures
 

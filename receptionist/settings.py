@@ -151,6 +151,9 @@ LOGIN_URL = "admin:login"
 # --- Integrations ----------------------------------------------------------------------
 TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="AC" + "0" * 32)
 TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="dev-twilio-auth-token")
+# A ConversationRelay socket is accepted only this long after Twilio's signed voice webhook
+# recorded its call (Twilio opens it within seconds), so an old handshake can't be replayed.
+CALL_SOCKET_WINDOW_SECONDS = env.int("CALL_SOCKET_WINDOW_SECONDS", default=300)
 
 # SMS confirmations: "console" (logs, default) or "twilio" (the Messages API).
 SMS_BACKEND = env.str("SMS_BACKEND", default="console")

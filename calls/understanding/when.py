@@ -343,11 +343,27 @@ _DAY_RULES = [
 ]
 
 
-def _overlaps(span: tuple[int, int], taken: list[tuple[int, int]]) -> bool:
-    return any(span[0] < end and start < span[1] for start, end in taken)
+class _Taken:
+    """The characters already read as part of a mention. A mask rather than a list of spans:
+    checking a span costs its own length, not the number of mentions found so far (which made
+    a long utterance quadratic)."""
+
+    def __init__(self, length: int) -> None:
+        self._mask = bytearray(length)
+
+    def append(self, span: tuple[int, int]) -> None:
+        start, end = span
+        self._mask[start:end] = b"\x01" * (end - start)
+
+    def overlaps(self, span: tuple[int, int]) -> bool:
+        return 1 in self._mask[span[0] : span[1]]
 
 
-def _scan_days(s: str, today: date, taken: list[tuple[int, int]]) -> list[_Mention]:
+def _overlaps(span: tuple[int, int], taken: _Taken) -> bool:
+    return taken.overlaps(span)
+
+
+def _scan_days(s: str, today: date, taken: _Taken) -> list[_Mention]:
     found = []
     for pattern, handler in _DAY_RULES:
         for m in pattern.finditer(s):
@@ -398,7 +414,7 @@ def _range(a: tuple[time, bool], b: tuple[time, bool]) -> tuple[time, time]:
     return plausible_times(*a)[0], plausible_times(*b)[0]
 
 
-def _scan_clock(s: str, expecting_time: bool, taken: list[tuple[int, int]]) -> list[_Mention]:
+def _scan_clock(s: str, expecting_time: bool, taken: _Taken) -> list[_Mention]:
     found = []
     for m in _CLOCK.finditer(s):
         if _overlaps(m.span(), taken):
@@ -488,7 +504,7 @@ def _fold(mentions: list[_Mention], s: str, merge) -> _Mention | None:
 
 def _parse(text: str, today: date, expecting_time: bool) -> WhenParse:
     s = _normalise(text)
-    taken: list[tuple[int, int]] = []
+    taken = _Taken(len(s))
     mentions = _scan_days(s, today, taken)
     mentions += _scan_clock(s, expecting_time, taken)
     mentions += _scan_windows(s)
