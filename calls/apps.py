@@ -13,3 +13,7 @@ class CallsConfig(AppConfig):
         register(EmbeddedEngine)
         register(LLMEngine)
         import calls.sms.tasks  # noqa: F401  (registers the SMS outbox task)
+        from bookings.signals import booking_made
+        from calls.confirmations import record_booking_made_on_call
+
+        booking_made.connect(record_booking_made_on_call, dispatch_uid="calls.booking_made")
