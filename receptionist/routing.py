@@ -26,7 +26,7 @@ application = ProtocolTypeRouter(
     {
         "http": get_asgi_application(),
         # Twilio's socket carries no Origin (no Origin validator there); the simulator's
-        # patterns come wrapped in AllowedHostsOriginValidator + AuthMiddlewareStack.
+        # patterns come wrapped in an exact Origin check + AuthMiddlewareStack.
         "websocket": URLRouter(
             [*relay_patterns, *simulator_patterns, re_path(r"", NoSuchSocket.as_asgi())]
         ),

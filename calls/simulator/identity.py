@@ -4,8 +4,9 @@ import uuid
 
 # The fictional 555-01xx range: never a real person's phone.
 DEFAULT_CALLER = "+15555550123"
+# "SIM" keeps simulated calls (and the bookings made on them) apart from Twilio's "CA..." SIDs.
+SIMULATED_SID_PREFIX = "SIM"
 
 
 def new_call_sid() -> str:
-    # "SIM" keeps simulated calls apart from Twilio's "CA..." SIDs in admin and logs.
-    return "SIM" + uuid.uuid4().hex
+    return SIMULATED_SID_PREFIX + uuid.uuid4().hex

@@ -52,7 +52,9 @@ call_command("migrate", verbosity=0, interactive=False)
 call_command("seed_demo", verbosity=0)
 user = User.objects.create_user({USERNAME!r}, password={PASSWORD!r}, is_staff=True)
 user.user_permissions.set(
-    Permission.objects.filter(codename__in=["view_business", "view_booking", "view_call"])
+    Permission.objects.filter(
+        codename__in=["view_business", "add_booking", "change_booking", "view_booking", "view_call"]
+    )
 )
 """
 
