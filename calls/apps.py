@@ -12,7 +12,8 @@ class CallsConfig(AppConfig):
 
         register(EmbeddedEngine)
         register(LLMEngine)
-        import calls.sms.tasks  # noqa: F401  (registers the SMS outbox task)
+        import calls.sms.staff
+        import calls.sms.tasks  # noqa: F401  (both register SMS outbox tasks)
         from bookings.signals import booking_made
         from calls.confirmations import record_booking_made_on_call
 

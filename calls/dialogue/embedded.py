@@ -351,7 +351,9 @@ class EmbeddedEngine(DialogueEngine):
         if r.days is not None:
             return await self._offer_in_days(r.days)
         if r.time is None:
-            if r.window is None and not self._schedule_now().is_open_on(r.day):
+            if r.window is None and not self._schedule_now().for_service(r.service.pk).offers_on(
+                r.day
+            ):
                 return await self._check(self._resolve(r.day, time(12), True), closed_day_only=True)
             if r.window is None:
                 self._ask(Expecting.TIME)
@@ -425,7 +427,9 @@ class EmbeddedEngine(DialogueEngine):
         return f"{lead} I can do {times}. Which would you like?".strip()
 
     def _explain(self, reason: Refusal | None, start: datetime) -> str:
-        return explain_refusal(reason, start, schedule=self._schedule_now(), today=self._today())
+        service = self.request.service
+        schedule = self._schedule_now().for_service(service.pk if service else None)
+        return explain_refusal(reason, start, schedule=schedule, today=self._today())
 
     def _read_back(self) -> str:
         r = self.request
@@ -564,6 +568,7 @@ class EmbeddedEngine(DialogueEngine):
             self.step = Step.DONE
             self.ending = Ending(reason="transfer", transfer_to=transfer)
             return "Of course. Let me put you through to someone now."
+        self.state.events.append(("person_unreachable", "No transfer number is set."))
         return self._start_message(
             lead="There's no one available to take your call right now, but I can take a message."
         )

@@ -243,7 +243,7 @@ class ToolBox:
             "service": service.name,
             "start": f"{start:{START_FORMAT}}",
             "reason": result.reason.value if result.reason else "unavailable",
-            **self._refusal(result.reason, start, result.alternatives),
+            **self._refusal(result.reason, start, result.alternatives, service),
         }
 
     async def _free_times(
@@ -255,13 +255,15 @@ class ToolBox:
     ) -> dict[str, Any]:
         tz = self.schedule.tz
         low, high = window or (time(0), time(23, 59))
-        if not self.schedule.is_open_on(day):
+        schedule = self.schedule.for_service(service.pk)
+        if not schedule.offers_on(day):
             when = datetime.combine(day, time(12), tzinfo=tz)
+            reason = Refusal.CLOSED_DAY if not schedule.is_open_on(day) else Refusal.SERVICE_HOURS
             return {
                 "available": False,
-                "reason": "closed_day",
+                "reason": reason.value,
                 "explanation": explain_refusal(
-                    Refusal.CLOSED_DAY, when, schedule=self.schedule, today=self._today()
+                    reason, when, schedule=schedule, today=self._today()
                 ),
                 "next": "Tell the caller and ask which other day would suit them.",
             }
@@ -349,7 +351,7 @@ class ToolBox:
             return {
                 done: False,
                 "reason": intent.reason.value if intent.reason else "taken",
-                **self._refusal(intent.reason, context.start, intent.alternatives),
+                **self._refusal(intent.reason, context.start, intent.alternatives, context.service),
             }
         self.state.outcome = outcome
         self.state.booking_id = intent.booking_id
@@ -460,6 +462,7 @@ class ToolBox:
     async def transfer_to_person(self, args: dict, **_: Any) -> dict[str, Any]:
         transfer = self.context.business.transfer_number
         if not transfer:
+            self.state.events.append(("person_unreachable", "No transfer number is set."))
             return _error(
                 "Nobody is available to take the call. Offer to take a message (take_message)."
             )
@@ -511,10 +514,15 @@ class ToolBox:
         await after_booked(provider=self.context.provider, context=context, booking_id=booking_id)
 
     def _refusal(
-        self, reason: Refusal | None, start: datetime, alternatives: list[datetime]
+        self,
+        reason: Refusal | None,
+        start: datetime,
+        alternatives: list[datetime],
+        service: Service,
     ) -> dict[str, Any]:
         offers = sorted(a.astimezone(self.schedule.tz) for a in alternatives)[:OFFER_COUNT]
-        explanation = explain_refusal(reason, start, schedule=self.schedule, today=self._today())
+        schedule = self.schedule.for_service(service.pk)
+        explanation = explain_refusal(reason, start, schedule=schedule, today=self._today())
         if not offers:
             return {
                 "explanation": explanation,
