@@ -39,6 +39,7 @@ ASGI_APP = "receptionist.asgi:application"
 SETTINGS = "receptionist.settings"
 SCREENSHOT = Path("/tmp/simulator.png")
 USERNAME, PASSWORD = "frontdesk", "a-long-test-password-1"
+ROSA = "+15555550166"  # a real customer's number (she has a booking)
 MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August",
           "September", "October", "November", "December"]  # fmt: skip
 WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
@@ -55,6 +56,16 @@ user.user_permissions.set(
     Permission.objects.filter(
         codename__in=["view_business", "add_booking", "change_booking", "view_booking", "view_call"]
     )
+)
+# A real customer, whose number staff may type only on purpose.
+from datetime import timedelta
+from django.utils import timezone
+from bookings.models import Booking, Business
+demo = Business.objects.get(slug="demo")
+start = timezone.now().replace(microsecond=0) + timedelta(days=20)
+Booking.objects.create(
+    business=demo, service=demo.services.get(name="Haircut"), customer_name="Rosa",
+    customer_phone={ROSA!r}, start=start, end=start + timedelta(minutes=30), provider="native",
 )
 """
 
@@ -109,7 +120,9 @@ def bookings_in(database: Path) -> list[tuple]:
 
 def calls_in(database: Path) -> list[tuple]:
     with sqlite3.connect(database) as db:
-        return db.execute("SELECT sid, channel, outcome, booking_id FROM calls_call").fetchall()
+        return db.execute(
+            "SELECT sid, channel, outcome, booking_id FROM calls_call ORDER BY id"
+        ).fetchall()
 
 
 def test_staff_book_a_haircut_through_the_simulator(server: Server):
@@ -132,6 +145,19 @@ def test_staff_book_a_haircut_through_the_simulator(server: Server):
             expect(page).to_have_url(server.url + "/simulator/")
             expect(page.locator("#business")).to_have_value("demo")
             expect(page.locator("#caller")).to_have_value("+15555550123")
+
+            # A real customer's number: the call starts only once staff say it is on purpose.
+            page.fill("#caller", ROSA)
+            page.click("#call-button")
+            expect(page.locator("#status")).to_contain_text("real customer's number")
+            expect(page.locator("#call-button")).to_have_text("Start call")
+            page.check("#as-customer")
+            page.click("#call-button")
+            expect(page.locator("#call-button")).to_have_text("Hang up")
+            page.click("#call-button")
+            expect(page.locator("#result-title")).to_have_text("Call ended: abandoned")
+            page.uncheck("#as-customer")
+            page.fill("#caller", "+15555550123")
 
             page.click("#call-button")
             expect(page.locator("#call-button")).to_have_text("Hang up")
@@ -174,10 +200,13 @@ def test_staff_book_a_haircut_through_the_simulator(server: Server):
         finally:
             browser.close()
 
-    ((name, phone, start, status, service),) = bookings_in(server.database)
+    ((name, phone, start, status, service),) = [
+        row for row in bookings_in(server.database) if row[0] != "Rosa"
+    ]
     assert (name, phone, status, service) == ("Maria", "+15555550123", "confirmed", "Haircut")
     expected_start = datetime(day.year, day.month, day.day, 15, tzinfo=DEMO_TZ)
     assert datetime.fromisoformat(start).replace(tzinfo=ZoneInfo("UTC")) == expected_start
-    ((sid, channel, outcome, booking_id),) = calls_in(server.database)
+    as_rosa, (sid, channel, outcome, booking_id) = calls_in(server.database)
+    assert as_rosa[1:] == ("simulator", "abandoned", None)
     assert sid.startswith("SIM") and (channel, outcome) == ("simulator", "booked")
     assert booking_id is not None
