@@ -19,7 +19,12 @@ from django.conf import settings
 from websockets.exceptions import ConnectionClosed
 
 from calls.tests.fake_twilio import FakeTwilio
-from calls.tests.live_server import an_open_weekday, running_daphne, server_environment
+from calls.tests.live_server import (
+    PRODUCTION_SHAPED,
+    an_open_weekday,
+    running_daphne,
+    server_environment,
+)
 from calls.tests.twilio_caller import TwilioCaller, new_call_sid
 
 pytestmark = pytest.mark.e2e
@@ -44,8 +49,7 @@ def rows(database: Path, sql: str, *params) -> list[tuple]:
 
 def test_a_call_killed_after_its_booking_still_ends_booked_and_texts(tmp_path):
     env = {
-        "DEBUG": "false",
-        "SECRET_KEY": "crash-" + "s3cr3t-" * 8,
+        **PRODUCTION_SHAPED,
         "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
         "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
         "SMS_BACKEND": "twilio",

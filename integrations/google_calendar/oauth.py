@@ -95,7 +95,7 @@ class RevokeResult:
 
 def missing_settings() -> list[str]:
     """The settings staff must set before connecting is possible (empty when ready)."""
-    return [name for name in REQUIRED_SETTINGS if not getattr(settings, name, "")]
+    return [name for name in REQUIRED_SETTINGS if not getattr(settings, name)]
 
 
 def is_configured() -> bool:
@@ -109,7 +109,7 @@ def redirect_uri() -> str:
 
 
 def http_timeout() -> float:
-    return float(getattr(settings, "GOOGLE_HTTP_TIMEOUT", 10.0))
+    return settings.GOOGLE_HTTP_TIMEOUT
 
 
 def _is_loopback_http(uri: str) -> bool:
@@ -374,7 +374,14 @@ def disconnect(*, connection: GoogleCalendarConnection) -> RevokeResult:
     """Revoke at Google, then wipe the tokens here whatever Google said: a failed revoke is
     recorded on the connection (staff can remove access in their Google account), but a
     disconnected business must never keep a usable token."""
-    result = revoke(connection.refresh_token or connection.access_token)
+    if connection.tokens_unreadable:
+        result = RevokeResult(
+            ok=False,
+            detail="The stored tokens can't be read with the current keys, so Google could "
+            "not be asked to revoke them",
+        )
+    else:
+        result = revoke(connection.refresh_token or connection.access_token)
     connections.wipe_tokens(connection=connection)
     if not result.ok:
         connections.record_problem(

@@ -21,18 +21,22 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from channels.db import database_sync_to_async
-from cryptography.fernet import InvalidToken
 from django import forms
 from django.conf import settings
 from django.utils import timezone
 
+from bookings.models import Booking
 from bookings.orm import run_orm
 from bookings.providers.base import BookingContext, ProviderOptionsForm
 from bookings.providers.native import NativeBookingProvider, outside
 from bookings.slots import Interval
 from integrations.google_calendar import connections, event_sync
 from integrations.google_calendar.client import CalendarClient, GoogleCalendarError
-from integrations.google_calendar.models import PRIMARY, GoogleCalendarConnection
+from integrations.google_calendar.models import (
+    PRIMARY,
+    CalendarEventSync,
+    GoogleCalendarConnection,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -41,13 +45,13 @@ logger = logging.getLogger(__name__)
 BUSY_TTL_SECONDS = 600
 # After a failed fetch, don't make every answer wait on Google again straight away.
 FAILURE_TTL_SECONDS = 30
-# In a call the caller is waiting: fail fast and degrade rather than retry for long.
-DEFAULT_IN_CALL_TIMEOUT = 3.0
+# In a call the caller is waiting (settings.GOOGLE_IN_CALL_TIMEOUT): fail fast and degrade
+# rather than retry for long.
 IN_CALL_RETRIES = 1
 
 
 def in_call_timeout() -> float:
-    return getattr(settings, "GOOGLE_IN_CALL_TIMEOUT", DEFAULT_IN_CALL_TIMEOUT)
+    return settings.GOOGLE_IN_CALL_TIMEOUT
 
 
 class GoogleCalendarOptionsForm(ProviderOptionsForm):
@@ -130,8 +134,26 @@ class GoogleCalendarProvider(NativeBookingProvider):
             booking_id=booking_id
         )
 
-    def initial_sync_status(self) -> str:
-        return "pending" if self.options["create_events"] else "not_required"
+    def on_booked(self, booking: Booking) -> bool:
+        if not self.options["create_events"]:
+            return False
+        CalendarEventSync.objects.create(booking=booking)  # pending until the event is in
+        return True
+
+    def on_changed(self, booking: Booking) -> bool:
+        # Only a booking that has (or waits for) its event follows the change.
+        return bool(
+            CalendarEventSync.objects.filter(booking=booking)
+            .exclude(status=CalendarEventSync.Status.NOT_REQUIRED)
+            .update(status=CalendarEventSync.Status.PENDING)
+        )
+
+    def on_cancelled(self, booking: Booking) -> bool:
+        return (
+            CalendarEventSync.objects.filter(booking=booking)
+            .exclude(status=CalendarEventSync.Status.NOT_REQUIRED, event_id="")
+            .exists()
+        )
 
     # -- Fetching busy times --------------------------------------------------------------
 
@@ -181,9 +203,8 @@ class GoogleCalendarProvider(NativeBookingProvider):
     async def _load_connection(self) -> GoogleCalendarConnection | None:
         if not self._connection_loaded:
             self._connection_loaded = True
-            try:
-                self._connection = await run_orm(connections.connection_for)(self.business)
-            except InvalidToken:
+            self._connection = await run_orm(connections.connection_for)(self.business)
+            if self._connection is not None and self._connection.tokens_unreadable:
                 # FERNET_KEYS no longer opens the stored tokens: loud for ops, but the
                 # caller still gets an answer from our own bookings.
                 logger.error(
