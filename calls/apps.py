@@ -13,7 +13,7 @@ class CallsConfig(AppConfig):
         register(EmbeddedEngine)
         register(LLMEngine)
         import calls.sms.staff
-        import calls.sms.tasks  # noqa: F401  (both register SMS outbox tasks)
+        import calls.sms.tasks  # noqa: F401  (SMS outbox tasks and the reminder job)
         from bookings.signals import booking_made
         from calls.confirmations import record_booking_made_on_call
 
