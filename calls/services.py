@@ -1,7 +1,8 @@
-"""Writes to a Call made by Twilio's voice webhooks: the call arriving, and its session ending.
+"""Writes to a Call: the call arriving (Twilio's voice webhook), its events, and how it
+ended, reported by the conversation (calls/session.py) and by Twilio's session-ended
+request, whichever comes first. `settled_outcome` is the one rule for the outcome.
 
-The call session (calls/session.py) writes the conversation itself; these two functions own
-what only Twilio knows: who called, and how the ConversationRelay session ended.
+The transcript's turns are written by calls/transcript.py.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Case, DateTimeField, F, Value, When
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from bookings.models import Business
@@ -166,9 +169,9 @@ def close_call_from_session_end(
 ) -> ClosedCall:
     """Record how the ConversationRelay session ended and decide where the caller goes next.
 
-    Settles the outcome when the conversation did not: transferred when the caller is put
-    through, failed when Twilio reports a failed session, abandoned otherwise. A retried
-    request changes nothing further.
+    Settles the outcome when the conversation did not (settled_outcome): transferred when
+    the caller is put through, failed when Twilio reports a failed session, abandoned
+    otherwise. A retried request changes nothing further.
     """
     now = now or timezone.now()
     call = (
@@ -193,13 +196,7 @@ def close_call_from_session_end(
         call.session_error = error or "Session failed"
         _add_event(call, now, "session_failed", call.session_error)
 
-    if call.outcome in UNSETTLED:
-        if transfer_to:
-            call.outcome = Call.Outcome.TRANSFERRED
-        elif end.failed:
-            call.outcome = Call.Outcome.FAILED
-        else:
-            call.outcome = Call.Outcome.ABANDONED
+    call.outcome = settled_outcome(call.outcome, transferred=bool(transfer_to), failed=end.failed)
     if transfer_to:
         call.handoff_to = transfer_to
     call.session_status = end.status[:32]
@@ -222,3 +219,75 @@ def _add_event(call: Call, at: datetime, event: str, detail: str) -> None:
     if any(e.get("event") == event and e.get("detail") == detail for e in call.events):
         return
     call.events = [*call.events, {"at": at.isoformat(), "event": event, "detail": detail}]
+
+
+# -- How a call ended ---------------------------------------------------------------------
+
+
+def settled_outcome(
+    current: str | F,
+    *,
+    achieved: str = Call.Outcome.IN_PROGRESS,
+    transferred: bool = False,
+    failed: bool = False,
+) -> str | Case:
+    """The one rule for a call's outcome, whichever report of its end comes first.
+
+    What the conversation `achieved` (booked, moved, a message taken...) wins. Otherwise an
+    unsettled call (in progress, or abandoned by a closing socket) becomes transferred when
+    the caller was put through, failed when Twilio reported a failed session, abandoned
+    otherwise; a settled one keeps its outcome. `current` is the row's outcome as read under
+    a lock, or F("outcome") for an UPDATE that decides on the row as it is (an expression).
+    """
+    if achieved != Call.Outcome.IN_PROGRESS:
+        return achieved
+    if transferred:
+        otherwise = Call.Outcome.TRANSFERRED
+    elif failed:
+        otherwise = Call.Outcome.FAILED
+    else:
+        otherwise = Call.Outcome.ABANDONED
+    if isinstance(current, F):
+        return Case(When(outcome__in=UNSETTLED, then=Value(otherwise)), default=current)
+    return otherwise if current in UNSETTLED else current
+
+
+@transaction.atomic
+def record_conversation_end(
+    *,
+    call_id: int,
+    achieved: str,
+    booking_id: int | None,
+    message: str,
+    handoff_to: str,
+    events: list[tuple[str, str]],
+    now: datetime | None = None,
+) -> None:
+    """The conversation is over (ended, or its socket closed): its outcome (settled_outcome),
+    what it booked, the message it took, where the caller is put through, and the engine's
+    events not recorded yet. One UPDATE on the row as it is, so Twilio's session-ended
+    request may have come first (then an unsettled call keeps what that request decided)."""
+    now = now or timezone.now()
+    if events:
+        append_call_events(call_id, events)
+    fields: dict = {
+        "outcome": settled_outcome(F("outcome"), achieved=achieved),
+        "ended_at": Coalesce(F("ended_at"), Value(now, output_field=DateTimeField())),
+    }
+    if booking_id is not None:
+        fields["booking_id"] = booking_id
+    if message:
+        fields["message"] = message
+    if handoff_to:
+        fields["handoff_to"] = handoff_to
+    if not Call.objects.filter(pk=call_id).update(**fields):
+        raise Call.DoesNotExist(f"Call {call_id} no longer exists.")
+
+
+@transaction.atomic
+def append_call_events(call_id: int, events: list[tuple[str, str]]) -> None:
+    """Events for staff (a fallback, a limit reached, a transport error), in order."""
+    at = timezone.now().isoformat()
+    call = Call.objects.select_for_update().get(pk=call_id)
+    call.events = [*call.events, *({"at": at, "event": e, "detail": d} for e, d in events)]
+    call.save(update_fields=["events"])
