@@ -1,10 +1,12 @@
-"""What must happen when staff change what callers can book (connected in BookingsConfig)."""
+"""Signals other apps listen to (so that `bookings` never imports them), and what must happen
+when staff change what callers can book (connected in BookingsConfig)."""
 
 from __future__ import annotations
 
 import uuid
 
 from django.db.models.signals import post_delete, post_save
+from django.dispatch import Signal
 
 from bookings import schedules
 from bookings.models import Business, DateException, OpeningHours, Service, ServiceHours
@@ -42,3 +44,11 @@ def connect() -> None:
     post_delete.connect(_service_hours_changed, sender=ServiceHours, dispatch_uid="service-hours")
     post_save.connect(_business_changed, sender=Business, dispatch_uid="business-changed")
     post_delete.connect(_business_changed, sender=Business, dispatch_uid="business-changed")
+
+
+# Sent by bookings.services.book_slot inside the booking's own transaction, with `booking`
+# (new and confirmed) and `replaces` (the booking a move cancelled, else None). A receiver's
+# writes commit or roll back with the booking: what must never be missing after a crash (the
+# call's link to it, the customer's text) is written here, not after the commit. A receiver
+# that raises undoes the booking.
+booking_made = Signal()

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Case, DateTimeField, F, Value, When
 from django.db.models.functions import Coalesce
@@ -69,6 +70,79 @@ def record_incoming_call(
     if not created:
         logger.info("Twilio retried the incoming webhook for call %s", call_sid)
     return call
+
+
+@dataclass(frozen=True)
+class RelayClaim:
+    """A call whose ConversationRelay socket this process holds, and who Twilio said is on
+    the line: the signed webhook's From and To, never the socket's unsigned `setup`."""
+
+    call_id: int
+    connected_at: datetime
+    from_number: str
+    to_number: str
+
+
+def claim_relay_socket(
+    *, business_slug: str, call_sid: str, now: datetime | None = None
+) -> RelayClaim | None:
+    """Claim a phone call for one ConversationRelay socket, or None when it may not have one.
+
+    Only a call that Twilio's signed webhook recorded recently, that has not ended and that no
+    socket has claimed before: the handshake's signature covers nothing but the URL and never
+    expires, so a captured one must not reopen a finished call or run a second conversation
+    beside the real one. One conditional UPDATE decides, so of any number of processes racing
+    for the call exactly one wins.
+    """
+    now = now or timezone.now()
+    recorded_since = now - timedelta(seconds=settings.CALL_SOCKET_WINDOW_SECONDS)
+    call = (
+        Call.objects.filter(sid=call_sid, business__slug=business_slug)
+        .only("pk", "channel", "started_at", "ended_at", "relay_connected_at")
+        .first()
+    )
+    if call is None:
+        logger.warning("Refused a ConversationRelay socket for unknown call %s", call_sid)
+        return None
+    claimed = Call.objects.filter(
+        pk=call.pk,
+        channel=Call.Channel.PHONE,
+        started_at__gte=recorded_since,
+        ended_at__isnull=True,
+        relay_connected_at__isnull=True,
+    ).update(relay_connected_at=now)
+    if not claimed:
+        logger.warning(
+            "Refused a ConversationRelay socket for call %s: %s",
+            call_sid,
+            _why_unclaimable(call, recorded_since),
+        )
+        return None
+    numbers = Call.objects.filter(pk=call.pk).values_list("from_number", "to_number").get()
+    return RelayClaim(
+        call_id=call.pk, connected_at=now, from_number=numbers[0], to_number=numbers[1]
+    )
+
+
+def _why_unclaimable(call: Call, recorded_since: datetime) -> str:
+    if call.channel != Call.Channel.PHONE:
+        return "not a phone call"
+    if call.ended_at is not None:
+        return "the call has ended"
+    if call.relay_connected_at is not None:
+        return "another socket has it"
+    if call.started_at < recorded_since:
+        return "its webhook is too old"
+    return "it changed meanwhile"
+
+
+def release_relay_socket(claim: RelayClaim) -> None:
+    """Give back a claim whose socket closed before the conversation began (no `setup`):
+    nothing happened on it, so Twilio may still connect. Once a conversation started, its
+    end settles the call instead, and the call never takes another socket."""
+    Call.objects.filter(
+        pk=claim.call_id, relay_connected_at=claim.connected_at, ended_at__isnull=True
+    ).update(relay_connected_at=None)
 
 
 def approved_transfer_number(business: Business, handoff: dict[str, str] | None) -> str:

@@ -35,6 +35,7 @@ from calls.services import approved_transfer_number, record_conversation_end
 from calls.speech_chunks import SpeechChunker
 from calls.staff_alerts import alert_staff_about_call, call_needs_staff
 from calls.transcript import Reply, TranscriptRecorder
+from calls.understanding.utterance import understood_part
 
 logger = logging.getLogger(__name__)
 
@@ -198,7 +199,9 @@ class CallSession:
         if not text.strip():
             logger.debug("Call %s: empty prompt ignored", self.call_sid)
             return
-        await self._take_turn(text, lambda engine: engine.respond(text))
+        # The transcript keeps what was said; the engine reads what a spoken turn can hold.
+        heard = understood_part(text)
+        await self._take_turn(text, lambda engine: engine.respond(heard))
 
     async def handle_dtmf(self, digit: str) -> None:
         """A keypad press. Digits are collected until '#' or a pause, then answered together;

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import weakref
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -23,6 +24,7 @@ from django.utils import timezone
 from bookings.orm import run_orm
 from calls.models import CallTurn
 from calls.services import append_call_events
+from calls.storable_text import storable
 
 logger = logging.getLogger(__name__)
 
@@ -106,7 +108,8 @@ class TranscriptRecorder:
             CallTurn(
                 call_id=self.call_id,
                 speaker=speaker,
-                text=text,
+                # Transports clean what they receive; this guards what engines say (they echo).
+                text=storable(text),
                 at=at,
                 interrupted=interrupted,
                 first_token_ms=first_token_ms,
@@ -153,6 +156,82 @@ class TranscriptRecorder:
             await asyncio.shield(self.add_events(new))
 
 
+# Transcript turns of all the calls on one event loop are inserted together: turns queued
+# while an insert waits for (or runs on) the ORM thread go in the next one. Under load that
+# is one ORM hop for many calls' turns rather than one per turn. The linger lets the answer
+# that follows a caller's turn reach the ORM thread before the turn's insert does.
+TURN_INSERT_LINGER_SECONDS = 0.005
+
+
+class _TurnInserts:
+    def __init__(self) -> None:
+        self._queued: list[tuple[list[CallTurn], asyncio.Future]] = []
+        self._writer: asyncio.Task | None = None
+
+    async def insert(self, turns: list[CallTurn]) -> None:
+        written = asyncio.get_running_loop().create_future()
+        self._queued.append((turns, written))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.ensure_future(self._write())
+        await written
+
+    async def _write(self) -> None:
+        queued: list[tuple[list[CallTurn], asyncio.Future]] = []
+        try:
+            await asyncio.sleep(TURN_INSERT_LINGER_SECONDS)
+            while self._queued:
+                queued, self._queued = self._queued, []
+                try:
+                    failures = await _bulk_insert_turns([turns for turns, _ in queued])
+                except Exception as exc:
+                    failures = [exc] * len(queued)
+                for (_, written), failure in zip(queued, failures, strict=True):
+                    _settle(written, failure)
+                queued = []
+        finally:
+            # Only when cancelled (the loop is shutting down): the waiters hear it.
+            for _, written in [*queued, *self._queued]:
+                _settle(written, RuntimeError("Turn not written: the event loop stopped."))
+            self._queued = []
+
+
+def _settle(written: asyncio.Future, failure: Exception | None) -> None:
+    if written.done():
+        return  # its waiter was cancelled
+    if failure is None:
+        written.set_result(None)
+    else:
+        written.set_exception(failure)
+
+
+_turn_inserts: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _TurnInserts] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+async def _insert_turns(turns: list[CallTurn]) -> None:
+    loop = asyncio.get_running_loop()
+    inserts = _turn_inserts.get(loop)
+    if inserts is None:
+        inserts = _turn_inserts[loop] = _TurnInserts()
+    await inserts.insert(turns)
+
+
 @run_orm
-def _insert_turns(turns: list[CallTurn]) -> None:
-    CallTurn.objects.bulk_create(turns)
+def _bulk_insert_turns(batches: list[list[CallTurn]]) -> list[Exception | None]:
+    """Every call's turns in one statement; if that fails, call by call, so that one call's
+    problem (e.g. its row deleted) stays that call's."""
+    try:
+        CallTurn.objects.bulk_create([turn for turns in batches for turn in turns])
+        return [None] * len(batches)
+    except Exception:  # not only DatabaseError: a driver's encoding error fails it too
+        if len(batches) == 1:
+            raise
+    failures: list[Exception | None] = []
+    for turns in batches:
+        try:
+            CallTurn.objects.bulk_create(turns)
+            failures.append(None)
+        except Exception as exc:
+            failures.append(exc)
+    return failures

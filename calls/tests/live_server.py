@@ -62,7 +62,7 @@ def free_port() -> int:
 
 @contextmanager
 def running_daphne(
-    workdir: Path, *, prepare: str, env: dict[str, str] | None = None
+    workdir: Path, *, prepare: str, env: dict[str, str] | None = None, app: str = ASGI_APP
 ) -> Iterator[LiveServer]:
     """Migrate/prepare a fresh SQLite file with `prepare` (Python run by `manage.py shell`),
     start Daphne and an outbox worker on it, wait until it serves, and stop both afterwards.
@@ -98,7 +98,7 @@ def running_daphne(
     log_path = workdir / "daphne.log"
     with log_path.open("wb") as log, (workdir / "worker.log").open("wb") as worker_log:
         daphne = subprocess.Popen(
-            [daphne_bin, "-b", "127.0.0.1", "-p", str(port), ASGI_APP],
+            [daphne_bin, "-b", "127.0.0.1", "-p", str(port), app],
             cwd=settings.BASE_DIR,
             env=server_env,
             stdout=log,
@@ -123,6 +123,23 @@ def running_daphne(
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+def server_environment(database: Path, env: dict[str, str]) -> dict[str, str]:
+    """The environment a server process (Daphne, a worker) runs with on `database`: this
+    test run's settings scrubbed, DEBUG on, then `env` (see running_daphne)."""
+    server_env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in SCRUBBED and not key.startswith(SCRUBBED_PREFIXES)
+    }
+    return server_env | {
+        "DJANGO_SETTINGS_MODULE": "receptionist.settings",
+        "DEBUG": "true",
+        "DATABASE_URL": f"sqlite:///{database}",
+        "LOG_LEVEL": "INFO",
+        **env,
+    }
 
 
 def _wait_until_serving(url: str, daphne: subprocess.Popen, log_path: Path) -> None:

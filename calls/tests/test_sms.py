@@ -35,20 +35,9 @@ AUTH_TOKEN = "fake-auth-token-that-must-never-be-logged"
 
 @pytest.fixture(autouse=True)
 def quiet_outbox(settings):
-    # Tests run the outbox themselves unless they are about the in-process worker.
+    # Tests run the outbox themselves unless they are about the in-process nudge.
     settings.OUTBOX_RUN_IN_PROCESS = False
     settings.SMS_BACKEND = "console"
-
-
-async def outbox_settled(timeout: float = 15) -> bool:
-    """Until no task is pending or running (the in-process worker ran them)."""
-    deadline = time.monotonic() + timeout
-    unsettled = OutboxTask.objects.filter(status__in=["pending", "running"])
-    while await in_db(unsettled.exists):
-        if time.monotonic() > deadline:
-            return False
-        await asyncio.sleep(0.05)
-    return True
 
 
 @pytest.fixture
@@ -300,6 +289,17 @@ async def call_after_booked(booking: Booking) -> None:
     )
 
 
+async def outbox_settled(timeout: float = 15) -> bool:
+    """Until no task is pending or running (the in-process worker ran them)."""
+    deadline = time.monotonic() + timeout
+    unsettled = OutboxTask.objects.filter(status__in=["pending", "running"])
+    while await in_db(unsettled.exists):
+        if time.monotonic() > deadline:
+            return False
+        await asyncio.sleep(0.05)
+    return True
+
+
 async def in_db(query):
     """Run a query from an async test the way the product does (database_sync_to_async):
     the connection goes back to the pool afterwards. Django's async ORM (aget, async for)
@@ -309,14 +309,15 @@ async def in_db(query):
 
 
 @pytest.mark.django_db(transaction=True)
-async def test_after_booked_queues_the_text_once(booking):
+async def test_after_booked_queues_the_text_and_the_provider_work_once(booking):
     await call_after_booked(booking)
     await call_after_booked(booking)  # e.g. the engine retried its turn
 
-    # The native provider has nothing to do outside our database: no task of its own (a
-    # provider that has, e.g. a calendar, queues it with the booking: bookings.services).
     keys = await in_db(lambda: list(OutboxTask.objects.values_list("dedupe_key", flat=True)))
-    assert keys == [f"sms:booking:{booking.pk}"]
+    assert sorted(keys) == [
+        f"provider.after_booking:booking:{booking.pk}",
+        f"sms:booking:{booking.pk}",
+    ]
 
 
 @pytest.mark.django_db(transaction=True)
@@ -329,7 +330,7 @@ async def test_after_booked_returns_before_the_text_goes_out(booking, twilio, in
 
     assert await outbox_settled()
     statuses = await in_db(lambda: list(OutboxTask.objects.values_list("status", flat=True)))
-    assert statuses == ["done"]
+    assert statuses == ["done", "done"]
     sms = await in_db(lambda: SmsMessage.objects.get(booking_id=booking.pk))
     assert sms.status == "sent"
     assert len(twilio.messages) == 1
@@ -347,3 +348,5 @@ async def test_a_failed_text_never_changes_the_booking(booking, twilio, in_proce
     assert sms.status == "failed"
     after = await in_db(lambda: Booking.objects.get(pk=booking.pk))
     assert model_to_dict(after) == before
+    provider_task = await in_db(lambda: OutboxTask.objects.get(kind="provider.after_booking"))
+    assert provider_task.status == "done"
