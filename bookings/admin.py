@@ -46,6 +46,7 @@ class BusinessAdmin(admin.ModelAdmin):
     inlines = [OpeningHoursInline, DateExceptionInline, ServiceInline]
     base_fieldsets = [
         (None, {"fields": ["name", "slug", "is_active", "greeting"]}),
+        ("What callers can ask", {"fields": ["address", "about"]}),
         ("Phone", {"fields": ["phone_number", "transfer_number"]}),
         ("Booking rules", {"fields": ["timezone", "min_notice_minutes", "horizon_days"]}),
     ]

@@ -27,6 +27,8 @@ class BusinessAdminForm(forms.ModelForm):
             "slug",
             "is_active",
             "greeting",
+            "address",
+            "about",
             "phone_number",
             "transfer_number",
             "timezone",

@@ -72,6 +72,17 @@ class Business(models.Model):
     greeting = models.TextField(
         blank=True, help_text="What callers hear first. Empty: a greeting with the name."
     )
+    address = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="Said to callers who ask where you are, e.g. '12 Main Street, Springfield'.",
+    )
+    about = models.CharField(
+        "about line",
+        max_length=300,
+        blank=True,
+        help_text="One or two sentences said to callers who ask about the business.",
+    )
     is_active = models.BooleanField("active", default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -180,12 +191,39 @@ class Service(models.Model):
         blank=True,
         help_text="Comma-separated words callers use for it, e.g. 'trim, beard'.",
     )
+    # Optional: without a price the receptionist says the salon will confirm it, never a guess.
+    price_from = models.DecimalField(
+        "price",
+        max_digits=8,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0)],
+        help_text="Leave empty if callers should hear that the price will be confirmed.",
+    )
+    price_to = models.DecimalField(
+        "up to",
+        max_digits=8,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0)],
+        help_text="Only for a price range ('from 40 to 60'); empty for a fixed price.",
+    )
     is_active = models.BooleanField("active", default=True)
 
     class Meta:
         ordering = ["name"]
         constraints = [
-            models.UniqueConstraint(fields=["business", "name"], name="service_name_per_business")
+            models.UniqueConstraint(fields=["business", "name"], name="service_name_per_business"),
+            models.CheckConstraint(
+                condition=models.Q(price_to__isnull=True)
+                | (
+                    models.Q(price_from__isnull=False)
+                    & models.Q(price_to__gte=models.F("price_from"))
+                ),
+                name="service_price_range_ordered",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -194,6 +232,12 @@ class Service(models.Model):
     @property
     def duration(self) -> timedelta:
         return timedelta(minutes=self.duration_minutes)
+
+    def clean(self) -> None:
+        if self.price_to is not None and self.price_from is None:
+            raise ValidationError({"price_to": "Give the lowest price too, or leave both empty."})
+        if self.price_to is not None and self.price_to < self.price_from:
+            raise ValidationError({"price_to": "The top of the range is below the price."})
 
     @property
     def synonym_list(self) -> tuple[str, ...]:

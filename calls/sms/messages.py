@@ -23,3 +23,24 @@ def booking_confirmation(booking: Booking) -> str:
         f"{greeting} {booking.service.name} at {business.name} is booked for {when}. "
         f"To change it, call {business.phone_number}."
     )
+
+
+def booking_moved(booking: Booking) -> str:
+    """For the new booking a move made (the old one is cancelled silently with it)."""
+    business = booking.business
+    when = spoken_datetime(booking.start.astimezone(business.tz))
+    greeting = f"Hi {booking.customer_name}, your" if booking.customer_name else "Your"
+    return (
+        f"{greeting} {booking.service.name} at {business.name} has moved to {when}. "
+        f"To change it, call {business.phone_number}."
+    )
+
+
+def booking_cancelled(booking: Booking) -> str:
+    business = booking.business
+    when = spoken_datetime(booking.start.astimezone(business.tz))
+    greeting = f"Hi {booking.customer_name}, your" if booking.customer_name else "Your"
+    return (
+        f"{greeting} {booking.service.name} at {business.name} on {when} is cancelled. "
+        f"To book again, call {business.phone_number}."
+    )

@@ -16,7 +16,7 @@ from calls.sms.backends import (
     SmsRejected,
     get_backend,
 )
-from calls.sms.messages import booking_confirmation
+from calls.sms.messages import booking_cancelled, booking_confirmation, booking_moved
 from calls.sms.models import SmsMessage
 
 logger = logging.getLogger(__name__)
@@ -37,8 +37,26 @@ def sender_for(business: Business) -> Sender:
     raise SmsRejected(f"{business} has no number to text from and no messaging service is set.")
 
 
+# What each kind of booking text says, and whether it still goes out once the booking is
+# cancelled (only the cancellation notice does).
+WORDS = {
+    SmsMessage.Kind.BOOKING_CONFIRMATION: (booking_confirmation, False),
+    SmsMessage.Kind.BOOKING_MOVED: (booking_moved, False),
+    SmsMessage.Kind.BOOKING_CANCELLED: (booking_cancelled, True),
+}
+
+
 def send_booking_confirmation(*, booking_id: int, backend: SmsBackend | None = None) -> SmsMessage:
-    """Text the customer their booking, once. Safe to call again after any failure.
+    return send_booking_text(
+        booking_id=booking_id, kind=SmsMessage.Kind.BOOKING_CONFIRMATION, backend=backend
+    )
+
+
+def send_booking_text(
+    *, booking_id: int, kind: str, backend: SmsBackend | None = None
+) -> SmsMessage:
+    """Text the customer about their booking (made, moved or cancelled), once each. Safe to
+    call again after any failure.
 
     Raises SmsRejected (recorded as failed), SmsNotSent (recorded as pending) or
     SmsOutcomeUnknown (recorded as unknown: the next call looks the text up first). It
@@ -47,12 +65,13 @@ def send_booking_confirmation(*, booking_id: int, backend: SmsBackend | None = N
     booking = Booking.objects.select_related("business", "service").filter(pk=booking_id).first()
     if booking is None:
         raise BookingGone(f"Booking {booking_id} no longer exists.")
+    words, after_cancel = WORDS[SmsMessage.Kind(kind)]
     sms, _ = SmsMessage.objects.get_or_create(
         booking=booking,
-        kind=SmsMessage.Kind.BOOKING_CONFIRMATION,
+        kind=kind,
         defaults={
             "to": booking.customer_phone,
-            "body": booking_confirmation(booking),
+            "body": words(booking),
             "sender": str(sender_for(booking.business)),
         },
     )
@@ -61,7 +80,7 @@ def send_booking_confirmation(*, booking_id: int, backend: SmsBackend | None = N
     backend = backend or get_backend()
     if sms.status == SmsMessage.Status.UNKNOWN and _sent_earlier(sms, backend):
         return sms
-    if booking.status == Booking.Status.CANCELLED:
+    if booking.status == Booking.Status.CANCELLED and not after_cancel:
         _save(sms, status=SmsMessage.Status.FAILED, error="Not sent: the booking was cancelled.")
         return sms
     return _send(sms, backend)

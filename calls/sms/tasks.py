@@ -8,9 +8,11 @@ from typing import Any
 from bookings.models import OutboxTask
 from bookings.outbox import PermanentTaskError, RetryAfter, enqueue, register_task
 from calls.sms.backends import SmsNotSent, SmsRejected
-from calls.sms.services import BookingGone, send_booking_confirmation
+from calls.sms.models import SmsMessage
+from calls.sms.services import BookingGone, send_booking_confirmation, send_booking_text
 
 SMS_BOOKING_CONFIRMATION = "sms.booking_confirmation"
+SMS_BOOKING_CHANGE = "sms.booking_change"
 
 
 def enqueue_booking_confirmation(*, booking_id: int) -> OutboxTask:
@@ -21,10 +23,28 @@ def enqueue_booking_confirmation(*, booking_id: int) -> OutboxTask:
     )
 
 
+def enqueue_booking_change_text(*, booking_id: int, kind: str) -> OutboxTask:
+    """The text for a move (on the new booking) or a cancellation (on the cancelled one)."""
+    return enqueue(
+        SMS_BOOKING_CHANGE,
+        {"booking_id": booking_id, "kind": SmsMessage.Kind(kind).value},
+        dedupe_key=f"sms:{kind}:{booking_id}",
+    )
+
+
 @register_task(SMS_BOOKING_CONFIRMATION)
 def run_booking_confirmation(payload: dict[str, Any]) -> None:
+    _send(lambda: send_booking_confirmation(booking_id=payload["booking_id"]))
+
+
+@register_task(SMS_BOOKING_CHANGE)
+def run_booking_change_text(payload: dict[str, Any]) -> None:
+    _send(lambda: send_booking_text(booking_id=payload["booking_id"], kind=payload["kind"]))
+
+
+def _send(send) -> None:
     try:
-        send_booking_confirmation(booking_id=payload["booking_id"])
+        send()
     except (SmsRejected, BookingGone) as exc:
         raise PermanentTaskError(str(exc)) from exc
     except SmsNotSent as exc:
