@@ -431,7 +431,7 @@ class Desk:
         ranges = schedule.ranges_on(day)
         if not ranges:
             if not special:
-                return f"we're closed on {PLURAL_DAYS[day.weekday()]}".capitalize()
+                return f"We're closed on {PLURAL_DAYS[day.weekday()]}"
             return f"We're closed on {name}"
         hours = say_list([f"{say_time(o)} to {say_time(c)}" for o, c in ranges], "and")
         lead = name[0].upper() + name[1:] if name != "today" else "Today"

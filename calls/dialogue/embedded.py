@@ -274,11 +274,13 @@ class EmbeddedEngine(DialogueEngine):
             return await self._commit(pending)
         if heard.yes is False and never_mind(text):
             return "No problem, nothing's been booked. " + self.desk.goodbye()
+        if pending.action == "cancel" and heard.has_booking_details:
+            return await self._start(heard, purpose="cancel")
+        if heard.yes is True:
+            # A yes to a read-back the caller did not hear in full (they talked over it).
+            return f"Just to be sure: {self._read_back_change(pending)}"
         if pending.action == "cancel":
-            if heard.has_booking_details:
-                return await self._start(heard, purpose="cancel")
-            self.pending = pending
-            return "Sorry, shall I cancel it? Please say yes or no."
+            return f"Sorry, I need a yes or a no. {self._read_back_change(pending)}"
         changed, ack = self._absorb(heard)
         if changed:
             answer = await self._next_step()
@@ -296,9 +298,8 @@ class EmbeddedEngine(DialogueEngine):
             # Answered; the read-back no longer counts, so it is said again for a fresh yes.
             answer = await self._answer_questions(questions_in(text), heard)
             return f"{answer} {self._read_back_change(pending)}"
-        self.pending = pending
-        verb = "move it" if pending.action == "move" else "book it"
-        return f"Sorry, shall I {verb}? Please say yes or no."
+        # Not a yes: the read-back is said again in full, so a yes answers all of it.
+        return f"Sorry, I need a yes or a no. {self._read_back_change(pending)}"
 
     async def _commit(self, change: Change) -> str:
         done = await self.desk.commit(change)
@@ -410,10 +411,6 @@ class EmbeddedEngine(DialogueEngine):
         r.day = r.time = r.window = r.days = r.start = None
         self.offers = []
         self._absorb_when(heard.when)
-        old = self.desk.local(booking.start)
-        if r.day is not None and r.time is None and r.window is None:
-            # "Move it to Friday": same time of day, on the new day.
-            r.time, r.ampm_explicit = old.time(), True
         lead = f"I see {self.desk.say_booking(booking, full=True)}."
         if r.day or r.time or r.days or r.window:
             answer = await self._next_step()
@@ -597,6 +594,9 @@ class EmbeddedEngine(DialogueEngine):
                 return f"What day and time would you like for your {r.service.name.lower()}?"
         if r.days is not None:
             return await self._offer_in_days(r.days)
+        if r.time is None and r.window is None and self.moving is not None:
+            # "Move it to Monday": the same time of day, on the new day.
+            r.time, r.ampm_explicit = self.desk.local(self.moving.start).time(), True
         if r.time is None:
             if r.window is None and not self._schedule().is_open_on(r.day):
                 return await self._check(self._resolve(r.day, time(12), True), closed_day_only=True)
