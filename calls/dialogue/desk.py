@@ -402,12 +402,12 @@ class Desk:
         assert schedule is not None
         today = self.today()
         if when is not None and when.day is not None:
-            return self._hours_on(when.day) + "."
+            return upper_first(self._hours_on(when.day)) + "."
         if when is not None and when.days is not None:
             first, last = when.days
             if (last - first).days <= 6:
                 days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
-                return say_list([self._hours_on(day) for day in days], "and") + "."
+                return upper_first(say_list([self._hours_on(day) for day in days], "and")) + "."
         special = [
             f"{self._hours_on(day)}"
             for day in sorted(schedule.exceptions)
@@ -431,11 +431,10 @@ class Desk:
         ranges = schedule.ranges_on(day)
         if not ranges:
             if not special:
-                return f"We're closed on {PLURAL_DAYS[day.weekday()]}"
-            return f"We're closed on {name}"
+                return f"we're closed on {PLURAL_DAYS[day.weekday()]}"
+            return f"we're closed on {name}"
         hours = say_list([f"{say_time(o)} to {say_time(c)}" for o, c in ranges], "and")
-        lead = name[0].upper() + name[1:] if name != "today" else "Today"
-        return f"{lead} we're open {hours}"
+        return f"{name} we're open {hours}"
 
     def price(self, service: Service | None) -> str:
         if service is None:

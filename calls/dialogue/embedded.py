@@ -96,6 +96,7 @@ class EmbeddedEngine(DialogueEngine):
         self.history: list[tuple[str, str]] = []
         self._asked: tuple = ()
         self._asked_times = 0
+        self._missed_now = False  # this turn's answer asks again for want of understanding
         self._services_by_id = {s.pk: s for s in context.services}
         self._service_names = [
             ServiceName(id=s.pk, name=s.name, synonyms=s.synonym_list) for s in context.services
@@ -117,9 +118,10 @@ class EmbeddedEngine(DialogueEngine):
 
     async def respond(self, utterance: str) -> AsyncIterator[str]:
         self.history.append(("caller", utterance))
+        self._missed_now = False
         try:
             answer = await self._answer(utterance)
-            answer = self._not_again(answer, utterance)
+            answer = self._not_again(answer)
         except Exception:
             logger.exception("Embedded engine failed on call %s", self.context.call_sid)
             self.state.events.append(("engine_error", "the embedded engine raised"))
@@ -185,7 +187,7 @@ class EmbeddedEngine(DialogueEngine):
             return "Thanks for calling. Goodbye!"
         if not re.search(r"[A-Za-z0-9]", text):
             self.pending = pending
-            return f"Sorry, I didn't catch that. {self._prompt_again()}"
+            return self._missed(f"Sorry, I didn't catch that. {self._prompt_again()}")
         heard = hear(
             text, today=self._today(), services=self._service_names, expecting=self.expecting
         )
@@ -233,7 +235,8 @@ class EmbeddedEngine(DialogueEngine):
         if Intent.CANCEL in intents and not keeps_booking(text):
             return await self._start(heard, purpose="cancel")
         if heard.service is None and (thing := unknown_thing(text)):
-            return self.desk.not_offered(thing) + " " + self._prompt_again()
+            then = self._prompt_again() if self.request.service else "Would you like one of those?"
+            return f"{self.desk.not_offered(thing)} {then}"
 
         picked = self._pick_offer(text, heard) if self.step == Step.OFFERED else None
         if picked is not None:
@@ -255,7 +258,7 @@ class EmbeddedEngine(DialogueEngine):
         if not changed and heard.yes is True and self.step == Step.GATHER:
             return await self._next_step()  # "yes" to "would you like to make a new one?"
         if not changed and not (Intent.BOOK in intents or Intent.MOVE in intents):
-            return f"Sorry, I didn't quite get that. {self._prompt_again()}"
+            return self._missed(f"Sorry, I didn't quite get that. {self._prompt_again()}")
         answer = await self._next_step()
         return f"{ack} {answer}".strip()
 
@@ -280,7 +283,7 @@ class EmbeddedEngine(DialogueEngine):
             # A yes to a read-back the caller did not hear in full (they talked over it).
             return f"Just to be sure: {self._read_back_change(pending)}"
         if pending.action == "cancel":
-            return f"Sorry, I need a yes or a no. {self._read_back_change(pending)}"
+            return self._missed(f"Sorry, I need a yes or a no. {self._read_back_change(pending)}")
         changed, ack = self._absorb(heard)
         if changed:
             answer = await self._next_step()
@@ -299,7 +302,7 @@ class EmbeddedEngine(DialogueEngine):
             answer = await self._answer_questions(questions_in(text), heard)
             return f"{answer} {self._read_back_change(pending)}"
         # Not a yes: the read-back is said again in full, so a yes answers all of it.
-        return f"Sorry, I need a yes or a no. {self._read_back_change(pending)}"
+        return self._missed(f"Sorry, I need a yes or a no. {self._read_back_change(pending)}")
 
     async def _commit(self, change: Change) -> str:
         done = await self.desk.commit(change)
@@ -354,7 +357,7 @@ class EmbeddedEngine(DialogueEngine):
         lead = ""
         if not matches:
             named = heard.service.name.lower() if heard.service else "booking"
-            lead = f"I can't find a {named} then for this number."
+            lead = f"I can't find a {named} booked for this number."
             matches = bookings
         if len(matches) == 1 and not lead:
             if purpose == "cancel":
@@ -414,7 +417,8 @@ class EmbeddedEngine(DialogueEngine):
         lead = f"I see {self.desk.say_booking(booking, full=True)}."
         if r.day or r.time or r.days or r.window:
             answer = await self._next_step()
-            return f"{lead} {answer}"
+            # A read-back names the booking already; anything else says which one first.
+            return answer if self.step == Step.CONFIRM else f"{lead} {answer}"
         self._ask(Expecting.WHEN)
         return f"{lead} What day and time would you like instead?"
 
@@ -680,6 +684,9 @@ class EmbeddedEngine(DialogueEngine):
                 return "No problem. " + self.desk.goodbye()
             self.step = Step.GATHER
             return "Okay. Is there anything else I can help with?"
+        if questions_in(text):
+            self.step = Step.GATHER
+            return None  # answered below
         if offered_help and not heard.has_booking_details:
             # Still going nowhere: end politely rather than loop.
             return (
@@ -692,8 +699,13 @@ class EmbeddedEngine(DialogueEngine):
 
     # -- Loops -------------------------------------------------------------------------------
 
-    def _not_again(self, answer: str, utterance: str) -> str:
-        """The same question at most twice: a third time, offer a person or a message."""
+    def _missed(self, answer: str) -> str:
+        self._missed_now = True
+        return answer
+
+    def _not_again(self, answer: str) -> str:
+        """The same question at most twice: asked again a third time for want of an answer
+        we understood, a person or a message is offered instead."""
         if self.desk.ending is not None or self.step in (Step.OFFER_HELP, Step.DONE):
             self._asked, self._asked_times = (), 0
             return answer
@@ -706,11 +718,9 @@ class EmbeddedEngine(DialogueEngine):
             self.pending,
             tuple(b.pk for b in self.candidates),
         )
-        if self._repeat_request(utterance):
-            return answer  # "sorry?": saying it again is not asking again
-        if asked == self._asked:
+        if asked == self._asked and self._missed_now:
             self._asked_times += 1
-        else:
+        elif asked != self._asked:
             self._asked, self._asked_times = asked, 1
         if self._asked_times <= SAME_QUESTION_MAX:
             return answer
@@ -722,10 +732,6 @@ class EmbeddedEngine(DialogueEngine):
         if self.context.business.transfer_number:
             return f"{lead} Would you like me to put you through to someone?"
         return f"{lead} Would you like to leave a message instead?"
-
-    def _repeat_request(self, utterance: str) -> bool:
-        heard = hear(utterance, today=self._today(), services=[], expecting=Expecting.NOTHING)
-        return Intent.REPEAT in heard.intents
 
     def _nothing_started(self) -> bool:
         r = self.request

@@ -182,3 +182,16 @@ async def test_a_move_read_back_naming_both_times_and_a_yes_moves_it_once(demo, 
         ("confirmed", local(demo, 2026, 12, 1, 11)),
     }
     assert call.engine.state.outcome == "moved"
+
+
+async def test_questions_are_answered_by_the_desk_never_guessed(demo, fake):
+    fake.script(
+        Reply(tool("business_info", topic="price", service="manicure")),
+        lambda request: Reply(words(request.tool_results()[-1]["say"])),
+        Reply(tool("business_info", topic="hours", day="2026-11-29")),
+        lambda request: Reply(words(request.tool_results()[-1]["say"])),
+    )
+    call = await Conversation.start(demo, engine="llm")
+    answer = await call.say("How much is a manicure?")
+    assert answer == "For a manicure, the salon will confirm the price with you."
+    assert await call.say("Are you open on Sunday?") == "We're closed on Sundays."
