@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from calls.dialogue.speech import ordinal, say_date, say_day, say_time
 from calls.understanding.intents import yes_or_no
+from calls.understanding.phones import extract_phone, find_phone
 
 if TYPE_CHECKING:
     from bookings.models import Booking, Service
@@ -112,8 +113,6 @@ def agreed(
 
 def phone_was_given(phone: str, *, caller_id: str, caller_words: list[str]) -> bool:
     """A number is the caller ID or one the caller said: no engine invents one."""
-    from calls.understanding.phones import extract_phone, find_phone
-
     if phone == caller_id:
         return True
     for words in caller_words:

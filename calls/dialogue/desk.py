@@ -219,20 +219,16 @@ class Desk:
         return Change("book", service, self.local(start), name=name, phone=phone)
 
     def change_to_move(self, booking: Booking, start: datetime) -> Change:
-        return Change(
-            "move",
-            booking.service,
-            self.local(start),
-            name=booking.customer_name,
-            phone=booking.customer_phone,
-            booking=booking,
-        )
+        return self._change_of(booking, "move", start)
 
     def change_to_cancel(self, booking: Booking) -> Change:
+        return self._change_of(booking, "cancel", booking.start)
+
+    def _change_of(self, booking: Booking, action: str, start: datetime) -> Change:
         return Change(
-            "cancel",
+            action,
             booking.service,
-            self.local(booking.start),
+            self.local(start),
             name=booking.customer_name,
             phone=booking.customer_phone,
             booking=booking,

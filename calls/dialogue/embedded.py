@@ -275,8 +275,10 @@ class EmbeddedEngine(DialogueEngine):
         refusal = self.desk.agree(pending, heard=self.heard_answer, utterance=text)
         if refusal is None:
             return await self._commit(pending)
-        if heard.yes is False and never_mind(text):
-            return "No problem, nothing's been booked. " + self.desk.goodbye()
+        letting_go = never_mind(text) or Intent.GOODBYE in heard.intents
+        if heard.yes is not True and letting_go and not heard.has_booking_details:
+            nothing = "nothing's been booked" if pending.action == "book" else "nothing's changed"
+            return f"No problem, {nothing}. " + self.desk.goodbye()
         if pending.action == "cancel" and heard.has_booking_details:
             return await self._start(heard, purpose="cancel")
         if heard.yes is True:

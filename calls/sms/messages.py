@@ -16,31 +16,23 @@ def spoken_datetime(local: datetime) -> str:
 
 
 def booking_confirmation(booking: Booking) -> str:
-    business = booking.business
-    when = spoken_datetime(booking.start.astimezone(business.tz))
-    greeting = f"Hi {booking.customer_name}, your" if booking.customer_name else "Your"
-    return (
-        f"{greeting} {booking.service.name} at {business.name} is booked for {when}. "
-        f"To change it, call {business.phone_number}."
-    )
+    return _about(booking, "is booked for {when}", "To change it")
 
 
 def booking_moved(booking: Booking) -> str:
     """For the new booking a move made (the old one is cancelled silently with it)."""
-    business = booking.business
-    when = spoken_datetime(booking.start.astimezone(business.tz))
-    greeting = f"Hi {booking.customer_name}, your" if booking.customer_name else "Your"
-    return (
-        f"{greeting} {booking.service.name} at {business.name} has moved to {when}. "
-        f"To change it, call {business.phone_number}."
-    )
+    return _about(booking, "has moved to {when}", "To change it")
 
 
 def booking_cancelled(booking: Booking) -> str:
+    return _about(booking, "on {when} is cancelled", "To book again")
+
+
+def _about(booking: Booking, news: str, then: str) -> str:
     business = booking.business
     when = spoken_datetime(booking.start.astimezone(business.tz))
     greeting = f"Hi {booking.customer_name}, your" if booking.customer_name else "Your"
     return (
-        f"{greeting} {booking.service.name} at {business.name} on {when} is cancelled. "
-        f"To book again, call {business.phone_number}."
+        f"{greeting} {booking.service.name} at {business.name} {news.format(when=when)}. "
+        f"{then}, call {business.phone_number}."
     )

@@ -442,6 +442,14 @@ class TestEndings:
         assert "Goodbye" in answer and call.ended
         assert await rows(demo) == set()
 
+    async def test_bye_at_the_read_back_books_nothing(self, demo):
+        call = await Conversation.start(demo)
+        await call.say("this is Maria, haircut tomorrow at 3")
+        await call.say("yes")
+        answer = await call.say("actually, bye")
+        assert "nothing's been booked" in answer and call.ended
+        assert await rows(demo) == set()
+
     async def test_no_then_never_mind_ends_within_two_turns(self, demo):
         call = await Conversation.start(demo)
         await call.say("this is Maria, haircut tomorrow at 3")
