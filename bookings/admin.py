@@ -12,10 +12,11 @@ from bookings.models import (
     OpeningHours,
     OutboxTask,
     Service,
+    ServiceHours,
 )
 from bookings.outbox import retry_now
 from bookings.providers.registry import DEFAULT_PROVIDER
-from bookings.services import cancel_booking, save_staff_booking
+from bookings.services import buffer_until, cancel_booking, save_staff_booking
 from bookings.tasks import retry_provider_follow_ups
 
 
@@ -30,8 +31,34 @@ class DateExceptionInline(admin.TabularInline):
 
 
 class ServiceInline(admin.TabularInline):
+    """Services with their buffer and notice; their own days and hours are on the
+    service's page ("Change"), as rows like the business's opening hours."""
+
     model = Service
     extra = 0
+    show_change_link = True
+    readonly_fields = ["offered"]
+
+    @admin.display(description="offered")
+    def offered(self, service: Service) -> str:
+        if service.pk is None:
+            return "whenever open"
+        rows = list(service.hours.all())
+        return ", ".join(str(row).split(": ", 1)[1] for row in rows) or "whenever open"
+
+
+class ServiceHoursInline(admin.TabularInline):
+    model = ServiceHours
+    extra = 0
+
+
+@admin.register(Service)
+class ServiceAdmin(admin.ModelAdmin):
+    list_display = ["name", "business", "duration_minutes", "buffer_minutes", "is_active"]
+    list_filter = ["business", "is_active"]
+    search_fields = ["name", "synonyms"]
+    list_select_related = ["business"]
+    inlines = [ServiceHoursInline]
 
 
 @admin.register(Business)
@@ -48,6 +75,7 @@ class BusinessAdmin(admin.ModelAdmin):
         (None, {"fields": ["name", "slug", "is_active", "greeting"]}),
         ("What callers can ask", {"fields": ["address", "about"]}),
         ("Phone", {"fields": ["phone_number", "transfer_number"]}),
+        ("Staff notifications", {"fields": ["notification_emails", "staff_sms_number"]}),
         ("Booking rules", {"fields": ["timezone", "min_notice_minutes", "horizon_days"]}),
     ]
 
@@ -81,6 +109,7 @@ class BookingAdminForm(forms.ModelForm):
             self.add_error("service", "This service belongs to another business.")
             return cleaned
         self.instance.end = start + service.duration
+        self.instance.buffer_until = buffer_until(service, self.instance.end)
         if (
             self.initial.get("status") == Booking.Status.CANCELLED
             and cleaned.get("status") == Booking.Status.CONFIRMED
@@ -91,7 +120,7 @@ class BookingAdminForm(forms.ModelForm):
             clash = (
                 Booking.objects.confirmed()
                 .filter(business=business)
-                .overlapping(start, self.instance.end)
+                .overlapping(start, self.instance.buffer_until or self.instance.end)
                 .exclude(pk=self.instance.pk)
             )
             if clash.exists():

@@ -31,6 +31,8 @@ class BusinessAdminForm(forms.ModelForm):
             "about",
             "phone_number",
             "transfer_number",
+            "notification_emails",
+            "staff_sms_number",
             "timezone",
             "min_notice_minutes",
             "horizon_days",

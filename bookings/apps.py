@@ -6,8 +6,11 @@ class BookingsConfig(AppConfig):
     verbose_name = "Bookings"
 
     def ready(self) -> None:
+        from bookings.providers.chain import ChainProvider
         from bookings.providers.native import NativeBookingProvider
         from bookings.providers.registry import register
 
         register(NativeBookingProvider)
-        import bookings.tasks  # noqa: F401  (registers the outbox task kinds)
+        register(ChainProvider)
+        import bookings.notifications
+        import bookings.tasks  # noqa: F401  (both register outbox task kinds)

@@ -2,22 +2,36 @@
 
 from __future__ import annotations
 
+import re
 import zoneinfo
 from datetime import date, timedelta
 
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, validate_email
 from django.db import models
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from bookings.phones import validate_e164
 from bookings.providers.registry import DEFAULT_PROVIDER, provider_choices
-from bookings.slots import Schedule
+from bookings.slots import Schedule, ServiceRules
 
 
 def validate_timezone(value: str) -> None:
     if value not in zoneinfo.available_timezones():
         raise ValidationError(f"{value!r} is not an IANA time zone (e.g. America/New_York).")
+
+
+def split_emails(value: str) -> list[str]:
+    return [part.strip() for part in re.split(r"[,;\s]+", value or "") if part.strip()]
+
+
+def validate_email_list(value: str) -> None:
+    for address in split_emails(value):
+        try:
+            validate_email(address)
+        except ValidationError as exc:
+            raise ValidationError(f"{address!r} is not an email address.") from exc
 
 
 def timezone_choices() -> list[tuple[str, str]]:
@@ -83,6 +97,21 @@ class Business(models.Model):
         blank=True,
         help_text="One or two sentences said to callers who ask about the business.",
     )
+    notification_emails = models.TextField(
+        "notify by email",
+        blank=True,
+        validators=[validate_email_list],
+        help_text="Staff told when something needs them (a calendar to reconnect, a failed "
+        "calendar sync, a message, a caller who asked for a person, the LLM receptionist "
+        "falling back). One address per line or comma-separated.",
+    )
+    staff_sms_number = models.CharField(
+        "notify by text",
+        max_length=20,
+        blank=True,
+        validators=[validate_e164],
+        help_text="Optional: a staff mobile (E.164) that gets a short text with each notice.",
+    )
     is_active = models.BooleanField("active", default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -97,6 +126,10 @@ class Business(models.Model):
     @property
     def tz(self) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(self.timezone)
+
+    @property
+    def notification_email_list(self) -> list[str]:
+        return split_emails(self.notification_emails)
 
     @property
     def welcome_greeting(self) -> str:
@@ -122,7 +155,22 @@ class Business(models.Model):
             exceptions={day: tuple(sorted(r)) for day, r in exceptions.items()},
             min_notice=timedelta(minutes=self.min_notice_minutes),
             horizon=timedelta(days=self.horizon_days),
+            services=self.service_rules(),
         )
+
+    def service_rules(self) -> dict[int, ServiceRules]:
+        """The rules of the services that have any of their own (two queries)."""
+        hours: dict[int, dict[int, list]] = {}
+        for row in ServiceHours.objects.filter(service__business=self):
+            hours.setdefault(row.service_id, {}).setdefault(row.weekday, []).append(
+                (row.opens, row.closes)
+            )
+        with_rules = self.services.filter(
+            models.Q(pk__in=list(hours))
+            | models.Q(buffer_minutes__gt=0)
+            | models.Q(min_notice_minutes__isnull=False)
+        )
+        return {service.pk: service.rules(hours.get(service.pk)) for service in with_rules}
 
 
 class OpeningHours(models.Model):
@@ -211,6 +259,19 @@ class Service(models.Model):
         help_text="Only for a price range ('from 40 to 60'); empty for a fixed price.",
     )
     is_active = models.BooleanField("active", default=True)
+    buffer_minutes = models.PositiveSmallIntegerField(
+        "buffer after (minutes)",
+        default=0,
+        validators=[MaxValueValidator(4 * 60)],
+        help_text="Cleanup time after each appointment that the next booking can't use.",
+    )
+    min_notice_minutes = models.PositiveIntegerField(
+        "minimum notice (minutes)",
+        null=True,
+        blank=True,
+        validators=[MaxValueValidator(60 * 24 * 30)],
+        help_text="Empty: the business's minimum notice.",
+    )
 
     class Meta:
         ordering = ["name"]
@@ -243,13 +304,70 @@ class Service(models.Model):
     def synonym_list(self) -> tuple[str, ...]:
         return tuple(word.strip() for word in self.synonyms.split(",") if word.strip())
 
+    @property
+    def buffer(self) -> timedelta:
+        return timedelta(minutes=self.buffer_minutes)
+
+    def rules(self, weekly: dict[int, list] | None = None) -> ServiceRules:
+        """This service's own rules; `weekly` (its hours by weekday) when already loaded."""
+        if weekly is None:
+            weekly = {}
+            for row in self.hours.all():
+                weekly.setdefault(row.weekday, []).append((row.opens, row.closes))
+        return ServiceRules(
+            name=self.name,
+            weekly={day: tuple(sorted(r)) for day, r in weekly.items()} if weekly else None,
+            buffer=self.buffer,
+            min_notice=(
+                timedelta(minutes=self.min_notice_minutes)
+                if self.min_notice_minutes is not None
+                else None
+            ),
+        )
+
+
+class ServiceHours(models.Model):
+    """When a service is offered, inside the opening hours. A service with no rows is
+    offered whenever the business is open; with rows, only in them (e.g. colouring
+    Tuesday to Saturday, 10:00-15:00)."""
+
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="hours")
+    weekday = models.PositiveSmallIntegerField(choices=Weekday.choices)
+    opens = models.TimeField()
+    closes = models.TimeField()
+
+    class Meta:
+        ordering = ["weekday", "opens"]
+        verbose_name = "service hours"
+        verbose_name_plural = "service hours (empty: whenever open)"
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(closes__gt=models.F("opens")),
+                name="service_hours_close_after_open",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.service}: {self.get_weekday_display()} {self.opens:%H:%M}-{self.closes:%H:%M}"
+        )
+
+    def clean(self) -> None:
+        if self.opens is not None and self.closes is not None and self.closes <= self.opens:
+            raise ValidationError("The end must be after the start.")
+
 
 class BookingQuerySet(models.QuerySet):
     def confirmed(self) -> BookingQuerySet:
         return self.filter(status=Booking.Status.CONFIRMED)
 
+    def with_blocked_until(self) -> BookingQuerySet:
+        """`blocked_until`: when the slot is free again (the end, or the end of its buffer)."""
+        return self.annotate(blocked_until=Coalesce("buffer_until", "end"))
+
     def overlapping(self, start, end) -> BookingQuerySet:
-        return self.filter(start__lt=end, end__gt=start)
+        """Bookings whose time, buffer included, overlaps [start, end)."""
+        return self.with_blocked_until().filter(start__lt=end, blocked_until__gt=start)
 
 
 class Booking(models.Model):
@@ -269,6 +387,9 @@ class Booking(models.Model):
     customer_phone = models.CharField(max_length=20, validators=[validate_e164])
     start = models.DateTimeField()
     end = models.DateTimeField()
+    # The end of the service's cleanup buffer, when it has one: nobody else's booking may
+    # start before it (the Postgres no-overlap constraint covers it). Null: no buffer.
+    buffer_until = models.DateTimeField(null=True, blank=True, editable=False)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.CONFIRMED)
     provider = models.CharField(max_length=40, help_text="The booking provider that made it.")
     # The external calendar holding this booking's event (the one it was written to).

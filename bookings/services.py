@@ -35,12 +35,18 @@ class BookingOutcome:
 def busy_intervals(
     business: Business, start: datetime, end: datetime, *, exclude_id: int | None = None
 ) -> list[Interval]:
-    """Our confirmed bookings of the business overlapping [start, end), except `exclude_id`
-    (a booking being moved: its own old time doesn't stand in its way)."""
+    """Our confirmed bookings of the business overlapping [start, end), each with its
+    service's cleanup buffer, except `exclude_id` (a booking being moved: its own old time
+    doesn't stand in its way)."""
     rows = Booking.objects.confirmed().filter(business=business).overlapping(start, end)
     if exclude_id is not None:
         rows = rows.exclude(pk=exclude_id)
-    return list(rows.values_list("start", "end"))
+    return list(rows.values_list("start", "blocked_until"))
+
+
+def buffer_until(service: Service, end: datetime) -> datetime | None:
+    """What a new booking's `buffer_until` is: the end of its service's cleanup, if any."""
+    return end + service.buffer if service.buffer_minutes else None
 
 
 def book_slot(
@@ -63,7 +69,7 @@ def book_slot(
     constraint, which we report as TAKEN rather than raise.
     """
     end = start + service.duration
-    schedule = business.schedule()
+    schedule = business.schedule().for_service(service.pk)
     for attempt in range(1, RETRIES_ON_CONFLICT + 1):
         try:
             with transaction.atomic():
@@ -71,7 +77,7 @@ def book_slot(
                     schedule,
                     start,
                     end,
-                    busy_intervals(business, start, end),
+                    busy_intervals(business, start, end + schedule.buffer),
                     now or timezone.now(),
                 )
                 if refusal is not None:
@@ -83,6 +89,7 @@ def book_slot(
                     customer_phone=customer_phone,
                     start=start,
                     end=end,
+                    buffer_until=buffer_until(service, end),
                     provider=provider,
                     source_call_sid=call_sid,
                     calendar_sync_status=sync_status,

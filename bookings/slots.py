@@ -4,13 +4,18 @@ Plain data in, plain data out (no ORM), so every provider reuses it: the native 
 feeds it our confirmed bookings, the Google provider adds the calendar's busy times.
 All datetimes are aware; local wall-clock times become instants through the business's
 IANA zone per day, so DST days get their real length.
+
+A service may have its own rules (`ServiceRules`): the days and hours it is offered inside
+the opening hours, a cleanup buffer after it that the next booking can't use, and its own
+minimum notice. `Schedule.for_service(service_id)` is the schedule as that service sees it;
+every function below then honours the rules, for a check and for the alternatives alike.
 """
 
 from __future__ import annotations
 
 import enum
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -29,7 +34,25 @@ class Refusal(enum.StrEnum):
     TOO_FAR = "too_far"
     CLOSED_DAY = "closed_day"
     OUTSIDE_HOURS = "outside_hours"
+    # Open, but this service isn't offered then (its own days and hours).
+    SERVICE_HOURS = "service_hours"
     TAKEN = "taken"
+
+
+@dataclass(frozen=True)
+class ServiceRules:
+    """What one service allows beyond the business's hours and notice."""
+
+    name: str
+    # weekday (Monday=0) -> ranges it is offered, inside the opening hours; None: whenever open.
+    weekly: Mapping[int, tuple[TimeRange, ...]] | None = None
+    # Cleanup after each appointment: the next booking can't start before it is over.
+    buffer: timedelta = timedelta(0)
+    min_notice: timedelta | None = None  # None: the business's
+
+    @property
+    def restricts_hours(self) -> bool:
+        return self.weekly is not None
 
 
 @dataclass(frozen=True)
@@ -39,18 +62,58 @@ class Schedule:
     exceptions: Mapping[date, tuple[TimeRange, ...]] = field(default_factory=dict)  # () closed
     min_notice: timedelta = timedelta(hours=1)
     horizon: timedelta = timedelta(days=60)
+    # Rules of the services that have any, by service id.
+    services: Mapping[int, ServiceRules] = field(default_factory=dict)
+    # Set by for_service(): the service this schedule is seen by.
+    service: ServiceRules | None = None
+
+    def for_service(self, service_id: int | None) -> Schedule:
+        """This schedule as one service sees it: its hours, buffer and notice apply."""
+        rules = self.services.get(service_id) if service_id is not None else None
+        if rules is None:
+            return self if self.service is None else replace(self, service=None)
+        notice = rules.min_notice if rules.min_notice is not None else self.min_notice
+        return replace(self, service=rules, min_notice=notice)
+
+    @property
+    def buffer(self) -> timedelta:
+        return self.service.buffer if self.service is not None else timedelta(0)
 
     def ranges_on(self, day: date) -> tuple[TimeRange, ...]:
+        """The business's opening ranges that day (special days replace the weekday's)."""
         if day in self.exceptions:
             return self.exceptions[day]
         return self.weekly.get(day.weekday(), ())
 
+    def service_ranges_on(self, day: date) -> tuple[TimeRange, ...]:
+        """The ranges the service is offered that day by its own rules (open or not)."""
+        if self.service is None or self.service.weekly is None:
+            return self.ranges_on(day)
+        return self.service.weekly.get(day.weekday(), ())
+
+    def bookable_ranges_on(self, day: date) -> tuple[TimeRange, ...]:
+        """Opening ranges cut down to the service's own hours, when it has any."""
+        opening = self.ranges_on(day)
+        if self.service is None or self.service.weekly is None:
+            return opening
+        cut = []
+        for opens, closes in opening:
+            for s_opens, s_closes in self.service.weekly.get(day.weekday(), ()):
+                low, high = max(opens, s_opens), min(closes, s_closes)
+                if low < high:
+                    cut.append((low, high))
+        return tuple(sorted(cut))
+
     def windows_on(self, day: date) -> list[Interval]:
-        """The day's opening ranges as UTC instants."""
-        return [
-            (self._instant(day, opens), self._instant(day, closes))
-            for opens, closes in self.ranges_on(day)
-        ]
+        """The day's bookable ranges (opening hours, within the service's own) as UTC instants."""
+        return self.instants_on(day, self.bookable_ranges_on(day))
+
+    def offers_on(self, day: date) -> bool:
+        """Open that day, and the service (if it has days of its own) is offered then."""
+        return bool(self.bookable_ranges_on(day))
+
+    def instants_on(self, day: date, ranges: Iterable[TimeRange]) -> list[Interval]:
+        return [(self._instant(day, opens), self._instant(day, closes)) for opens, closes in ranges]
 
     def is_open_on(self, day: date) -> bool:
         return bool(self.ranges_on(day))
@@ -73,18 +136,32 @@ def overlaps(start: datetime, end: datetime, busy: Iterable[Interval]) -> bool:
     return any(b_start < end and start < b_end for b_start, b_end in busy)
 
 
+def fits(windows: Iterable[Interval], start: datetime, end: datetime) -> bool:
+    return any(opens <= start and end <= closes for opens, closes in windows)
+
+
 def fits_opening_hours(schedule: Schedule, start: datetime, end: datetime) -> bool:
     """The whole appointment must sit inside one opening range of its day."""
-    return any(
-        opens <= start and end <= closes
-        for opens, closes in schedule.windows_on(schedule.local_date(start))
-    )
+    day = schedule.local_date(start)
+    return fits(schedule.instants_on(day, schedule.ranges_on(day)), start, end)
+
+
+def fits_service_hours(schedule: Schedule, start: datetime, end: datetime) -> bool:
+    """...and inside one of the service's own ranges, when it has any (its cleanup buffer
+    may run past them: cleaning up after closing is the business's affair)."""
+    if schedule.service is None or not schedule.service.restricts_hours:
+        return True
+    day = schedule.local_date(start)
+    return fits(schedule.instants_on(day, schedule.service_ranges_on(day)), start, end)
 
 
 def check_slot(
     schedule: Schedule, start: datetime, end: datetime, busy: Sequence[Interval], now: datetime
 ) -> Refusal | None:
-    """None when the slot can be booked, otherwise the first reason it cannot."""
+    """None when the slot can be booked, otherwise the first reason it cannot.
+
+    `end` is the appointment's end; the service's buffer after it must be free as well
+    (`busy` already holds other bookings' buffers)."""
     if start < now:
         return Refusal.PAST
     if start < schedule.earliest_start(now):
@@ -93,9 +170,13 @@ def check_slot(
         return Refusal.TOO_FAR
     if not schedule.is_open_on(schedule.local_date(start)):
         return Refusal.CLOSED_DAY
+    # The service's own hours first: "we do colouring Tuesday to Saturday, 10 to 3" tells
+    # the caller more than the opening hours would.
+    if not fits_service_hours(schedule, start, end):
+        return Refusal.SERVICE_HOURS
     if not fits_opening_hours(schedule, start, end):
         return Refusal.OUTSIDE_HOURS
-    if overlaps(start, end, busy):
+    if overlaps(start, end + schedule.buffer, busy):
         return Refusal.TAKEN
     return None
 
@@ -109,7 +190,8 @@ def free_starts(
     between: Interval,
     grid: timedelta = GRID,
 ) -> list[datetime]:
-    """Every bookable start on the grid whose appointment fits inside `between`, in order."""
+    """Every bookable start on the grid whose appointment fits inside `between`, in order
+    (with the schedule's service rules: its hours, notice and buffer)."""
     low, high = between
     earliest = max(low, schedule.earliest_start(now))
     latest = min(high, schedule.latest_start(now) + duration)
@@ -120,7 +202,11 @@ def free_starts(
             candidate = opens
             while candidate + duration <= closes:
                 end = candidate + duration
-                if candidate >= earliest and end <= latest and not overlaps(candidate, end, busy):
+                if (
+                    candidate >= earliest
+                    and end <= latest
+                    and not overlaps(candidate, end + schedule.buffer, busy)
+                ):
                     starts.append(candidate)
                 candidate += grid
         day += timedelta(days=1)

@@ -12,4 +12,5 @@ class CallsConfig(AppConfig):
 
         register(EmbeddedEngine)
         register(LLMEngine)
-        import calls.sms.tasks  # noqa: F401  (registers the SMS outbox task)
+        import calls.sms.staff
+        import calls.sms.tasks  # noqa: F401  (both register SMS outbox tasks)

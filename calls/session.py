@@ -37,6 +37,7 @@ from calls.dialogue.base import CallContext, DialogueEngine, Ending
 from calls.models import Call, CallTurn, ReceptionistSettings
 from calls.services import approved_transfer_number
 from calls.speech_chunks import SpeechChunker
+from calls.staff_alerts import alert_staff_about_call, call_needs_staff
 
 logger = logging.getLogger(__name__)
 
@@ -599,6 +600,12 @@ class CallSession:
             handoff_to=handoff_to,
             events=list(engine_events),
         )
+        if call_needs_staff(message=state.message, events=state.events):
+            try:
+                await run_orm(alert_staff_about_call)(call_id=self.call_id)
+            except Exception:
+                # The call's record is safe; staff still see it in admin.
+                logger.exception("Call %s: could not queue the staff notices", self.call_sid)
 
 
 def _e164_or_blank(number: str) -> str:

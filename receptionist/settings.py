@@ -162,6 +162,14 @@ TWILIO_HTTP_TIMEOUT = env.float("TWILIO_HTTP_TIMEOUT", default=10.0)
 # process; `manage.py run_worker` retries what failed.
 OUTBOX_RUN_IN_PROCESS = env.bool("OUTBOX_RUN_IN_PROCESS", default=True)
 
+# Staff notifications (bookings.notifications): printed to the console unless EMAIL_URL
+# names an SMTP server, e.g. smtp+tls://user:password@smtp.example.com:587 (django-environ).
+vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="receptionist@localhost")
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+# The LLM receptionist "keeps falling back": this many of a business's calls in a day.
+LLM_FALLBACK_ALERT_CALLS = env.int("LLM_FALLBACK_ALERT_CALLS", default=3)
+
 GOOGLE_OAUTH_CLIENT_ID = env.str("GOOGLE_OAUTH_CLIENT_ID", default="")
 GOOGLE_OAUTH_CLIENT_SECRET = env.str("GOOGLE_OAUTH_CLIENT_SECRET", default="")
 GOOGLE_OAUTH_AUTH_URI = env.str(

@@ -88,6 +88,10 @@ class BookingProvider:
     name: ClassVar[str]
     label: ClassVar[str]
     options_form: ClassVar[type[forms.Form]] = ProviderOptionsForm
+    # True for a NativeBookingProvider that adds an outside calendar's busy times (and may
+    # write its events there): such a provider can also be one source of a chain
+    # (bookings.providers.chain), read through external_busy / live_busy / known_busy.
+    calendar_source: ClassVar[bool] = False
 
     def __init__(self, business: Business, *, options: dict[str, Any] | None = None) -> None:
         self.business = business

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -18,7 +18,15 @@ from bookings.providers.base import (
 )
 from bookings.services import book_slot, busy_intervals
 from bookings.services import move_booking as move_booked_slot
-from bookings.slots import Interval, Schedule, check_slot, free_starts, nearest_free_slots
+from bookings.slots import (
+    Interval,
+    Refusal,
+    Schedule,
+    check_slot,
+    free_starts,
+    nearest_free_slots,
+    overlaps,
+)
 
 
 def outside(intervals: Sequence[Interval], hole: Interval | None) -> list[Interval]:
@@ -52,11 +60,15 @@ class NativeBookingProvider(BookingProvider):
         return await run_orm(self._check)(context, await self.external_busy())
 
     async def create_booking(self, context: BookingContext) -> BookingIntent:
-        return await run_orm(self._create)(context, await self.external_busy())
+        return await self._commit_after_live_check(
+            context, lambda extra: self._create(context, extra)
+        )
 
     async def move_booking(self, context: BookingContext, booking_id: int) -> BookingIntent:
         context = replace(context, moving_booking_id=booking_id)
-        return await run_orm(self._move)(context, booking_id, await self.external_busy())
+        return await self._commit_after_live_check(
+            context, lambda extra: self._move(context, booking_id, extra)
+        )
 
     async def after_booking(self, context: BookingContext, booking_id: int) -> None:
         return None  # nothing outside our database to update
@@ -80,6 +92,36 @@ class NativeBookingProvider(BookingProvider):
         """Busy times from outside our database over the bookable horizon, fetched off the
         ORM thread (it may wait on the network). Default: none."""
         return ()
+
+    async def live_busy(self, context: BookingContext) -> Sequence[Interval] | None:
+        """The outside source's busy times around context's slot, asked right now, right
+        before it is booked (an event added during the call wins); a moved booking's own
+        time excluded. None: no outside source, or it can't answer now (recorded)."""
+        return None
+
+    def known_busy(self) -> Sequence[Interval]:
+        """The outside busy times this call already knows, without waiting. Default: none."""
+        return ()
+
+    def remember_busy(self, busy: Sequence[Interval]) -> None:
+        """Busy times learnt by a live check, kept for this call's next answers."""
+
+    async def _commit_after_live_check(
+        self, context: BookingContext, commit: Callable[[Sequence[Interval]], BookingIntent]
+    ) -> BookingIntent:
+        """Re-check context's slot with the outside source (live_busy), then run `commit`
+        (sync, on the ORM thread, given the known busy times to take alternatives from).
+        When the source can't answer, book on what we know rather than make the caller wait
+        for a second attempt."""
+        live = await self.live_busy(context)
+        if live and overlaps(context.start, context.end + context.service.buffer, live):
+            # Someone put an event there during the call: refuse like a lost race.
+            self.remember_busy(live)
+            alternatives = await run_orm(self._alternatives)(
+                context, timezone.now(), self.known_busy()
+            )
+            return BookingIntent(booked=False, reason=Refusal.TAKEN, alternatives=alternatives)
+        return await run_orm(commit)(self.known_busy())
 
     def busy(
         self,
@@ -108,19 +150,23 @@ class NativeBookingProvider(BookingProvider):
             .first()
         )
 
-    def schedule(self) -> Schedule:
+    def schedule(self, service: Service | None = None) -> Schedule:
+        """The business's schedule, as `service` sees it (its own hours, buffer, notice)."""
         # Loaded once per provider instance, i.e. once per call.
         if self._schedule is None:
             self._schedule = self.business.schedule()
-        return self._schedule
+        return self._schedule.for_service(service.pk if service is not None else None)
 
     # -- Sync implementations ------------------------------------------------------------
 
     def _check(self, context: BookingContext, extra: Sequence[Interval]) -> AvailabilityResult:
         now = timezone.now()
-        schedule = self.schedule()
+        schedule = self.schedule(context.service)
         busy = self.busy(
-            context.start, context.end, extra, moving_booking_id=context.moving_booking_id
+            context.start,
+            context.end + schedule.buffer,
+            extra,
+            moving_booking_id=context.moving_booking_id,
         )
         refusal = check_slot(schedule, context.start, context.end, busy, now)
         if refusal is None:
@@ -168,9 +214,9 @@ class NativeBookingProvider(BookingProvider):
     def _alternatives(
         self, context: BookingContext, now: datetime, extra: Sequence[Interval] = ()
     ) -> list[datetime]:
-        schedule = self.schedule()
+        schedule = self.schedule(context.service)
         duration = context.end - context.start
-        search_end = now + schedule.horizon + duration
+        search_end = now + schedule.horizon + duration + schedule.buffer
         search_start = min(context.start, now) - timedelta(days=1)
         return nearest_free_slots(
             schedule,
@@ -191,10 +237,13 @@ class NativeBookingProvider(BookingProvider):
         extra: Sequence[Interval] = (),
         moving_booking_id: int | None = None,
     ) -> list[datetime]:
+        schedule = self.schedule(service)
         starts = free_starts(
-            self.schedule(),
+            schedule,
             duration=service.duration,
-            busy=self.busy(start, end, extra, moving_booking_id=moving_booking_id),
+            busy=self.busy(
+                start, end + schedule.buffer, extra, moving_booking_id=moving_booking_id
+            ),
             now=timezone.now(),
             between=(start, end),
         )

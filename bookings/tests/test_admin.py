@@ -1,11 +1,11 @@
 """Admin pages staff and ops use: render, save, the provider kill switch, business time."""
 
-from datetime import timedelta
+from datetime import time, timedelta
 
 import pytest
 from django.urls import reverse
 
-from bookings.models import Booking, Business
+from bookings.models import Booking, Business, Service
 from bookings.tests.factories import BookingFactory, BusinessFactory, ServiceFactory
 from bookings.tests.page_forms import form_values
 from bookings.tests.timeutil import local, upcoming
@@ -176,3 +176,43 @@ def test_a_price_range_upside_down_is_refused(admin_client):
     assert "The top of the range is below the price." in response.content.decode()
     colour.refresh_from_db()
     assert colour.price_from is None
+
+
+def test_a_services_rules_are_edited_with_it(admin_client):
+    business = BusinessFactory()
+    colouring = ServiceFactory(business=business, name="Hair colouring", duration_minutes=90)
+    # On the business page the buffer and notice sit in the service's row, with a link to
+    # the service's own page for its days and hours.
+    html = admin_client.get(
+        reverse("admin:bookings_business_change", args=[business.pk])
+    ).content.decode()
+    assert 'name="services-0-buffer_minutes"' in html
+    assert 'name="services-0-min_notice_minutes"' in html
+    assert reverse("admin:bookings_service_change", args=[colouring.pk]) in html
+
+    url = reverse("admin:bookings_service_change", args=[colouring.pk])
+    data = form_values(admin_client.get(url).content.decode()) | {
+        "buffer_minutes": "15",
+        "min_notice_minutes": "1440",
+        "hours-TOTAL_FORMS": "2",
+        "hours-0-weekday": "1",
+        "hours-0-opens": "10:00",
+        "hours-0-closes": "15:00",
+        "hours-1-weekday": "5",
+        "hours-1-opens": "10:00",
+        "hours-1-closes": "15:00",
+    }
+    response = admin_client.post(url, data)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    colouring = Service.objects.get(pk=colouring.pk)
+    assert colouring.buffer_minutes == 15 and colouring.min_notice_minutes == 1440
+    rules = business.schedule().for_service(colouring.pk).service
+    assert rules.weekly == {1: ((time(10), time(15)),), 5: ((time(10), time(15)),)}
+
+    # Hours that end before they start are refused with a message, and nothing is saved.
+    bad = data | {"hours-TOTAL_FORMS": "3", "hours-2-weekday": "2"}
+    bad |= {"hours-2-opens": "15:00", "hours-2-closes": "10:00"}
+    response = admin_client.post(url, bad)
+    assert response.status_code == 200
+    assert "The end must be after the start." in response.content.decode()
+    assert colouring.hours.count() == 2

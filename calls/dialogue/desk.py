@@ -121,9 +121,13 @@ class Desk:
     def local(self, moment: datetime) -> datetime:
         return moment.astimezone(self.tz)
 
-    def explain(self, reason: Refusal | None, start: datetime) -> str:
+    def explain(
+        self, reason: Refusal | None, start: datetime, service: Service | None = None
+    ) -> str:
+        """Why not, as the service sees the schedule (its own hours and notice)."""
         assert self.schedule is not None
-        return explain_refusal(reason, start, schedule=self.schedule, today=self.today())
+        schedule = self.schedule.for_service(service.pk if service else None)
+        return explain_refusal(reason, start, schedule=schedule, today=self.today())
 
     # -- Checking and offering -------------------------------------------------------------
 
@@ -139,7 +143,7 @@ class Desk:
             available=False,
             start=local,
             reason=result.reason,
-            explanation=self.explain(result.reason, start),
+            explanation=self.explain(result.reason, start, service),
             alternatives=sorted(self.local(a) for a in result.alternatives),
         )
 
@@ -281,7 +285,7 @@ class Desk:
         context = self._context(change.service, change.start, name=change.name, phone=change.phone)
         intent = await self.context.provider.create_booking(context)
         if not intent.booked:
-            return self._refused(intent, change.start)
+            return self._refused(intent, change)
         self._settle("booked", intent.booking_id)
         await after_booked(
             provider=self.context.provider, context=context, booking_id=intent.booking_id
@@ -306,7 +310,7 @@ class Desk:
         # freed together, or neither changes.
         intent = await self.context.provider.move_booking(context, booking.pk)
         if not intent.booked:
-            return self._refused(intent, change.start)
+            return self._refused(intent, change)
         self._settle("moved", intent.booking_id)
         await after_moved(
             provider=self.context.provider, context=context, booking_id=intent.booking_id
@@ -327,11 +331,12 @@ class Desk:
             "goodbye!",
         )
 
-    def _refused(self, intent, start: datetime) -> Done:
+    def _refused(self, intent, change: Change) -> Done:
+        reason = intent.reason or Refusal.TAKEN
         return Done(
             ok=False,
-            reason=intent.reason or Refusal.TAKEN,
-            explanation=self.explain(intent.reason or Refusal.TAKEN, start),
+            reason=reason,
+            explanation=self.explain(reason, change.start, change.service),
             alternatives=sorted(self.local(a) for a in intent.alternatives),
         )
 
@@ -346,6 +351,8 @@ class Desk:
         """Put the caller through (the words to say), or None when nobody can take calls."""
         number = self.context.business.transfer_number
         if not number:
+            # Staff hear about callers who wanted a person (calls.staff_alerts).
+            self.state.events.append(("person_unreachable", "No transfer number is set."))
             return None
         self.state.outcome = "transferred"
         self.ending = Ending(reason="transfer", transfer_to=number)

@@ -604,7 +604,7 @@ class EmbeddedEngine(DialogueEngine):
             # "Move it to Monday": the same time of day, on the new day.
             r.time, r.ampm_explicit = self.desk.local(self.moving.start).time(), True
         if r.time is None:
-            if r.window is None and not self._schedule().is_open_on(r.day):
+            if r.window is None and not self._schedule().for_service(r.service.pk).offers_on(r.day):
                 return await self._check(self._resolve(r.day, time(12), True), closed_day_only=True)
             if r.window is None:
                 self._ask(Expecting.TIME)
@@ -617,7 +617,7 @@ class EmbeddedEngine(DialogueEngine):
         if checked.available and not closed_day_only:
             self.request.start = start
             return None
-        lead = checked.explanation or self.desk.explain(checked.reason, start)
+        lead = checked.explanation or self.desk.explain(checked.reason, start, self.request.service)
         return self._offer(checked.alternatives, lead=lead)
 
     async def _offer_in_days(self, days: tuple[date, date]) -> str:

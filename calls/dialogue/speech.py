@@ -72,8 +72,10 @@ def say_offers(offers: Sequence[datetime], today: date) -> str:
     return say_list(parts)
 
 
-def say_hours(weekly: Mapping[int, tuple[TimeRange, ...]]) -> str:
-    """'Monday to Friday 9 AM to 6 PM, Saturday 10 AM to 4 PM, closed Sunday.'"""
+def _day_runs(
+    weekly: Mapping[int, tuple[TimeRange, ...]],
+) -> list[tuple[int, int, tuple[TimeRange, ...]]]:
+    """Consecutive weekdays with the same ranges, as (first, last, ranges)."""
     runs: list[tuple[int, int, tuple[TimeRange, ...]]] = []
     for weekday in range(7):
         ranges = weekly.get(weekday, ())
@@ -81,24 +83,76 @@ def say_hours(weekly: Mapping[int, tuple[TimeRange, ...]]) -> str:
             runs[-1] = (runs[-1][0], weekday, ranges)
         else:
             runs.append((weekday, weekday, ranges))
+    return runs
+
+
+def _say_days(first: int, last: int) -> str:
+    return DAY_NAMES[first] if first == last else f"{DAY_NAMES[first]} to {DAY_NAMES[last]}"
+
+
+def _say_ranges(ranges: Sequence[TimeRange]) -> str:
+    return say_list([f"{say_time(o)} to {say_time(c)}" for o, c in ranges], "and")
+
+
+def say_hours(weekly: Mapping[int, tuple[TimeRange, ...]]) -> str:
+    """'Monday to Friday 9 AM to 6 PM, Saturday 10 AM to 4 PM, closed Sunday.'"""
     parts = []
-    for first, last, ranges in runs:
-        days = DAY_NAMES[first] if first == last else f"{DAY_NAMES[first]} to {DAY_NAMES[last]}"
+    for first, last, ranges in _day_runs(weekly):
+        days = _say_days(first, last)
         if not ranges:
             days = PLURAL_DAYS[first] if first == last else days
             parts.append(f"closed {days}")
             continue
-        hours = say_list([f"{say_time(o)} to {say_time(c)}" for o, c in ranges], "and")
-        parts.append(f"{days} {hours}")
+        parts.append(f"{days} {_say_ranges(ranges)}")
     return say_list(parts, "and") + "."
+
+
+def say_offered_hours(weekly: Mapping[int, tuple[TimeRange, ...]]) -> str:
+    """When a service is offered: 'Tuesday to Saturday, 10 AM to 3 PM' (days without it
+    left out)."""
+    parts = [
+        f"{_say_days(first, last)}, {_say_ranges(ranges)}"
+        for first, last, ranges in _day_runs(weekly)
+        if ranges
+    ]
+    return say_list(parts, "and")
+
+
+def say_notice(notice: timedelta) -> str:
+    """'2 hours', '30 minutes', '2 days'."""
+    minutes = int(notice.total_seconds() // 60)
+    if minutes >= 48 * 60 and minutes % (24 * 60) == 0:
+        amount, unit = minutes // (24 * 60), "day"
+    elif minutes >= 60 and minutes % 60 == 0:
+        amount, unit = minutes // 60, "hour"
+    elif minutes > 0:
+        amount, unit = minutes, "minute"
+    else:
+        return "a little"
+    return f"{amount} {unit}{'s' if amount != 1 else ''}"
 
 
 def explain_refusal(
     reason: Refusal | None, start: datetime, *, schedule: Schedule, today: date
 ) -> str:
     """Why a time can't be booked, in the words a receptionist would use (both engines:
-    the embedded one says it, the LLM one hands it to the model as a tool result)."""
+    the embedded one says it, the LLM one hands it to the model as a tool result).
+    `schedule` as the service sees it (Schedule.for_service) speaks of its own hours and
+    notice."""
     local = start.astimezone(schedule.tz)
+    service = schedule.service
+    if reason == Refusal.SERVICE_HOURS or (
+        reason == Refusal.CLOSED_DAY
+        and schedule.is_open_on(local.date())
+        and not schedule.offers_on(local.date())
+    ):
+        if service is not None and service.weekly:
+            hours = f"we do {service.name.lower()} {say_offered_hours(service.weekly)}"
+            if schedule.offers_on(local.date()):
+                # The day is right, the appointment would run past its hours.
+                return f"I'm sorry, {hours}, start to finish."
+            return f"I'm sorry, {hours}."
+        return "I'm sorry, we don't do that then."
     if reason == Refusal.TAKEN:
         return f"I'm sorry, {say_slot(local, today)} is already booked."
     if reason == Refusal.CLOSED_DAY:
@@ -106,10 +160,7 @@ def explain_refusal(
             return f"I'm sorry, we're closed on {say_date(local.date())}."
         return f"I'm sorry, we're closed on {PLURAL_DAYS[local.weekday()]}."
     if reason == Refusal.OUTSIDE_HOURS:
-        hours = say_list(
-            [f"{say_time(o)} to {say_time(c)}" for o, c in schedule.ranges_on(local.date())],
-            "and",
-        )
+        hours = _say_ranges(schedule.ranges_on(local.date()))
         return (
             f"I'm sorry, that's outside our hours. On {say_day(local.date(), today)} "
             f"we're open {hours}."
@@ -117,8 +168,9 @@ def explain_refusal(
     if reason == Refusal.PAST:
         return "That time has already passed."
     if reason == Refusal.TOO_SOON:
-        hours = int(schedule.min_notice.total_seconds() // 3600)
-        notice = f"{hours} hour{'s' if hours != 1 else ''}" if hours else "a little"
+        notice = say_notice(schedule.min_notice)
+        if service is not None and service.min_notice is not None:
+            return f"I'm sorry, we need at least {notice} notice for {service.name.lower()}."
         return f"I'm sorry, we need at least {notice} notice."
     if reason == Refusal.TOO_FAR:
         return f"I'm sorry, we only take bookings up to {schedule.horizon.days} days ahead."

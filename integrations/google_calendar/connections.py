@@ -10,6 +10,7 @@ from datetime import datetime
 from django.utils import timezone
 
 from bookings.models import Booking, Business
+from bookings.notifications import notify_calendar_needs_reconnect
 from bookings.tasks import retry_provider_follow_ups
 from integrations.google_calendar.models import GoogleCalendarConnection
 
@@ -98,6 +99,9 @@ def record_problem(
     connection.last_error = message[:ERROR_LIMIT]
     connection.last_error_at = timezone.now()
     fields = ["last_error", "last_error_at", "updated_at"]
+    newly_dead = (
+        needs_reconnect and connection.status != GoogleCalendarConnection.Status.NEEDS_RECONNECT
+    )
     if needs_reconnect:
         connection.status = GoogleCalendarConnection.Status.NEEDS_RECONNECT
         connection.access_token = None
@@ -107,6 +111,14 @@ def record_problem(
     logger.warning(
         "Google Calendar problem for %s: %s", connection.business.slug, connection.last_error
     )
+    if newly_dead:
+        connected = connection.connected_at.isoformat() if connection.connected_at else "never"
+        notify_calendar_needs_reconnect(
+            business=connection.business,
+            calendar="Google Calendar",
+            key=f"google:{connection.pk}:{connected}",
+            detail=label,
+        )
 
 
 def record_undecryptable(*, business: Business) -> None:

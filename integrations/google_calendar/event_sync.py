@@ -18,6 +18,7 @@ import logging
 from django.db import transaction
 
 from bookings.models import Booking
+from bookings.notifications import notify_sync_failed
 from bookings.outbox import PermanentTaskError, RetryAfter
 from bookings.tasks import PROVIDER_AFTER_BOOKING, provider_follow_ups
 from integrations.google_calendar import connections
@@ -161,3 +162,6 @@ def _save(booking: Booking, *, status: str, error: str, extra: list[str] | None 
             update_fields=["calendar_sync_status", "calendar_sync_error", "updated_at"]
             + (extra or [])
         )
+        if status == SyncStatus.FAILED:
+            # In the same transaction: a failure on record always has its notice queued.
+            notify_sync_failed(booking=booking, error=error)

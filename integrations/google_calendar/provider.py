@@ -16,8 +16,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from channels.db import database_sync_to_async
@@ -27,9 +27,9 @@ from django.conf import settings
 from django.utils import timezone
 
 from bookings.orm import run_orm
-from bookings.providers.base import BookingContext, BookingIntent, ProviderOptionsForm
+from bookings.providers.base import BookingContext, ProviderOptionsForm
 from bookings.providers.native import NativeBookingProvider, outside
-from bookings.slots import Interval, Refusal
+from bookings.slots import Interval
 from integrations.google_calendar import connections, event_sync
 from integrations.google_calendar.client import CalendarClient, GoogleCalendarError
 from integrations.google_calendar.models import PRIMARY, GoogleCalendarConnection
@@ -79,6 +79,7 @@ class GoogleCalendarProvider(NativeBookingProvider):
     name = "google_calendar"
     label = "Google Calendar (our bookings, opening hours and the calendar's busy times)"
     options_form = GoogleCalendarOptionsForm
+    calendar_source = True
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -105,42 +106,17 @@ class GoogleCalendarProvider(NativeBookingProvider):
         # Shielded: an interrupted answer must not cancel a fetch the next answer needs.
         return await asyncio.shield(self._fetching)
 
-    async def create_booking(self, context: BookingContext) -> BookingIntent:
-        return await self._commit_after_live_check(
-            context, lambda extra: self._create(context, extra)
-        )
+    async def live_busy(self, context: BookingContext) -> Sequence[Interval] | None:
+        """The calendars' busy times over context's slot, asked of Google right now."""
+        if not self.options["check_availability"]:
+            return None
+        busy = await self._fetch(context.start, context.end + context.service.buffer)
+        if busy is not None and context.moving_booking_id is not None:
+            # A moved booking's own event is not in its way (see NativeBookingProvider.busy).
+            busy = outside(busy, await run_orm(self.own_slot)(context.moving_booking_id))
+        return busy
 
-    async def move_booking(self, context: BookingContext, booking_id: int) -> BookingIntent:
-        context = replace(context, moving_booking_id=booking_id)
-        return await self._commit_after_live_check(
-            context, lambda extra: self._move(context, booking_id, extra)
-        )
-
-    async def _commit_after_live_check(
-        self, context: BookingContext, commit: Callable[[Sequence[Interval]], BookingIntent]
-    ) -> BookingIntent:
-        """Re-check context's slot with Google right before `commit` (sync, run on the ORM
-        thread with the busy times to take alternatives from): an event added to the
-        calendar during the call wins."""
-        if self.options["check_availability"]:
-            busy = await self._fetch(context.start, context.end)
-            if busy is None:
-                # Google can't answer now: book on what we know rather than make the caller
-                # wait for a second attempt (the failure is recorded).
-                return await run_orm(commit)(self._known_busy())
-            if context.moving_booking_id is not None:
-                # A moved booking's own event is not in its way (see NativeBookingProvider.busy).
-                own = await run_orm(self.own_slot)(context.moving_booking_id)
-                busy = outside(busy, own)
-            if any(s < context.end and e > context.start for s, e in busy):
-                # Someone put an event there during the call: refuse like a lost race.
-                self._remember_busy(busy)
-                extra = await self.external_busy()
-                alternatives = await run_orm(self._alternatives)(context, timezone.now(), extra)
-                return BookingIntent(booked=False, reason=Refusal.TAKEN, alternatives=alternatives)
-        return await run_orm(commit)(await self.external_busy())
-
-    def _known_busy(self) -> Sequence[Interval]:
+    def known_busy(self) -> Sequence[Interval]:
         return self._busy.busy if self._busy is not None else ()
 
     async def after_booking(self, context: BookingContext, booking_id: int) -> None:
@@ -195,7 +171,7 @@ class GoogleCalendarProvider(NativeBookingProvider):
             await self._record(connection, connections.CALENDAR_ERROR, detail)
         return list(free_busy.busy)
 
-    def _remember_busy(self, busy: list[Interval]) -> None:
+    def remember_busy(self, busy: Sequence[Interval]) -> None:
         if self._busy is not None:
             merged = set(self._busy.busy) | set(busy)
             self._busy = _BusyTimes(

@@ -269,7 +269,7 @@ class ToolBox:
             "service": service.name,
             "start": f"{start:{START_FORMAT}}",
             "reason": checked.reason.value if checked.reason else "unavailable",
-            **self._refusal(checked.reason, start, checked.alternatives),
+            **self._refusal(checked.reason, start, checked.alternatives, service),
         }
 
     async def _free_times(
@@ -280,13 +280,15 @@ class ToolBox:
         moving: Booking | None = None,
     ) -> dict[str, Any]:
         tz = self.schedule.tz
-        if not self.schedule.is_open_on(day):
+        schedule = self.schedule.for_service(service.pk)
+        if not schedule.offers_on(day):
             when = datetime.combine(day, time(12), tzinfo=tz)
+            reason = Refusal.CLOSED_DAY if not schedule.is_open_on(day) else Refusal.SERVICE_HOURS
             return {
                 "available": False,
-                "reason": "closed_day",
+                "reason": reason.value,
                 "explanation": explain_refusal(
-                    Refusal.CLOSED_DAY, when, schedule=self.schedule, today=self._today()
+                    reason, when, schedule=schedule, today=self._today()
                 ),
                 "next": "Tell the caller and ask which other day would suit them.",
             }
@@ -368,7 +370,7 @@ class ToolBox:
             return {
                 key: False,
                 "reason": done.reason.value if done.reason else "taken",
-                **self._refusal(done.reason, change.start, done.alternatives),
+                **self._refusal(done.reason, change.start, done.alternatives, change.service),
             }
         self._end(done.words)
         return {
@@ -526,10 +528,14 @@ class ToolBox:
         self.closing_words = closing_words
 
     def _refusal(
-        self, reason: Refusal | None, start: datetime, alternatives: list[datetime]
+        self,
+        reason: Refusal | None,
+        start: datetime,
+        alternatives: list[datetime],
+        service: Service,
     ) -> dict[str, Any]:
         offers = sorted(a.astimezone(self.schedule.tz) for a in alternatives)[:OFFER_COUNT]
-        explanation = explain_refusal(reason, start, schedule=self.schedule, today=self._today())
+        explanation = self.desk.explain(reason, start, service)
         if not offers:
             return {
                 "explanation": explanation,

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('bookings', '0004_booking_calendar_id'),
+        ('bookings', '0006_staff_notifications'),
     ]
 
     operations = [
