@@ -16,6 +16,7 @@ from bookings.tests.factories import BusinessFactory, ServiceFactory
 from bookings.tests.timeutil import local, upcoming
 from calls.sms.backends import console_outbox
 from integrations.google_calendar import client
+from integrations.google_calendar.models import CalendarEventSync
 from integrations.google_calendar.tests.connected import connect_business
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -53,7 +54,6 @@ def book(business, service, hour=15) -> Booking:
         customer_name="Maria Lopez",
         customer_phone="+447700900123",
         provider="google_calendar",
-        sync_status=Booking.SyncStatus.PENDING,
     )
     return outcome.booking
 
@@ -109,8 +109,8 @@ def test_a_booking_whose_event_fails_for_good_tells_staff_once(
         {"action": "retry_calendar_sync", "_selected_action": [booking.pk]},
     )
     run_all_due()
-    booking.refresh_from_db()
-    assert booking.calendar_sync_status == Booking.SyncStatus.FAILED
+    sync = CalendarEventSync.objects.get(booking=booking)
+    assert sync.status == CalendarEventSync.Status.FAILED
     assert len(mailoutbox) == 1
     assert OutboxTask.objects.filter(kind=STAFF_SMS).count() == 1
 
