@@ -408,6 +408,12 @@ class Desk:
             return upper_first(self._hours_on(when.day)) + "."
         if when is not None and when.days is not None:
             first, last = when.days
+            weekdays = getattr(when, "weekdays", None)
+            if weekdays:
+                # "On Fridays": the hours of the next such day.
+                days = [first + timedelta(days=n) for n in range(7)]
+                picked = [d for d in days if d.weekday() in weekdays]
+                return upper_first(say_list([self._hours_on(d) for d in picked], "and")) + "."
             if (last - first).days <= 6:
                 days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
                 return upper_first(say_list([self._hours_on(day) for day in days], "and")) + "."
