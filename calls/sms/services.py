@@ -16,8 +16,13 @@ from calls.sms.backends import (
     SmsRejected,
     get_backend,
 )
-from calls.sms.messages import booking_cancelled, booking_confirmation, booking_moved
-from calls.sms.models import SmsMessage
+from calls.sms.messages import (
+    booking_cancelled,
+    booking_confirmation,
+    booking_moved,
+    booking_reminder,
+)
+from calls.sms.models import SmsMessage, SmsOptOut
 
 logger = logging.getLogger(__name__)
 
@@ -37,13 +42,17 @@ def sender_for(business: Business) -> Sender:
     raise SmsRejected(f"{business} has no number to text from and no messaging service is set.")
 
 
-# What each kind of booking text says, and whether it still goes out once the booking is
-# cancelled (only the cancellation notice does).
-WORDS = {
-    SmsMessage.Kind.BOOKING_CONFIRMATION: (booking_confirmation, False),
-    SmsMessage.Kind.BOOKING_MOVED: (booking_moved, False),
-    SmsMessage.Kind.BOOKING_CANCELLED: (booking_cancelled, True),
+# What each kind of text says (calls.sms.messages).
+BODIES = {
+    SmsMessage.Kind.BOOKING_CONFIRMATION: booking_confirmation,
+    SmsMessage.Kind.BOOKING_REMINDER: booking_reminder,
+    SmsMessage.Kind.BOOKING_MOVED: booking_moved,
+    SmsMessage.Kind.BOOKING_CANCELLED: booking_cancelled,
 }
+
+
+def opted_out(business: Business, phone: str) -> bool:
+    return SmsOptOut.objects.filter(business=business, phone=phone).exists()
 
 
 def send_booking_confirmation(*, booking_id: int, backend: SmsBackend | None = None) -> SmsMessage:
@@ -53,10 +62,11 @@ def send_booking_confirmation(*, booking_id: int, backend: SmsBackend | None = N
 
 
 def send_booking_text(
-    *, booking_id: int, kind: str, backend: SmsBackend | None = None
+    *, booking_id: int, kind: str, backend: SmsBackend | None = None, not_after=None
 ) -> SmsMessage:
-    """Text the customer about their booking (made, moved or cancelled), once each. Safe to
-    call again after any failure.
+    """Text the customer about their booking (a confirmation, a reminder), once per kind.
+    Safe to call again after any failure. `not_after`: past this moment the text is no
+    longer worth sending (a reminder once the booking has started).
 
     Raises SmsRejected (recorded as failed), SmsNotSent (recorded as pending) or
     SmsOutcomeUnknown (recorded as unknown: the next call looks the text up first). It
@@ -65,13 +75,12 @@ def send_booking_text(
     booking = Booking.objects.select_related("business", "service").filter(pk=booking_id).first()
     if booking is None:
         raise BookingGone(f"Booking {booking_id} no longer exists.")
-    words, after_cancel = WORDS[SmsMessage.Kind(kind)]
     sms, _ = SmsMessage.objects.get_or_create(
         booking=booking,
         kind=kind,
         defaults={
             "to": booking.customer_phone,
-            "body": words(booking),
+            "body": BODIES[kind](booking),
             "sender": str(sender_for(booking.business)),
         },
     )
@@ -80,8 +89,15 @@ def send_booking_text(
     backend = backend or get_backend()
     if sms.status == SmsMessage.Status.UNKNOWN and _sent_earlier(sms, backend):
         return sms
-    if booking.status == Booking.Status.CANCELLED and not after_cancel:
+    # Only the cancellation notice still goes out once the booking is cancelled.
+    if booking.status == Booking.Status.CANCELLED and kind != SmsMessage.Kind.BOOKING_CANCELLED:
         _save(sms, status=SmsMessage.Status.FAILED, error="Not sent: the booking was cancelled.")
+        return sms
+    if opted_out(booking.business, sms.to):
+        _save(sms, status=SmsMessage.Status.FAILED, error="Not sent: the customer texted STOP.")
+        return sms
+    if not_after is not None and timezone.now() >= not_after:
+        _save(sms, status=SmsMessage.Status.FAILED, error="Not sent: too late to be of use.")
         return sms
     return _send(sms, backend)
 

@@ -3,12 +3,15 @@ imports this module so every process (Daphne and run_worker) knows them."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
-from bookings.models import OutboxTask
+from bookings.models import Booking, OutboxTask
 from bookings.outbox import PermanentTaskError, RetryAfter, enqueue, register_task
 from calls.sms.backends import SmsNotSent, SmsRejected
 from calls.sms.models import SmsMessage
+from calls.sms.reminders import SMS_BOOKING_REMINDER
 from calls.sms.services import BookingGone, send_booking_confirmation, send_booking_text
 
 SMS_BOOKING_CONFIRMATION = "sms.booking_confirmation"
@@ -23,6 +26,11 @@ def enqueue_booking_confirmation(*, booking_id: int) -> OutboxTask:
     )
 
 
+@register_task(SMS_BOOKING_CONFIRMATION)
+def run_booking_confirmation(payload: dict[str, Any]) -> None:
+    _sending(lambda: send_booking_confirmation(booking_id=payload["booking_id"]))
+
+
 def enqueue_booking_change_text(*, booking_id: int, kind: str) -> OutboxTask:
     """The text for a move (on the new booking) or a cancellation (on the cancelled one)."""
     return enqueue(
@@ -32,17 +40,29 @@ def enqueue_booking_change_text(*, booking_id: int, kind: str) -> OutboxTask:
     )
 
 
-@register_task(SMS_BOOKING_CONFIRMATION)
-def run_booking_confirmation(payload: dict[str, Any]) -> None:
-    _send(lambda: send_booking_confirmation(booking_id=payload["booking_id"]))
-
-
 @register_task(SMS_BOOKING_CHANGE)
 def run_booking_change_text(payload: dict[str, Any]) -> None:
-    _send(lambda: send_booking_text(booking_id=payload["booking_id"], kind=payload["kind"]))
+    _sending(lambda: send_booking_text(booking_id=payload["booking_id"], kind=payload["kind"]))
 
 
-def _send(send) -> None:
+@register_task(SMS_BOOKING_REMINDER)
+def run_booking_reminder(payload: dict[str, Any]) -> None:
+    start = datetime.fromisoformat(payload["start"])
+    current = Booking.objects.filter(pk=payload["booking_id"]).values_list("start", flat=True)
+    if current.first() != start:
+        return  # staff moved it since: the reminder for its new time is queued on its own
+    _sending(
+        lambda: send_booking_text(
+            booking_id=payload["booking_id"],
+            kind=SmsMessage.Kind.BOOKING_REMINDER,
+            not_after=start,
+        )
+    )
+
+
+def _sending(send: Callable[[], object]) -> None:
+    """Run a send and turn its outcome into the outbox's: failed for good, retry later, or
+    retried with backoff."""
     try:
         send()
     except (SmsRejected, BookingGone) as exc:

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('bookings', '0007_remove_booking_calendar_fields'),
+        ('bookings', '0009_business_reminder_hours'),
     ]
 
     operations = [
