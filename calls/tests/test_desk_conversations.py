@@ -306,7 +306,7 @@ class TestTexts:
         assert "I'll text you to confirm" in await call.say("yes")
         (sent,) = await texts_sent()
         assert sent[:2] == ("booking_cancelled", CALLER)
-        assert "Haircut at Demo Salon on Sat, Nov 28 at 2:00 PM is cancelled" in sent[2]
+        assert "haircut at Demo Salon on Sat, Nov 28 at 2:00 PM is cancelled" in sent[2]
         assert await texts_sent() == [sent]
 
     async def test_a_move_is_texted_once_with_the_new_time(self, demo):
