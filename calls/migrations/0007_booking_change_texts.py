@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('calls', '0005_callturn_first_token_ms'),
+        ('calls', '0006_call_relay_connected_at'),
     ]
 
     operations = [
