@@ -3,6 +3,8 @@ imports this module so every process (Daphne and run_worker) knows them."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from bookings.models import OutboxTask
@@ -21,14 +23,22 @@ def enqueue_booking_confirmation(*, booking_id: int) -> OutboxTask:
     )
 
 
-@register_task(SMS_BOOKING_CONFIRMATION)
-def run_booking_confirmation(payload: dict[str, Any]) -> None:
+@contextmanager
+def sms_task_outcome(*, permanent: tuple[type[Exception], ...]) -> Iterator[None]:
+    """A text's failure as the outbox understands it: `permanent` ones fail the task, a
+    provider that can't take it now is retried (after its Retry-After when it gave one)."""
     try:
-        send_booking_confirmation(booking_id=payload["booking_id"])
-    except (SmsRejected, BookingGone) as exc:
+        yield
+    except permanent as exc:
         raise PermanentTaskError(str(exc)) from exc
     except SmsNotSent as exc:
         if exc.retry_after is not None:
             raise RetryAfter(exc.retry_after, str(exc)) from exc
         raise
+
+
+@register_task(SMS_BOOKING_CONFIRMATION)
+def run_booking_confirmation(payload: dict[str, Any]) -> None:
     # SmsOutcomeUnknown and anything else propagate: retried with backoff, looked up first.
+    with sms_task_outcome(permanent=(SmsRejected, BookingGone)):
+        send_booking_confirmation(booking_id=payload["booking_id"])
