@@ -2,18 +2,19 @@
 Wednesday 2026-11-25 10:00 New York): hair colouring only Tuesday to Saturday, 10 to 3, and
 a facial with a quarter of an hour's cleanup after it."""
 
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
 from asgiref.sync import sync_to_async
 
-from bookings.models import Booking, Service, ServiceHours
+from bookings.models import Booking, OpeningHours, Service, ServiceHours
 from calls.tests.conversation import Conversation, demo_business, local
 
 pytestmark = pytest.mark.django_db(transaction=True)
-NOW = datetime(2026, 11, 25, 10, 0, tzinfo=ZoneInfo("America/New_York"))
+NY = ZoneInfo("America/New_York")
+NOW = datetime(2026, 11, 25, 10, 0, tzinfo=NY)
 
 
 @pytest.fixture(autouse=True)
@@ -98,3 +99,38 @@ async def test_the_next_caller_cannot_have_the_cleanup_time(demo):
     assert "You're all set" in await call.say("yes"), str(call)
     starts = sorted(b.start for b in await bookings_of(demo))
     assert starts == [local(demo, 2026, 11, 26, 14), local(demo, 2026, 11, 26, 15)]
+
+
+@sync_to_async
+def open_on_sundays_with_colouring(business) -> None:
+    OpeningHours.objects.create(business=business, weekday=6, opens=time(10), closes=time(16))
+    colouring = business.services.get(name="Hair colouring")
+    ServiceHours.objects.create(service=colouring, weekday=6, opens=time(10), closes=time(15))
+
+
+@pytest.mark.parametrize(
+    ("friday", "sunday", "utc_offset_after"),
+    [
+        (datetime(2026, 3, 6, 10, tzinfo=NY), "March 8th", -4),  # clocks go forward at 2 AM
+        (datetime(2026, 10, 30, 10, tzinfo=NY), "November 1st", -5),  # and back
+    ],
+)
+async def test_colouring_on_a_dst_sunday(demo, friday, sunday, utc_offset_after):
+    with time_machine.travel(friday, tick=True):
+        await open_on_sundays_with_colouring(demo)
+        call = await Conversation.start(demo)
+        answer = await call.say("Hi, I'm Maria, a colouring on Sunday at 2:30 please")
+        assert answer == (
+            "I'm sorry, we do hair colouring Tuesday to Sunday, 10 AM to 3 PM, start to finish. "
+            "I can do Sunday at 1 PM, 1:15 PM or 1:30 PM. Which would you like?"
+        ), str(call)
+        await call.say("the last one")
+        assert await call.say("yes") == (
+            f"A hair colouring for Maria on Sunday, {sunday} at 1:30 PM. Shall I book it?"
+        ), str(call)
+        assert "You're all set" in await call.say("yes")
+    (booking,) = await bookings_of(demo)
+    assert booking.start.utcoffset() is not None
+    assert booking.start.astimezone(NY).utcoffset().total_seconds() == utc_offset_after * 3600
+    assert booking.end - booking.start == timedelta(minutes=90)
+    assert booking.start.astimezone(NY).hour == 13 and booking.start.astimezone(NY).minute == 30
