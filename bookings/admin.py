@@ -40,6 +40,9 @@ class ServiceInline(admin.TabularInline):
     show_change_link = True
     readonly_fields = ["offered"]
 
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("hours")
+
     @admin.display(description="offered")
     def offered(self, service: Service) -> str:
         if service.pk is None:
