@@ -11,6 +11,21 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PY = str(ROOT / ".venv" / "bin" / "python")
 DAPHNE = str(ROOT / ".venv" / "bin" / "daphne")
+# Benchmark servers run production-shaped: DEBUG off (no per-query recording), which the
+# settings allow only with every secret set explicitly. A benchmark's own env overrides these
+# (e.g. the Twilio token it signs with).
+PRODUCTION_SHAPED = {
+    "DEBUG": "false",
+    "SECRET_KEY": "bench-secret-key-not-for-production",
+    "FERNET_KEYS": "bench-fernet-key-not-for-production",
+    "TWILIO_ACCOUNT_SID": "AC" + "b" * 32,
+    "TWILIO_AUTH_TOKEN": "bench-auth-token",
+    # Plain http on loopback: no https redirect, secure-only cookies or HSTS.
+    "SECURE_SSL_REDIRECT": "false",
+    "SESSION_COOKIE_SECURE": "false",
+    "CSRF_COOKIE_SECURE": "false",
+    "SECURE_HSTS_SECONDS": "0",
+}
 
 
 def free_port() -> int:
@@ -44,7 +59,8 @@ def start_daphne(
     workdir: Path, env: dict[str, str], port: int, app: str, prepare: list[list[str]]
 ) -> subprocess.Popen:
     """Run the `manage.py` commands in `prepare`, then Daphne serving `app` on `port`;
-    return once it accepts connections."""
+    return once it accepts connections. `env` is laid over PRODUCTION_SHAPED."""
+    env = {**PRODUCTION_SHAPED, **env}
     for command in prepare:
         subprocess.run(
             [PY, "manage.py", *command], cwd=ROOT, env=env, check=True, capture_output=True

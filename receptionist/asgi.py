@@ -8,7 +8,14 @@ from django.core.asgi import get_asgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "receptionist.settings")
 django_asgi_app = get_asgi_application()
 
-from receptionist.routing import application  # noqa: E402  (needs the app registry ready)
+from receptionist import request_limits  # noqa: E402
+from receptionist.routing import application as routed  # noqa: E402  (needs the app registry)
+
+# Bodies over HTTP_MAX_BODY_BYTES, or slower than HTTP_BODY_TIMEOUT_SECONDS, are refused
+# before they are buffered: in Daphne's own request handling (it buffers a whole body before
+# calling any ASGI app) and, for servers that stream bodies, around the app.
+request_limits.install_in_daphne()
+application = request_limits.BodyLimitMiddleware(routed)
 
 # What is loaded by now lives as long as the process: keep it out of the collector's full
 # passes, each of which otherwise walks all of it while every call waits (~100 ms, measured

@@ -1,12 +1,17 @@
-"""Settings, all from the environment (django-environ); a fresh machine needs none.
+"""Settings, all from the environment (django-environ).
+
+Fail closed: DEBUG is off unless set, and with DEBUG off every secret that has a development
+default (SECRET_KEY, FERNET_KEYS, TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN) must be set or the
+process refuses to start. `make run` and the test suite set DEBUG=true; a development machine
+then needs nothing else.
 
 The embedded default is SQLite + an in-memory channel layer + one Daphne process. Production
-sets DATABASE_URL (Postgres), REDIS_URL (channels-redis), SECRET_KEY, PUBLIC_BASE_URL and the
-Twilio/Google credentials. See the README's settings table.
+sets DATABASE_URL (Postgres), REDIS_URL (channels-redis), the secrets above, PUBLIC_BASE_URL,
+the TLS/proxy settings and the Google credentials. See the README's settings table and
+docs/security.md.
 """
 
 import os
-import warnings
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -23,24 +28,74 @@ env = environ.Env()
 if (BASE_DIR / ".env").exists():
     environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
-DEBUG = env.bool("DEBUG", default=True)
+# Off unless asked for: `make run` and the test suite turn it on explicitly.
+DEBUG = env.bool("DEBUG", default=False)
 
-_DEV_SECRET_KEY = "dev-only-insecure-key-change-me-for-any-deployment"
-SECRET_KEY = env.str("SECRET_KEY", default="")
-if not SECRET_KEY:
-    if not DEBUG:
-        raise ImproperlyConfigured("SECRET_KEY is required when DEBUG is off.")
-    warnings.warn("SECRET_KEY is not set: using the development key.", stacklevel=1)
-    SECRET_KEY = _DEV_SECRET_KEY
 
-# First key encrypts, every key decrypts (django-fernet-fields-v2). Without FERNET_KEYS the
-# library derives its key from SECRET_KEY.
-FERNET_KEYS = env.list("FERNET_KEYS", default=[SECRET_KEY])
+def _secret(name: str, development_default: str) -> str:
+    """A secret from the environment. Under DEBUG a missing one falls back to its development
+    default; with DEBUG off it must be set, to something else than that default (a blank value
+    counts as missing), or the process refuses to start."""
+    value = env.str(name, default="").strip()
+    if DEBUG:
+        return value or development_default
+    if value and value != development_default:
+        return value
+    raise ImproperlyConfigured(
+        f"{name} must be set (to a real, non-blank value) when DEBUG is off: it only has a "
+        "development default. See the README's settings table."
+    )
+
+
+SECRET_KEY = _secret("SECRET_KEY", "dev-only-insecure-key-change-me-for-any-deployment")
+# While rotating SECRET_KEY: the previous key(s), so sessions and signed values made with them
+# stay valid until they expire (docs/security.md).
+SECRET_KEY_FALLBACKS = [
+    k.strip() for k in env.list("SECRET_KEY_FALLBACKS", default=[]) if k.strip()
+]
+
+# First key encrypts, every key decrypts (django-fernet-fields-v2); rotate with
+# `manage.py rotate_fernet_keys`. Never derived from SECRET_KEY, so rotating SECRET_KEY
+# (sessions, signatures) leaves the stored calendar tokens readable.
+FERNET_KEYS = [
+    key.strip()
+    for key in _secret("FERNET_KEYS", "dev-only-fernet-key-not-for-any-deployment").split(",")
+    if key.strip()
+]
+if not FERNET_KEYS:
+    raise ImproperlyConfigured("FERNET_KEYS must be set to one or more comma-separated keys.")
 
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
 _public_host = urlsplit(PUBLIC_BASE_URL).hostname or "127.0.0.1"
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", _public_host])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[PUBLIC_BASE_URL])
+
+# --- HTTPS behind the TLS proxy --------------------------------------------------------
+# Production terminates TLS at a proxy in front of Daphne (docs/deploy.md, docs/security.md).
+# With DEBUG off these default to the safe side; set them to false only for plain-http
+# loopback servers (tests, benchmarks).
+_SECURE_DEFAULT = not DEBUG
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=_SECURE_DEFAULT)
+# A load balancer's health check talks plain http to Daphne directly.
+SECURE_REDIRECT_EXEMPT = env.list("SECURE_REDIRECT_EXEMPT", default=[r"^healthz/?$"])
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=_SECURE_DEFAULT)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=_SECURE_DEFAULT)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31_536_000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+# Preload is a deliberate opt-in: anyone may submit a domain that sends it to the browsers'
+# lists, and leaving them takes months. Hence off, and its check (W021) silenced.
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
+# Only behind a proxy that sets X-Forwarded-Proto itself (and drops a client's own): without
+# one, trusting the header would let any client claim https.
+if env.bool("SECURE_PROXY_SSL_HEADER", default=False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# --- What an HTTP client may send (receptionist/request_limits.py) ------------------------
+# Twilio's webhooks and the admin's forms are a few KB; anything larger is refused (413)
+# before it is buffered, and a request that takes longer than this to arrive gets a 408.
+HTTP_MAX_BODY_BYTES = env.int("HTTP_MAX_BODY_BYTES", default=1024 * 1024)
+HTTP_BODY_TIMEOUT_SECONDS = env.float("HTTP_BODY_TIMEOUT_SECONDS", default=30.0)
 
 INSTALLED_APPS = [
     "daphne",
@@ -149,8 +204,10 @@ WHITENOISE_USE_FINDERS = True
 LOGIN_URL = "admin:login"
 
 # --- Integrations ----------------------------------------------------------------------
-TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="AC" + "0" * 32)
-TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="dev-twilio-auth-token")
+# Every webhook and ConversationRelay handshake is checked against this token: a guessable
+# default would let anyone drive calls, so with DEBUG off both must be set.
+TWILIO_ACCOUNT_SID = _secret("TWILIO_ACCOUNT_SID", "AC" + "0" * 32)
+TWILIO_AUTH_TOKEN = _secret("TWILIO_AUTH_TOKEN", "dev-twilio-auth-token")
 
 # SMS confirmations: "console" (logs, default) or "twilio" (the Messages API).
 SMS_BACKEND = env.str("SMS_BACKEND", default="console")
@@ -203,6 +260,12 @@ LLM_TIMEOUT_SECONDS = env.float("LLM_TIMEOUT_SECONDS", default=8.0)
 LLM_MAX_RETRIES = env.int("LLM_MAX_RETRIES", default=1)
 # A tool (availability, booking) slower than this gets "One moment, let me check." first.
 LLM_FILLER_AFTER_SECONDS = env.float("LLM_FILLER_AFTER_SECONDS", default=0.8)
+
+# --- Error reports -------------------------------------------------------------------------
+# Django's filter masks settings named like secrets (KEY, TOKEN, PASS, ...), but not a
+# password inside a URL (REDIS_URL, CHANNEL_LAYERS' hosts, anything://user:pass@host): this
+# one masks those too, in settings, request data and traceback variables.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "receptionist.error_reports.CredentialMaskingFilter"
 
 # --- Logging ---------------------------------------------------------------------------
 LOGGING = {

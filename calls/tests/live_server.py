@@ -23,10 +23,26 @@ import requests
 from django.conf import settings
 
 ASGI_APP = "receptionist.asgi:application"
+STARTUP_SECONDS = 90
 DEMO_TZ = ZoneInfo("America/New_York")  # seed_demo's
 # Settings a test run may carry that must not leak into the server's own configuration.
 SCRUBBED = ("REDIS_URL", "DATABASE_URL", "DJANGO_SETTINGS_MODULE")
 SCRUBBED_PREFIXES = ("TWILIO_", "SMS_", "CALL_", "OUTBOX_", "LLM_", "GOOGLE_")
+# A server started with DEBUG off must be given every secret (the settings refuse to start
+# otherwise): tests that want a production-shaped server spread these into `env`, with their
+# own values for what they sign or check. It serves plain http on loopback, so the https-only
+# defaults of DEBUG off (redirect, secure cookies, HSTS) are turned off.
+PRODUCTION_SHAPED = {
+    "DEBUG": "false",
+    "SECRET_KEY": "live-server-" + "s3cr3t-" * 8,
+    "FERNET_KEYS": "live-server-fernet-key-" + "k3y-" * 8,
+    "TWILIO_ACCOUNT_SID": "AC" + "5" * 32,
+    "TWILIO_AUTH_TOKEN": "live-server-auth-token-" + "7" * 12,
+    "SECURE_SSL_REDIRECT": "false",
+    "SESSION_COOKIE_SECURE": "false",
+    "CSRF_COOKIE_SECURE": "false",
+    "SECURE_HSTS_SECONDS": "0",
+}
 
 
 @dataclass
@@ -34,6 +50,7 @@ class LiveServer:
     url: str
     database: Path
     log: Path
+    pid: int = 0
 
 
 def free_port() -> int:
@@ -47,7 +64,10 @@ def running_daphne(
     workdir: Path, *, prepare: str, env: dict[str, str] | None = None
 ) -> Iterator[LiveServer]:
     """Migrate/prepare a fresh SQLite file with `prepare` (Python run by `manage.py shell`),
-    start Daphne on it, wait until it serves, and stop it afterwards."""
+    start Daphne on it, wait until it serves, and stop it afterwards.
+
+    The server runs with DEBUG on (development secrets) unless `env` says DEBUG=false, in
+    which case `env` must bring every secret too (see PRODUCTION_SHAPED)."""
     daphne_bin = Path(sys.executable).parent / "daphne"
     if not daphne_bin.exists():
         pytest.skip(f"Daphne is not installed at {daphne_bin}")
@@ -61,6 +81,7 @@ def running_daphne(
     }
     server_env |= {
         "DJANGO_SETTINGS_MODULE": "receptionist.settings",
+        "DEBUG": "true",
         "DATABASE_URL": f"sqlite:///{database}",
         "PUBLIC_BASE_URL": url,
         "LOG_LEVEL": "INFO",
@@ -71,7 +92,7 @@ def running_daphne(
         cwd=settings.BASE_DIR,
         env=server_env,
         check=True,
-        timeout=60,
+        timeout=STARTUP_SECONDS * 3,  # migrate + prepare: slow on a busy shared machine
     )
     log_path = workdir / "daphne.log"
     with log_path.open("wb") as log:
@@ -84,7 +105,7 @@ def running_daphne(
         )
     try:
         _wait_until_serving(url, daphne, log_path)
-        yield LiveServer(url=url, database=database, log=log_path)
+        yield LiveServer(url=url, database=database, log=log_path, pid=daphne.pid)
     finally:
         daphne.terminate()
         try:
@@ -95,16 +116,19 @@ def running_daphne(
 
 
 def _wait_until_serving(url: str, daphne: subprocess.Popen, log_path: Path) -> None:
-    deadline = time.monotonic() + 20
+    # Generous: on a machine shared by many test runs, Daphne's imports alone can take 30 s.
+    deadline = time.monotonic() + STARTUP_SECONDS
     while time.monotonic() < deadline:
         if daphne.poll() is not None:
             pytest.fail(f"Daphne exited ({daphne.returncode}):\n{log_path.read_text()[-3000:]}")
         try:
             if requests.get(url + "/admin/login/", timeout=2).status_code == 200:
                 return
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):
             time.sleep(0.1)
-    pytest.fail(f"Daphne did not answer within 20 s:\n{log_path.read_text()[-3000:]}")
+    pytest.fail(
+        f"Daphne did not answer within {STARTUP_SECONDS} s:\n{log_path.read_text()[-3000:]}"
+    )
 
 
 def an_open_weekday() -> date:

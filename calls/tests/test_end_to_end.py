@@ -29,7 +29,12 @@ from twilio.request_validator import RequestValidator
 from websockets.exceptions import InvalidStatus
 
 from calls.tests.fake_twilio import FakeTwilio
-from calls.tests.live_server import DEMO_TZ, an_open_weekday, running_daphne
+from calls.tests.live_server import (
+    DEMO_TZ,
+    PRODUCTION_SHAPED,
+    an_open_weekday,
+    running_daphne,
+)
 from calls.tests.twilio_caller import TwilioCaller, new_call_sid
 
 pytestmark = pytest.mark.e2e
@@ -76,8 +81,7 @@ class Server:
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     with FakeTwilio(account_sid=ACCOUNT_SID, auth_token=AUTH_TOKEN) as twilio:
         production_shaped = {
-            "DEBUG": "false",
-            "SECRET_KEY": "e2e-" + "s3cr3t-" * 8,
+            **PRODUCTION_SHAPED,
             "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
             "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
             "SMS_BACKEND": "twilio",

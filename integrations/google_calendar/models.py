@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from cryptography.fernet import InvalidToken
 from django.conf import settings
 from django.db import models
 from fernet_fields import EncryptedTextField
@@ -9,6 +10,44 @@ from fernet_fields import EncryptedTextField
 from bookings.models import Business
 
 PRIMARY = "primary"
+UNREADABLE_TOKENS_TEXT = "Needs reconnect: stored tokens can't be read with the current keys"
+
+
+class _UnreadableToken:
+    """A stored token the current FERNET_KEYS cannot decrypt (a key was removed or changed).
+    Falsy, so nothing takes it for a token; the row still loads, so every page can say what
+    is wrong and a reconnect can overwrite it."""
+
+    def __bool__(self) -> bool:
+        return False
+
+    def __repr__(self) -> str:
+        return "<unreadable token>"
+
+
+UNREADABLE_TOKEN = _UnreadableToken()
+
+
+class TokenField(EncryptedTextField):
+    """A Fernet-encrypted token that reads as UNREADABLE_TOKEN instead of raising InvalidToken
+    wherever its row is loaded (admin lists, the business page, the connect callback)."""
+
+    def from_db_value(self, value, expression, connection, *args):
+        try:
+            return super().from_db_value(value, expression, connection, *args)
+        except InvalidToken:
+            return UNREADABLE_TOKEN
+
+    def get_db_prep_save(self, value, connection):
+        if value is UNREADABLE_TOKEN:
+            raise ValueError("An unreadable token is never written back: reconnect instead.")
+        return super().get_db_prep_save(value, connection)
+
+    def deconstruct(self):
+        # The same column and the same bytes as the library's field; only reading a value
+        # that won't decrypt differs, so migrations keep naming the library's field.
+        name, _path, args, kwargs = super().deconstruct()
+        return name, "fernet_fields.fields.EncryptedTextField", args, kwargs
 
 
 def default_busy_calendars() -> list[str]:
@@ -32,8 +71,8 @@ class GoogleCalendarConnection(models.Model):
         "calendars checked for busy times", default=default_busy_calendars, blank=True
     )
     # Fernet-encrypted (FERNET_KEYS). None means "no token": never an empty ciphertext.
-    refresh_token = EncryptedTextField(null=True, blank=True, editable=False)
-    access_token = EncryptedTextField(null=True, blank=True, editable=False)
+    refresh_token = TokenField(null=True, blank=True, editable=False)
+    access_token = TokenField(null=True, blank=True, editable=False)
     access_token_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
     granted_scopes = models.JSONField(default=list, blank=True, editable=False)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.DISCONNECTED)
@@ -56,6 +95,12 @@ class GoogleCalendarConnection(models.Model):
     def __str__(self) -> str:
         who = self.account_email or "no account"
         return f"{self.business} - {who} ({self.get_status_display()})"
+
+    @property
+    def tokens_unreadable(self) -> bool:
+        """FERNET_KEYS no longer opens the stored tokens: only a reconnect helps (or the old
+        key back in FERNET_KEYS)."""
+        return UNREADABLE_TOKEN in (self.refresh_token, self.access_token)
 
     @property
     def is_usable(self) -> bool:

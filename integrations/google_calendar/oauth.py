@@ -374,7 +374,14 @@ def disconnect(*, connection: GoogleCalendarConnection) -> RevokeResult:
     """Revoke at Google, then wipe the tokens here whatever Google said: a failed revoke is
     recorded on the connection (staff can remove access in their Google account), but a
     disconnected business must never keep a usable token."""
-    result = revoke(connection.refresh_token or connection.access_token)
+    if connection.tokens_unreadable:
+        result = RevokeResult(
+            ok=False,
+            detail="The stored tokens can't be read with the current keys, so Google could "
+            "not be asked to revoke them",
+        )
+    else:
+        result = revoke(connection.refresh_token or connection.access_token)
     connections.wipe_tokens(connection=connection)
     if not result.ok:
         connections.record_problem(

@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from channels.db import database_sync_to_async
-from cryptography.fernet import InvalidToken
 from django import forms
 from django.conf import settings
 from django.utils import timezone
@@ -181,9 +180,8 @@ class GoogleCalendarProvider(NativeBookingProvider):
     async def _load_connection(self) -> GoogleCalendarConnection | None:
         if not self._connection_loaded:
             self._connection_loaded = True
-            try:
-                self._connection = await run_orm(connections.connection_for)(self.business)
-            except InvalidToken:
+            self._connection = await run_orm(connections.connection_for)(self.business)
+            if self._connection is not None and self._connection.tokens_unreadable:
                 # FERNET_KEYS no longer opens the stored tokens: loud for ops, but the
                 # caller still gets an answer from our own bookings.
                 logger.error(

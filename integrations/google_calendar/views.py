@@ -26,7 +26,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from bookings.models import Business
 from integrations.google_calendar import connections, oauth
 from integrations.google_calendar.client import CalendarClient, CalendarInfo, GoogleCalendarError
-from integrations.google_calendar.models import PRIMARY
+from integrations.google_calendar.models import PRIMARY, UNREADABLE_TOKENS_TEXT
 
 logger = logging.getLogger(__name__)
 
@@ -180,6 +180,9 @@ def _shown(calendar_id: str, primary_id: str | None) -> str:
 def calendars(request: HttpRequest, business_id: int) -> HttpResponse:
     business = get_object_or_404(Business, pk=business_id)
     connection = connections.connection_for(business)
+    if connection is not None and connection.tokens_unreadable:
+        messages.error(request, f"{UNREADABLE_TOKENS_TEXT}: reconnect Google Calendar.")
+        return redirect(business_page(business))
     if connection is None or not connection.is_usable:
         messages.warning(request, "Connect Google Calendar first, then choose its calendars.")
         return redirect(business_page(business))
@@ -226,8 +229,8 @@ def calendars(request: HttpRequest, business_id: int) -> HttpResponse:
 def disconnect(request: HttpRequest, business_id: int) -> HttpResponse:
     business = get_object_or_404(Business, pk=business_id)
     connection = connections.connection_for(business)
-    has_tokens = connection is not None and bool(
-        connection.refresh_token or connection.access_token
+    has_tokens = connection is not None and (
+        connection.tokens_unreadable or bool(connection.refresh_token or connection.access_token)
     )
     if request.method == "GET":
         return _page(

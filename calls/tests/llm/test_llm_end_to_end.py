@@ -19,7 +19,12 @@ from pathlib import Path
 
 import pytest
 
-from calls.tests.live_server import DEMO_TZ, an_open_weekday, running_daphne
+from calls.tests.live_server import (
+    DEMO_TZ,
+    PRODUCTION_SHAPED,
+    an_open_weekday,
+    running_daphne,
+)
 from calls.tests.llm.fake_openai import BookingModel, FakeOpenAI
 from calls.tests.twilio_caller import TwilioCaller, new_call_sid
 
@@ -57,8 +62,7 @@ class Server:
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     with FakeOpenAI(default=BookingModel(), api_key="e2e-llm-key") as model:
         env = {
-            "DEBUG": "false",
-            "SECRET_KEY": "llm-e2e-" + "s3cr3t-" * 8,
+            **PRODUCTION_SHAPED,
             "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
             "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
             "LLM_BASE_URL": model.base_url,

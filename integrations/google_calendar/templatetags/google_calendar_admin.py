@@ -6,7 +6,11 @@ from django import template
 
 from bookings.models import Business
 from integrations.google_calendar import connections, oauth
-from integrations.google_calendar.models import PRIMARY, GoogleCalendarConnection
+from integrations.google_calendar.models import (
+    PRIMARY,
+    UNREADABLE_TOKENS_TEXT,
+    GoogleCalendarConnection,
+)
 from integrations.google_calendar.provider import GoogleCalendarProvider
 from integrations.google_calendar.views import may_connect
 
@@ -16,7 +20,11 @@ Status = GoogleCalendarConnection.Status
 
 
 def status_text(connection: GoogleCalendarConnection | None) -> str:
-    if connection is None or connection.status == Status.DISCONNECTED:
+    if connection is None:
+        return "Not connected"
+    if connection.tokens_unreadable:
+        return UNREADABLE_TOKENS_TEXT
+    if connection.status == Status.DISCONNECTED:
         return "Not connected"
     if connection.status == Status.NEEDS_RECONNECT:
         return f"Needs reconnect: {connection.last_error or 'Google refused our token'}"
@@ -33,6 +41,8 @@ def _calendar_name(calendar_id: str) -> str:
 def google_calendar_panel(context, business: Business) -> dict:
     connection = connections.connection_for(business)
     status = connection.status if connection else Status.DISCONNECTED
+    if connection and connection.tokens_unreadable:
+        status = Status.NEEDS_RECONNECT
     last_error_at = None
     if connection and connection.last_error_at:
         local = connection.last_error_at.astimezone(business.tz)

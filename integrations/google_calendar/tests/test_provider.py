@@ -336,6 +336,7 @@ async def test_a_slow_google_is_cut_short(business, haircut, connection, fake_go
 async def test_undecryptable_tokens_degrade_loudly_and_calls_go_on(
     business, haircut, connection, settings, caplog
 ):
+    old_keys = settings.FERNET_KEYS
     settings.FERNET_KEYS = ["a-key-that-never-encrypted-these-tokens"]
     forget_cached_fernet_keys()
     try:
@@ -349,7 +350,7 @@ async def test_undecryptable_tokens_degrade_loudly_and_calls_go_on(
             .get
         )()
     finally:
-        settings.FERNET_KEYS = [settings.SECRET_KEY]
+        settings.FERNET_KEYS = old_keys
         forget_cached_fernet_keys()
 
     assert result.available

@@ -27,7 +27,12 @@ import pytest
 import requests
 
 from bookings.tests.page_forms import form_values
-from calls.tests.live_server import DEMO_TZ, an_open_weekday, running_daphne
+from calls.tests.live_server import (
+    DEMO_TZ,
+    PRODUCTION_SHAPED,
+    an_open_weekday,
+    running_daphne,
+)
 from calls.tests.twilio_caller import TwilioCaller, new_call_sid
 from integrations.google_calendar.tests.fake_google import FakeGoogle
 
@@ -66,8 +71,7 @@ class Server:
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     with FakeGoogle() as google:
         env = {
-            "DEBUG": "false",
-            "SECRET_KEY": "seed-plan-" + "s3cr3t-" * 8,
+            **PRODUCTION_SHAPED,
             "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
             "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
             **google.env(),
