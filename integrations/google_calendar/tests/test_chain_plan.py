@@ -18,7 +18,7 @@ from datetime import datetime
 
 import pytest
 
-from calls.tests.live_server import DEMO_TZ, an_open_weekday, running_daphne
+from calls.tests.live_server import DEMO_TZ, PRODUCTION_SHAPED, an_open_weekday, running_daphne
 from integrations.google_calendar.tests.fake_google import FakeGoogle
 from integrations.google_calendar.tests.test_seed_plan import (
     ACCOUNT_SID,
@@ -42,8 +42,7 @@ STAFF_EMAIL = "owner@demo.example"
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     with FakeGoogle() as google:
         env = {
-            "DEBUG": "false",
-            "SECRET_KEY": "chain-plan-" + "s3cr3t-" * 8,
+            **PRODUCTION_SHAPED,
             "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
             "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
             **google.env(),
