@@ -15,7 +15,13 @@ TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 # may be, is enforced inside the app (HTTP_BODY_TIMEOUT_SECONDS, HTTP_MAX_BODY_BYTES).
 DAPHNE_FLAGS := --http-timeout 60
 
-.PHONY: run fake-google test test-embedded test-production lint format bench clean
+# run-production: how many Daphne processes and outbox workers, and the first Daphne's port.
+WEB ?= 2
+WORKERS ?= 1
+PORT ?= 8001
+ENV_FILE ?= .env
+
+.PHONY: run run-production fake-google test test-embedded test-production lint format bench clean
 
 $(STAMP): $(REQUIREMENTS)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -36,6 +42,22 @@ run: $(STAMP)
 	$(BIN)/python manage.py run_worker & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/daphne $(DAPHNE_FLAGS) -b 127.0.0.1 -p 8000 receptionist.asgi:application
+
+## run-production: DEBUG off on Postgres + Redis: WEB Daphne processes on PORT, PORT+1, ...
+## and WORKERS outbox workers, run by honcho from the Procfile (docs/deploy.md). Settings come
+## from the environment or ENV_FILE (.env).
+run-production: $(STAMP)
+	@set -a; if [ -f "$(ENV_FILE)" ]; then . "$(abspath $(ENV_FILE))"; fi; set +a; \
+	export DEBUG=false PATH="$(CURDIR)/$(BIN):$$PATH" DAPHNE_FLAGS="$(DAPHNE_FLAGS)"; \
+	case "$$DATABASE_URL" in postgres*) ;; \
+	  *) echo "run-production: set DATABASE_URL=postgres://... (docs/deploy.md)" >&2; exit 2;; esac; \
+	case "$$REDIS_URL" in redis*) ;; \
+	  *) echo "run-production: set REDIS_URL=redis://... (docs/deploy.md)" >&2; exit 2;; esac; \
+	python manage.py check --deploy && \
+	python manage.py migrate --noinput && \
+	python manage.py collectstatic --noinput -v0 && \
+	echo "Starting $(WEB) Daphne process(es) on 127.0.0.1:$(PORT)+ and $(WORKERS) worker(s)." && \
+	exec honcho start -f Procfile -e /dev/null -c web=$(WEB),worker=$(WORKERS) -p $(PORT)
 
 ## fake-google: a fake Google (OAuth + Calendar) on 127.0.0.1:8765 for trying the connect flow
 fake-google: export DEBUG ?= true

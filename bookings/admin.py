@@ -18,7 +18,6 @@ from bookings.models import (
 from bookings.outbox import retry_now
 from bookings.providers.registry import DEFAULT_PROVIDER
 from bookings.services import buffer_until, cancel_booking, save_staff_booking
-from bookings.tasks import retry_provider_follow_ups
 
 
 class OpeningHoursInline(admin.TabularInline):
@@ -140,29 +139,25 @@ class BookingAdmin(admin.ModelAdmin):
         "business",
         "local_start",
         "status",
-        "calendar_sync_status",
         "provider",
     ]
     list_filter = [
         "business",
         "status",
         ("start", admin.DateFieldListFilter),
-        "calendar_sync_status",
     ]
     search_fields = ["customer_name", "customer_phone"]
     list_select_related = ["business", "service"]
     readonly_fields = [
         "end",
         "provider",
-        "calendar_id",
-        "calendar_event_id",
-        "calendar_sync_status",
-        "calendar_sync_error",
         "source_call_sid",
         "created_at",
         "updated_at",
     ]
-    actions = ["cancel_selected", "retry_calendar_sync"]
+    # Providers' apps add what they keep per booking (a column, an inline, an action):
+    # see integrations/google_calendar/admin.py.
+    actions = ["cancel_selected"]
 
     @admin.display(description="start (business time)", ordering="start")
     def local_start(self, booking: Booking) -> str:
@@ -184,14 +179,6 @@ class BookingAdmin(admin.ModelAdmin):
             booking=obj,
             previous_status=previous,
             changed=bool(details & set(form.changed_data)),
-        )
-
-    @admin.action(description="Retry calendar sync now")
-    def retry_calendar_sync(self, request, queryset):
-        waiting = queryset.exclude(calendar_sync_status=Booking.SyncStatus.NOT_REQUIRED)
-        ids = retry_provider_follow_ups(list(waiting.values_list("pk", flat=True)))
-        self.message_user(
-            request, f"Queued {len(ids)} calendar update(s) to run now.", messages.SUCCESS
         )
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):

@@ -7,7 +7,12 @@ import copy
 from django import forms
 
 from bookings.models import Business
-from bookings.providers.registry import DEFAULT_PROVIDER, PROVIDERS, provider_class
+from bookings.providers.registry import (
+    DEFAULT_PROVIDER,
+    PROVIDERS,
+    provider_choices,
+    provider_class,
+)
 
 OPTION_PREFIX = "option_"
 
@@ -19,6 +24,10 @@ def option_field_names(provider_key: str) -> list[str]:
 
 class BusinessAdminForm(forms.ModelForm):
     """Adds the chosen provider's options (its `options_form`) as `option_*` fields."""
+
+    # Declared so the choices are read from the registry when the form is shown: providers
+    # register from their apps' ready(), after this module may have been imported.
+    booking_provider = forms.ChoiceField(choices=provider_choices, label="Booking provider")
 
     class Meta:
         model = Business

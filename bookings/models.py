@@ -13,7 +13,6 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from bookings.phones import validate_e164
-from bookings.providers.registry import DEFAULT_PROVIDER, provider_choices
 from bookings.slots import Schedule, ServiceRules
 
 
@@ -73,9 +72,10 @@ class Business(models.Model):
         validators=[MinValueValidator(1), MaxValueValidator(365)],
         help_text="How far ahead callers may book.",
     )
-    booking_provider = models.CharField(
-        max_length=40, choices=provider_choices, default=DEFAULT_PROVIDER
-    )
+    # The provider registry's keys (DEFAULT_PROVIDER is "native"); its choices are attached
+    # in BookingsConfig.ready(), because the registry holds provider classes, which use
+    # these models: importing it here would make a circle.
+    booking_provider = models.CharField(max_length=40, default="native")
     provider_options = models.JSONField(default=dict, blank=True)
     transfer_number = models.CharField(
         max_length=20,
@@ -329,12 +329,6 @@ class Booking(models.Model):
         CONFIRMED = "confirmed", "Confirmed"
         CANCELLED = "cancelled", "Cancelled"
 
-    class SyncStatus(models.TextChoices):
-        NOT_REQUIRED = "not_required", "Not required"
-        PENDING = "pending", "Pending"
-        SYNCED = "synced", "Synced"
-        FAILED = "failed", "Failed"
-
     business = models.ForeignKey(Business, on_delete=models.CASCADE, related_name="bookings")
     service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="bookings")
     customer_name = models.CharField(max_length=120)
@@ -346,13 +340,6 @@ class Booking(models.Model):
     buffer_until = models.DateTimeField(null=True, blank=True, editable=False)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.CONFIRMED)
     provider = models.CharField(max_length=40, help_text="The booking provider that made it.")
-    # The external calendar holding this booking's event (the one it was written to).
-    calendar_id = models.CharField(max_length=255, blank=True)
-    calendar_event_id = models.CharField(max_length=1024, blank=True)
-    calendar_sync_status = models.CharField(
-        max_length=14, choices=SyncStatus.choices, default=SyncStatus.NOT_REQUIRED
-    )
-    calendar_sync_error = models.TextField(blank=True)
     source_call_sid = models.CharField(max_length=64, blank=True, db_index=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -253,7 +253,7 @@ def nudge(task_ids: Iterable[int]) -> None:
     settings.OUTBOX_RUN_IN_PROCESS = False (e.g. when dedicated workers are preferred).
     """
     ids = list(task_ids)
-    if not ids or not getattr(settings, "OUTBOX_RUN_IN_PROCESS", True):
+    if not ids or not settings.OUTBOX_RUN_IN_PROCESS:
         return
     transaction.on_commit(lambda: _submit(ids))
 

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from bookings.models import Booking, Business, Service
 from bookings.outbox import nudge
-from bookings.providers.registry import resolve_provider
+from bookings.providers.registry import provider_named, provider_that_made, resolve_provider
 from bookings.slots import Interval, Refusal, check_slot
 from bookings.tasks import enqueue_provider_after_booking, enqueue_provider_after_cancel
 
@@ -58,7 +58,6 @@ def book_slot(
     customer_phone: str,
     provider: str,
     call_sid: str = "",
-    sync_status: str = Booking.SyncStatus.NOT_REQUIRED,
     now: datetime | None = None,
 ) -> BookingOutcome:
     """Book `service` at `start` unless the rules or another booking forbid it.
@@ -66,7 +65,8 @@ def book_slot(
     No two confirmed bookings of a business overlap, whatever the concurrency: on SQLite the
     transaction begins IMMEDIATE (the write lock is held from the overlap check to the
     insert); on Postgres a concurrent winner makes our insert violate the exclusion
-    constraint, which we report as TAKEN rather than raise.
+    constraint, which we report as TAKEN rather than raise. Provider `provider` makes it,
+    and its follow-up (e.g. a calendar event) is queued in the booking's own transaction.
     """
     end = start + service.duration
     schedule = business.schedule().for_service(service.pk)
@@ -92,9 +92,8 @@ def book_slot(
                     buffer_until=buffer_until(service, end),
                     provider=provider,
                     source_call_sid=call_sid,
-                    calendar_sync_status=sync_status,
                 )
-                if sync_status != Booking.SyncStatus.NOT_REQUIRED:
+                if provider_named(provider, business).on_booked(booking):
                     # In the booking's own transaction: a booking that needs its calendar
                     # event always has the task that writes it, whatever crashes next.
                     enqueue_provider_after_booking(booking_id=booking.pk, provider=provider)
@@ -122,7 +121,7 @@ def cancel_booking(*, booking: Booking) -> Booking:
     if booking.status != Booking.Status.CANCELLED:
         booking.status = Booking.Status.CANCELLED
         booking.save(update_fields=["status", "updated_at"])
-        if booking.calendar_sync_status != Booking.SyncStatus.NOT_REQUIRED:
+        if provider_that_made(booking).on_cancelled(booking):
             enqueue_provider_after_cancel(booking_id=booking.pk, provider=booking.provider)
     return booking
 
@@ -137,38 +136,29 @@ def save_staff_booking(
     cancelling = (
         previous_status == Booking.Status.CONFIRMED and booking.status == Booking.Status.CANCELLED
     )
-    if booking.pk is None:
-        provider = resolve_provider(booking.business)
-        booking.provider = provider.name
-        booking.calendar_sync_status = provider.initial_sync_status()
+    is_new = booking.pk is None
+    if is_new:
+        booking.provider = resolve_provider(booking.business).name
+    maker = provider_that_made(booking)
     if cancelling:
         booking.status = Booking.Status.CONFIRMED  # cancel_booking makes the change
-    is_new = booking.pk is None
     booking.save()
     if cancelling:
         cancel_booking(booking=booking)
-    elif (
-        not is_new
-        and changed
-        and booking.status == Booking.Status.CONFIRMED
-        and booking.calendar_sync_status != Booking.SyncStatus.NOT_REQUIRED
-    ):
+        return booking
+    if booking.status != Booking.Status.CONFIRMED:
+        return booking
+    if is_new and maker.on_booked(booking):
+        revision = ""
+    elif not is_new and changed and maker.on_changed(booking):
         # Its event must follow the change (time, service, customer details).
-        Booking.objects.filter(pk=booking.pk).update(
-            calendar_sync_status=Booking.SyncStatus.PENDING
-        )
         revision = f"change-{booking.updated_at:%Y%m%d%H%M%S%f}"
-        task = enqueue_provider_after_booking(
-            booking_id=booking.pk, provider=booking.provider, revision=revision
-        )
-        nudge([task.pk])
-    elif (
-        is_new
-        and booking.status == Booking.Status.CONFIRMED
-        and booking.calendar_sync_status != Booking.SyncStatus.NOT_REQUIRED
-    ):
-        task = enqueue_provider_after_booking(booking_id=booking.pk, provider=booking.provider)
-        nudge([task.pk])
+    else:
+        return booking
+    task = enqueue_provider_after_booking(
+        booking_id=booking.pk, provider=booking.provider, revision=revision
+    )
+    nudge([task.pk])
     return booking
 
 
@@ -208,9 +198,6 @@ def move_booking(*, booking: Booking, start: datetime, call_sid: str = "") -> Bo
                 customer_phone=booking.customer_phone,
                 provider=booking.provider,
                 call_sid=call_sid or booking.source_call_sid,
-                sync_status=booking.calendar_sync_status
-                if booking.calendar_sync_status == Booking.SyncStatus.NOT_REQUIRED
-                else Booking.SyncStatus.PENDING,
             )
             if outcome.booking is None:
                 raise SlotRefused(outcome.refusal or Refusal.TAKEN)

@@ -13,8 +13,8 @@ from asgiref.sync import async_to_sync
 
 from bookings.models import Booking, OutboxTask
 from bookings.outbox import PermanentTaskError, enqueue, nudge, register_task, retry_now
-from bookings.providers.base import BookingContext, BookingProvider
-from bookings.providers.registry import provider_class
+from bookings.providers.base import BookingContext
+from bookings.providers.registry import provider_that_made
 
 logger = logging.getLogger(__name__)
 
@@ -72,7 +72,7 @@ def run_provider_after_booking(payload: dict[str, Any]) -> None:
     booking = Booking.objects.select_related("business", "service").filter(pk=booking_id).first()
     if booking is None:
         raise PermanentTaskError(f"Booking {booking_id} no longer exists.")
-    provider = _provider_that_made(booking)
+    provider = provider_that_made(booking)
     context = BookingContext.from_booking(booking)
     if booking.status == Booking.Status.CANCELLED:
         # Cancelled while (or before) its follow-up ran: whatever was written outside our
@@ -83,18 +83,11 @@ def run_provider_after_booking(payload: dict[str, Any]) -> None:
     async_to_sync(provider.after_booking)(context, booking.pk)
 
 
-def _provider_that_made(booking: Booking) -> BookingProvider:
-    """The provider that made the booking owns its follow-ups, whatever the business uses
-    today (ops may switch a business to the native provider while a calendar is down)."""
-    cls = provider_class(booking.provider)
-    return cls(booking.business, options=cls.clean_options(booking.business.provider_options))
-
-
 @register_task(PROVIDER_AFTER_CANCEL)
 def run_provider_after_cancel(payload: dict[str, Any]) -> None:
     booking_id = payload["booking_id"]
     booking = Booking.objects.select_related("business", "service").filter(pk=booking_id).first()
     if booking is None:
         raise PermanentTaskError(f"Booking {booking_id} no longer exists.")
-    provider = _provider_that_made(booking)
+    provider = provider_that_made(booking)
     async_to_sync(provider.after_cancel)(BookingContext.from_booking(booking), booking.pk)

@@ -19,13 +19,12 @@ from calls.twilio_signature import websocket_signature_valid
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_MAX_FRAME_BYTES = 64 * 1024
 # How much of a rejected frame goes into the log: enough to debug, not a caller's monologue.
 LOG_EXCERPT_CHARS = 200
 
 
 def max_frame_bytes() -> int:
-    return getattr(settings, "CALL_MAX_FRAME_BYTES", DEFAULT_MAX_FRAME_BYTES)
+    return settings.CALL_MAX_FRAME_BYTES
 
 
 def _excerpt(text: str) -> str:

@@ -41,15 +41,9 @@ from calls.staff_alerts import alert_staff_about_call, call_needs_staff
 
 logger = logging.getLogger(__name__)
 
-# Limits (override in settings). A call that runs away costs money and keeps a line busy.
-DEFAULT_MAX_SECONDS = 900
-DEFAULT_MAX_TURNS = 60
-DEFAULT_SILENCE_SECONDS = 10.0  # after our answer has been spoken
+# The call's limits are settings (CALL_MAX_SECONDS, CALL_MAX_TURNS, ...: receptionist/settings.py).
 MAX_SILENCES = 3  # in a row, then the call is wrapped up
 SPOKEN_WORDS_PER_SECOND = 2.5  # to estimate when text-to-speech has finished
-DEFAULT_TURN_TIMEOUT_SECONDS = 20
-# Keypad digits are collected until '#' or this long without a new digit.
-DEFAULT_DTMF_PAUSE_SECONDS = 3
 
 # How long close() lets an ending in progress finish writing the call's record.
 CLOSE_GRACE_SECONDS = 5
@@ -63,27 +57,27 @@ NOT_IN_SERVICE = "Sorry, this number isn't taking calls right now. Please try ag
 
 def default_engine_key() -> str | None:
     """The engine for sessions that name none (ops may pin one; None: the registry's default)."""
-    return getattr(settings, "CALL_DIALOGUE_ENGINE", None)
+    return settings.CALL_DIALOGUE_ENGINE
 
 
 def max_call_seconds() -> float:
-    return getattr(settings, "CALL_MAX_SECONDS", DEFAULT_MAX_SECONDS)
+    return settings.CALL_MAX_SECONDS
 
 
 def silence_seconds() -> float:
-    return getattr(settings, "CALL_SILENCE_SECONDS", DEFAULT_SILENCE_SECONDS)
+    return settings.CALL_SILENCE_SECONDS
 
 
 def max_turns() -> int:
-    return getattr(settings, "CALL_MAX_TURNS", DEFAULT_MAX_TURNS)
+    return settings.CALL_MAX_TURNS
 
 
 def turn_timeout_seconds() -> float:
-    return getattr(settings, "CALL_TURN_TIMEOUT_SECONDS", DEFAULT_TURN_TIMEOUT_SECONDS)
+    return settings.CALL_TURN_TIMEOUT_SECONDS
 
 
 def dtmf_pause_seconds() -> float:
-    return getattr(settings, "CALL_DTMF_PAUSE_SECONDS", DEFAULT_DTMF_PAUSE_SECONDS)
+    return settings.CALL_DTMF_PAUSE_SECONDS
 
 
 class Transport(Protocol):

@@ -216,7 +216,7 @@ TWILIO_MESSAGING_SERVICE_SID = env.str("TWILIO_MESSAGING_SERVICE_SID", default="
 TWILIO_API_BASE_URL = env.str("TWILIO_API_BASE_URL", default="")
 TWILIO_HTTP_TIMEOUT = env.float("TWILIO_HTTP_TIMEOUT", default=10.0)
 # Durable after-booking work (SMS, calendar events) also starts right away in the web
-# process; `manage.py run_worker` retries what failed.
+# process; `manage.py run_worker` retries what failed. The one place its default lives.
 OUTBOX_RUN_IN_PROCESS = env.bool("OUTBOX_RUN_IN_PROCESS", default=True)
 
 # Staff notifications (bookings.notifications): printed to the console unless EMAIL_URL
@@ -260,6 +260,21 @@ LLM_TIMEOUT_SECONDS = env.float("LLM_TIMEOUT_SECONDS", default=8.0)
 LLM_MAX_RETRIES = env.int("LLM_MAX_RETRIES", default=1)
 # A tool (availability, booking) slower than this gets "One moment, let me check." first.
 LLM_FILLER_AFTER_SECONDS = env.float("LLM_FILLER_AFTER_SECONDS", default=0.8)
+
+# --- The call loop ----------------------------------------------------------------------
+# Limits that end a call politely: a call that runs away costs money and keeps a line busy.
+CALL_MAX_SECONDS = env.float("CALL_MAX_SECONDS", default=900.0)
+CALL_MAX_TURNS = env.int("CALL_MAX_TURNS", default=60)
+# The longest a caller waits for one answer before hearing an apology.
+CALL_TURN_TIMEOUT_SECONDS = env.float("CALL_TURN_TIMEOUT_SECONDS", default=20.0)
+# Silence after our answer has been spoken before we ask again (three in a row end the call).
+CALL_SILENCE_SECONDS = env.float("CALL_SILENCE_SECONDS", default=10.0)
+# Keypad digits are collected until '#' or this long without a new digit.
+CALL_DTMF_PAUSE_SECONDS = env.float("CALL_DTMF_PAUSE_SECONDS", default=3.0)
+# The largest ConversationRelay frame accepted; a bigger one is logged and ignored.
+CALL_MAX_FRAME_BYTES = env.int("CALL_MAX_FRAME_BYTES", default=64 * 1024)
+# Pin one dialogue engine for every business that names none (empty: the registry's default).
+CALL_DIALOGUE_ENGINE = env.str("CALL_DIALOGUE_ENGINE", default="") or None
 
 # --- Error reports -------------------------------------------------------------------------
 # Django's filter masks settings named like secrets (KEY, TOKEN, PASS, ...), but not a

@@ -14,14 +14,12 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from django import forms
 
+from bookings.models import Booking, Business, Service
 from bookings.slots import Refusal
-
-if TYPE_CHECKING:
-    from bookings.models import Booking, Business, Service
 
 logger = logging.getLogger(__name__)
 
@@ -150,10 +148,24 @@ class BookingProvider:
         """Work that follows a booking off the call's critical path (e.g. calendar events)."""
         raise NotImplementedError
 
-    def initial_sync_status(self) -> str:
-        """The calendar_sync_status a new booking starts with: "pending" when after_booking
-        has outside work to do (e.g. a calendar event), else "not_required"."""
-        return "not_required"
+    # -- Follow-ups: what a provider keeps outside our database ---------------------------
+    # Each runs inside the transaction that writes the booking and says whether the
+    # matching outbox task (after_booking / after_cancel) has work to do; bookings.services
+    # then queues it in that same transaction. What a provider tracks per booking (e.g. a
+    # calendar event and its sync state) lives in the provider's own app and models.
+
+    def on_booked(self, booking: Booking) -> bool:
+        """A new confirmed booking (made on a call, by staff, or as the new half of a
+        move). Default: nothing to follow up."""
+        return False
+
+    def on_changed(self, booking: Booking) -> bool:
+        """Staff changed a confirmed booking's time or details. Default: nothing to do."""
+        return False
+
+    def on_cancelled(self, booking: Booking) -> bool:
+        """The booking was cancelled (or moved away). Default: nothing to undo."""
+        return False
 
     async def after_cancel(self, context: BookingContext, booking_id: int) -> None:
         """A booking this provider made was cancelled (or moved away): undo what

@@ -109,8 +109,14 @@ class ChainProvider(NativeBookingProvider):
 
     # -- Writing: the one chosen calendar ----------------------------------------------------
 
-    def initial_sync_status(self) -> str:
-        return self.writer.initial_sync_status() if self.writer else "not_required"
+    def on_booked(self, booking) -> bool:
+        return self.writer.on_booked(booking) if self.writer else False
+
+    def on_changed(self, booking) -> bool:
+        return self.writer.on_changed(booking) if self.writer else False
+
+    def on_cancelled(self, booking) -> bool:
+        return self.writer.on_cancelled(booking) if self.writer else False
 
     async def after_booking(self, context: BookingContext, booking_id: int) -> None:
         if self.writer is not None:

@@ -184,7 +184,6 @@ class NativeBookingProvider(BookingProvider):
             customer_phone=context.customer_phone,
             provider=self.name,
             call_sid=context.call_sid,
-            sync_status=self.initial_sync_status(),
         )
         if outcome.booking is not None:
             return BookingIntent(booked=True, booking_id=outcome.booking.pk)

@@ -2,17 +2,15 @@
 
 Providers register themselves from their app's AppConfig.ready() (the native one from
 bookings, Google's from integrations), so bookings never imports the integrations.
-`Business.booking_provider` takes its choices from here.
+`Business.booking_provider` takes its choices from here (attached in BookingsConfig.ready()).
 """
 
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from bookings.models import Business
-    from bookings.providers.base import BookingProvider
+from bookings.models import Booking, Business
+from bookings.providers.base import BookingProvider
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +36,18 @@ def provider_class(key: str) -> type[BookingProvider]:
         return PROVIDERS[DEFAULT_PROVIDER]
 
 
+def provider_named(key: str, business: Business) -> BookingProvider:
+    """Provider `key` for the business, with the business's options."""
+    cls = provider_class(key)
+    return cls(business, options=cls.clean_options(business.provider_options))
+
+
 def resolve_provider(business: Business) -> BookingProvider:
     """The business's provider, ready to use. A call never fails because of configuration."""
-    cls = provider_class(business.booking_provider)
-    return cls(business, options=cls.clean_options(business.provider_options))
+    return provider_named(business.booking_provider, business)
+
+
+def provider_that_made(booking: Booking) -> BookingProvider:
+    """The provider that made the booking owns its follow-ups, whatever the business uses
+    today (ops may switch a business to the native provider while a calendar is down)."""
+    return provider_named(booking.provider, booking.business)

@@ -94,7 +94,6 @@ def test_booking_changelist_filters_search_and_business_time(admin_client):
         "?q=%2B1555",
         f"?business__id__exact={business.pk}",
         "?status__exact=confirmed",
-        "?calendar_sync_status__exact=not_required",
     ):
         page = admin_client.get(url + query)
         assert page.status_code == 200 and "Maria Lopez" in page.content.decode(), query

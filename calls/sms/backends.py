@@ -33,8 +33,6 @@ from twilio.rest import Client
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_BACKEND = "console"
-
 
 class SmsError(Exception):
     pass
@@ -97,7 +95,7 @@ def register_backend(backend_class: type[SmsBackend]) -> type[SmsBackend]:
 
 
 def get_backend() -> SmsBackend:
-    key = getattr(settings, "SMS_BACKEND", "") or DEFAULT_BACKEND
+    key = settings.SMS_BACKEND
     try:
         backend_class = SMS_BACKENDS[key]
     except KeyError:
@@ -156,7 +154,6 @@ class ConsoleSmsBackend(SmsBackend):
 # -- Twilio ------------------------------------------------------------------------------------
 
 TWILIO_API_BASE_URL = "https://api.twilio.com"
-DEFAULT_TIMEOUT = 10.0  # seconds per request; this runs off the call, but must not hang
 # Twilio statuses that mean "refused before it went anywhere" are 4xx, except these, which a
 # later attempt can get past (our credentials fixed, the rate limit window over).
 RETRYABLE_4XX = {401, 408, 429}
@@ -183,8 +180,8 @@ class BaseUrlHttpClient(TwilioHttpClient):
 
 def twilio_client() -> Client:
     http_client = BaseUrlHttpClient(
-        getattr(settings, "TWILIO_API_BASE_URL", ""),
-        timeout=getattr(settings, "TWILIO_HTTP_TIMEOUT", DEFAULT_TIMEOUT),
+        settings.TWILIO_API_BASE_URL,
+        timeout=settings.TWILIO_HTTP_TIMEOUT,
     )
     return Client(settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN, http_client=http_client)
 

@@ -31,7 +31,7 @@ def sender_for(business: Business) -> Sender:
     account's messaging service when the business has none."""
     if business.phone_number:
         return Sender(from_number=business.phone_number)
-    service_sid = getattr(settings, "TWILIO_MESSAGING_SERVICE_SID", "")
+    service_sid = settings.TWILIO_MESSAGING_SERVICE_SID
     if service_sid:
         return Sender(messaging_service_sid=service_sid)
     raise SmsRejected(f"{business} has no number to text from and no messaging service is set.")

@@ -136,11 +136,28 @@ class RelaySocket:
 
 
 class TwilioCaller:
-    def __init__(self, *, public_base_url: str, auth_token: str, account_sid: str) -> None:
+    """`reach`: where requests really go when that is not the public URL itself, as a load
+    balancer in front of several processes picks one; signatures stay over the public URL."""
+
+    def __init__(
+        self, *, public_base_url: str, auth_token: str, account_sid: str, reach: str = ""
+    ) -> None:
         self.public_base_url = public_base_url.rstrip("/")
+        self.reach = reach.rstrip("/")
         self.account_sid = account_sid
         self.validator = RequestValidator(auth_token)
         self.http = requests.Session()
+
+    def _routed(self, url: str) -> str:
+        if not self.reach:
+            return url
+        for public, target in (
+            (self.public_base_url, self.reach),
+            (_as_websocket(self.public_base_url), _as_websocket(self.reach)),
+        ):
+            if url.startswith(public):
+                return target + url[len(public) :]
+        return url
 
     def signature(self, url: str, params: dict[str, str] | None = None) -> str:
         return self.validator.compute_signature(url, params or {})
@@ -152,7 +169,7 @@ class TwilioCaller:
         url = path_or_url if "://" in path_or_url else self.public_base_url + path_or_url
         signed = self.signature(url, params) if signature is None else signature
         return self.http.post(
-            url,
+            self._routed(url),
             data=params,
             headers={"X-Twilio-Signature": signed, "User-Agent": "TwilioProxy/1.1"},
             timeout=HTTP_TIMEOUT,
@@ -185,7 +202,9 @@ class TwilioCaller:
         handshake: websockets.exceptions.InvalidStatus)."""
         signed = self.signature(url) if signature is None else signature
         with connect(
-            url, additional_headers={"X-Twilio-Signature": signed}, open_timeout=HTTP_TIMEOUT
+            self._routed(url),
+            additional_headers={"X-Twilio-Signature": signed},
+            open_timeout=HTTP_TIMEOUT,
         ) as connection:
             yield RelaySocket(connection, self.account_sid)
 
@@ -204,3 +223,7 @@ class TwilioCaller:
                 "HandoffData": handoff_data,
             },
         )
+
+
+def _as_websocket(http_url: str) -> str:
+    return "ws" + http_url.removeprefix("http")

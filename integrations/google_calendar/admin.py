@@ -1,5 +1,6 @@
-"""Google Calendar in admin: each connection's health, read-only, and a section on the
-business's page with Connect / Choose calendars / Disconnect.
+"""Google Calendar in admin: each connection's health, read-only, a section on the
+business's page with Connect / Choose calendars / Disconnect, and each booking's calendar
+event (sync status, error, "Retry calendar sync now") on the bookings pages.
 
 No token is ever shown, not even masked: the token fields are simply not in any admin form or
 list. Connections change only through the connect flow (views.py), never by editing here.
@@ -7,12 +8,14 @@ list. Connections change only through the connect flow (views.py), never by edit
 
 from __future__ import annotations
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.urls import reverse
 from django.utils.html import format_html
 
-from bookings.admin import BusinessAdmin
-from integrations.google_calendar.models import GoogleCalendarConnection
+from bookings.admin import BookingAdmin, BusinessAdmin
+from bookings.models import Booking
+from bookings.tasks import retry_provider_follow_ups
+from integrations.google_calendar.models import CalendarEventSync, GoogleCalendarConnection
 from integrations.google_calendar.templatetags.google_calendar_admin import status_text
 
 SHOWN_FIELDS = [
@@ -65,5 +68,55 @@ class GoogleCalendarConnectionAdmin(admin.ModelAdmin):
         )
 
 
-# bookings never imports integrations: the business page learns about Google from here.
+def _sync(booking: Booking) -> CalendarEventSync | None:
+    if booking.pk is None:
+        return None
+    try:
+        return booking.calendar_event_sync
+    except CalendarEventSync.DoesNotExist:
+        return None  # no calendar event was wanted
+
+
+@admin.display(description="calendar sync", ordering="calendar_event_sync__status")
+def calendar_sync(booking: Booking) -> str:
+    sync = _sync(booking)
+    return sync.get_status_display() if sync else "-"
+
+
+@admin.display(description="calendar sync error")
+def calendar_sync_error(booking: Booking) -> str:
+    sync = _sync(booking)
+    return sync.error if sync else ""
+
+
+@admin.display(description="calendar event")
+def calendar_event(booking: Booking) -> str:
+    sync = _sync(booking)
+    if sync is None or not sync.event_id:
+        return ""
+    return f"{sync.event_id} in {sync.calendar_id}"
+
+
+@admin.action(description="Retry calendar sync now")
+def retry_calendar_sync(modeladmin, request, queryset) -> None:
+    waiting = CalendarEventSync.objects.filter(booking__in=queryset).exclude(
+        status=CalendarEventSync.Status.NOT_REQUIRED
+    )
+    ids = retry_provider_follow_ups(list(waiting.values_list("booking_id", flat=True)))
+    modeladmin.message_user(
+        request, f"Queued {len(ids)} calendar update(s) to run now.", messages.SUCCESS
+    )
+
+
+# bookings never imports integrations: its admin pages learn about Google from here.
 BusinessAdmin.change_form_template = "google_calendar/admin/business_change_form.html"
+BookingAdmin.readonly_fields = [
+    *BookingAdmin.readonly_fields,
+    calendar_sync,
+    calendar_sync_error,
+    calendar_event,
+]
+BookingAdmin.list_display = [*BookingAdmin.list_display, calendar_sync]
+BookingAdmin.list_filter = [*BookingAdmin.list_filter, "calendar_event_sync__status"]
+BookingAdmin.list_select_related = [*BookingAdmin.list_select_related, "calendar_event_sync"]
+BookingAdmin.actions = [*BookingAdmin.actions, retry_calendar_sync]

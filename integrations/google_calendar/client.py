@@ -317,16 +317,6 @@ class CalendarClient:
             "freeBusy", lambda: self.free_busy(calendar_ids, start, end), deadline
         )
 
-    async def ainsert_event(self, booking, *, deadline: float | None = None) -> str:
-        return await self._off_loop("events.insert", lambda: self.insert_event(booking), deadline)
-
-    async def adelete_event(
-        self, calendar_id: str, event_id: str, *, deadline: float | None = None
-    ) -> None:
-        return await self._off_loop(
-            "events.delete", lambda: self.delete_event(calendar_id, event_id), deadline
-        )
-
     async def _off_loop(self, what: str, func: Callable[[], T], deadline: float | None) -> T:
         # A worker thread (not the one serialising ORM work): a slow Google must not hold up
         # other calls' database work. Its own connection is closed before and after.

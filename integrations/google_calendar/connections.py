@@ -9,10 +9,10 @@ from datetime import datetime
 
 from django.utils import timezone
 
-from bookings.models import Booking, Business
+from bookings.models import Business
 from bookings.notifications import notify_calendar_needs_reconnect
 from bookings.tasks import retry_provider_follow_ups
-from integrations.google_calendar.models import GoogleCalendarConnection
+from integrations.google_calendar.models import CalendarEventSync, GoogleCalendarConnection
 
 logger = logging.getLogger(__name__)
 
@@ -65,10 +65,10 @@ def save_connected(
     connection.save()
     logger.info("Google Calendar connected for %s as %s.", business.slug, account_email)
     # Events that waited for a working connection (e.g. after a revoked token) go now.
-    waiting = Booking.objects.filter(
-        business=business,
-        calendar_sync_status__in=[Booking.SyncStatus.PENDING, Booking.SyncStatus.FAILED],
-    ).values_list("pk", flat=True)
+    waiting = CalendarEventSync.objects.filter(
+        booking__business=business,
+        status__in=[CalendarEventSync.Status.PENDING, CalendarEventSync.Status.FAILED],
+    ).values_list("booking_id", flat=True)
     retry_provider_follow_ups(list(waiting))
     return connection
 

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.db import models
 from fernet_fields import EncryptedTextField
 
-from bookings.models import Business
+from bookings.models import Booking, Business
 
 PRIMARY = "primary"
 UNREADABLE_TOKENS_TEXT = "Needs reconnect: stored tokens can't be read with the current keys"
@@ -106,3 +106,34 @@ class GoogleCalendarConnection(models.Model):
     def is_usable(self) -> bool:
         """Connected with a refresh token: worth asking Google."""
         return self.status == self.Status.CONNECTED and bool(self.refresh_token)
+
+
+class CalendarEventSync(models.Model):
+    """A booking's event in the business's Google Calendar: where it was written and how
+    keeping it in step stands. Made when a Google Calendar booking wants an event; the
+    outbox tasks (event_sync) move it along; staff see it on the booking in admin."""
+
+    class Status(models.TextChoices):
+        NOT_REQUIRED = "not_required", "Not required"
+        PENDING = "pending", "Pending"
+        SYNCED = "synced", "Synced"
+        FAILED = "failed", "Failed"
+
+    booking = models.OneToOneField(
+        Booking,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="calendar_event_sync",
+    )
+    # The calendar holding the event (the one it was written to) and the event's id there.
+    calendar_id = models.CharField(max_length=255, blank=True)
+    event_id = models.CharField(max_length=1024, blank=True)
+    status = models.CharField(max_length=14, choices=Status.choices, default=Status.PENDING)
+    error = models.TextField(blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "calendar event"
+
+    def __str__(self) -> str:
+        return f"{self.booking} ({self.get_status_display()})"

@@ -95,7 +95,7 @@ class RevokeResult:
 
 def missing_settings() -> list[str]:
     """The settings staff must set before connecting is possible (empty when ready)."""
-    return [name for name in REQUIRED_SETTINGS if not getattr(settings, name, "")]
+    return [name for name in REQUIRED_SETTINGS if not getattr(settings, name)]
 
 
 def is_configured() -> bool:
@@ -109,7 +109,7 @@ def redirect_uri() -> str:
 
 
 def http_timeout() -> float:
-    return float(getattr(settings, "GOOGLE_HTTP_TIMEOUT", 10.0))
+    return settings.GOOGLE_HTTP_TIMEOUT
 
 
 def _is_loopback_http(uri: str) -> bool:

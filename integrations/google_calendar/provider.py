@@ -25,13 +25,18 @@ from django import forms
 from django.conf import settings
 from django.utils import timezone
 
+from bookings.models import Booking
 from bookings.orm import run_orm
 from bookings.providers.base import BookingContext, ProviderOptionsForm
 from bookings.providers.native import NativeBookingProvider, outside
 from bookings.slots import Interval
 from integrations.google_calendar import connections, event_sync
 from integrations.google_calendar.client import CalendarClient, GoogleCalendarError
-from integrations.google_calendar.models import PRIMARY, GoogleCalendarConnection
+from integrations.google_calendar.models import (
+    PRIMARY,
+    CalendarEventSync,
+    GoogleCalendarConnection,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -40,13 +45,13 @@ logger = logging.getLogger(__name__)
 BUSY_TTL_SECONDS = 600
 # After a failed fetch, don't make every answer wait on Google again straight away.
 FAILURE_TTL_SECONDS = 30
-# In a call the caller is waiting: fail fast and degrade rather than retry for long.
-DEFAULT_IN_CALL_TIMEOUT = 3.0
+# In a call the caller is waiting (settings.GOOGLE_IN_CALL_TIMEOUT): fail fast and degrade
+# rather than retry for long.
 IN_CALL_RETRIES = 1
 
 
 def in_call_timeout() -> float:
-    return getattr(settings, "GOOGLE_IN_CALL_TIMEOUT", DEFAULT_IN_CALL_TIMEOUT)
+    return settings.GOOGLE_IN_CALL_TIMEOUT
 
 
 class GoogleCalendarOptionsForm(ProviderOptionsForm):
@@ -129,8 +134,26 @@ class GoogleCalendarProvider(NativeBookingProvider):
             booking_id=booking_id
         )
 
-    def initial_sync_status(self) -> str:
-        return "pending" if self.options["create_events"] else "not_required"
+    def on_booked(self, booking: Booking) -> bool:
+        if not self.options["create_events"]:
+            return False
+        CalendarEventSync.objects.create(booking=booking)  # pending until the event is in
+        return True
+
+    def on_changed(self, booking: Booking) -> bool:
+        # Only a booking that has (or waits for) its event follows the change.
+        return bool(
+            CalendarEventSync.objects.filter(booking=booking)
+            .exclude(status=CalendarEventSync.Status.NOT_REQUIRED)
+            .update(status=CalendarEventSync.Status.PENDING)
+        )
+
+    def on_cancelled(self, booking: Booking) -> bool:
+        return (
+            CalendarEventSync.objects.filter(booking=booking)
+            .exclude(status=CalendarEventSync.Status.NOT_REQUIRED, event_id="")
+            .exists()
+        )
 
     # -- Fetching busy times --------------------------------------------------------------
 

@@ -9,7 +9,6 @@ said yes. When the model fails mid-call, the embedded receptionist takes the cal
     prompt.py     the system prompt, built from the business
     tools.py      the tool schemas and the ToolBox that runs them
     arguments.py  reading the model's tool arguments (service, start)
-    refusals.py   why a time can't be booked, in words for the caller
     consent.py    the read-back-and-yes rule
     history.py    the messages sent to the model, truthful about what the caller heard
     handover.py   giving the call to the embedded receptionist

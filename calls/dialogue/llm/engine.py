@@ -48,7 +48,7 @@ TOOL_GRACE_SECONDS = 5.0
 
 
 def filler_after_seconds() -> float:
-    return getattr(settings, "LLM_FILLER_AFTER_SECONDS", 0.8)
+    return settings.LLM_FILLER_AFTER_SECONDS
 
 
 @dataclass

@@ -23,7 +23,7 @@ from bookings.tests.factories import BusinessFactory, ServiceFactory
 from bookings.tests.page_forms import form_values
 from bookings.tests.timeutil import local, upcoming
 from integrations.google_calendar import client
-from integrations.google_calendar.models import GoogleCalendarConnection
+from integrations.google_calendar.models import CalendarEventSync, GoogleCalendarConnection
 from integrations.google_calendar.tests.connected import connect_business
 from integrations.google_calendar.tests.test_provider import context
 
@@ -111,17 +111,18 @@ async def test_a_google_event_is_busy_and_a_free_slot_is_booked_with_its_event(
     assert intent.booked
     booking = await Booking.objects.aget(pk=intent.booking_id)
     assert booking.provider == "chain"
-    assert booking.calendar_sync_status == Booking.SyncStatus.PENDING
+    sync = await CalendarEventSync.objects.aget(booking=booking)
+    assert sync.status == CalendarEventSync.Status.PENDING
 
     await sync_to_async(run_due)()
-    await booking.arefresh_from_db()
-    assert booking.calendar_sync_status == Booking.SyncStatus.SYNCED
+    await sync.arefresh_from_db()
+    assert sync.status == CalendarEventSync.Status.SYNCED
     ids = [event["id"] for event in fake_google.events("primary")]
-    assert len(ids) == 2 and booking.calendar_event_id in ids
+    assert len(ids) == 2 and sync.event_id in ids
 
     await sync_to_async(cancel_booking)(booking=booking)
     await sync_to_async(run_due)()
-    assert booking.calendar_event_id not in [e["id"] for e in fake_google.events("primary")]
+    assert sync.event_id not in [e["id"] for e in fake_google.events("primary")]
 
 
 async def test_a_time_is_busy_if_any_source_says_so(
@@ -208,8 +209,8 @@ async def test_events_can_be_kept_out_of_every_calendar(business, haircut, conne
     )
     assert not busy.available  # still read
     intent = await provider.create_booking(context(business, haircut, local(business, tuesday, 11)))
-    booking = await Booking.objects.aget(pk=intent.booking_id)
-    assert booking.calendar_sync_status == Booking.SyncStatus.NOT_REQUIRED
+    assert intent.booked
+    assert not await CalendarEventSync.objects.filter(booking_id=intent.booking_id).aexists()
     await sync_to_async(run_due)(now=timezone.now() + timedelta(minutes=1))
     assert len(fake_google.events("primary")) == 1  # only the one that was there
 

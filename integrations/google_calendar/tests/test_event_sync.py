@@ -19,10 +19,12 @@ from bookings.tests.page_forms import form_values
 from bookings.tests.timeutil import local, upcoming
 from integrations.google_calendar import client
 from integrations.google_calendar.client import event_id_for
-from integrations.google_calendar.models import GoogleCalendarConnection
+from integrations.google_calendar.models import CalendarEventSync, GoogleCalendarConnection
 from integrations.google_calendar.tests.connected import connect_business
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+SyncStatus = CalendarEventSync.Status
 
 
 @pytest.fixture(autouse=True)
@@ -56,7 +58,6 @@ def book(business, service, hour=15) -> Booking:
         customer_name="Maria Lopez",
         customer_phone="+447700900123",
         provider="google_calendar",
-        sync_status=Booking.SyncStatus.PENDING,
     )
     assert outcome.booking is not None
     return outcome.booking  # its event's task was queued in the same transaction
@@ -64,6 +65,10 @@ def book(business, service, hour=15) -> Booking:
 
 def run_all_due(*, later: timedelta = timedelta(0)) -> None:
     run_due(now=timezone.now() + later)
+
+
+def sync_of(booking: Booking) -> CalendarEventSync:
+    return CalendarEventSync.objects.get(booking=booking)
 
 
 def task_for(booking: Booking) -> OutboxTask:
@@ -77,9 +82,9 @@ def test_a_booking_gets_its_event_with_our_id(business, haircut, connection, fak
 
     booking.refresh_from_db()
     [event] = fake_google.events("primary")
-    assert booking.calendar_sync_status == Booking.SyncStatus.SYNCED
-    assert booking.calendar_event_id == event["id"] == event_id_for(booking)
-    assert booking.calendar_id == connection.write_calendar_id
+    assert sync_of(booking).status == SyncStatus.SYNCED
+    assert sync_of(booking).event_id == event["id"] == event_id_for(booking)
+    assert sync_of(booking).calendar_id == connection.write_calendar_id
     assert event["start"]["timeZone"] == "Europe/London"
     assert "Haircut" in event["summary"] and "Maria Lopez" in event["summary"]
     assert "+447700900123" in event["description"]
@@ -103,9 +108,7 @@ def test_a_retried_insert_never_duplicates(business, haircut, connection, fake_g
     booking = book(business, haircut)
     run_all_due()
     # As if the first answer had been lost: the booking still looks unsynced.
-    Booking.objects.filter(pk=booking.pk).update(
-        calendar_sync_status=Booking.SyncStatus.PENDING, calendar_event_id=""
-    )
+    CalendarEventSync.objects.filter(booking=booking).update(status=SyncStatus.PENDING, event_id="")
     OutboxTask.objects.filter(pk=task_for(booking).pk).update(
         status=OutboxTask.Status.PENDING, next_attempt_at=timezone.now()
     )
@@ -114,7 +117,7 @@ def test_a_retried_insert_never_duplicates(business, haircut, connection, fake_g
 
     booking.refresh_from_db()
     assert len(fake_google.events("primary")) == 1
-    assert booking.calendar_sync_status == Booking.SyncStatus.SYNCED
+    assert sync_of(booking).status == SyncStatus.SYNCED
 
 
 @pytest.mark.parametrize(
@@ -130,8 +133,8 @@ def test_the_event_lands_once_google_recovers(
     run_all_due()
 
     booking.refresh_from_db()
-    assert booking.calendar_sync_status == Booking.SyncStatus.PENDING
-    assert booking.calendar_sync_error
+    assert sync_of(booking).status == SyncStatus.PENDING
+    assert sync_of(booking).error
     assert task_for(booking).status == OutboxTask.Status.PENDING
     assert fake_google.events("primary") == []
 
@@ -139,7 +142,7 @@ def test_the_event_lands_once_google_recovers(
     run_all_due(later=timedelta(hours=1))
 
     booking.refresh_from_db()
-    assert booking.calendar_sync_status == Booking.SyncStatus.SYNCED
+    assert sync_of(booking).status == SyncStatus.SYNCED
     assert len(fake_google.events("primary")) == 1
 
 
@@ -153,7 +156,7 @@ def test_a_timeout_is_retried_later(business, haircut, connection, fake_google, 
     run_all_due(later=timedelta(hours=1))
 
     booking.refresh_from_db()
-    assert booking.calendar_sync_status == Booking.SyncStatus.SYNCED
+    assert sync_of(booking).status == SyncStatus.SYNCED
     # Google may have stored the first, timed-out insert: still exactly one event.
     assert len(fake_google.events("primary")) == 1
 
@@ -183,14 +186,14 @@ def test_a_revoked_token_waits_for_a_reconnect_then_lands_once(
     connection.refresh_from_db()
     booking.refresh_from_db()
     assert connection.status == GoogleCalendarConnection.Status.NEEDS_RECONNECT
-    assert booking.calendar_sync_status == Booking.SyncStatus.PENDING
+    assert sync_of(booking).status == SyncStatus.PENDING
     assert fake_google.events("primary") == []
 
     connect_business(business, fake_google)  # staff reconnect: waiting events go now
     run_all_due()
 
     booking.refresh_from_db()
-    assert booking.calendar_sync_status == Booking.SyncStatus.SYNCED
+    assert sync_of(booking).status == SyncStatus.SYNCED
     assert len(fake_google.events("primary")) == 1
 
 
@@ -203,8 +206,8 @@ def test_a_permanent_refusal_fails_visibly_and_staff_can_retry(
     run_all_due()
 
     booking.refresh_from_db()
-    assert booking.calendar_sync_status == Booking.SyncStatus.FAILED
-    assert booking.calendar_sync_error
+    assert sync_of(booking).status == SyncStatus.FAILED
+    assert sync_of(booking).error
     assert task_for(booking).status == OutboxTask.Status.FAILED
 
     response = admin_client.post(
@@ -215,7 +218,7 @@ def test_a_permanent_refusal_fails_visibly_and_staff_can_retry(
     run_all_due()
 
     booking.refresh_from_db()
-    assert booking.calendar_sync_status == Booking.SyncStatus.SYNCED
+    assert sync_of(booking).status == SyncStatus.SYNCED
     assert len(fake_google.events("primary")) == 1
 
 
@@ -231,7 +234,7 @@ def test_the_booking_says_failed_when_the_retries_run_out(
 
     booking.refresh_from_db()
     assert task_for(booking).status == OutboxTask.Status.FAILED
-    assert booking.calendar_sync_status == Booking.SyncStatus.FAILED
+    assert sync_of(booking).status == SyncStatus.FAILED
 
 
 def test_not_connected_waits_and_says_why(business, haircut, fake_google):
@@ -240,8 +243,8 @@ def test_not_connected_waits_and_says_why(business, haircut, fake_google):
     run_all_due()
 
     booking.refresh_from_db()
-    assert booking.calendar_sync_status == Booking.SyncStatus.PENDING
-    assert "not connected" in booking.calendar_sync_error
+    assert sync_of(booking).status == SyncStatus.PENDING
+    assert "not connected" in sync_of(booking).error
     assert task_for(booking).status == OutboxTask.Status.PENDING
 
 
@@ -255,7 +258,7 @@ def test_cancelling_deletes_the_event(business, haircut, connection, fake_google
 
     booking.refresh_from_db()
     assert fake_google.events("primary") == []
-    assert booking.calendar_event_id == ""
+    assert sync_of(booking).event_id == ""
 
 
 def test_cancelling_before_the_event_was_written_leaves_nothing(
@@ -308,6 +311,13 @@ def test_admin_shows_sync_status_but_never_a_token(
     assert "Synced" in page
     assert connection.refresh_token not in page and connection.access_token not in page
     assert site.is_registered(Booking)
+    # The bookings list shows the sync state and filters on it.
+    listing = "/admin/bookings/booking/"
+    assert "Synced" in admin_client.get(listing).content.decode()
+    synced = admin_client.get(listing + "?calendar_event_sync__status__exact=synced")
+    assert "Maria Lopez" in synced.content.decode()
+    failed = admin_client.get(listing + "?calendar_event_sync__status__exact=failed")
+    assert "Maria Lopez" not in failed.content.decode()
 
 
 def test_a_booking_staff_make_in_admin_gets_its_event_and_loses_it_when_cancelled(
@@ -333,7 +343,7 @@ def test_a_booking_staff_make_in_admin_gets_its_event_and_loses_it_when_cancelle
     run_all_due()
 
     booking.refresh_from_db()
-    assert booking.calendar_sync_status == Booking.SyncStatus.SYNCED
+    assert sync_of(booking).status == SyncStatus.SYNCED
     assert [e["id"] for e in fake_google.events("primary")] == [event_id_for(booking)]
 
     page = admin_client.get(f"/admin/bookings/booking/{booking.pk}/change/")
@@ -389,9 +399,9 @@ def test_staff_moving_a_booking_in_admin_moves_its_event(
     booking.refresh_from_db()
     [event] = fake_google.events("primary")
     assert booking.start == later
-    assert event["id"] == booking.calendar_event_id
+    assert event["id"] == sync_of(booking).event_id
     assert event["start"]["dateTime"].startswith(later.strftime("%Y-%m-%dT%H:%M"))
-    assert booking.calendar_sync_status == Booking.SyncStatus.SYNCED
+    assert sync_of(booking).status == SyncStatus.SYNCED
 
 
 def test_a_cancelled_booking_cannot_be_revived_in_admin(business, haircut, admin_client):

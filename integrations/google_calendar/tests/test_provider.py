@@ -26,7 +26,7 @@ from integrations.google_calendar import client, event_sync
 from integrations.google_calendar.management.commands.rotate_fernet_keys import (
     forget_cached_fernet_keys,
 )
-from integrations.google_calendar.models import GoogleCalendarConnection
+from integrations.google_calendar.models import CalendarEventSync, GoogleCalendarConnection
 from integrations.google_calendar.provider import GoogleCalendarProvider
 from integrations.google_calendar.tests.connected import connect_business
 
@@ -177,7 +177,8 @@ async def test_a_booking_waits_for_its_event(business, haircut, connection, fake
 
     booking = await sync_to_async(Booking.objects.get)(pk=intent.booking_id)
     assert booking.provider == "google_calendar"
-    assert booking.calendar_sync_status == Booking.SyncStatus.PENDING
+    sync = await sync_to_async(CalendarEventSync.objects.get)(booking=booking)
+    assert sync.status == CalendarEventSync.Status.PENDING
 
 
 async def test_events_off_means_no_event_is_expected(business, haircut, connection):
@@ -186,8 +187,8 @@ async def test_events_off_means_no_event_is_expected(business, haircut, connecti
         context(business, haircut, local(business, tuesday, 15))
     )
 
-    booking = await sync_to_async(Booking.objects.get)(pk=intent.booking_id)
-    assert booking.calendar_sync_status == Booking.SyncStatus.NOT_REQUIRED
+    assert intent.booked
+    assert not await CalendarEventSync.objects.filter(booking_id=intent.booking_id).aexists()
 
 
 async def test_availability_off_never_asks_google(business, haircut, connection, fake_google):

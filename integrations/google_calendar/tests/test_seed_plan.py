@@ -170,6 +170,13 @@ def wait_for_events(google: FakeGoogle, count: int) -> list[dict]:
     return google.events("primary")
 
 
+def wait_for_rows(server: Server, sql: str) -> list[tuple]:
+    deadline = time.monotonic() + EVENT_WAIT_SECONDS
+    while not (rows := server.rows(sql)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return rows
+
+
 # -- The plan -------------------------------------------------------------------------------
 
 
@@ -210,8 +217,10 @@ def test_the_seed_test_plan(server: Server):
     assert first.end is not None and json.loads(first.end["handoffData"])["reason"] == "booked"
     assert booked_starts(server) == [three_pm]
     events = [e for e in wait_for_events(google, 2) if e["summary"] != "Dentist"]
-    ((event_id, sync),) = server.rows(
-        "SELECT calendar_event_id, calendar_sync_status FROM bookings_booking"
+    # Google has the event before our record of it is saved: wait for that too.
+    ((event_id, sync),) = wait_for_rows(
+        server,
+        "SELECT event_id, status FROM google_calendar_calendareventsync WHERE status = 'synced'",
     )
     assert sync == "synced"
     assert [e["id"] for e in events] == [event_id]

@@ -8,12 +8,13 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from bookings.models import Booking, OutboxTask
+from bookings.models import OutboxTask
 from bookings.notifications import STAFF_EMAIL, STAFF_SMS
 from bookings.outbox import run_due
 from bookings.tests.factories import BusinessFactory, ServiceFactory
 from calls.sms.backends import console_outbox
 from integrations.google_calendar import client
+from integrations.google_calendar.models import CalendarEventSync
 from integrations.google_calendar.tests.connected import connect_business
 from integrations.google_calendar.tests.test_event_sync import book
 
@@ -95,8 +96,8 @@ def test_a_booking_whose_event_fails_for_good_tells_staff_once(
         {"action": "retry_calendar_sync", "_selected_action": [booking.pk]},
     )
     run_all_due()
-    booking.refresh_from_db()
-    assert booking.calendar_sync_status == Booking.SyncStatus.FAILED
+    sync = CalendarEventSync.objects.get(booking=booking)
+    assert sync.status == CalendarEventSync.Status.FAILED
     assert len(mailoutbox) == 1
     assert OutboxTask.objects.filter(kind=STAFF_SMS).count() == 1
 
