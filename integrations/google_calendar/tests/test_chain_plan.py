@@ -31,6 +31,7 @@ from integrations.google_calendar.tests.test_seed_plan import (
     business_id,
     phone_call,
     wait_for_events,
+    wait_for_rows,
 )
 
 pytestmark = pytest.mark.e2e
@@ -99,9 +100,10 @@ def test_the_plan_with_several_calendars(server: Server):
     assert first.end is not None
     assert booked_starts(server) == [three_pm]
     events = [e for e in wait_for_events(google, 2) if e["summary"] != "Dentist"]
-    ((event_id, provider_used),) = server.rows(
-        "SELECT calendar_event_id, provider FROM bookings_booking"
+    ((event_id,),) = wait_for_rows(
+        server, "SELECT event_id FROM google_calendar_calendareventsync WHERE status = 'synced'"
     )
+    ((provider_used,),) = server.rows("SELECT provider FROM bookings_booking")
     assert provider_used == "chain" and [e["id"] for e in events] == [event_id]
 
     # 3. Another caller for 3 PM is refused.
