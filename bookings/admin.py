@@ -2,9 +2,12 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
+from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.html import format_html_join
 
 from bookings.admin_forms import BusinessAdminForm, option_field_names
+from bookings.admin_times import business_time_column, utc_column
 from bookings.models import (
     Booking,
     Business,
@@ -18,6 +21,25 @@ from bookings.models import (
 from bookings.outbox import retry_now
 from bookings.providers.registry import DEFAULT_PROVIDER
 from bookings.services import buffer_until, cancel_booking, save_staff_booking
+
+
+def admin_page(model_admin, func, *args):
+    """A page of `model_admin`'s own (func(model_admin, request, *args, **url_kwargs)) behind
+    admin's login and CSRF handling, for its get_urls()."""
+    return model_admin.admin_site.admin_view(
+        lambda request, **kwargs: func(model_admin, request, *args, **kwargs)
+    )
+
+
+class BusinessColumnMixin:
+    """Lists of a business's rows: with one business, its name in every row costs a column
+    and says nothing."""
+
+    def get_list_display(self, request):
+        columns = list(super().get_list_display(request))
+        if "business" in columns and Business.objects.count() < 2:
+            columns.remove("business")
+        return columns
 
 
 class OpeningHoursInline(admin.TabularInline):
@@ -74,11 +96,16 @@ class BusinessAdmin(admin.ModelAdmin):
     search_fields = ["name", "slug", "phone_number"]
     prepopulated_fields = {"slug": ["name"]}
     inlines = [OpeningHoursInline, DateExceptionInline, ServiceInline]
+    readonly_fields = ["shortcuts"]
+    # More links for the top of the business's page, (label, business -> URL), added by the
+    # apps that build on bookings (calls adds its dashboard).
+    extra_shortcuts: list = []
     base_fieldsets = [
-        (None, {"fields": ["name", "slug", "is_active", "greeting"]}),
+        (None, {"fields": ["shortcuts", "name", "slug", "is_active", "greeting"]}),
         ("Phone", {"fields": ["phone_number", "transfer_number"]}),
         ("Staff notifications", {"fields": ["notification_emails", "staff_sms_number"]}),
         ("Booking rules", {"fields": ["timezone", "min_notice_minutes", "horizon_days"]}),
+        ("Texts to customers", {"fields": ["reminder_hours"]}),
     ]
 
     def get_fieldsets(self, request, obj=None):
@@ -88,6 +115,51 @@ class BusinessAdmin(admin.ModelAdmin):
             *self.base_fieldsets,
             ("Booking provider", {"fields": ["booking_provider", *options]}),
         ]
+
+    def get_urls(self):
+        # Imported here: the views build on this module's admin classes.
+        from bookings import schedule_views
+
+        def view(func, *args):
+            return admin_page(self, func, *args)
+
+        return [
+            path(
+                "schedule/",
+                view(
+                    schedule_views.choose_business,
+                    "admin:bookings_business_schedule",
+                    "Schedule",
+                ),
+                name="bookings_business_choose_schedule",
+            ),
+            path(
+                "<path:object_id>/schedule/",
+                view(schedule_views.schedule_page),
+                name="bookings_business_schedule",
+            ),
+            *super().get_urls(),
+        ]
+
+    @admin.display(description="see")
+    def shortcuts(self, business: Business) -> str:
+        if business.pk is None:
+            return "The schedule opens once the business is saved."
+        url = reverse("admin:bookings_business_schedule", args=[business.pk])
+        links = [
+            ("Today's schedule", url),
+            ("This week", f"{url}?view=week"),
+            *((label, link(business)) for label, link in self.extra_shortcuts),
+        ]
+        return format_html_join(" &middot; ", '<a href="{}">{}</a>', ((u, t) for t, u in links))
+
+    def get_changelist_formset(self, request, **kwargs):
+        # The list's provider switch names providers briefly ("Google Calendar"); the full
+        # explanation is on the business's page and in the filter.
+        formset = super().get_changelist_formset(request, **kwargs)
+        field = formset.form.base_fields["booking_provider"]
+        field.choices = [(key, label.split(" (")[0]) for key, label in field.choices]
+        return formset
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         # The option fields are added by the form itself; only model fields go to the factory.
@@ -101,12 +173,17 @@ class BookingAdminForm(forms.ModelForm):
     class Meta:
         model = Booking
         fields = ["business", "service", "customer_name", "customer_phone", "start", "status"]
+        help_texts = {"start": "In the business's own time zone."}
 
     def clean(self):
         cleaned = super().clean()
         business, service, start = (cleaned.get(k) for k in ("business", "service", "start"))
         if not (business and service and start):
             return cleaned
+        # The time as typed is the business's wall-clock time, whatever zone the form was
+        # parsed in (a new booking's page cannot know the business before it is chosen).
+        start = timezone.make_aware(timezone.localtime(start).replace(tzinfo=None), business.tz)
+        cleaned["start"] = self.instance.start = start
         if service.business_id != business.pk:
             self.add_error("service", "This service belongs to another business.")
             return cleaned
@@ -131,16 +208,10 @@ class BookingAdminForm(forms.ModelForm):
 
 
 @admin.register(Booking)
-class BookingAdmin(admin.ModelAdmin):
+class BookingAdmin(BusinessColumnMixin, admin.ModelAdmin):
     form = BookingAdminForm
-    list_display = [
-        "customer_name",
-        "service",
-        "business",
-        "local_start",
-        "status",
-        "provider",
-    ]
+    # The provider that made it is on the booking's page; Google adds its calendar column.
+    list_display = ["customer_name", "service", "business", "local_start", "status"]
     list_filter = [
         "business",
         "status",
@@ -159,10 +230,12 @@ class BookingAdmin(admin.ModelAdmin):
     # see integrations/google_calendar/admin.py.
     actions = ["cancel_selected"]
 
-    @admin.display(description="start (business time)", ordering="start")
-    def local_start(self, booking: Booking) -> str:
-        local = booking.start.astimezone(booking.business.tz)
-        return f"{local:%a %Y-%m-%d %H:%M} {local.tzname()}"
+    local_start = business_time_column("start", "business", "start (business time)")
+
+    class Media:
+        # Admin's "You are N hours ahead of server time" compares the browser's zone with the
+        # page's; times here are the business's own (labelled), so the note only misleads.
+        css = {"all": ["bookings/admin_booking.css"]}
 
     @admin.action(description="Cancel selected bookings")
     def cancel_selected(self, request, queryset):
@@ -185,11 +258,15 @@ class BookingAdmin(admin.ModelAdmin):
         # Show and parse the times in the business's own zone, as staff think of them.
         booking = self.get_object(request, object_id) if object_id else None
         if booking is None:
+            extra_context = {
+                **(extra_context or {}),
+                "subtitle": "Times in the business's own time zone",
+            }
             return super().changeform_view(request, object_id, form_url, extra_context)
         with timezone.override(booking.business.tz):
             extra_context = {
                 **(extra_context or {}),
-                "subtitle": f"Times in {booking.business.timezone}",
+                "subtitle": f"Times in {booking.business.timezone} ({booking.business})",
             }
             response = super().changeform_view(request, object_id, form_url, extra_context)
             if hasattr(response, "render"):
@@ -226,9 +303,9 @@ class OutboxTaskAdmin(admin.ModelAdmin):
         "status",
         "attempts",
         "max_attempts",
-        "next_attempt_at",
+        "next_attempt_utc",
         "short_error",
-        "updated_at",
+        "updated_utc",
     ]
     list_filter = [
         "status",
@@ -251,6 +328,9 @@ class OutboxTaskAdmin(admin.ModelAdmin):
         "updated_at",
     ]
     actions = ["retry_selected_now"]
+
+    next_attempt_utc = utc_column("next_attempt_at", "next attempt")
+    updated_utc = utc_column("updated_at", "updated")
 
     def has_add_permission(self, request) -> bool:
         return False

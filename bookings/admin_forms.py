@@ -43,6 +43,7 @@ class BusinessAdminForm(forms.ModelForm):
             "timezone",
             "min_notice_minutes",
             "horizon_days",
+            "reminder_hours",
             "booking_provider",
         ]
 

@@ -77,6 +77,13 @@ class Business(models.Model):
     # these models: importing it here would make a circle.
     booking_provider = models.CharField(max_length=40, default="native")
     provider_options = models.JSONField(default=dict, blank=True)
+    reminder_hours = models.PositiveSmallIntegerField(
+        "reminder text (hours before)",
+        default=24,
+        validators=[MaxValueValidator(24 * 14)],
+        help_text="Customers get a text this long before each booking, once (0: no reminders). "
+        "Bookings made less than this long ahead get none.",
+    )
     transfer_number = models.CharField(
         max_length=20,
         blank=True,
@@ -115,6 +122,10 @@ class Business(models.Model):
     @property
     def tz(self) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(self.timezone)
+
+    @property
+    def reminder_lead(self) -> timedelta:
+        return timedelta(hours=self.reminder_hours)
 
     @property
     def notification_email_list(self) -> list[str]:
@@ -265,6 +276,15 @@ class Service(models.Model):
         return timedelta(minutes=self.duration_minutes)
 
     @property
+    def name_in_sentence(self) -> str:
+        """The name as it reads mid-sentence ("your beard trim"): words written with a
+        capital only because they start the name are lowered; acronyms ("OPI gel") stay."""
+        return " ".join(
+            word[0].lower() + word[1:] if word[:1].isupper() and word[1:].islower() else word
+            for word in self.name.split(" ")
+        )
+
+    @property
     def synonym_list(self) -> tuple[str, ...]:
         return tuple(word.strip() for word in self.synonyms.split(",") if word.strip())
 
@@ -391,3 +411,15 @@ class OutboxTask(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} [{self.dedupe_key}] ({self.get_status_display()})"
+
+
+class WorkerHeartbeat(models.Model):
+    """One row per running `manage.py run_worker`, touched every few seconds: the landing
+    page and /healthz tell from it whether anything is working through the outbox."""
+
+    worker = models.CharField(max_length=200, unique=True, help_text="host:pid")
+    started_at = models.DateTimeField()
+    seen_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return self.worker

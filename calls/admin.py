@@ -9,11 +9,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from django.contrib import admin
-from django.urls import reverse
+from django.urls import path, reverse
 from django.utils.dateparse import parse_datetime
 from django.utils.html import format_html, format_html_join
 
-from bookings.admin import BusinessAdmin
+from bookings.admin import BusinessAdmin, BusinessColumnMixin, admin_page
+from bookings.schedule_views import choose_business
+from calls.dashboard_views import dashboard_page
 from calls.models import Call, ReceptionistSettings
 
 TIME_FORMAT = "%Y-%m-%d %H:%M %Z"
@@ -30,17 +32,10 @@ def _duration(span: timedelta) -> str:
 
 
 @admin.register(Call)
-class CallAdmin(admin.ModelAdmin):
-    list_display = [
-        "sid",
-        "business",
-        "channel",
-        "from_number",
-        "started",
-        "duration",
-        "outcome",
-        "booking_link",
-    ]
+class CallAdmin(BusinessColumnMixin, admin.ModelAdmin):
+    # The SID (34 characters) is on the call's page and searchable; the list leads with when.
+    list_display = ["started", "business", "caller", "duration", "outcome", "booking_made"]
+    list_display_links = ["started"]
     list_filter = ["outcome", "business", "channel"]
     search_fields = ["sid", "from_number"]
     list_select_related = ["business", "booking__service", "booking__business"]
@@ -81,9 +76,42 @@ class CallAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
 
+    def get_urls(self):
+        def view(func, *args):
+            return admin_page(self, func, *args)
+
+        return [
+            path(
+                "dashboard/",
+                view(choose_business, "admin:calls_call_dashboard", "Dashboard"),
+                name="calls_call_choose_dashboard",
+            ),
+            path(
+                "dashboard/<str:business_id>/",
+                view(dashboard_page),
+                name="calls_call_dashboard",
+            ),
+            *super().get_urls(),
+        ]
+
     @admin.display(description="started", ordering="started_at")
     def started(self, call: Call) -> str:
-        return _local(call.started_at, call)
+        return format_html('<span class="nowrap">{}</span>', _local(call.started_at, call))
+
+    @admin.display(description="caller", ordering="from_number")
+    def caller(self, call: Call) -> str:
+        if call.channel == Call.Channel.SIMULATOR:
+            return f"{call.from_number or '-'} (simulator)"
+        return call.from_number or "-"
+
+    @admin.display(description="booking", ordering="booking")
+    def booking_made(self, call: Call) -> str:
+        if call.booking is None:
+            return "-"
+        url = reverse("admin:bookings_booking_change", args=[call.booking_id])
+        return format_html(
+            '<a href="{}">{} for {}</a>', url, call.booking.service, call.booking.customer_name
+        )
 
     @admin.display(description="ended", ordering="ended_at")
     def ended(self, call: Call) -> str:
@@ -158,11 +186,17 @@ class ReceptionistSettingsInline(admin.StackedInline):
     """On the business's page: which dialogue engine answers its calls."""
 
     model = ReceptionistSettings
+    template = "admin/edit_inline/single_stacked.html"
     can_delete = False
     extra = 1
     max_num = 1
-    verbose_name_plural = "receptionist"
+    verbose_name = "how calls are answered"
+    verbose_name_plural = "how calls are answered"
 
 
 # calls builds on bookings (never the other way): the inline joins the business page here.
 BusinessAdmin.inlines = [*BusinessAdmin.inlines, ReceptionistSettingsInline]
+BusinessAdmin.extra_shortcuts = [
+    *BusinessAdmin.extra_shortcuts,
+    ("Dashboard", lambda business: reverse("admin:calls_call_dashboard", args=[business.pk])),
+]

@@ -13,4 +13,4 @@ class CallsConfig(AppConfig):
         register(EmbeddedEngine)
         register(LLMEngine)
         import calls.sms.staff
-        import calls.sms.tasks  # noqa: F401  (both register SMS outbox tasks)
+        import calls.sms.tasks  # noqa: F401  (SMS outbox tasks and the reminder job)

@@ -67,6 +67,9 @@ class CallTurn(models.Model):
     at = models.DateTimeField()
     # The caller talked over this answer: `text` is what they actually heard.
     interrupted = models.BooleanField(default=False)
+    # Receptionist answers: how long the caller waited for the first words (the dashboard's
+    # latency figures). Empty for the greeting and the caller's own turns.
+    first_token_ms = models.PositiveIntegerField("first words after (ms)", null=True, blank=True)
 
     class Meta:
         ordering = ["at", "pk"]
@@ -100,4 +103,4 @@ class ReceptionistSettings(models.Model):
         return f"{self.business}: {self.get_engine_display()}"
 
 
-from calls.sms.models import SmsMessage  # noqa: E402, F401  (the app's models live here)
+from calls.sms.models import IncomingSms, SmsMessage, SmsOptOut  # noqa: E402, F401  (the app's models live here)

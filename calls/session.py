@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import weakref
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -98,6 +99,10 @@ class _Reply:
 
     at: datetime
     tokens: list[str] = field(default_factory=list)
+    started: float = field(default_factory=time.monotonic)
+    # How long the caller waited for the first words of this answer (the dashboard's
+    # first-token latency); None until a token went out.
+    first_token_ms: int | None = None
 
     @property
     def text(self) -> str:
@@ -281,7 +286,11 @@ class CallSession:
             reply, self._reply = self._reply, None
             if heard.strip():
                 await self._insert_turn(
-                    CallTurn.Speaker.RECEPTIONIST, heard.strip(), reply.at, interrupted=True
+                    CallTurn.Speaker.RECEPTIONIST,
+                    heard.strip(),
+                    reply.at,
+                    interrupted=True,
+                    first_token_ms=reply.first_token_ms,
                 )
             self._engine_heard(heard)
 
@@ -351,7 +360,11 @@ class CallSession:
         heard = reply.text if record_heard is None else record_heard.strip()
         if heard:
             await self._insert_turn(
-                CallTurn.Speaker.RECEPTIONIST, heard, reply.at, interrupted=True
+                CallTurn.Speaker.RECEPTIONIST,
+                heard,
+                reply.at,
+                interrupted=True,
+                first_token_ms=reply.first_token_ms,
             )
         self._engine_heard(heard)
 
@@ -447,6 +460,8 @@ class CallSession:
         except Exception as exc:
             raise _TransportFailed from exc
         if token:
+            if reply.first_token_ms is None:
+                reply.first_token_ms = round((time.monotonic() - reply.started) * 1000)
             reply.tokens.append(token)
 
     async def _wrap_up(self, why: str, detail: str) -> None:
@@ -527,10 +542,21 @@ class CallSession:
     async def _write_reply(self) -> None:
         reply, self._reply = self._reply, None
         if reply is not None and reply.text:
-            await self._insert_turn(CallTurn.Speaker.RECEPTIONIST, reply.text, reply.at)
+            await self._insert_turn(
+                CallTurn.Speaker.RECEPTIONIST,
+                reply.text,
+                reply.at,
+                first_token_ms=reply.first_token_ms,
+            )
 
     async def _insert_turn(
-        self, speaker: str, text: str, at: datetime, *, interrupted: bool = False
+        self,
+        speaker: str,
+        text: str,
+        at: datetime,
+        *,
+        interrupted: bool = False,
+        first_token_ms: int | None = None,
     ) -> None:
         """Queue a transcript turn. One background writer per call inserts them in order, in
         batches: the caller's answer never waits for the transcript."""
@@ -538,7 +564,12 @@ class CallSession:
             return
         self._pending_turns.append(
             CallTurn(
-                call_id=self.call_id, speaker=speaker, text=text, at=at, interrupted=interrupted
+                call_id=self.call_id,
+                speaker=speaker,
+                text=text,
+                at=at,
+                interrupted=interrupted,
+                first_token_ms=first_token_ms,
             )
         )
         if self._turn_writer is None or self._turn_writer.done():

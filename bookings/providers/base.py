@@ -12,6 +12,7 @@ loop awaits them on the event loop, so any blocking work (ORM, HTTP) goes throug
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar
@@ -19,7 +20,7 @@ from typing import Any, ClassVar
 from django import forms
 
 from bookings.models import Booking, Business, Service
-from bookings.slots import Refusal
+from bookings.slots import Interval, Refusal
 
 logger = logging.getLogger(__name__)
 
@@ -69,15 +70,8 @@ class BookingIntent:
 
 
 class ProviderOptionsForm(forms.Form):
-    """Options every provider understands. Subclasses add their own fields."""
-
-    default_duration_minutes = forms.IntegerField(
-        min_value=5,
-        max_value=12 * 60,
-        initial=30,
-        required=False,
-        help_text="Length offered when a caller's request matches no service duration.",
-    )
+    """Options every provider understands (none so far). Subclasses add their own fields;
+    stored options no form names any more are ignored when read and dropped on save."""
 
 
 class BookingProvider:
@@ -121,6 +115,12 @@ class BookingProvider:
         """A call for this business has started (the provider instance lives as long as the
         call). Providers with a slow external source fetch what the call will need here, in
         the background; the call never waits for this. Default: nothing to prepare."""
+
+    async def calendar_busy(self, start: datetime, end: datetime) -> Sequence[Interval] | None:
+        """Busy times in an outside calendar between `start` and `end`, for staff to see on
+        the schedule: () when the provider has no outside calendar, None when it cannot
+        tell right now (the problem is recorded where staff see it)."""
+        return ()
 
     # -- Methods that child classes must implement -------------------------------------
 

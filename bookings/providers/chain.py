@@ -100,6 +100,13 @@ class ChainProvider(NativeBookingProvider):
         known = [answer for answer in answers if answer is not None]
         return _union(known) if known else None
 
+    async def calendar_busy(self, start, end) -> Sequence[Interval] | None:
+        answers = await asyncio.gather(
+            *(source.calendar_busy(start, end) for source in self.sources.values())
+        )
+        known = [answer for answer in answers if answer is not None]
+        return _union(known) if known or not answers else None
+
     def known_busy(self) -> Sequence[Interval]:
         return _union(source.known_busy() for source in self.sources.values())
 

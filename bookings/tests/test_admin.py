@@ -1,6 +1,6 @@
 """Admin pages staff and ops use: render, save, the provider kill switch, business time."""
 
-from datetime import time, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 from django.urls import reverse
@@ -27,32 +27,42 @@ def test_business_pages_render_with_inlines_and_options(admin_client):
     html = page.content.decode()
     assert page.status_code == 200
     assert "Haircut" in html and "Opening hours" in html and "Special days" in html
-    assert 'name="option_default_duration_minutes"' in html
+    assert "option_" not in html  # the native provider has no options
+    assert "default duration" not in html.lower()
     assert 'name="provider_options"' not in html  # a form, not raw JSON
     assert admin_client.get(reverse("admin:bookings_business_add")).status_code == 200
 
 
-def test_business_saves_validated_provider_options(admin_client):
-    business = BusinessFactory()
+def test_a_retired_stored_option_is_harmless_and_dropped_on_save(admin_client):
+    # "default_duration_minutes" was offered once and never read: old rows still carry it.
+    business = BusinessFactory(provider_options={"default_duration_minutes": 45})
     url = reverse("admin:bookings_business_change", args=[business.pk])
-    response = admin_client.post(
-        url, business_form_data(admin_client, business, option_default_duration_minutes="45")
-    )
+    response = admin_client.post(url, business_form_data(admin_client, business))
     assert response.status_code == 302, response.content.decode()[:2000]
     business.refresh_from_db()
-    assert business.provider_options == {"default_duration_minutes": 45}
-
-
-def test_invalid_provider_option_is_explained_not_saved(admin_client):
-    business = BusinessFactory()
-    url = reverse("admin:bookings_business_change", args=[business.pk])
-    response = admin_client.post(
-        url, business_form_data(admin_client, business, option_default_duration_minutes="2")
-    )
-    assert response.status_code == 200
-    assert "greater than or equal to 5" in response.content.decode()
-    business.refresh_from_db()
     assert business.provider_options == {}
+
+
+def test_google_options_are_real_fields_saved_validated(admin_client):
+    business = BusinessFactory(booking_provider="google_calendar")
+    url = reverse("admin:bookings_business_change", args=[business.pk])
+    data = business_form_data(admin_client, business)
+    assert "option_create_events" in data
+    data.pop("option_create_events")  # unticked
+    response = admin_client.post(url, data)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    business.refresh_from_db()
+    assert business.provider_options == {"check_availability": True, "create_events": False}
+
+
+def test_receptionist_inline_has_a_human_title(admin_client):
+    business = BusinessFactory()
+    html = admin_client.get(
+        reverse("admin:bookings_business_change", args=[business.pk])
+    ).content.decode()
+    assert "#1" not in html
+    assert "Receptionist settings:" not in html
+    assert "How calls are answered" in html
 
 
 def test_bad_phone_and_timezone_are_refused(admin_client):
@@ -132,6 +142,52 @@ def test_cancel_action(admin_client):
     )
     booking.refresh_from_db()
     assert booking.status == Booking.Status.CANCELLED
+
+
+def test_a_new_booking_typed_in_admin_is_in_the_business_time_zone(admin_client):
+    service = ServiceFactory(business=BusinessFactory(timezone="America/Los_Angeles"))
+    business = service.business
+    day = upcoming(business, 2)
+    page = admin_client.get(reverse("admin:bookings_booking_add")).content.decode()
+    assert "In the business's own time zone." in page
+    assert "bookings/admin_booking.css" in page  # hides "You are N hours ahead of server time"
+    data = {
+        "business": business.pk,
+        "service": service.pk,
+        "customer_name": "Ana",
+        "customer_phone": "+15555550123",
+        "start_0": day.strftime("%Y-%m-%d"),
+        "start_1": "10:00:00",
+        "status": "confirmed",
+    }
+    response = admin_client.post(reverse("admin:bookings_booking_add"), data)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert Booking.objects.get(customer_name="Ana").start == local(business, day, 10)
+
+
+def test_text_message_pages_show_the_business_time_labelled(admin_client):
+    from calls.sms.models import SmsMessage
+
+    service = ServiceFactory(business=BusinessFactory(timezone="America/Chicago"))
+    booking = BookingFactory(
+        service=service, start=local(service.business, upcoming(service.business, 1), 9)
+    )
+    sent = datetime(2026, 7, 1, 15, 30, tzinfo=UTC)
+    sms = SmsMessage.objects.create(
+        booking=booking,
+        kind="booking_confirmation",
+        to="+15555550123",
+        sender="+15555550100",
+        body="Hi",
+        status="sent",
+        sent_at=sent,
+        first_attempt_at=sent,
+    )
+    listing = admin_client.get(reverse("admin:calls_smsmessage_changelist")).content.decode()
+    assert "Wed 2026-07-01 10:30 CDT" in listing
+    detail = admin_client.get(reverse("admin:calls_smsmessage_change", args=[sms.pk]))
+    assert "Wed 2026-07-01 10:30 CDT" in detail.content.decode()
+    assert "15:30" not in detail.content.decode()
 
 
 def test_a_services_rules_are_edited_with_it(admin_client):

@@ -1,7 +1,5 @@
 import logging
 
-import pytest
-
 from bookings.models import Business
 from bookings.providers.native import NativeBookingProvider
 from bookings.providers.registry import PROVIDERS, provider_choices, resolve_provider
@@ -13,14 +11,14 @@ def test_native_is_registered_and_offered_as_a_choice():
     assert Business._meta.get_field("booking_provider").choices == provider_choices()
 
 
-def test_resolve_returns_an_instance_with_clean_options():
+def test_resolve_returns_an_instance_ignoring_retired_options():
     business = Business(
         booking_provider="native", provider_options={"default_duration_minutes": 45}
     )
     provider = resolve_provider(business)
     assert isinstance(provider, NativeBookingProvider)
     assert provider.business is business
-    assert provider.options["default_duration_minutes"] == 45
+    assert provider.options == {}
 
 
 def test_unknown_key_falls_back_to_native_and_logs_an_error(caplog):
@@ -29,13 +27,3 @@ def test_unknown_key_falls_back_to_native_and_logs_an_error(caplog):
         provider = resolve_provider(business)
     assert isinstance(provider, NativeBookingProvider)
     assert "retired_crm" in caplog.text
-
-
-@pytest.mark.parametrize(
-    "bad", [{"default_duration_minutes": "forever"}, {"default_duration_minutes": 1}]
-)
-def test_invalid_stored_options_fall_back_to_defaults(bad, caplog):
-    with caplog.at_level(logging.ERROR):
-        provider = resolve_provider(Business(booking_provider="native", provider_options=bad))
-    assert provider.options["default_duration_minutes"] == 30
-    assert "Invalid options" in caplog.text

@@ -71,6 +71,10 @@ class Request:
     name: str | None = None
     phone: str | None = None
     phone_confirmed: bool = False
+    weekdays: frozenset[int] | None = None  # only these weekdays within `days`
+    soonest: bool = False  # "as soon as you can": the first free times
+    latest_first: bool = False  # "a bit earlier": the free times nearest before, first
+    ambiguous: bool = False  # the day could be read as another date: say the date
 
 
 def with_article(name: str) -> str:
@@ -166,7 +170,11 @@ class EmbeddedEngine(DialogueEngine):
         if not re.search(r"[A-Za-z0-9]", text):
             return self._missed("Sorry, I didn't catch that.")
         heard = hear(
-            text, today=self._today(), services=self._service_names, expecting=self.expecting
+            text,
+            today=self._today(),
+            services=self._service_names,
+            expecting=self.expecting,
+            now=self.context.clock().astimezone(self._tz()).time(),
         )
         intents = heard.intents
 
@@ -201,6 +209,13 @@ class EmbeddedEngine(DialogueEngine):
         if picked is not None:
             self._set_start_from(picked)
             changed.add("when")
+        if heard.when.unclear and "when" not in changed:
+            # "The Friday before Christmas": ask, never guess a day.
+            self._ask(Expecting.WHEN)
+            return (
+                "Sorry, I'm not sure which day you mean. Could you tell me the day and date, "
+                "like Friday the 11th?"
+            )
         if self.step == Step.CONFIRM_BOOKING and not changed:
             if heard.yes is True:
                 return await self._book()
@@ -257,26 +272,65 @@ class EmbeddedEngine(DialogueEngine):
 
     def _absorb_when(self, when: WhenParse) -> bool:
         r = self.request
-        before = (r.day, r.time, r.window, r.days)
+        if when.shift is not None or when.nudge:
+            return self._absorb_relative(when)
+        before = (r.day, r.time, r.window, r.days, r.weekdays, r.soonest)
         if when.day is not None:
-            r.day, r.days = when.day, None
-            if when.time is None and when.window is None:
-                # A new day alone keeps the time already asked for ("actually Wednesday").
-                pass
+            # A new day alone keeps the time already asked for ("actually Wednesday").
+            r.day, r.days, r.weekdays, r.ambiguous = when.day, None, None, when.ambiguous
         elif when.days is not None:
-            r.days, r.day = when.days, None
+            r.days, r.day, r.weekdays, r.ambiguous = when.days, None, when.weekdays, False
         if when.time is not None:
             r.time, r.ampm_explicit, r.window = when.time, when.ampm_explicit, None
         elif when.window is not None:
             r.window, r.time = when.window, None
         if when.past:
             r.day = when.day
-        after = (r.day, r.time, r.window, r.days)
+        if when.soonest:
+            r.soonest, r.time = True, None
+            if r.day is None and r.days is None:
+                today = self._today()
+                r.days = (today, today + timedelta(days=SPAN_DAYS_SEARCHED))
+        r.latest_first = False
+        after = (r.day, r.time, r.window, r.days, r.weekdays, r.soonest)
         if after != before:
             r.start = None
             self.offers = []
             return True
         return False
+
+    def _absorb_relative(self, when: WhenParse) -> bool:
+        """ "Half an hour later", "a bit earlier", "the one after that": relative to the time
+        read back or offered, else the time asked for, else the booking being moved."""
+        r = self.request
+        later = (when.shift or timedelta(0)) > timedelta(0) or when.nudge > 0
+        reference = r.start
+        if reference is None and self.offers:
+            reference = self.offers[-1] if later and when.nudge else self.offers[0]
+            if len(self.offers) > 1 and r.day is not None and r.time is not None:
+                reference = self._resolve(r.day, r.time, r.ampm_explicit)
+        if reference is None and r.day is not None and r.time is not None:
+            reference = self._resolve(r.day, r.time, r.ampm_explicit)
+        if reference is None and self.moving is not None:
+            reference = self.moving.start
+        if reference is None:
+            return False  # later than what? asked again
+        reference = reference.astimezone(self._tz())
+        if when.shift is not None:
+            self._set_start_from(reference + when.shift)
+            return True
+        r.day, r.days, r.weekdays, r.time, r.soonest = reference.date(), None, None, None, False
+        step = timedelta(minutes=1)
+        if later:
+            r.window = ((reference + step).time(), time(23, 59))
+        else:
+            # Offered times must end inside the window: starts up to just before the reference.
+            end = reference - step + r.service.duration if r.service else reference - step
+            r.window = (time(0), min(end, reference.replace(hour=23, minute=59)).time())
+        r.latest_first = not later
+        r.start = None
+        self.offers = []
+        return True
 
     def _pick_offer(self, text: str, heard: Heard) -> datetime | None:
         index = pick_ordinal(text, len(self.offers))
@@ -284,6 +338,12 @@ class EmbeddedEngine(DialogueEngine):
             return self.offers[index]
         if heard.yes is True and len(self.offers) == 1:
             return self.offers[0]
+        when = heard.when
+        if when.day is not None and when.time is None and when.window is None:
+            # "Friday, please" when one offer is on Friday: that offer.
+            same_day = [offer for offer in self.offers if offer.date() == when.day]
+            if len(same_day) == 1:
+                return same_day[0]
         return None
 
     def _set_start_from(self, moment: datetime) -> None:
@@ -351,13 +411,13 @@ class EmbeddedEngine(DialogueEngine):
         if r.days is not None:
             return await self._offer_in_days(r.days)
         if r.time is None:
-            if r.window is None and not self._schedule_now().for_service(r.service.pk).offers_on(
-                r.day
-            ):
+            vague = r.window is None and not r.soonest
+            schedule = self._schedule_now().for_service(r.service.pk)
+            if vague and not schedule.offers_on(r.day):
                 return await self._check(self._resolve(r.day, time(12), True), closed_day_only=True)
-            if r.window is None:
+            if vague:
                 self._ask(Expecting.TIME)
-                return f"What time on {say_day(r.day, today)} would suit you?"
+                return f"What time on {self._say_day(r.day)} would suit you?"
             return await self._offer_in_days((r.day, r.day))
         return await self._check(self._resolve(r.day, r.time, r.ampm_explicit))
 
@@ -380,6 +440,9 @@ class EmbeddedEngine(DialogueEngine):
         found: list[datetime] = []
         day = max(first, self._today())
         while day <= last and len(found) < OFFER_COUNT:
+            if r.weekdays and day.weekday() not in r.weekdays:
+                day += timedelta(days=1)
+                continue
             starts = await self.context.provider.free_starts(
                 service=r.service,
                 start=datetime.combine(day, low, tzinfo=self._tz()),
@@ -387,15 +450,20 @@ class EmbeddedEngine(DialogueEngine):
                 limit=48,
                 moving_booking_id=self.moving.pk if self.moving is not None else None,
             )
+            if r.latest_first:
+                starts = starts[::-1]
             if first == last or r.day is not None:
                 found = self._spread(starts)
                 break
-            found.extend(starts[:1])
+            # "As soon as you can": the first few free times; otherwise one time a day.
+            per_day = self._spread(starts)[: OFFER_COUNT - len(found)] if r.soonest else starts[:1]
+            found.extend(per_day)
             day += timedelta(days=1)
         if not found:
-            where = say_day(first, self._today()) if first == last else "then"
+            where = self._say_day(first) if first == last else "then"
             self.request.window = None
             self.request.days = None
+            self.request.soonest = False
             self._ask(Expecting.WHEN)
             return f"I'm sorry, I don't have anything free {where}. Would another day work?"
         return self._offer(found, lead="")
@@ -404,7 +472,7 @@ class EmbeddedEngine(DialogueEngine):
         """Up to three starts at least half an hour apart, so the offers are real choices."""
         picked: list[datetime] = []
         for start in starts:
-            if not picked or start - picked[-1] >= timedelta(minutes=30):
+            if not picked or abs(start - picked[-1]) >= timedelta(minutes=30):
                 picked.append(start)
             if len(picked) == OFFER_COUNT:
                 break
@@ -421,7 +489,7 @@ class EmbeddedEngine(DialogueEngine):
             return f"{lead} {question}".strip()
         self.step = Step.OFFERED
         self.expecting = Expecting.CHOICE
-        times = say_offers(self.offers, self._today())
+        times = say_offers(self.offers, self._today(), full=self.request.ambiguous)
         if len(self.offers) == 1:
             return f"{lead} I can do {times}. Would that work?".strip()
         return f"{lead} I can do {times}. Which would you like?".strip()
@@ -621,13 +689,14 @@ class EmbeddedEngine(DialogueEngine):
         if self.step == Step.CONFIRM_PHONE:
             return "Shall I text the confirmation to the number you're calling from? Yes or no?"
         if self.step == Step.OFFERED and self.offers:
-            return f"I can do {say_offers(self.offers, self._today())}. Which would you like?"
+            offers = say_offers(self.offers, self._today(), full=r.ambiguous)
+            return f"I can do {offers}. Which would you like?"
         if r.service is None:
             return f"What would you like to book? For example, {self._service_list()}."
         if r.start is None and r.day is None:
             return f"What day would you like to come in for your {r.service.name.lower()}?"
         if r.start is None:
-            return f"What time on {say_day(r.day, self._today())} would suit you?"
+            return f"What time on {self._say_day(r.day)} would suit you?"
         if r.name is None:
             return "Can I take your name, please?"
         return "What's the best number to text your confirmation to? Please say the digits."
@@ -638,6 +707,10 @@ class EmbeddedEngine(DialogueEngine):
         self.expecting = what
         if self.step not in (Step.OFFERED,) or what != Expecting.CHOICE:
             self.step = Step.GATHER
+
+    def _say_day(self, day: date) -> str:
+        """ "Friday", or "Friday, November 27th" when the caller's words could mean two dates."""
+        return say_date(day) if self.request.ambiguous else say_day(day, self._today())
 
     def _service_list(self) -> str:
         return say_list([s.name.lower() for s in self.context.services])

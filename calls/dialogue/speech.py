@@ -60,15 +60,16 @@ def say_list(items: Sequence[str], conjunction: str = "or") -> str:
     return f"{', '.join(items[:-1])} {conjunction} {items[-1]}"
 
 
-def say_offers(offers: Sequence[datetime], today: date) -> str:
-    """'2:30 PM or 3:30 PM today, or tomorrow at 3 PM': grouped by day, in the given order."""
+def say_offers(offers: Sequence[datetime], today: date, *, full: bool = False) -> str:
+    """'2:30 PM or 3:30 PM today, or tomorrow at 3 PM': grouped by day, in the given order.
+    `full` says every day as a date ('Friday, November 27th')."""
     groups: dict[date, list[datetime]] = {}
     for moment in offers:
         groups.setdefault(moment.date(), []).append(moment)
     parts = []
     for day, moments in groups.items():
         times = say_list([say_time(m) for m in moments])
-        parts.append(f"{say_day(day, today)} at {times}")
+        parts.append(f"{say_date(day) if full else say_day(day, today)} at {times}")
     return say_list(parts)
 
 
@@ -161,10 +162,9 @@ def explain_refusal(
         return f"I'm sorry, we're closed on {PLURAL_DAYS[local.weekday()]}."
     if reason == Refusal.OUTSIDE_HOURS:
         hours = _say_ranges(schedule.ranges_on(local.date()))
-        return (
-            f"I'm sorry, that's outside our hours. On {say_day(local.date(), today)} "
-            f"we're open {hours}."
-        )
+        day = say_day(local.date(), today)
+        on_day = day.capitalize() if day in ("today", "tomorrow") else f"On {day}"
+        return f"I'm sorry, that's outside our hours. {on_day} we're open {hours}."
     if reason == Refusal.PAST:
         return "That time has already passed."
     if reason == Refusal.TOO_SOON:

@@ -3,13 +3,14 @@
 Thin on purpose: it checks who is asking, parses frames and hands them to the same
 `CallSession` a phone call uses. Browser -> server frames:
 
-    {"type": "start", "caller": "+15555550123"}   begin a call (caller ID optional)
+    {"type": "start", "caller": "+15555550123"}   begin a call (no caller ID: a fresh test
+                                                  number of its own)
     {"type": "say", "text": "..."}                what the caller says
     {"type": "hangup"}                            the caller hangs up
 
 Server -> browser frames:
 
-    {"type": "started", "call_sid", "call_admin_url"}
+    {"type": "started", "call_sid", "caller", "call_admin_url"}
     {"type": "text", "token", "last"}             the receptionist's answer, streamed (the
                                                   greeting first, as one last=True token)
     {"type": "end", "handoff", "outcome", "outcome_label", "booking", "call_admin_url"}
@@ -28,7 +29,7 @@ from calls.models import Call
 from calls.session import CallSession
 from calls.simulator.access import may_simulate
 from calls.simulator.frames import FrameError, parse_frame
-from calls.simulator.identity import new_call_sid
+from calls.simulator.identity import fresh_test_number, new_call_sid
 from calls.simulator.records import call_admin_url, call_summary
 
 
@@ -95,12 +96,14 @@ class SimulatorConsumer(AsyncWebsocketConsumer):
             transport=SocketTransport(self),
             channel=Call.Channel.SIMULATOR,
         )
+        caller = caller or fresh_test_number()
         # When the business is unknown or inactive, start() says so through the transport.
         if await self.session.start(caller_number=caller):
             await self.send_frame(
                 {
                     "type": "started",
                     "call_sid": self.session.call_sid,
+                    "caller": caller,
                     "call_admin_url": call_admin_url(self.session.call_id),
                 }
             )

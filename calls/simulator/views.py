@@ -10,7 +10,6 @@ from django.shortcuts import render
 
 from bookings.models import Business
 from calls.simulator.access import may_simulate
-from calls.simulator.identity import DEFAULT_CALLER
 
 DEFAULT_BUSINESS = "demo"
 # The socket's path; the page appends "<slug>/" (see calls/simulator/routing.py).
@@ -33,7 +32,6 @@ def simulator(request: HttpRequest) -> HttpResponse:
             "title": "Try the receptionist",
             "businesses": businesses,
             "selected": selected,
-            "default_caller": DEFAULT_CALLER,
             "socket_path": SOCKET_PATH,
         },
     )

@@ -15,11 +15,45 @@ def spoken_datetime(local: datetime) -> str:
     return f"{local:%a, %b} {local.day} at {hour}:{local:%M} {meridiem}"
 
 
+def _greeting(booking: Booking, then: str) -> str:
+    return f"Hi {booking.customer_name}, {then}" if booking.customer_name else then.capitalize()
+
+
+def booking_reminder(booking: Booking) -> str:
+    business = booking.business
+    when = spoken_datetime(booking.start.astimezone(business.tz))
+    return (
+        f"{_greeting(booking, 'a reminder: your')} {booking.service.name_in_sentence} at "
+        f"{business.name} is on {when}. Reply Y to confirm or C to cancel."
+    )
+
+
+def cancelled_by_text(booking: Booking) -> str:
+    business = booking.business
+    when = spoken_datetime(booking.start.astimezone(business.tz))
+    return (
+        f"Your {booking.service.name_in_sentence} at {business.name} on {when} is cancelled. "
+        f"To book again, call {business.phone_number}."
+    )
+
+
+def confirmed_by_text(booking: Booking) -> str:
+    when = spoken_datetime(booking.start.astimezone(booking.business.tz))
+    return f"Thanks, see you on {when} at {booking.business.name}."
+
+
+def which_booking_unclear(business) -> str:
+    return (
+        f"Sorry, we couldn't tell which appointment you mean. "
+        f"Please call {business.phone_number} and we'll sort it out."
+    )
+
+
 def booking_confirmation(booking: Booking) -> str:
     business = booking.business
     when = spoken_datetime(booking.start.astimezone(business.tz))
     greeting = f"Hi {booking.customer_name}, your" if booking.customer_name else "Your"
     return (
-        f"{greeting} {booking.service.name} at {business.name} is booked for {when}. "
+        f"{greeting} {booking.service.name_in_sentence} at {business.name} is booked for {when}. "
         f"To change it, call {business.phone_number}."
     )

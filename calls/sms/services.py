@@ -16,8 +16,8 @@ from calls.sms.backends import (
     SmsRejected,
     get_backend,
 )
-from calls.sms.messages import booking_confirmation
-from calls.sms.models import SmsMessage
+from calls.sms.messages import booking_confirmation, booking_reminder
+from calls.sms.models import SmsMessage, SmsOptOut
 
 logger = logging.getLogger(__name__)
 
@@ -37,8 +37,29 @@ def sender_for(business: Business) -> Sender:
     raise SmsRejected(f"{business} has no number to text from and no messaging service is set.")
 
 
+# What each kind of text says (calls.sms.messages).
+BODIES = {
+    SmsMessage.Kind.BOOKING_CONFIRMATION: booking_confirmation,
+    SmsMessage.Kind.BOOKING_REMINDER: booking_reminder,
+}
+
+
+def opted_out(business: Business, phone: str) -> bool:
+    return SmsOptOut.objects.filter(business=business, phone=phone).exists()
+
+
 def send_booking_confirmation(*, booking_id: int, backend: SmsBackend | None = None) -> SmsMessage:
-    """Text the customer their booking, once. Safe to call again after any failure.
+    return send_booking_text(
+        booking_id=booking_id, kind=SmsMessage.Kind.BOOKING_CONFIRMATION, backend=backend
+    )
+
+
+def send_booking_text(
+    *, booking_id: int, kind: str, backend: SmsBackend | None = None, not_after=None
+) -> SmsMessage:
+    """Text the customer about their booking (a confirmation, a reminder), once per kind.
+    Safe to call again after any failure. `not_after`: past this moment the text is no
+    longer worth sending (a reminder once the booking has started).
 
     Raises SmsRejected (recorded as failed), SmsNotSent (recorded as pending) or
     SmsOutcomeUnknown (recorded as unknown: the next call looks the text up first). It
@@ -49,10 +70,10 @@ def send_booking_confirmation(*, booking_id: int, backend: SmsBackend | None = N
         raise BookingGone(f"Booking {booking_id} no longer exists.")
     sms, _ = SmsMessage.objects.get_or_create(
         booking=booking,
-        kind=SmsMessage.Kind.BOOKING_CONFIRMATION,
+        kind=kind,
         defaults={
             "to": booking.customer_phone,
-            "body": booking_confirmation(booking),
+            "body": BODIES[kind](booking),
             "sender": str(sender_for(booking.business)),
         },
     )
@@ -63,6 +84,12 @@ def send_booking_confirmation(*, booking_id: int, backend: SmsBackend | None = N
         return sms
     if booking.status == Booking.Status.CANCELLED:
         _save(sms, status=SmsMessage.Status.FAILED, error="Not sent: the booking was cancelled.")
+        return sms
+    if opted_out(booking.business, sms.to):
+        _save(sms, status=SmsMessage.Status.FAILED, error="Not sent: the customer texted STOP.")
+        return sms
+    if not_after is not None and timezone.now() >= not_after:
+        _save(sms, status=SmsMessage.Status.FAILED, error="Not sent: too late to be of use.")
         return sms
     return _send(sms, backend)
 

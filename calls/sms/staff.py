@@ -12,10 +12,9 @@ from typing import Any
 
 from bookings.models import Business
 from bookings.notifications import STAFF_SMS, notice_from
-from bookings.outbox import PermanentTaskError, register_task
-from calls.sms.backends import SmsOutcomeUnknown, SmsRejected, get_backend
+from bookings.outbox import PermanentTaskError, RetryAfter, register_task
+from calls.sms.backends import SmsNotSent, SmsOutcomeUnknown, SmsRejected, get_backend
 from calls.sms.services import sender_for
-from calls.sms.tasks import sms_task_outcome
 
 
 @register_task(STAFF_SMS)
@@ -24,7 +23,13 @@ def send_staff_sms(payload: dict[str, Any]) -> None:
     business = Business.objects.filter(pk=notice.business_id).first()
     if business is None or not business.staff_sms_number:
         raise PermanentTaskError("The business has no staff number to text any more.")
-    with sms_task_outcome(permanent=(SmsRejected, SmsOutcomeUnknown)):
+    try:
         get_backend().send(
             to=business.staff_sms_number, body=notice.sms_text(), sender=sender_for(business)
         )
+    except (SmsRejected, SmsOutcomeUnknown) as exc:
+        raise PermanentTaskError(str(exc)) from exc
+    except SmsNotSent as exc:
+        if exc.retry_after is not None:
+            raise RetryAfter(exc.retry_after, str(exc)) from exc
+        raise

@@ -3,14 +3,16 @@ imports this module so every process (Daphne and run_worker) knows them."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
-from bookings.models import OutboxTask
+from bookings.models import Booking, OutboxTask
 from bookings.outbox import PermanentTaskError, RetryAfter, enqueue, register_task
 from calls.sms.backends import SmsNotSent, SmsRejected
-from calls.sms.services import BookingGone, send_booking_confirmation
+from calls.sms.models import SmsMessage
+from calls.sms.reminders import SMS_BOOKING_REMINDER
+from calls.sms.services import BookingGone, send_booking_confirmation, send_booking_text
 
 SMS_BOOKING_CONFIRMATION = "sms.booking_confirmation"
 
@@ -23,22 +25,35 @@ def enqueue_booking_confirmation(*, booking_id: int) -> OutboxTask:
     )
 
 
-@contextmanager
-def sms_task_outcome(*, permanent: tuple[type[Exception], ...]) -> Iterator[None]:
-    """A text's failure as the outbox understands it: `permanent` ones fail the task, a
-    provider that can't take it now is retried (after its Retry-After when it gave one)."""
+@register_task(SMS_BOOKING_CONFIRMATION)
+def run_booking_confirmation(payload: dict[str, Any]) -> None:
+    _sending(lambda: send_booking_confirmation(booking_id=payload["booking_id"]))
+
+
+@register_task(SMS_BOOKING_REMINDER)
+def run_booking_reminder(payload: dict[str, Any]) -> None:
+    start = datetime.fromisoformat(payload["start"])
+    current = Booking.objects.filter(pk=payload["booking_id"]).values_list("start", flat=True)
+    if current.first() != start:
+        return  # staff moved it since: the reminder for its new time is queued on its own
+    _sending(
+        lambda: send_booking_text(
+            booking_id=payload["booking_id"],
+            kind=SmsMessage.Kind.BOOKING_REMINDER,
+            not_after=start,
+        )
+    )
+
+
+def _sending(send: Callable[[], object]) -> None:
+    """Run a send and turn its outcome into the outbox's: failed for good, retry later, or
+    retried with backoff."""
     try:
-        yield
-    except permanent as exc:
+        send()
+    except (SmsRejected, BookingGone) as exc:
         raise PermanentTaskError(str(exc)) from exc
     except SmsNotSent as exc:
         if exc.retry_after is not None:
             raise RetryAfter(exc.retry_after, str(exc)) from exc
         raise
-
-
-@register_task(SMS_BOOKING_CONFIRMATION)
-def run_booking_confirmation(payload: dict[str, Any]) -> None:
     # SmsOutcomeUnknown and anything else propagate: retried with backoff, looked up first.
-    with sms_task_outcome(permanent=(SmsRejected, BookingGone)):
-        send_booking_confirmation(booking_id=payload["booking_id"])

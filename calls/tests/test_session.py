@@ -6,6 +6,7 @@ import asyncio
 
 import pytest
 from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
 
 from bookings.tests.factories import BusinessFactory, acreate
 from calls.dialogue import registry
@@ -443,3 +444,18 @@ async def test_silence_gets_a_clearer_question_then_a_polite_wrap_up(salon, sett
     await session.close()
     turns = await transcript("CAsilent")
     assert ("system", "(silence)", False) in turns
+
+
+async def test_each_answer_records_how_long_the_caller_waited_for_its_first_words(salon):
+    session, _ = await make_session(salon, sid="CAlatency")
+    await session.handle_prompt("a haircut please")
+    await session.wait_for_answer()
+    await session.close()
+    turns = await database_sync_to_async(list)(
+        CallTurn.objects.filter(call__sid="CAlatency").values_list("speaker", "first_token_ms")
+    )
+    greeting, caller, answer = turns
+    assert greeting == ("receptionist", None)  # spoken by Twilio, not streamed by us
+    assert caller == ("caller", None)
+    assert answer[0] == "receptionist"
+    assert answer[1] is not None and 0 <= answer[1] < 5000

@@ -8,6 +8,7 @@ session cookie from the admin login.
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -273,6 +274,30 @@ async def test_closing_the_page_mid_call_records_it_as_abandoned(staff_cookie):
     assert call.outcome == "abandoned" and call.ended_at is not None
 
 
+async def test_each_trial_without_a_typed_number_calls_from_a_fresh_test_number(staff_cookie):
+    socket, _ = await open_socket(staff_cookie)
+    first = await start_call(socket, caller="")
+    await socket.send_json_to({"type": "hangup"})
+    assert (await receive(socket))["type"] == "end"
+    second = await start_call(socket, caller="")
+    await socket.send_json_to({"type": "hangup"})
+    assert (await receive(socket))["type"] == "end"
+    await socket.disconnect()
+
+    for started in (first, second):
+        assert re.fullmatch(r"\+1[2-9]\d\d55501\d\d", started["caller"])
+        assert (await the_call(started["call_sid"])).from_number == started["caller"]
+    assert first["caller"] != second["caller"]
+
+
+async def test_a_typed_number_is_the_caller_id(staff_cookie):
+    socket, _ = await open_socket(staff_cookie)
+    started = await start_call(socket, caller="+15555550177")
+    await socket.disconnect()
+    assert started["caller"] == "+15555550177"
+    assert (await the_call(started["call_sid"])).from_number == "+15555550177"
+
+
 async def test_an_inactive_business_does_not_take_the_call(staff_cookie):
     await acreate(BusinessFactory, slug="closed-salon", is_active=False)
     socket, _ = await open_socket(staff_cookie, path="/ws/simulator/closed-salon/")
@@ -294,7 +319,8 @@ def test_page_for_staff_offers_the_active_businesses_with_demo_first(front_desk)
     html = page.content.decode()
     assert '<option value="demo" selected>Demo Salon</option>' in html
     assert 'data-socket-path="/ws/simulator/"' in html
-    assert 'value="+15555550123"' in html
+    assert 'id="caller" name="caller" type="tel" value=""' in html
+    assert "a new test number each call" in html
 
 
 def test_page_sends_anonymous_visitors_to_the_admin_login():

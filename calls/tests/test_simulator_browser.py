@@ -9,7 +9,6 @@ Daphne runs receptionist.asgi:application, the project's own ASGI application.
 
 from __future__ import annotations
 
-import os
 import re
 import sqlite3
 from collections.abc import Iterator
@@ -21,26 +20,19 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from calls.tests.live_server import DEMO_TZ, an_open_weekday, running_daphne
+from receptionist.tests.browser import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS
+from receptionist.tests.browser import chromium_or_skip as _chromium_or_skip
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 ASGI_APP = "receptionist.asgi:application"
 SETTINGS = "receptionist.settings"
-SCREENSHOT = Path("/tmp/simulator.png")
+SCREENSHOT = SCREENSHOTS / "simulator.png"
 USERNAME, PASSWORD = "frontdesk", "a-long-test-password-1"
 MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August",
           "September", "October", "November", "December"]  # fmt: skip
+FRESH_TEST_NUMBER = re.compile(r"\+1[2-9]\d\d55501\d\d")
+BACKGROUND = "node => getComputedStyle(node).backgroundColor"
 WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 
 # Run in the server's environment: the schema, the Demo Salon, and a front-desk login that
@@ -55,20 +47,6 @@ user.user_permissions.set(
     Permission.objects.filter(codename__in=["view_business", "view_booking", "view_call"])
 )
 """
-
-
-def _chromium_or_skip() -> None:
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError as exc:
-        problem = f"Playwright is not installed ({exc})"
-    else:
-        if CHROMIUM.exists():
-            return
-        problem = f"{CHROMIUM} is missing (this test never downloads a browser)"
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(problem + " -- required under CI=true.")
-    pytest.skip(problem)
 
 
 @dataclass
@@ -129,7 +107,7 @@ def test_staff_book_a_haircut_through_the_simulator(server: Server):
             page.click("text=Open the call simulator")
             expect(page).to_have_url(server.url + "/simulator/")
             expect(page.locator("#business")).to_have_value("demo")
-            expect(page.locator("#caller")).to_have_value("+15555550123")
+            expect(page.locator("#caller")).to_have_value("")
 
             page.click("#call-button")
             expect(page.locator("#call-button")).to_have_text("Hang up")
@@ -159,11 +137,18 @@ def test_staff_book_a_haircut_through_the_simulator(server: Server):
                 f"{weekday}, {spoken_day}, {day.year} at 3:00 PM"
             )
             expect(page.locator("#booking-name")).to_have_text("Maria")
-            expect(page.locator("#booking-phone")).to_have_text("+15555550123")
+            # No number typed: this trial called from a fresh fictional test number.
+            expect(page.locator("#booking-phone")).to_have_text(FRESH_TEST_NUMBER)
+            expect(page.locator("#status")).to_contain_text("ended")
+            # Caller and receptionist bubbles are told apart at a glance.
+            caller_bg = page.locator("#transcript .bubble-caller").first.evaluate(BACKGROUND)
+            answer_bg = answers.first.evaluate(BACKGROUND)
+            assert caller_bg != answer_bg
             expect(page.locator("#booking-link")).to_have_attribute(
                 "href", re.compile(r"^/admin/bookings/booking/\d+/change/$")
             )
             expect(page.locator("#call-button")).to_have_text("Start call")
+            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(SCREENSHOT), full_page=True)
 
             page.click("#booking-link")
@@ -172,7 +157,8 @@ def test_staff_book_a_haircut_through_the_simulator(server: Server):
             browser.close()
 
     ((name, phone, start, status, service),) = bookings_in(server.database)
-    assert (name, phone, status, service) == ("Maria", "+15555550123", "confirmed", "Haircut")
+    assert (name, status, service) == ("Maria", "confirmed", "Haircut")
+    assert FRESH_TEST_NUMBER.fullmatch(phone)
     expected_start = datetime(day.year, day.month, day.day, 15, tzinfo=DEMO_TZ)
     assert datetime.fromisoformat(start).replace(tzinfo=ZoneInfo("UTC")) == expected_start
     ((sid, channel, outcome, booking_id),) = calls_in(server.database)

@@ -10,6 +10,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from channels.db import database_sync_to_async
 from django.forms.models import model_to_dict
 from django.utils import timezone
 
@@ -86,9 +87,18 @@ def send_confirmation(booking: Booking, *, now: datetime | None = None) -> Outbo
 
 def test_confirmation_names_business_service_and_local_time(booking):
     assert booking_confirmation(booking) == (
-        "Hi Maria, your Haircut at Maple Salon is booked for Tue, Nov 24 at 3:00 PM. "
+        "Hi Maria, your haircut at Maple Salon is booked for Tue, Nov 24 at 3:00 PM. "
         "To change it, call +15555550100."
     )
+
+
+@pytest.mark.parametrize(
+    ("name", "in_text"),
+    [("Beard trim", "beard trim"), ("Hair Colouring", "hair colouring"), ("OPI gel", "OPI gel")],
+)
+def test_confirmation_writes_the_service_as_running_text(booking, name, in_text):
+    booking.service.name = name
+    assert f"Hi Maria, your {in_text} at Maple Salon" in booking_confirmation(booking)
 
 
 def test_confirmation_time_is_the_business_local_time_not_utc(booking):
@@ -279,12 +289,20 @@ async def call_after_booked(booking: Booking) -> None:
     )
 
 
+async def in_db(query):
+    """Run a query from an async test the way the product does (database_sync_to_async):
+    the connection goes back to the pool afterwards. Django's async ORM (aget, async for)
+    would keep one open in asgiref's thread, and Postgres then refuses to drop the test
+    database ("being accessed by other users")."""
+    return await database_sync_to_async(query)()
+
+
 @pytest.mark.django_db(transaction=True)
 async def test_after_booked_queues_the_text_and_the_provider_work_once(booking):
     await call_after_booked(booking)
     await call_after_booked(booking)  # e.g. the engine retried its turn
 
-    keys = [key async for key in OutboxTask.objects.values_list("dedupe_key", flat=True)]
+    keys = await in_db(lambda: list(OutboxTask.objects.values_list("dedupe_key", flat=True)))
     assert sorted(keys) == [
         f"provider.after_booking:booking:{booking.pk}",
         f"sms:booking:{booking.pk}",
@@ -301,9 +319,9 @@ async def test_after_booked_returns_before_the_text_goes_out(booking, twilio, se
     assert time.monotonic() - started < 1.0
 
     assert await asyncio.to_thread(outbox.wait_for_nudges, 15)
-    statuses = [s async for s in OutboxTask.objects.values_list("status", flat=True)]
+    statuses = await in_db(lambda: list(OutboxTask.objects.values_list("status", flat=True)))
     assert statuses == ["done", "done"]
-    sms = await SmsMessage.objects.aget(booking_id=booking.pk)
+    sms = await in_db(lambda: SmsMessage.objects.get(booking_id=booking.pk))
     assert sms.status == "sent"
     assert len(twilio.messages) == 1
 
@@ -317,9 +335,9 @@ async def test_a_failed_text_never_changes_the_booking(booking, twilio, settings
     await call_after_booked(booking)
     assert await asyncio.to_thread(outbox.wait_for_nudges, 15)
 
-    sms = await SmsMessage.objects.aget(booking_id=booking.pk)
+    sms = await in_db(lambda: SmsMessage.objects.get(booking_id=booking.pk))
     assert sms.status == "failed"
-    after = await Booking.objects.aget(pk=booking.pk)
+    after = await in_db(lambda: Booking.objects.get(pk=booking.pk))
     assert model_to_dict(after) == before
-    provider_task = await OutboxTask.objects.aget(kind="provider.after_booking")
+    provider_task = await in_db(lambda: OutboxTask.objects.get(kind="provider.after_booking"))
     assert provider_task.status == "done"

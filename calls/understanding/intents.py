@@ -160,7 +160,8 @@ _MARKERS = re.compile(
     r"|(?P<yes2>yes|yeah|yea|yep|yup|ya|sure|ok|okay|alright|all right|sounds good|sounds great"
     r"|thats right|thats correct|thats it|correct|exactly|perfect|please do|go ahead|book it"
     r"|absolutely|definitely|that works|works for me|fine|great|lovely|confirm|affirmative"
-    r"|do it|go for it|i think so|thats good|thats fine|very good)"
+    r"|do it|go for it|i think so|thats good|thats fine|very good|you bet|sure thing|certainly"
+    r"|yes please|please do|that would be great|thatd be great|lets do it|lets do that)"
     r")\b"
 )
 _CHANGE_REQUEST = _rx(r"but|make it|actually|instead|change|rather|except|different")
@@ -179,11 +180,19 @@ def yes_or_no(text: str) -> bool | None:
         return None
     if _BARE_RIGHT.match(norm):
         return True
-    markers = [m.lastgroup.startswith("yes") for m in _MARKERS.finditer(norm) if m.lastgroup]
+    found = [m for m in _MARKERS.finditer(norm) if m.lastgroup]
+    markers = [m.lastgroup.startswith("yes") for m in found]
     if not markers:
         return None
     if not markers[0]:
         return False
+    if (
+        len(found) > 1
+        and found[0].group() in ("yeah", "yea", "ya")
+        and not markers[1]
+        and found[1].start() == found[0].end() + 1
+    ):
+        return False  # "yeah, no": the no is the answer
     if not all(markers) or _CHANGE_REQUEST.search(norm):
         return None
     return True

@@ -49,6 +49,16 @@ def _tens(tokens: list[str], i: int) -> tuple[str, int]:
     return "", 0
 
 
+_NUMBER_WORDS = frozenset({*_UNITS, *_TEENS, *_TENS, *_REPEATS, *_SKIPPABLE_WORDS, "hundred"})
+
+
+def _word_follows(tokens: list[str], i: int) -> bool:
+    """True when the next token after any separators is an ordinary word, not a number."""
+    while i < len(tokens) and tokens[i] in _SEPARATORS:
+        i += 1
+    return i < len(tokens) and tokens[i].isalpha() and tokens[i] not in _NUMBER_WORDS
+
+
 def _step(tokens: list[str], i: int, current: str) -> tuple[str | None, int]:
     """Digits that tokens[i] adds to the current run and how many tokens it used.
 
@@ -62,6 +72,8 @@ def _step(tokens: list[str], i: int, current: str) -> tuple[str | None, int]:
         return _UNITS.get(nxt, nxt) * _REPEATS[tok], 2  # "double five" -> 55
     if tok in _ZERO_LETTERS and not current.strip("+") and nxt in {",", "!", "."}:
         return None, 1  # "Oh, it's 555 ...": an interjection, not a zero
+    if tok in _ZERO_LETTERS and _word_follows(tokens, i + 1):
+        return None, 1  # "... 0142, oh and at 10": an interjection after the number
     if tok in _UNITS:
         return _UNITS[tok], 1
     if tok in _TEENS or tok in _TENS:
@@ -120,14 +132,46 @@ def _to_e164(run: str, region: str) -> str | None:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+# Between a number and what follows it: the caller is correcting themselves.
+_CORRECTION = re.compile(
+    r"\b(?:no|sorry|wait|i mean|actually|oops|scratch that|make that|rather|correction|my bad"
+    r"|not)\b"
+)
+# A corrected tail said like a time ("10 30", "9:45", "4 pm") is a time, not digits of the number.
+_TIME_LIKE = re.compile(r"^\s*\d{1,2}(?:[:\s]\d{2})?\s*$")
+_TIME_AFTER = re.compile(
+    r"\s*(?:[ap]\.?\s?m\b|o'?\s?clock|in the (?:morning|afternoon|evening)|tonight|tomorrow)",
+    re.IGNORECASE,
+)
+
+
 def find_phone(text: str, *, region: str = "US") -> tuple[str, int, int] | None:
-    """The first phone number in what the caller said: (E.164, start, end of where it was
-    said), so other readers can ignore those words ("five oh one" in a number is no time)."""
+    """The phone number in what the caller said: (E.164, start, end of where it was said), so
+    other readers can ignore those words ("five oh one" in a number is no time).
+
+    The first number, unless the caller corrects it: "646 555 0188, no sorry, 0189" patches the
+    last digits, "..., sorry, 646 555 0199" replaces it. The last value said wins.
+    """
+    found: tuple[str, int, int] | None = None
+    digits = ""
     for run, start, end in _runs(text):
+        corrects = found is not None and _CORRECTION.search(text, found[2], start)
+        if found is not None and not corrects:
+            break
         e164 = _to_e164(run, region)
         if e164:
-            return e164, start, end
-    return None
+            found, digits = (e164, found[1] if found else start, end), run
+            continue
+        if found is None:
+            continue
+        said = text[start:end]
+        if len(run) >= len(digits) or _TIME_LIKE.match(said) or _TIME_AFTER.match(text, end):
+            break
+        patched = _to_e164(digits[: len(digits) - len(run)] + run, region)
+        if patched is None:
+            break
+        found, digits = (patched, found[1], end), digits[: len(digits) - len(run)] + run
+    return found
 
 
 def extract_phone(text: str, *, region: str = "US") -> str | None:

@@ -84,10 +84,19 @@ def _term_key(term: str) -> tuple[int, str]:
     return len(words), "".join(w.stem for w in words)
 
 
+_DOUBLED = re.compile(r"(\w)\1+")
+
+
+def _sound(word: str) -> str:
+    """A rough spoken form: speech-to-text writes "manny cure" for "manicure"; doubled letters
+    and y/i sound alike."""
+    return _DOUBLED.sub(r"\1", word.replace("y", "i").replace("ph", "f"))
+
+
 def _similarity(window: str, term: str) -> float:
     if len(term) <= _SHORT_TERM or len(window) <= _SHORT_TERM:
         return 100.0 if window == term else 0.0
-    return fuzz.ratio(window, term)
+    return max(fuzz.ratio(window, term), fuzz.ratio(_sound(window), _sound(term)))
 
 
 def _candidates(words: list[_Word], services: Sequence[ServiceName]) -> list[_Mention]:

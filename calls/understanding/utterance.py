@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, time
 
 from calls.understanding.intents import Intent, detect_intents, yes_or_no
 from calls.understanding.names import extract_name
@@ -53,13 +53,15 @@ def hear(
     services: Sequence[ServiceName],
     expecting: Expecting = Expecting.NOTHING,
     region: str = "US",
+    now: time | None = None,
 ) -> Heard:
+    """`now`: the business's local time of day, so "in 45 minutes" can be worked out."""
     found = find_phone(text, region=region)
     phone = found[0] if found else None
     # The words of a phone number are not a time ("five oh one" is not 5:01).
     when_text = text if found is None else f"{text[: found[1]]}, {text[found[2] :]}"
     expecting_time = expecting in (Expecting.TIME, Expecting.CHOICE)
-    when = parse_when(when_text, today=today, expecting_time=expecting_time)
+    when = parse_when(when_text, today=today, expecting_time=expecting_time, now=now)
     return Heard(
         service=match_service(text, services),
         when=when,

@@ -20,7 +20,7 @@ import calendar
 import logging
 import re
 from dataclasses import dataclass, replace
-from datetime import date, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 log = logging.getLogger(__name__)
 
@@ -43,10 +43,31 @@ class WhenParse:
     ampm_explicit: bool = False  # am/pm, 24h form, noon/midnight or a part of day fixed it
     window: tuple[time, time] | None = None  # vague part of day or an after/before bound
     past: bool = False  # the day named is already gone ("yesterday", "last Monday")
+    # Only these weekdays within `days` ("any weekday", "Tuesdays", "Tuesday or Thursday").
+    weekdays: frozenset[int] | None = None
+    soonest: bool = False  # "now", "as soon as you can", "earliest you've got"
+    # Relative to the time last offered or read back: "half an hour later" is +30 minutes;
+    # "a bit earlier" / "the one after that" only give a direction (-1 / +1) in `nudge`.
+    shift: timedelta | None = None
+    nudge: int = 0
+    # "next Thursday" (see _weekday) or "Wednesday" said on a Wednesday: another reading names
+    # a different date, so the receptionist says the date it took.
+    ambiguous: bool = False
+    # A day was named in a way this grammar does not resolve ("the Friday before Christmas"):
+    # nothing is guessed; the caller is asked which day they mean.
+    unclear: bool = False
 
     @property
     def is_empty(self) -> bool:
-        return self.day is None and self.days is None and self.time is None and self.window is None
+        return (
+            self.day is None
+            and self.days is None
+            and self.time is None
+            and self.window is None
+            and not self.soonest
+            and self.shift is None
+            and not self.nudge
+        )
 
 
 def plausible_times(t: time, ampm_explicit: bool) -> list[time]:
@@ -109,14 +130,39 @@ def _number_words_to_digits(s: str) -> str:
     s = _SPOKEN_CLOCK.sub(lambda m: f"{_words_value(m[1])}:{_words_value(m[2]):02d}", s)
     s = _COMPOUND.sub(_compound, s)
     s = _NUMBER_WORD.sub(_single_word, s)
-    return re.sub(r"\b(1?\d|2[0-3])\s+hundred\b", r"\g<1>00", s)  # "fifteen hundred hours"
+    # "fifteen hundred (hours)" is 15:00
+    return re.sub(r"\b(1?\d|2[0-3])\s+hundred\b(?!\s+(?:dollars|bucks|people))", r"\g<1>:00", s)
+
+
+# Hesitations carry no meaning and would stand between a cue and its number ("at, um, 3").
+_FILLERS = re.compile(r"\b(?:u+m+|u+h+|e+r+m*|a+h+|h+m+|you know|i guess)\b")
+# "2-3pm", "10:30 - 12": a window. Not part of a longer run of digits (a date or a number).
+_HYPHEN_RANGE = re.compile(
+    r"(?<![\d:/-])\b(\d{1,2}(?::[0-5]\d)?(?:\s?[ap]m)?)\s*[-\u2013]\s*(\d{1,2}(?::[0-5]\d)?)\b"
+    r"(?!\s*[-\u2013/]\s*\d)"
+)
+# "the 4 o'clock one", "the 3 pm one": "one" is the offer, not 1 o'clock.
+# "10 am, sorry, pm": the am/pm alone corrects the time before it.
+_AMPM_CORRECTION = re.compile(r"\b(?:no|sorry|i mean|wait|actually)\s+(?P<half>am|pm)\b")
+_CLOCK_ONE = re.compile(r"\b(oclock|[ap]m|\d:[0-5]\d)\s+ones?\b")
+# Said the other way round: "no later than 3" is "before 3".
+_FLIPPED_BOUNDS = re.compile(r"\b(?:no later than|not after|not later than)\b")
+_FLIPPED_AFTER = re.compile(r"\b(?:no earlier than|not before|not earlier than)\b")
 
 
 def _normalise(text: str) -> str:
     s = text.lower().replace("\u2019", "'")
+    s = _FILLERS.sub(" ", s).replace("@", " at ")
     s = re.sub(r"\bo\s*'?\s*clock\b", " oclock", s)
     s = re.sub(r"(?<![a-z])([ap])\.\s?m\b\.?", r" \1m", s)  # "3 p.m." / "3p.m" -> "3 pm"
     s = re.sub(r"(?<![\d$])(\d{1,2})\.([0-5]\d)\b", r"\1:\2", s)  # "3.30" -> "3:30"
+    s = re.sub(r"(\d)([ap]m)\b", r"\1 \2", s)
+    s = re.sub(r"\bin the ([ap]m)\b", r"\1", s)  # "3 in the pm"
+    s = re.sub(r"(\d)\s*ish\b", r"\1", s)  # "3ish", "2-ish"
+    s = _CLOCK_ONE.sub(r"\1", s)
+    s = _HYPHEN_RANGE.sub(r" from \1 to \2 ", s)
+    s = _FLIPPED_BOUNDS.sub("before", s)
+    s = _FLIPPED_AFTER.sub("after", s)
     s = s.replace("-", " ")  # "twenty-first", "555-0100"
     # Before dropping commas: "table for two, thirty minutes" must not become "2:30".
     s = _number_words_to_digits(s)
@@ -133,21 +179,27 @@ def _normalise(text: str) -> str:
 class _Mention:
     start: int
     end: int
-    group: str  # "day" or "clock"
+    group: str  # "day", "clock", "shift" (relative to what was offered) or "soon"
     day: date | None = None
     days: tuple[date, date] | None = None
     past: bool = False
     weekday: int | None = None  # a plain weekday, so "next week on Tuesday" can combine
+    weekdays: frozenset[int] | None = None  # "Tuesdays", "any weekday": only these in `days`
     calendar_date: bool = False  # "the 5th", "Dec 3": beats a weekday said next to it
+    ambiguous: bool = False
+    unclear: bool = False
     time: time | None = None
     explicit: bool = False
     window: tuple[time, time] | None = None
     period: str | None = None  # morning/afternoon/evening: can fix am/pm of a nearby time
+    shift: timedelta | None = None
+    nudge: int = 0
     negated: str | None = None  # "not" (rejects this option) or "no" (may reject the previous)
 
 
-_WEEKDAYS = {"monday": 0, "tuesday": 1, "tues": 1, "wednesday": 2, "weds": 2, "thursday": 3}
-_WEEKDAYS |= {"thurs": 3, "friday": 4, "saturday": 5, "sunday": 6}
+_WEEKDAYS = {"monday": 0, "tuesday": 1, "tues": 1, "tue": 1, "wednesday": 2, "weds": 2}
+_WEEKDAYS |= {"thursday": 3, "thurs": 3, "thu": 3, "friday": 4, "fri": 4, "saturday": 5}
+_WEEKDAYS |= {"sunday": 6}  # "mon", "wed", "sat", "sun" are too often other words
 _WD = "|".join(sorted(_WEEKDAYS, key=len, reverse=True))
 # Spelled out rather than calendar.month_name, which follows the server locale.
 _MONTH_NAMES = (
@@ -156,8 +208,24 @@ _MONTH_NAMES = (
 _MONTHS = {m: i for i, m in enumerate(_MONTH_NAMES.split(), start=1)}
 _MONTHS |= {m[:3]: i for m, i in list(_MONTHS.items())} | {"sept": 9}
 _MON = "|".join(sorted(_MONTHS, key=len, reverse=True))
+_NTH = {"1st": 1, "2nd": 2, "3rd": 3, "4th": 4, "5th": 5, "last": -1, "final": -1}
 
 # Day patterns, applied in this order; a match may not overlap an earlier one.
+# "the second Friday in January", "the last Friday of the month", "the first Monday next month".
+# Without a month ("the second Friday") it is unclear which month is meant.
+_NTH_WEEKDAY = re.compile(
+    rf"\b(?:the\s+)?(?P<n>1st|2nd|3rd|4th|5th|last|final)\s+(?P<wd>{_WD})\b"
+    rf"(?:\s+(?:(?:in|of)\s+(?P<mon>{_MON})\b(?:\s+(?P<y>\d{{4}})\b)?"
+    r"|(?:(?:in|of)\s+)?(?P<which>this|next|the|that)\s+month\b))?"
+)
+# "the Friday before Christmas", "the day after": days this grammar does not work out. They are
+# asked about rather than guessed.
+_UNCLEAR_DAY = re.compile(
+    r"\b(?:christmas|xmas|easter|thanksgiving|halloween|new years?|hanukkah|passover|ramadan"
+    r"|diwali|valentines?|mothers day|fathers day|labou?r day|memorial day|holidays?|payday"
+    r"|bank holiday|same day|that day|the other day|some ?day|(?:closest|nearest) \w+ to"
+    rf"|the (?:day|week|weekend|{_WD}) (?:before|after)(?! (?:tomorrow|next|that|this)))\b"
+)
 _MONTH_FIRST = re.compile(
     rf"\b(?P<mon>{_MON})\s+(?:the\s+)?(?P<d>\d{{1,2}})(?:st|nd|rd|th)?\b(?:\s+(?P<y>\d{{4}})\b)?"
 )
@@ -168,57 +236,163 @@ _DAY_FIRST = re.compile(
 _NUMERIC_DATE = re.compile(
     r"\b(?P<mon>1[0-2]|0?[1-9])/(?P<d>3[01]|[12]\d|0?[1-9])(?:/(?P<y>\d{4}|\d{2}))?\b"
 )
+# "late next month", "the end of this month", "early next week", "mid December", "later this week".
+_PART_SPAN = re.compile(
+    r"\b(?:(?:the|at the|by the|towards? the|around the|in the|for the)\s+)?"
+    r"(?P<part>early|earlier|beginning|start|mid|middle|late|later|end|rest|back end)\s+"
+    r"(?:(?:of|in)\s+)?(?:the\s+)?(?:(?P<which>this|next|coming)\s+)?"
+    rf"(?P<unit>month|week|{_MON})\b"
+)
+# "in January", "sometime in March": the whole month. A bare "may" is too often a verb.
+_IN_MONTH = re.compile(
+    rf"\b(?:in|during|sometime in|some time in|around)\s+(?P<mon>{_MON})\b(?!\s+(?:the\s+)?\d)"
+)
+# "the 20th of next month", "20 of this month".
+_DAY_OF_MONTH_SPAN = re.compile(
+    r"\b(?:the\s+)?(?P<d>\d{1,2})(?:st|nd|rd|th)?(?:\s+day)?\s+of\s+(?:the\s+)?"
+    r"(?P<which>this|next)\s+month\b"
+)
+# "Thu 15th": a weekday with a day of the month.
+_WEEKDAY_DATE = re.compile(rf"\b(?P<wd>{_WD})\s+(?:the\s+)?(?P<d>\d{{1,2}})(?:st|nd|rd|th)\b")
 # "the first available", "the second one" are not days of the month.
 _ORDINAL_DAY = re.compile(
     r"\b(?:the|on)\s+(?P<d>\d{1,2})(?:st|nd|rd|th)\b"
     r"(?!\s+(?:available|one|ones|thing|time|slot|opening|appointment|option|person|floor))"
 )
 _OFFSET = re.compile(
-    rf"\bin\s+(?P<n>a|an|a couple of|\d{{1,3}})\s+(?P<unit>day|week|month)s?\b"
-    rf"|\b(?P<n2>a|\d{{1,2}})\s+(?P<unit2>day|week)s?\s+from\s+(?P<base>today|now|tomorrow|{_WD})\b"
+    r"\bin\s+(?:about\s+|around\s+)?(?P<n>a|an|a couple of|\d{1,3})\s+"
+    r"(?P<unit>day|week|month|fortnight)s?"
+    r"(?P<or>\s+or\s+(?:2|3|so))?\b"
+    rf"|\b(?P<n2>a|\d{{1,2}})\s+(?P<unit2>day|week|fortnight|month)s?\s+"
+    rf"(?:from\s+)?(?P<base>today|now|tomorrow|{_WD})\b"
 )
+# "two Tuesdays from now": the second Tuesday to come.
+_WEEKDAYS_AHEAD = re.compile(rf"\b(?P<n>a|1|2|3|4)\s+(?P<wd>{_WD})s?\s+(?:from now|from today)\b")
 _RELATIVE_DAY = re.compile(
     r"\b(?P<w>day after tomorrow|day before yesterday|tomorrow|tmrw|today|tonight|yesterday"
     r"|this (?:morning|afternoon|evening))\b"
 )
 _RELATIVE_OFFSETS = {"day after tomorrow": 2, "day before yesterday": -2, "tomorrow": 1}
 _RELATIVE_OFFSETS |= {"tmrw": 1, "yesterday": -1}
-_WEEK = re.compile(r"\b(?P<which>this|next|last)\s+week\b|\b(?:the\s+)?week\s+after\s+next\b")
-_WEEKEND = re.compile(r"\b(?:(?P<which>this|next|the|coming)\s+)?weekend\b")
+_WEEK = re.compile(
+    r"\b(?P<which>this|next|last|coming|following)\s+week\b|\b(?:the\s+)?week\s+after\s+next\b"
+)
+_WEEKEND = re.compile(r"\b(?:(?P<which>this|next|the|coming)\s+)?weekend\b(?!s)")
 _MONTH_SPAN = re.compile(r"\b(?P<which>this|next)\s+month\b")
+# "any weekday", "weekdays", "weekends", "during the week".
+_WEEKDAY_SET = re.compile(r"\b(?P<kind>week ?days?|week ?nights?|weekends|during the week)\b")
+# "Tuesdays", "any Tuesday", "Tuesday or Thursday": those weekdays, not one date.
+_WEEKDAY_CHOICE = re.compile(
+    rf"\b(?P<any>any|a|every)?\s*(?P<a>{_WD})(?P<pl>s)?\b"
+    rf"(?:\s+or\s+(?:on\s+)?(?:a\s+)?(?P<b>{_WD})s?\b)?"
+)
 _WEEKDAY = re.compile(
     rf"\b(?:(?P<mod>this coming|this|next|last|coming|on)\s+)?(?P<wd>{_WD})s?\b"
     r"(?P<after>\s+after\s+next)?"
 )
+# "as soon as you can", "earliest you've got", "now": the first free times.
+_SOONEST = re.compile(
+    r"(?<!for )(?<!by )(?<!till )(?<!until )(?<!from )(?<!at the )(?<!i )"
+    r"\b(?:right now|(?<!calling )(?<!ringing )(?<!phoning )(?<!just )now"
+    r"(?!\s+(?:to|i|im|that|what|how|about|lets?|so|and|the|my|we|you|it|is|for|on)\b)"
+    r"|right away|straight away|asap|a s a p|as soon as (?:possible|poss|you can"
+    r"|i can|you have|youve got|you got|theres)|earliest|soonest|1st available"
+    r"|next available|1st (?:open|free|opening|slot|spot)"
+    r"|(?P<weak>whenever(?! (?:my|his|her|their|i|he|she|they|we|it)\b)|any ?time|any day))\b"
+)
 
 # Clock patterns. A bare number is a time only with a cue (see _read_clock).
 _CLOCK = re.compile(
-    r"(?:(?<!from )\b(?P<rel>half|quarter|5|10|20|25)\s+(?P<dir>past|after|to|till)\s+"
-    r"(?P<rh>\d{1,2}|noon|midnight)\b"  # "half past 2", "10 to 6"
+    r"(?:(?<!from )\b(?P<rel>half|quarter|\d{1,2}\s+minutes?|5|10|20|25"
+    r"|\d{1,2}(?=\s+(?:to|till|past|after)\s+(?:noon|midnight)\b))\s+"
+    r"(?P<dir>past|after|to|till)\s+(?P<rh>\d{1,2}|noon|midnight)\b"  # "half past 2", "10 to 6"
     r"|\b(?P<mil>(?:[01]?\d|2[0-3])[0-5]\d)\s*(?:hours|hrs)\b"  # "1500 hours"
-    r"|\b(?P<h>\d{1,2})\b(?::(?P<m>[0-5]\d)\b)?"  # "3", "3:30", "15:00"
+    # "3", "3:30", "15:00", and "10 30" / "2 15" as speech-to-text writes them
+    r"|\b(?P<h>\d{1,2})(?:(?P<sep>:|\s)(?P<m>[0-5]\d))?\b"
+    r"|\b(?P<hhmm>(?:1[0-2]|[1-9])[0-5]\d)\b"  # "at 1030", "730 in the evening"
     r"|\b(?P<word>noon|midday|midnight)\b)"
-    r"(?:\s*(?P<sfx>am|pm|oclock)\b)?"
+    r"(?:\s*(?P<sfx>am|pm|oclock(?:\s+[ap]m)?)\b)?"
 )
 _TIME_CUE_BEFORE = re.compile(
     r"\b(?:at|around|about|by|say|like|maybe|round|approximately|until|till|after|before|from"
-    r"|between|not|make it|how about|what about)\s+(?:(?:about|around|like|maybe|say)\s+)?$"
+    r"|between|not|make it|make that|how about|what about|or)\s+"
+    r"(?:(?:about|around|like|maybe|say)\s+)?$"
+)
+# After a clock time was heard, a number right after these words corrects it: "three, no wait,
+# four"; "at 9, sorry, 10".
+_CORRECTION_BEFORE = re.compile(
+    r"\b(?:no|nope|wait|sorry|i mean|actually|rather|scratch that|oops|or rather|lets say|better"
+    r"|make it|make that)\s+(?:(?:no|wait|sorry|i mean|actually|make it|make that|say|lets say"
+    r"|like|maybe|at|how about|its|it s|uh)\s+){0,3}$"
 )
 _PERIOD_AFTER = re.compile(
     r"\s+(?:in\s+the\s+|at\s+|this\s+|tomorrow\s+)?(?:morning|afternoon|evening|night|tonight)\b"
 )
 _UNIT_AFTER = re.compile(
     r"\s*(?:minutes?|mins?|hours?|hrs?|days?|weeks?|months?|years?|people|persons?|of|percent"
-    r"|dollars?|haircuts?|kids|children|guests)\b"
+    r"|dollars?|haircuts?|kids|children|guests|tuesdays?|mondays?|wednesdays?|thursdays?"
+    r"|fridays?|saturdays?|sundays?)\b"
 )
-_AFTER = re.compile(r"\b(?:after|from|later than)\s+(?:(?:about|around|like)\s+)?$")
-_BEFORE = re.compile(r"\b(?:before|until|till|earlier than)\s+(?:(?:about|around|like)\s+)?$")
+_AFTER = re.compile(
+    r"\b(?:after|from|later than|any ?time after|not before)\s+(?:(?:about|around|like)\s+)?$"
+)
+_BEFORE = re.compile(
+    r"\b(?:before|until|till|earlier than|(?<!come )(?<!stop )(?<!drop )(?<!swing )(?<!pop )by)"
+    r"\s+(?:(?:about|around|like)\s+)?$"
+)
 _BETWEEN = re.compile(r"\b(?:between|from)\s+(?:(?:about|around)\s+)?$")
-_RANGE_JOIN = re.compile(r"\s+(?:and|to|till|until)\s+(?:(?:about|around)\s+)?")
+_RANGE_JOIN = re.compile(r"\s+(?:and|to|till|until|or)\s+(?:(?:about|around|maybe|at)\s+)?")
+_OR_JOIN = re.compile(r"\s+or\s+(?:(?:about|around|maybe|at)\s+)?")
 _PART_OF_DAY = re.compile(
-    r"(?<!good )(?<!last )\b(?P<p>morning|afternoon|evening|night|tonight)s?\b"
+    r"(?<!good )(?<!last )\b(?:(?P<q>early|late|mid)\s+)?"
+    r"(?P<p>morning|afternoon|evening|night|tonight)s?\b"
 )
+_QUALIFIED = {
+    ("early", "morning"): (time(0), time(10)),
+    ("late", "morning"): (time(10, 30), time(12)),
+    ("mid", "morning"): (time(10), time(11, 30)),
+    ("early", "afternoon"): (time(12), time(14, 30)),
+    ("mid", "afternoon"): (time(13, 30), time(15, 30)),
+    ("late", "afternoon"): (time(15), time(17)),
+    ("early", "evening"): (time(17), time(19)),
+}
 _LUNCH = re.compile(r"\b(?:(?P<bound>after|before)\s+)?lunch(?:\s*(?:time|hour|break))?\b")
+_OTHER_WINDOWS = re.compile(
+    r"\b(?P<w>1st thing|after work|after school|end of the day|close of business"
+    r"|end of business|after hours)\b"
+)
+_OTHER_WINDOW_TIMES = {
+    "1st thing": (time(0), time(10)),  # number words are digits by now
+    "after work": (time(17), END_OF_DAY),
+    "after school": (time(15), END_OF_DAY),
+    "end of the day": (time(16), END_OF_DAY),
+    "close of business": (time(16), END_OF_DAY),
+    "end of business": (time(16), END_OF_DAY),
+    "after hours": (time(18), END_OF_DAY),
+}
+
+# A length of time: "45 minutes", "an hour and a half", "half an hour", "a couple of hours".
+_DURATION = re.compile(
+    r"\b(?:(?P<half_h>half an? hour|an? half hour|an? half an hour)"
+    r"|(?P<q_h>(?:a )?quarter (?:of )?an? hour)"
+    r"|(?P<h>an?|\d{1,2}|a couple of|a couple|couple of|a few)(?P<h_half> and an? half)?"
+    r" (?:hours?|hrs?)(?P<half2> and an? half)?(?: and (?P<hm>\d{1,2}) (?:minutes?|mins?))?"
+    r"|(?P<m>\d{1,3}|a few|a couple of) (?:minutes?|mins?))\b"
+)
+_FROM_NOW_BEFORE = re.compile(r"\b(?:in|within)\s+(?:(?:about|around|like|roughly|maybe)\s+)?$")
+_FROM_NOW_AFTER = re.compile(r"\s+from now\b")
+# "15 minutes after 1 pm": counted from a clock time the caller said.
+_FROM_CLOCK = re.compile(r"\s+(?P<dir>from|after|past|before)\s+(?!now\b)")
+_SHIFT_AFTER = re.compile(r"\s+(?P<dir>later|earlier|sooner|after that|before that)\b")
+# "a bit earlier", "anything later?", "the one after that": a direction, no amount.
+_NUDGE = re.compile(
+    r"\b(?P<dir>later|earlier|sooner)\b(?!\s+(?:this|that|today|tonight|on|in the|than))"
+    r"|\b(?:the\s+)?(?:1|one|slot|time|appointment)\s+(?P<dir2>after|before)\s+(?:that|this|it)\b"
+    r"|\b(?:the\s+)?next (?:1|one|slot|time)\b"
+)
+# "later" here is not about the booking: "I'll call back later", "talk to you later".
+_NOT_A_NUDGE = re.compile(r"\b(?:call|ring|talk|speak|see|catch|back|you|try|maybe)\s+(?:\w+\s+)?$")
+
 
 # "not Tuesday", "can't do 3": the mention right after is a rejected option. After a bare "no"
 # it may instead be the answer ("Tuesday? No, Wednesday"), so that is weaker (see _fold).
@@ -228,8 +402,8 @@ _NEGATED = re.compile(
 )
 # Words between two mentions that mean the second replaces the first rather than refining it.
 _BREAK = re.compile(
-    r"\b(?:no|not|actually|wait|instead|rather|or|but|sorry|make it|change|how about|what about)\b"
-    r"|n't"
+    r"\b(?:no|not|actually|wait|instead|rather|or|but|sorry|make it|change|how about|what about"
+    r"|i mean|scratch that)\b|n't"
 )
 
 
@@ -262,6 +436,55 @@ def _next_day_of_month(today: date, d: int) -> date | None:
     return None
 
 
+def _month_of(today: date, month: int, year: int | None = None) -> tuple[date, date]:
+    """The named month's first and last day: this year's unless it is over."""
+    if year is None:
+        year = today.year if month >= today.month else today.year + 1
+    return date(year, month, 1), date(year, month, calendar.monthrange(year, month)[1])
+
+
+def _span(first: date, last: date, today: date) -> dict:
+    """A span of days from today on; one wholly gone is marked past."""
+    if last < today:
+        return {"days": (first, last), "past": True}
+    return {"days": (max(first, today), last)}
+
+
+def _nth_weekday_of(year: int, month: int, wd: int, n: int) -> date | None:
+    if n < 0:
+        last = date(year, month, calendar.monthrange(year, month)[1])
+        return last - timedelta((last.weekday() - wd) % 7)
+    first = date(year, month, 1)
+    day = first + timedelta((wd - first.weekday()) % 7 + 7 * (n - 1))
+    return day if day.month == month else None
+
+
+def _nth_weekday(m: re.Match, today: date) -> dict | None:
+    wd, n = _WEEKDAYS[m["wd"]], _NTH[m["n"]]
+    if m["mon"]:
+        month = _MONTHS[m["mon"]]
+        years = [int(m["y"])] if m["y"] else [today.year, today.year + 1]
+        for year in years:
+            day = _nth_weekday_of(year, month, wd, n)
+            if day and (m["y"] or day >= today):
+                return {"day": day, "calendar_date": True, "past": day < today}
+        return {"unclear": True}  # "the fifth Monday in February"
+    if m["which"] is None:
+        # "last Monday" is a past day (_WEEKDAY); "the second Friday": of which month?
+        return None if n < 0 else {"unclear": True}
+    first = today.replace(day=1)
+    if m["which"] == "next":
+        first = _add_months(first, 1)
+    day = _nth_weekday_of(first.year, first.month, wd, n)
+    if day is None:
+        return {"unclear": True}
+    return {"day": day, "calendar_date": True, "past": day < today}
+
+
+def _unclear(m: re.Match, today: date) -> dict:
+    return {"unclear": True}
+
+
 def _month_date(m: re.Match, today: date) -> dict | None:
     if "sfx" in m.groupdict() and not (m["sfx"] or m["of"]):
         return None  # "at 3 may I..." is not May 3rd; need "3rd May" or "3 of May"
@@ -273,6 +496,69 @@ def _month_date(m: re.Match, today: date) -> dict | None:
     return day and {"day": day, "calendar_date": True, "past": day < today}
 
 
+_EARLY, _MID, _LATE = (
+    ("early", "beginning", "start"),
+    ("mid", "middle"),
+    ("late", "end", "back end"),
+)
+
+
+def _part_span(m: re.Match, today: date) -> dict | None:
+    part, unit = m["part"], m["unit"]
+    if part == "earlier":
+        part = "early"
+    if unit == "week":
+        monday = today - timedelta(today.weekday())
+        if m["which"] == "next":
+            monday += timedelta(7)
+        first, last = monday, monday + timedelta(6)
+        thirds = {_EARLY: (0, 1), _MID: (1, 3), _LATE: (3, 5)}
+    else:
+        if unit == "month":
+            first = today.replace(day=1)
+            if m["which"] == "next":
+                first = _add_months(first, 1)
+            first, last = first, _month_of(today, first.month, first.year)[1]
+        elif m["which"] is not None:
+            return None  # "late next March": not a way people talk
+        else:
+            first, last = _month_of(today, _MONTHS[unit])
+        n = last.day
+        thirds = {_EARLY: (0, 9), _MID: (9, 19), _LATE: (20 if part == "late" else n - 7, n - 1)}
+    if part in ("later", "rest"):
+        if first > today:
+            part = "late" if part == "later" else "rest"
+        if part == "rest":
+            return _span(first, last, today)
+        if part == "later":
+            return _span(today + timedelta(1), last, today)
+    for names, (a, b) in thirds.items():
+        if part in names:
+            return _span(first + timedelta(a), first + timedelta(b), today)
+    return None
+
+
+def _in_month(m: re.Match, today: date) -> dict:
+    return _span(*_month_of(today, _MONTHS[m["mon"]]), today)
+
+
+def _day_of_month_span(m: re.Match, today: date) -> dict:
+    first = today.replace(day=1)
+    if m["which"] == "next":
+        first = _add_months(first, 1)
+    if not 1 <= int(m["d"]) <= calendar.monthrange(first.year, first.month)[1]:
+        return {"unclear": True}
+    day = first.replace(day=int(m["d"]))
+    return {"day": day, "calendar_date": True, "past": day < today}
+
+
+def _weekday_date(m: re.Match, today: date) -> dict:
+    day = _next_day_of_month(today, int(m["d"]))
+    if day is None or day.weekday() != _WEEKDAYS[m["wd"]]:
+        return {"unclear": True}  # "Thursday the 4th" when the 4th is a Friday: which?
+    return {"day": day, "calendar_date": True}
+
+
 def _ordinal_day(m: re.Match, today: date) -> dict | None:
     day = _next_day_of_month(today, int(m["d"]))
     return day and {"day": day, "calendar_date": True}
@@ -281,14 +567,28 @@ def _ordinal_day(m: re.Match, today: date) -> dict | None:
 def _offset(m: re.Match, today: date) -> dict:
     raw, unit = (m["n"], m["unit"]) if m["n"] else (m["n2"], m["unit2"])
     n = {"a": 1, "an": 1, "a couple of": 2}.get(raw) or int(raw)
+    if unit == "fortnight":
+        unit, n = "week", 2 * n
     if unit == "month":
-        return {"day": _add_months(today, n)}
+        day = _add_months(today + timedelta(1) if m["base"] == "tomorrow" else today, n)
+        if m["or"]:
+            return {"days": (day, _add_months(today, n + 1))}
+        return {"day": day}
     base = today
     if m["base"] == "tomorrow":
         base = today + timedelta(1)
     elif m["base"] in _WEEKDAYS:
         base = _next_weekday(today, _WEEKDAYS[m["base"]])
-    return {"day": base + timedelta(n * (7 if unit == "week" else 1))}
+    step = 7 if unit == "week" else 1
+    day = base + timedelta(n * step)
+    if m["or"]:  # "in a week or two", "in 2 or 3 days"
+        return {"days": (day, base + timedelta((n + 1) * step))}
+    return {"day": day}
+
+
+def _weekdays_ahead(m: re.Match, today: date) -> dict:
+    n = 1 if m["n"] == "a" else int(m["n"])
+    return {"day": _next_weekday(today, _WEEKDAYS[m["wd"]]) + timedelta(7 * (n - 1))}
 
 
 def _relative_day(m: re.Match, today: date) -> dict:
@@ -298,6 +598,7 @@ def _relative_day(m: re.Match, today: date) -> dict:
 
 def _week(m: re.Match, today: date) -> dict:
     which = m["which"] or "week after next"
+    which = {"coming": "this", "following": "next"}.get(which, which)
     monday = today - timedelta(today.weekday())
     if which == "this":
         return {"days": (today, monday + timedelta(6))}
@@ -320,47 +621,182 @@ def _month_span(m: re.Match, today: date) -> dict:
     return {"days": (start, start.replace(day=calendar.monthrange(start.year, start.month)[1]))}
 
 
+SEARCH_DAYS = 14  # how far ahead "any weekday" or "Tuesdays" looks
+
+
+def _weekday_set(m: re.Match, today: date) -> dict:
+    weekend = m["kind"] == "weekends"
+    days = frozenset({5, 6} if weekend else range(5))
+    return {"days": (today, today + timedelta(SEARCH_DAYS - 1)), "weekdays": days}
+
+
+def _weekday_choice(m: re.Match, today: date) -> dict | None:
+    if not (m["any"] in ("any", "every") or m["pl"] or m["b"]):
+        return None  # one weekday: _WEEKDAY
+    days = frozenset(_WEEKDAYS[w] for w in (m["a"], m["b"]) if w)
+    return {"days": (today, today + timedelta(SEARCH_DAYS - 1)), "weekdays": days}
+
+
 def _weekday(m: re.Match, today: date) -> dict:
     wd = _WEEKDAYS[m["wd"]]
     if m["mod"] == "last":
         return {"day": today - timedelta((today.weekday() - wd - 1) % 7 + 1), "past": True}
     day = _next_weekday(today, wd) + timedelta(7 if m["after"] else 0)
     plain = m["mod"] in (None, "on") and not m["after"]
-    return {"day": day, "weekday": wd if plain else None}
+    # One rule everywhere: "next Thursday" is the first Thursday after today, like "Thursday".
+    # When that falls in this calendar week, some callers meant the week after; a weekday
+    # said on that same weekday might mean today. Either way the date is said back.
+    this_week = day.isocalendar()[:2] == today.isocalendar()[:2]
+    ambiguous = (m["mod"] == "next" and this_week) or (
+        wd == today.weekday() and m["mod"] in (None, "on", "this") and not m["after"]
+    )
+    return {"day": day, "weekday": wd if plain else None, "ambiguous": ambiguous}
 
 
 _DAY_RULES = [
+    (_NTH_WEEKDAY, _nth_weekday),
+    (_UNCLEAR_DAY, _unclear),
     (_MONTH_FIRST, _month_date),
     (_DAY_FIRST, _month_date),
     (_NUMERIC_DATE, _month_date),
+    (_DAY_OF_MONTH_SPAN, _day_of_month_span),
+    (_WEEKDAY_DATE, _weekday_date),
+    (_PART_SPAN, _part_span),
+    (_IN_MONTH, _in_month),
     (_ORDINAL_DAY, _ordinal_day),
     (_OFFSET, _offset),
+    (_WEEKDAYS_AHEAD, _weekdays_ahead),
     (_RELATIVE_DAY, _relative_day),
     (_WEEK, _week),
     (_WEEKEND, _weekend),
     (_MONTH_SPAN, _month_span),
+    (_WEEKDAY_SET, _weekday_set),
+    (_WEEKDAY_CHOICE, _weekday_choice),
     (_WEEKDAY, _weekday),
 ]
 
 
-def _overlaps(span: tuple[int, int], taken: list[tuple[int, int]]) -> bool:
-    return any(span[0] < end and start < span[1] for start, end in taken)
+class _Taken:
+    """Which characters a mention already covers: a flag per character, so checking a match is
+    proportional to its own length and a long utterance stays linear."""
+
+    def __init__(self, length: int) -> None:
+        self._flags = bytearray(length)
+
+    def overlaps(self, span: tuple[int, int]) -> bool:
+        return any(self._flags[span[0] : span[1]])
+
+    def add(self, span: tuple[int, int]) -> None:
+        self._flags[span[0] : span[1]] = b"\x01" * (span[1] - span[0])
 
 
-def _scan_days(s: str, today: date, taken: list[tuple[int, int]]) -> list[_Mention]:
+def _scan_days(s: str, today: date, taken: _Taken) -> list[_Mention]:
     found = []
     for pattern, handler in _DAY_RULES:
         for m in pattern.finditer(s):
-            if not _overlaps(m.span(), taken) and (fields := handler(m, today)):
-                taken.append(m.span())
+            if not taken.overlaps(m.span()) and (fields := handler(m, today)):
+                taken.add(m.span())
                 found.append(_Mention(m.start(), m.end(), "day", **fields))
+    return found
+
+
+def _minutes(m: re.Match) -> int | None:
+    """Length of a _DURATION match in minutes; None when it is vague ("a few minutes")."""
+    if m["half_h"]:
+        return 30
+    if m["q_h"]:
+        return 15
+    if m["m"]:
+        return int(m["m"]) if m["m"].isdigit() else None
+    hours = {"a": 1, "an": 1, "a couple of": 2, "a couple": 2, "couple of": 2}.get(m["h"])
+    if hours is None:
+        if not m["h"].isdigit():
+            return None
+        hours = int(m["h"])
+    extra = 30 if m["h_half"] or m["half2"] else int(m["hm"] or 0)
+    return hours * 60 + extra
+
+
+def _scan_durations(s: str, today: date, now: time | None, taken: _Taken) -> list[_Mention]:
+    """ "in 45 minutes" (from now) and "half an hour later" (from what was offered)."""
+    found = []
+    for m in _DURATION.finditer(s):
+        minutes = _minutes(m)
+        start, end = m.span()
+        if shift := _SHIFT_AFTER.match(s, end):
+            earlier = shift["dir"] in ("earlier", "sooner", "before that")
+            end = shift.end()
+            if minutes is None:  # "a few minutes later"
+                found.append(_Mention(start, end, "shift", nudge=-1 if earlier else 1))
+            else:
+                delta = timedelta(minutes=-minutes if earlier else minutes)
+                found.append(_Mention(start, end, "shift", shift=delta))
+            taken.add((start, end))
+            continue
+        if minutes is not None and (join := _FROM_CLOCK.match(s, end)):
+            clock = _CLOCK.match(s, join.end())
+            reading = clock and _read_clock(clock, s, True)
+            if reading:
+                base = datetime.combine(today, plausible_times(*reading)[0])
+                delta = timedelta(minutes=minutes)
+                moment = base - delta if join["dir"] == "before" else base + delta
+                taken.add((start, clock.end()))
+                found.append(
+                    _Mention(start, clock.end(), "clock", time=moment.time(), explicit=True)
+                )
+                continue
+        before = _FROM_NOW_BEFORE.search(s, max(0, start - 30), start)
+        after = _FROM_NOW_AFTER.match(s, end)
+        if not (before or after):
+            continue
+        start, end = (before.start() if before else start), (after.end() if after else end)
+        taken.add((start, end))
+        if minutes is None or now is None:
+            # "In a few minutes" is as soon as can be; "in a few hours", or no clock to count
+            # from: nothing is guessed.
+            if minutes is None and m["m"]:
+                found.append(_Mention(start, end, "soon"))
+            continue
+        moment = datetime.combine(today, now.replace(second=0, microsecond=0))
+        moment += timedelta(minutes=minutes)
+        found.append(_Mention(start, end, "day", day=moment.date()))
+        found.append(_Mention(start, end, "clock", time=moment.time(), explicit=True))
+    return found
+
+
+def _scan_nudges(s: str, taken: _Taken) -> list[_Mention]:
+    found = []
+    for m in _NUDGE.finditer(s):
+        if taken.overlaps(m.span()):
+            continue
+        if m["dir"] and _NOT_A_NUDGE.search(s, max(0, m.start() - 25), m.start()):
+            continue
+        direction = m["dir"] or m["dir2"] or "after"
+        earlier = direction in ("earlier", "sooner", "before")
+        taken.add(m.span())
+        found.append(_Mention(*m.span(), "shift", nudge=-1 if earlier else 1))
+    return found
+
+
+def _scan_soonest(s: str, taken: _Taken) -> list[_Mention]:
+    found = []
+    for m in _SOONEST.finditer(s):
+        if not taken.overlaps(m.span()):
+            taken.add(m.span())
+            # "any time after 5" is a window, not a rush: weak words count only alone.
+            found.append(_Mention(*m.span(), "soon", period="weak" if m["weak"] else None))
     return found
 
 
 def _read_clock(m: re.Match, s: str, cued: bool) -> tuple[time, bool] | None:
     """(time, am/pm known) for one _CLOCK match, or None when it is not a time."""
-    sfx = m["sfx"]
-    if m["word"]:
+    sfx = m["sfx"] and m["sfx"][-2:]  # "3 oclock am" is 3 am
+    if m["hhmm"]:
+        h, mi = divmod(int(m["hhmm"]), 100)
+        if not (sfx or cued or _PERIOD_AFTER.match(s, m.end())) or _UNIT_AFTER.match(s, m.end()):
+            return None  # "for 130 dollars"
+        explicit = False
+    elif m["word"]:
         h, mi, explicit = (0 if m["word"] == "midnight" else 12), 0, True
     elif m["mil"]:
         (h, mi), explicit = divmod(int(m["mil"]), 100), True
@@ -368,7 +804,9 @@ def _read_clock(m: re.Match, s: str, cued: bool) -> tuple[time, bool] | None:
         base = {"noon": 12, "midnight": 0}.get(m["rh"])
         explicit = base is not None or int(m["rh"]) > 12
         base = int(m["rh"]) if base is None else base
-        mins = {"half": 30, "quarter": 15}.get(m["rel"]) or int(m["rel"])
+        mins = {"half": 30, "quarter": 15}.get(m["rel"]) or int(m["rel"].split()[0])
+        if not 0 < mins < 60:
+            return None
         if m["dir"] in ("past", "after"):
             h, mi = base, mins
         else:  # "quarter to 1" is 12:45
@@ -377,8 +815,10 @@ def _read_clock(m: re.Match, s: str, cued: bool) -> tuple[time, bool] | None:
     else:
         h, mi = int(m["h"]), int(m["m"] or 0)
         strong = m["m"] or sfx or _PERIOD_AFTER.match(s, m.end())
-        if not (strong or cued) or (not (m["m"] or sfx) and _UNIT_AFTER.match(s, m.end())):
-            return None  # "2 haircuts", "I'm 25", "for 30 minutes"
+        if not (strong or cued) or (
+            not (m["m"] and m["sep"] == ":") and not sfx and _UNIT_AFTER.match(s, m.end())
+        ):
+            return None  # "2 haircuts", "I'm 25", "for 30 minutes", "2 15 minute slots"
         if h > 23 or (h == 0 and not m["m"]):
             return None
         explicit = h > 12 or h == 0 or (len(m["h"]) == 2 and m["h"][0] == "0")  # 24h form
@@ -398,39 +838,65 @@ def _range(a: tuple[time, bool], b: tuple[time, bool]) -> tuple[time, time]:
     return plausible_times(*a)[0], plausible_times(*b)[0]
 
 
-def _scan_clock(s: str, expecting_time: bool, taken: list[tuple[int, int]]) -> list[_Mention]:
+def _inclusive(window: tuple[time, time]) -> tuple[time, time]:
+    """'at 3 or 4': starting at 4 is fine too, so the window reaches just past it."""
+    end = (datetime.combine(date.min, window[1]) + timedelta(minutes=1)).time()
+    return window[0], max(end, window[1])
+
+
+def _scan_clock(s: str, expecting_time: bool, taken: _Taken) -> list[_Mention]:
     found = []
     for m in _CLOCK.finditer(s):
-        if _overlaps(m.span(), taken):
+        if taken.overlaps(m.span()):
             continue
         prefix = s[max(0, m.start() - 40) : m.start()]
-        reading = _read_clock(m, s, expecting_time or bool(_TIME_CUE_BEFORE.search(prefix)))
+        cued = (
+            expecting_time
+            or bool(_TIME_CUE_BEFORE.search(prefix))
+            or bool(found and _CORRECTION_BEFORE.search(prefix))
+        )
+        reading = _read_clock(m, s, cued)
         if reading is None:
             continue
         start, end = m.span()
-        join = _RANGE_JOIN.match(s, end) if _BETWEEN.search(prefix) else None
+        between = _BETWEEN.search(prefix)
+        join = (_RANGE_JOIN if between else _OR_JOIN).match(s, end)
         second = _CLOCK.match(s, join.end()) if join else None
         second_reading = (
-            second and not _overlaps(second.span(), taken) and _read_clock(second, s, True)
+            second and not taken.overlaps(second.span()) and _read_clock(second, s, True)
         )
+        if second_reading and second_reading[1] and not reading[1] and reading[0].hour < 12:
+            # "2 to 3 pm", "9 or 10 am": the am/pm said once is meant for both.
+            first = reading[0]
+            if second_reading[0].hour >= 12 and first.hour + 12 <= second_reading[0].hour:
+                first = first.replace(hour=first.hour + 12)
+            reading = (first, True)
         if second_reading:
-            end, fields = second.end(), {"window": _range(reading, second_reading)}
+            window = _range(reading, second_reading)
+            if not between:
+                window = _inclusive(window)
+            end, fields = second.end(), {"window": window}
         elif _AFTER.search(prefix):
             fields = {"window": (plausible_times(*reading)[0], END_OF_DAY)}
         elif _BEFORE.search(prefix):
             fields = {"window": (time(0), plausible_times(*reading)[0])}
         else:
             fields = {"time": reading[0], "explicit": reading[1]}
-        taken.append((start, end))
+        taken.add((start, end))
         found.append(_Mention(start, end, "clock", **fields))
     return found
 
 
-def _scan_windows(s: str) -> list[_Mention]:
+def _scan_windows(s: str, taken: _Taken) -> list[_Mention]:
     found = []
-    for m in _PART_OF_DAY.finditer(s):
+    for m in _OTHER_WINDOWS.finditer(s):
+        if not taken.overlaps(m.span()):
+            taken.add(m.span())
+            found.append(_Mention(*m.span(), "clock", window=_OTHER_WINDOW_TIMES[m["w"]]))
+    for m in _PART_OF_DAY.finditer(s):  # "tonight" is a day and a part of it
         period = {"night": "evening", "tonight": "evening"}.get(m["p"], m["p"])
-        found.append(_Mention(*m.span(), "clock", window=WINDOWS[period], period=period))
+        window = _QUALIFIED.get((m["q"], period), WINDOWS[period])
+        found.append(_Mention(*m.span(), "clock", window=window, period=period))
     for m in _LUNCH.finditer(s):
         window = {"after": AFTER_LUNCH, "before": BEFORE_LUNCH}.get(m["bound"], WINDOWS["lunch"])
         found.append(_Mention(*m.span(), "clock", window=window))
@@ -442,14 +908,26 @@ def _scan_windows(s: str) -> list[_Mention]:
 
 def _merge_days(a: _Mention, b: _Mention) -> _Mention | None:
     """Combine two neighbouring day mentions, or None if the later one replaces the earlier."""
+    if a.unclear or b.unclear:  # "the Friday after December 3rd": still unclear
+        return b if b.unclear else a
     for first, second in ((a, b), (b, a)):
-        if first.weekday is not None and second.calendar_date:  # "Thursday the 3rd"
+        if first.weekday is not None and second.calendar_date and second.day:
+            if second.day.weekday() != first.weekday:  # "Thursday the 4th" (a Friday)
+                return replace(second, day=None, unclear=True)
             return second
         if first.weekday is not None and second.days:  # "Tuesday next week"
             span = second.days
             day = span[0] + timedelta((first.weekday - span[0].weekday()) % 7)
             if day <= span[1]:
-                return replace(second, day=day, days=None)
+                return replace(second, day=day, days=None, weekdays=None)
+            return replace(second, days=None, unclear=True)
+        if first.weekdays and second.days and not second.weekdays:  # "a weekday next week"
+            return replace(second, weekdays=first.weekdays)
+    if a.day and b.day and (a.weekday is not None or b.weekday is not None):
+        plain, other = (a, b) if a.weekday is not None else (b, a)
+        if other.day.weekday() == plain.weekday:  # "tomorrow, Thursday"
+            return other
+        return replace(other, day=None, unclear=True)  # "in 2 weeks on Friday": which Friday?
     return None
 
 
@@ -461,6 +939,12 @@ def _merge_clock(a: _Mention, b: _Mention) -> _Mention | None:
                 return time_m
             h = time_m.time.hour % 12 + (0 if period_m.period == "morning" else 12)
             return replace(time_m, time=time_m.time.replace(hour=h), explicit=True)
+        if period_m.period and time_m.window and period_m.window:
+            # "afternoons after 3": the narrower of the two
+            low = max(period_m.window[0], time_m.window[0])
+            high = min(period_m.window[1], time_m.window[1])
+            if low < high:
+                return replace(time_m, window=(low, high))
     return None
 
 
@@ -486,37 +970,69 @@ def _fold(mentions: list[_Mention], s: str, merge) -> _Mention | None:
     return current
 
 
-def _parse(text: str, today: date, expecting_time: bool) -> WhenParse:
+def _keep_last(a: _Mention, b: _Mention) -> None:
+    return None
+
+
+def _parse(text: str, today: date, expecting_time: bool, now: time | None = None) -> WhenParse:
     s = _normalise(text)
-    taken: list[tuple[int, int]] = []
-    mentions = _scan_days(s, today, taken)
+    taken = _Taken(len(s))
+    mentions = _scan_durations(s, today, now, taken)
+    mentions += _scan_days(s, today, taken)
+    mentions += _scan_windows(s, taken)
+    mentions += _scan_nudges(s, taken)
     mentions += _scan_clock(s, expecting_time, taken)
-    mentions += _scan_windows(s)
+    mentions += _scan_soonest(s, taken)
     for m in mentions:
         if neg := _NEGATED.search(s[max(0, m.start - 40) : m.start]):
             m.negated = "no" if neg["word"] == "no" else "not"
     day = _fold([m for m in mentions if m.group == "day"], s, _merge_days)
     clock = _fold([m for m in mentions if m.group == "clock"], s, _merge_clock)
+    shift = _fold([m for m in mentions if m.group == "shift"], s, _keep_last)
+    soon = _fold([m for m in mentions if m.group == "soon"], s, _keep_last)
+    if soon is not None and soon.period == "weak" and (day or clock):
+        soon = None
+    if clock is not None and clock.time is not None:
+        flips = list(_AMPM_CORRECTION.finditer(s, clock.end))
+        if flips:
+            flip = flips[-1]
+            hour = clock.time.hour % 12 + (12 if flip["half"] == "pm" else 0)
+            clock = replace(clock, time=clock.time.replace(hour=hour), explicit=True)
+    if day is not None and day.unclear:
+        return WhenParse(
+            time=clock and clock.time,
+            ampm_explicit=bool(clock and clock.explicit),
+            window=clock and clock.window,
+            unclear=True,
+        )
     return WhenParse(
         day=day and day.day,
         days=day and day.days,
         past=bool(day and day.past),
+        weekdays=day and day.weekdays,
+        ambiguous=bool(day and day.ambiguous),
         time=clock and clock.time,
         ampm_explicit=bool(clock and clock.explicit),
         window=clock and clock.window,
+        soonest=soon is not None,
+        shift=shift and shift.shift,
+        nudge=shift.nudge if shift else 0,
     )
 
 
-def parse_when(text: str, *, today: date, expecting_time: bool = False) -> WhenParse:
+def parse_when(
+    text: str, *, today: date, expecting_time: bool = False, now: time | None = None
+) -> WhenParse:
     """Find the date/time expressions in one caller utterance.
 
     `expecting_time`: the caller was just asked "what time?", so a bare "3" or "four" is a time.
+    `now`: the local time of day, for "in 45 minutes"; without it such phrases are not guessed.
     Never raises on any string input; returns an empty WhenParse when nothing is found.
     """
     if not isinstance(text, str) or not text.strip():
         return WhenParse()
     try:
-        return _parse(text, today, expecting_time)
+        return _parse(text, today, expecting_time, now)
     except Exception:
         # A call must never crash on odd speech; treat it as "no date heard" and log for fixing.
         log.exception("parse_when failed on %r", text)

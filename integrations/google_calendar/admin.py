@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from bookings.admin import BookingAdmin, BusinessAdmin
+from bookings.admin_times import business_time_column
 from bookings.models import Booking
 from bookings.tasks import retry_provider_follow_ups
 from integrations.google_calendar.models import CalendarEventSync, GoogleCalendarConnection
@@ -25,24 +26,32 @@ SHOWN_FIELDS = [
     "busy_calendar_ids",
     "write_calendar_id",
     "granted_scopes",
-    "access_token_expires_at",
+    "access_token_expires_local",
     "last_error",
-    "last_error_at",
+    "last_error_local",
     "connected_by",
-    "connected_at",
-    "updated_at",
+    "connected_local",
+    "updated_local",
     "manage",
 ]
 
 
 @admin.register(GoogleCalendarConnection)
 class GoogleCalendarConnectionAdmin(admin.ModelAdmin):
-    list_display = ["business", "state", "account_email", "last_error_at", "connected_at"]
+    list_display = ["business", "state", "account_email", "last_error_local", "connected_local"]
     list_filter = ["status"]
     search_fields = ["business__name", "business__slug", "account_email"]
     list_select_related = ["business"]
     fields = SHOWN_FIELDS
     readonly_fields = SHOWN_FIELDS
+
+    # In the business's zone, named, like every time in admin.
+    access_token_expires_local = business_time_column(
+        "access_token_expires_at", "business", "access token expires"
+    )
+    last_error_local = business_time_column("last_error_at", "business", "last error at")
+    connected_local = business_time_column("connected_at", "business", "connected at")
+    updated_local = business_time_column("updated_at", "business", "updated")
 
     def has_add_permission(self, request) -> bool:
         return False  # a connection is made by connecting, on the business's page

@@ -120,6 +120,11 @@ class GoogleCalendarProvider(NativeBookingProvider):
             busy = outside(busy, await run_orm(self.own_slot)(context.moving_booking_id))
         return busy
 
+    async def calendar_busy(self, start: datetime, end: datetime) -> Sequence[Interval] | None:
+        if not self.options["check_availability"]:
+            return ()
+        return await self._fetch(start, end)
+
     def known_busy(self) -> Sequence[Interval]:
         return self._busy.busy if self._busy is not None else ()
 

@@ -9,8 +9,9 @@ import threading
 
 from django.core.management.base import BaseCommand
 from django.db import close_old_connections, connection
+from django.utils import timezone
 
-from bookings import outbox
+from bookings import heartbeat, outbox, periodic
 
 
 class Command(BaseCommand):
@@ -30,8 +31,17 @@ class Command(BaseCommand):
         if not once:
             self._stop_on_signals(stopping)
         ran = 0
+        name, started = heartbeat.worker_name(), timezone.now()
+        last_beat = None
+        last_runs: dict = {}
         while not stopping.is_set():
             _drop_stale_connections()
+            now = timezone.now()
+            if last_beat is None or now - last_beat >= heartbeat.BEAT_EVERY:
+                heartbeat.beat(name, started_at=started, now=now)
+                last_beat = now
+            # E.g. queue the reminders that have come due; they then run as outbox tasks.
+            periodic.run_due(now, last_runs)
             count = outbox.run_due(limit=batch)
             ran += count
             if count:
@@ -39,6 +49,7 @@ class Command(BaseCommand):
             if once:
                 break
             stopping.wait(interval)
+        heartbeat.stop(name)
         _drop_stale_connections()
         self.stdout.write(f"Outbox worker: ran {ran} task(s), stopping.")
 

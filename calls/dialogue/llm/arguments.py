@@ -72,7 +72,9 @@ def read_start(text: object, *, schedule: Schedule, today: date) -> StartReading
         f"Could not read {text!r} as a date and time. Ask the caller for the day and the time, "
         "and pass start as 'YYYY-MM-DD HH:MM' in local time."
     )
-    if when.is_empty:
+    no_day_or_time = when.day is None and when.days is None and when.time is None
+    if when.unclear or (no_day_or_time and when.window is None):
+        # "As soon as you can" or "an hour later" are not a start the tool can check.
         return StartReading(problem=unreadable)
     if when.past:
         return StartReading(problem="That day has already passed. Ask the caller for another day.")

@@ -17,7 +17,7 @@ from django.core.management.base import BaseCommand, CommandError, OutputWrapper
 from bookings.models import Business
 from calls.models import Call
 from calls.session import CallSession
-from calls.simulator.identity import DEFAULT_CALLER, new_call_sid
+from calls.simulator.identity import fresh_test_number, new_call_sid
 from calls.simulator.records import call_summary
 
 QUIT_WORDS = frozenset({"quit", "exit"})
@@ -56,10 +56,13 @@ class Command(BaseCommand):
     def add_arguments(self, parser) -> None:
         parser.add_argument("slug", help="The business's slug, e.g. demo.")
         parser.add_argument(
-            "--caller", default=DEFAULT_CALLER, help="Caller ID to present (E.164)."
+            "--caller",
+            default="",
+            help="Caller ID to present (E.164). Default: a fresh test number for this call.",
         )
 
     def handle(self, *args, slug: str, caller: str, **options) -> None:
+        caller = caller or fresh_test_number()
         if not Business.objects.filter(slug=slug, is_active=True).exists():
             known = ", ".join(
                 Business.objects.filter(is_active=True).values_list("slug", flat=True)

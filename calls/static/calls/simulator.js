@@ -115,6 +115,7 @@
   const handlers = {
     started(frame) {
       statusLine.textContent = "Connected to " + business.selectedOptions[0].textContent +
+        ", calling from " + String(frame.caller || "an unknown number") +
         " (call " + frame.call_sid + "). Type what the caller says.";
       setLink("call-link", frame.call_admin_url);
       show("call-link-row", true);

@@ -157,7 +157,7 @@ async def test_a_taken_slot_is_refused_with_the_reason_and_alternatives(demo, fa
 @pytest.mark.parametrize(
     ("start", "reason", "explanation"),
     [
-        ("2026-11-26 20:00", "outside_hours", "outside our hours. On tomorrow we're open 9 AM"),
+        ("2026-11-26 20:00", "outside_hours", "outside our hours. Tomorrow we're open 9 AM"),
         ("2026-11-29 11:00", "closed_day", "I'm sorry, we're closed on Sundays."),
         ("2026-11-25 10:15", "too_soon", "we need at least 1 hour notice"),
     ],

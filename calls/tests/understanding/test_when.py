@@ -53,7 +53,7 @@ CASES = [
     ("this Friday", on(d(11, 27))),
     ("next Tuesday", on(d(12, 1))),
     ("on Thursday", on(d(11, 26))),
-    ("Wednesday", on(d(12, 2))),
+    ("Wednesday", on(d(12, 2), ambiguous=True)),  # said on a Wednesday
     ("Monday after next", on(d(12, 7))),
     ("Tuesday next week", on(d(12, 1))),
     ("next week on Friday", on(d(12, 4))),
@@ -111,7 +111,7 @@ CASES = [
     ("3 o'clock in the afternoon", at(15, explicit=True)),
     ("seven tonight", at(19, explicit=True, day=TODAY)),
     ("around 2", at(2)),
-    ("by 5", at(5)),
+    ("by 5", WhenParse(window=(time(0), time(17)))),  # "done by 5"
     ("at 12", at(12)),
     # --- windows
     ("morning", WhenParse(window=MORNING)),
@@ -142,7 +142,7 @@ CASES = [
     ("at 10 tomorrow morning", at(10, explicit=True, day=d(11, 26))),
     ("seven in the evening", at(19, explicit=True)),
     ("Saturday the 28th at 11", at(11, day=d(11, 28))),
-    ("next Friday at 3:15 pm", at(15, 15, explicit=True, day=d(11, 27))),
+    ("next Friday at 3:15 pm", at(15, 15, explicit=True, day=d(11, 27), ambiguous=True)),
     ("Friday night", on(d(11, 27), window=EVENING)),
     (
         "sometime next week in the afternoon",
@@ -153,11 +153,11 @@ CASES = [
     ("quarter after ten", at(10, 15)),
     # --- corrections: the last positive mention wins
     ("no, not 3, make it 4", at(4)),
-    ("not Tuesday, Wednesday", on(d(12, 2))),
-    ("Tuesday. Actually Wednesday", on(d(12, 2))),
+    ("not Tuesday, Wednesday", on(d(12, 2), ambiguous=True)),
+    ("Tuesday. Actually Wednesday", on(d(12, 2), ambiguous=True)),
     ("Tuesday, not Wednesday", on(d(12, 1))),
     ("no, 3pm", at(15, explicit=True)),
-    ("Tuesday? No, Wednesday", on(d(12, 2))),
+    ("Tuesday? No, Wednesday", on(d(12, 2), ambiguous=True)),
     ("no, 3 pm, not 3 am", at(15, explicit=True)),
     ("I can't do Monday, how about Friday at 2", at(2, day=d(11, 27))),
     ("morning, no wait, at 3", at(3)),
@@ -167,7 +167,7 @@ CASES = [
     ("call me back on 555-123-4567", EMPTY),
     ("for 30 minutes", EMPTY),
     ("I'm 25", EMPTY),
-    ("what's the first available?", EMPTY),
+    ("what's the first available?", WhenParse(soonest=True)),
     ("", EMPTY),
     ("hello, who is this?", EMPTY),
     ("Good morning!", EMPTY),

@@ -1,0 +1,386 @@
+"""Whole conversations about how callers say days, times and answers (Demo Salon).
+
+Now is Wednesday 2026-11-25 10:00 in New York. The salon is open Mon-Fri 9-18 and Sat 10-16,
+closed Sunday, and needs an hour's notice. The caller calls from +1 555 555 0123 unless a test
+says otherwise. Grouped by what the caller does: dates, times relative to what was offered,
+windows and edges, speech-to-text forms, self-corrections, casual yes and no.
+"""
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+
+from bookings.models import Booking
+from calls.tests.conversation import Conversation, demo_business, local
+
+pytestmark = pytest.mark.django_db(transaction=True)
+NOW = datetime(2026, 11, 25, 10, 0, tzinfo=ZoneInfo("America/New_York"))
+
+
+@pytest.fixture(autouse=True)
+def frozen_now():
+    with time_machine.travel(NOW, tick=True):
+        yield
+
+
+@pytest.fixture
+async def demo():
+    return await demo_business()
+
+
+async def bookings_of(business):
+    return [b async for b in Booking.objects.filter(business=business).select_related("service")]
+
+
+async def booked_start(business):
+    (booking,) = await bookings_of(business)
+    return booking.start
+
+
+async def finish(call, name="Dana"):
+    """Name, the caller-ID number, and yes to the read-back; returns the read-back."""
+    answer = call.transcript[-1][1]
+    if "your name" in answer:
+        answer = await call.say(name)
+    if "number you're calling from" in answer:
+        answer = await call.say("yes")
+    assert "Shall I book it?" in answer, call
+    assert "all set" in await call.say("yes"), call
+    return answer
+
+
+# --- dates: relative, vague, and the Nth weekday of a month ----------------------------------
+
+
+async def test_second_friday_in_january_with_a_time_is_that_day_and_time(demo):
+    call = await Conversation.start(demo)
+    await call.say("Hi, could I get a haircut the second Friday in January at 2?")
+    read_back = await finish(call)
+    assert "Friday, January 8th at 2 PM" in read_back
+    assert await booked_start(demo) == local(demo, 2027, 1, 8, 14)
+
+
+async def test_end_of_this_month_gets_offers_inside_it(demo):
+    call = await Conversation.start(demo)
+    answer = await call.say("Yeah I need a manicure, um, end of this month sometime")
+    assert "I can do today at 11:15 AM, tomorrow at 9 AM or Friday at 9 AM" in answer
+    await call.say("friday please")
+    await finish(call)
+    assert await booked_start(demo) == local(demo, 2026, 11, 27, 9)
+
+
+async def test_late_next_month_afternoons_offers_late_december_afternoons(demo):
+    call = await Conversation.start(demo)
+    answer = await call.say("Can I get a colour late next month? Afternoons are better for me.")
+    assert "Monday, December 21st at noon" in answer
+    assert "December 22nd at noon" in answer and "December 23rd at noon" in answer
+    await call.say("the last one")
+    await finish(call)
+    assert await booked_start(demo) == local(demo, 2026, 12, 23, 12)
+
+
+async def test_in_two_weeks_asks_the_time_on_that_day(demo):
+    call = await Conversation.start(demo)
+    answer = await call.say("I'd like a haircut in two weeks")
+    assert answer == "What time on Wednesday, December 9th would suit you?"
+    await call.say("eleven thirty")
+    await finish(call)
+    assert await booked_start(demo) == local(demo, 2026, 12, 9, 11, 30)
+
+
+async def test_this_coming_tuesday(demo):
+    call = await Conversation.start(demo)
+    await call.say("beard trim this coming Tuesday at 10 please")
+    read_back = await finish(call)
+    assert "Tuesday, December 1st at 10 AM" in read_back
+
+
+async def test_after_4_any_weekday_offers_weekdays_after_4(demo):
+    call = await Conversation.start(demo)
+    answer = await call.say("I work days, so a haircut after 4, any weekday")
+    assert "today at 4 PM, tomorrow at 4 PM or Friday at 4 PM" in answer
+    await call.say("tomorrow's good")
+    await finish(call)
+    assert await booked_start(demo) == local(demo, 2026, 11, 26, 16)
+
+
+async def test_a_morning_next_week(demo):
+    call = await Conversation.start(demo)
+    answer = await call.say("could I get a manicure, a morning next week?")
+    assert "Monday at 9 AM, Tuesday at 9 AM or Wednesday, December 2nd at 9 AM" in answer
+    await call.say("Tuesday")
+    await finish(call)
+    assert await booked_start(demo) == local(demo, 2026, 12, 1, 9)
+
+
+@pytest.mark.parametrize(
+    "asked",
+    [
+        "I need a haircut now",
+        "haircut, as soon as you can",
+        "what's the earliest you've got for a haircut?",
+    ],
+)
+async def test_soonest_offers_the_first_free_times(demo, asked):
+    call = await Conversation.start(demo)
+    answer = await call.say(asked)
+    assert "I can do today at 11:15 AM, 11:45 AM or 12:15 PM" in answer
+    await call.say("the first one")
+    await finish(call)
+    assert await booked_start(demo) == local(demo, 2026, 11, 25, 11, 15)
+
+
+async def test_next_thursday_is_said_with_its_date(demo):
+    call = await Conversation.start(demo)
+    answer = await call.say("haircut next Thursday please")
+    assert answer == "What time on Thursday, November 26th would suit you?"
+    answer = await call.say("no, the week after. I mean December 3rd")
+    assert "December 3rd" in answer
+    await call.say("at 2")
+    await finish(call)
+    assert await booked_start(demo) == local(demo, 2026, 12, 3, 14)
+
+
+async def test_next_friday_offers_are_said_with_the_date(demo):
+    call = await Conversation.start(demo)
+    answer = await call.say("a haircut next Friday morning")
+    assert "Friday, November 27th at 9 AM" in answer
+
+
+async def test_a_day_it_cannot_work_out_is_asked_about_not_guessed(demo):
+    call = await Conversation.start(demo)
+    answer = await call.say("I'd like a haircut the Friday before Christmas")
+    assert "not sure which day you mean" in answer
+    await call.say("December 18th at 3")
+    read_back = await finish(call)
+    assert "Friday, December 18th at 3 PM" in read_back
+
+
+# --- times relative to what was offered or read back ---------------------------------------
+
+
+async def read_back_tomorrow_at_3(demo):
+    call = await Conversation.start(demo)
+    await call.say("this is Ann, haircut tomorrow at 3")
+    answer = await call.say("yes")
+    assert answer.endswith("on Thursday, November 26th at 3 PM. Shall I book it?")
+    return call
+
+
+async def test_half_an_hour_later_than_the_read_back(demo):
+    call = await read_back_tomorrow_at_3(demo)
+    answer = await call.say("Oh, actually, could we make it half an hour later?")
+    assert answer.endswith("Thursday, November 26th at 3:30 PM. Shall I book it?")
+    await call.say("yep")
+    assert await booked_start(demo) == local(demo, 2026, 11, 26, 15, 30)
+
+
+async def test_an_hour_earlier(demo):
+    call = await read_back_tomorrow_at_3(demo)
+    answer = await call.say("hmm, an hour earlier would be better")
+    assert answer.endswith("Thursday, November 26th at 2 PM. Shall I book it?")
+    await call.say("yes")
+    assert await booked_start(demo) == local(demo, 2026, 11, 26, 14)
+
+
+async def test_a_bit_earlier_offers_the_nearest_earlier_times(demo):
+    call = await read_back_tomorrow_at_3(demo)
+    answer = await call.say("ooh, a bit earlier?")
+    assert "tomorrow at 1:45 PM, 2:15 PM or 2:45 PM" in answer
+    await call.say("2:45")
+    await call.say("yes")
+    assert await booked_start(demo) == local(demo, 2026, 11, 26, 14, 45)
+
+
+async def test_the_one_after_that_when_the_offer_is_taken(demo):
+    other = await Conversation.start(demo, caller="+15555550111")
+    await other.say("haircut tomorrow at 3:30, I'm Lou")
+    await other.say("yes")
+    await other.say("yes")
+    call = await read_back_tomorrow_at_3(demo)
+    answer = await call.say("can I get the one after that?")
+    assert "tomorrow at 4 PM" in answer  # 3:30 is Lou's
+    await call.say("the first one")
+    await call.say("yes")
+    starts = sorted(b.start for b in await bookings_of(demo))
+    assert starts == [local(demo, 2026, 11, 26, 15, 30), local(demo, 2026, 11, 26, 16)]
+
+
+async def test_later_than_nothing_is_asked_again(demo):
+    call = await Conversation.start(demo)
+    await call.say("a haircut please")
+    answer = await call.say("a bit later")
+    assert "didn't quite get that" in answer and "What day" in answer
+
+
+async def test_push_a_booking_back_an_hour(demo):
+    booker = await Conversation.start(demo)
+    await booker.say("this is Maria, haircut tomorrow at 3")
+    await booker.say("yes")
+    await booker.say("yes")
+    call = await Conversation.start(demo)
+    await call.say("I need to reschedule my booking")
+    answer = await call.say("an hour later please")
+    assert "from Thursday, November 26th at 3 PM to Thursday, November 26th at 4 PM" in answer
+    await call.say("yes")
+    confirmed = [b.start for b in await bookings_of(demo) if b.status == "confirmed"]
+    assert confirmed == [local(demo, 2026, 11, 26, 16)]
+
+
+# --- windows, offsets and edges ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("asked", "offered"),
+    [
+        ("haircut tomorrow 2-3pm", "tomorrow at 2 PM or 2:30 PM"),
+        ("a haircut from 1 to 3 tomorrow", "tomorrow at 1 PM, 1:30 PM or 2 PM"),
+        ("haircut Friday, between 4 and 6", "Friday at 4 PM, 4:30 PM or 5 PM"),
+        ("haircut tomorrow by noon", "tomorrow at 9 AM, 9:30 AM or 10 AM"),
+        ("haircut tomorrow, any time after 5", "tomorrow at 5 PM or 5:30 PM"),
+    ],
+)
+async def test_a_window_gets_offers_inside_it_not_its_end(demo, asked, offered):
+    call = await Conversation.start(demo)
+    answer = await call.say(asked)
+    assert f"I can do {offered}. Which would you like?" == answer
+
+
+@pytest.mark.parametrize(
+    ("said", "start"),
+    [
+        ("haircut tomorrow at 10 minutes past 4", (2026, 11, 26, 16, 10)),
+        ("haircut tomorrow at 25 to 3", (2026, 11, 26, 14, 35)),
+        ("haircut two Tuesdays from now at 11", (2026, 12, 8, 11)),
+        ("can I come in for a haircut in an hour and a half", (2026, 11, 25, 11, 30)),
+    ],
+)
+async def test_offsets_and_quarter_hours(demo, said, start):
+    call = await Conversation.start(demo)
+    await call.say(said)
+    await finish(call)
+    assert await booked_start(demo) == local(demo, *start)
+
+
+async def test_in_45_minutes_is_too_soon_and_says_so(demo):
+    call = await Conversation.start(demo)
+    answer = await call.say("can you fit a haircut in, in 45 minutes?")
+    assert "we need at least 1 hour notice" in answer
+    assert "today at 11:15 AM" in answer
+
+
+@pytest.mark.parametrize("hour", ["midnight", "4 am"])
+async def test_closed_hours_are_said_to_be_closed(demo, hour):
+    call = await Conversation.start(demo)
+    answer = await call.say(f"haircut tomorrow at {hour}")
+    assert "that's outside our hours. Tomorrow we're open 9 AM to 6 PM" in answer
+    assert await bookings_of(demo) == []
+
+
+# --- speech-to-text forms --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("said", "heard"),
+    [
+        ("haircut tomorrow at 10 30", "10:30 AM"),
+        ("haircut tomorrow 2 15 pm", "2:15 PM"),
+        ("haircut tomorrow 9 45 in the morning", "9:45 AM"),
+        ("uh, a haircut, um, tomorrow at, uh, quarter past four", "4:15 PM"),
+        ("a haircut tomorrow at three forty five", "3:45 PM"),
+    ],
+)
+async def test_speech_to_text_times(demo, said, heard):
+    call = await Conversation.start(demo)
+    await call.say(said)
+    read_back = await finish(call)
+    assert f"Thursday, November 26th at {heard}" in read_back
+
+
+async def test_spaced_digits_after_the_phone_question_are_the_time(demo):
+    call = await Conversation.start(demo, caller="")
+    await call.say("haircut tomorrow at 3, I'm Bo")
+    answer = await call.say("9 45 in the morning actually")
+    assert "9:45" not in answer or "What's the best number" in answer
+    answer = await call.say("555 555 0142")
+    assert answer == "A haircut for Bo on Thursday, November 26th at 9:45 AM. Shall I book it?"
+
+
+# --- self-corrections ------------------------------------------------------------------------
+
+
+async def test_three_no_wait_four(demo):
+    call = await Conversation.start(demo)
+    await call.say("a haircut tomorrow")
+    await call.say("three, no wait, four")
+    read_back = await finish(call)
+    assert "at 4 PM" in read_back
+
+
+async def test_corrected_day_and_time_in_one_breath(demo):
+    call = await Conversation.start(demo)
+    await call.say("beard trim Monday, no, Tuesday, at ten, sorry, ten thirty")
+    read_back = await finish(call)
+    assert "Tuesday, December 1st at 10:30 AM" in read_back
+
+
+async def test_corrected_phone_number_last_digits_win(demo):
+    call = await Conversation.start(demo, caller="")
+    await call.say("manicure Friday at 2, I'm Ana")
+    answer = await call.say("Text 646 555 0188, no sorry, 0189")
+    assert answer == "A manicure for Ana on Friday, November 27th at 2 PM. Shall I book it?"
+    await call.say("yes")
+    (booking,) = await bookings_of(demo)
+    assert booking.customer_phone == "+16465550189"
+
+
+async def test_corrected_phone_number_group(demo):
+    call = await Conversation.start(demo, caller="")
+    await call.say("manicure Friday at 2, I'm Ana")
+    await call.say("it's 617 555 0142, sorry, 0143")
+    await call.say("yes")
+    (booking,) = await bookings_of(demo)
+    assert booking.customer_phone == "+16175550143"
+
+
+async def test_time_correction_next_to_a_phone_number_stays_a_time(demo):
+    call = await Conversation.start(demo, caller="")
+    await call.say("manicure Friday at 2, I'm Ana")
+    answer = await call.say("my number is 617 555 0142, oh and at 10 30, sorry, 10 45")
+    assert answer == "A manicure for Ana on Friday, November 27th at 10:45 AM. Shall I book it?"
+    await call.say("yes")
+    (booking,) = await bookings_of(demo)
+    assert booking.customer_phone == "+16175550142"
+    assert booking.start == local(demo, 2026, 11, 27, 10, 45)
+
+
+# --- casual yes and no -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("yes", ["mm-hmm", "yep", "sure thing", "go for it", "that works"])
+async def test_casual_yes_to_the_phone_question_and_the_read_back(demo, yes):
+    call = await Conversation.start(demo)
+    await call.say("haircut Friday at 2, I'm Bo")
+    answer = await call.say(yes)
+    assert answer.endswith("Shall I book it?")
+    assert "all set" in await call.say(yes)
+    assert await booked_start(demo) == local(demo, 2026, 11, 27, 14)
+
+
+@pytest.mark.parametrize("no", ["nope", "nah", "not really", "yeah, no"])
+async def test_casual_no_books_nothing(demo, no):
+    call = await Conversation.start(demo)
+    await call.say("haircut Friday at 2, I'm Bo")
+    await call.say("yes")
+    answer = await call.say(no)
+    assert "What would you like to change" in answer
+    assert await bookings_of(demo) == []
+    assert not call.ended
+
+
+async def test_casual_no_to_the_phone_question_asks_for_a_number(demo):
+    call = await Conversation.start(demo)
+    await call.say("haircut Friday at 2, I'm Bo")
+    assert "What number" in await call.say("nah")
