@@ -33,7 +33,7 @@ from datetime import time as dt_time
 from pathlib import Path
 
 import websockets
-from benchlib import ROOT, cpu_seconds, free_port, percentile, rss_kib, start_daphne
+from benchlib import ROOT, cpu_seconds, free_port, percentile, ring, rss_kib, start_daphne
 from twilio.request_validator import RequestValidator
 
 TOKEN = "bench-auth-token"
@@ -92,6 +92,10 @@ async def one_call(
     url = f"ws://127.0.0.1:{port}{path}"
     signature = RequestValidator(TOKEN).compute_signature(url, {})
     try:
+        if not echo:
+            await ring(
+                port, TOKEN, slug="demo", call_sid=sid, from_=f"+1555{index:07d}", to="+15555550100"
+            )
         async with websockets.connect(
             url,
             additional_headers={"X-Twilio-Signature": signature},

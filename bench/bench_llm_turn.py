@@ -34,7 +34,7 @@ from datetime import time as dt_time
 from pathlib import Path
 
 import websockets
-from benchlib import PY, ROOT, cpu_seconds, free_port, percentile, start_daphne
+from benchlib import PY, ROOT, cpu_seconds, free_port, percentile, ring, start_daphne
 from twilio.request_validator import RequestValidator
 
 TOKEN = "bench-auth-token"
@@ -79,6 +79,14 @@ async def one_call(port: int, index: int, slot: datetime, pause: float, samples:
     url = f"ws://127.0.0.1:{port}/ws/voice/demo/{sid}/"
     signature = RequestValidator(TOKEN).compute_signature(url, {})
     try:
+        await ring(
+            port,
+            TOKEN,
+            slug="demo",
+            call_sid=sid,
+            from_=f"+1555{index % 10**7:07d}",
+            to="+15555550100",
+        )
         async with websockets.connect(
             url, additional_headers={"X-Twilio-Signature": signature}, open_timeout=60
         ) as ws:

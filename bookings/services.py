@@ -14,6 +14,7 @@ from django.utils import timezone
 from bookings.models import Booking, Business, Service
 from bookings.outbox import nudge
 from bookings.providers.registry import provider_named, provider_that_made, resolve_provider
+from bookings.signals import booking_made
 from bookings.slots import Interval, Refusal, check_slot
 from bookings.tasks import enqueue_provider_after_booking, enqueue_provider_after_cancel
 
@@ -58,9 +59,11 @@ def book_slot(
     customer_phone: str,
     provider: str,
     call_sid: str = "",
+    replaces: Booking | None = None,
     now: datetime | None = None,
 ) -> BookingOutcome:
-    """Book `service` at `start` unless the rules or another booking forbid it.
+    """Book `service` at `start` unless the rules or another booking forbid it (`replaces`:
+    the booking a move cancels in the same transaction).
 
     No two confirmed bookings of a business overlap, whatever the concurrency: on SQLite the
     transaction begins IMMEDIATE (the write lock is held from the overlap check to the
@@ -97,6 +100,7 @@ def book_slot(
                     # In the booking's own transaction: a booking that needs its calendar
                     # event always has the task that writes it, whatever crashes next.
                     enqueue_provider_after_booking(booking_id=booking.pk, provider=provider)
+                booking_made.send(sender=Booking, booking=booking, replaces=replaces)
             return BookingOutcome(booking=booking)
         except IntegrityError as exc:
             if _sqlstate(exc) != EXCLUSION_VIOLATION:
@@ -198,6 +202,7 @@ def move_booking(*, booking: Booking, start: datetime, call_sid: str = "") -> Bo
                 customer_phone=booking.customer_phone,
                 provider=booking.provider,
                 call_sid=call_sid or booking.source_call_sid,
+                replaces=booking,
             )
             if outcome.booking is None:
                 raise SlotRefused(outcome.refusal or Refusal.TAKEN)

@@ -14,3 +14,7 @@ class CallsConfig(AppConfig):
         register(LLMEngine)
         import calls.sms.staff
         import calls.sms.tasks  # noqa: F401  (SMS outbox tasks and the reminder job)
+        from bookings.signals import booking_made
+        from calls.confirmations import record_booking_made_on_call
+
+        booking_made.connect(record_booking_made_on_call, dispatch_uid="calls.booking_made")

@@ -1,25 +1,51 @@
-"""What follows a booking made on a call: the customer's text and the provider's
-after_booking (e.g. a calendar event). Queued durably, run off the call's critical path."""
+"""What follows a booking made on a call: the call's link to it, the customer's text and the
+provider's after_booking (e.g. a calendar event).
+
+The link and the text are written in the booking's own transaction (`record_booking_made_on_call`,
+a `bookings.signals.booking_made` receiver): a process killed right after the commit still
+leaves a call that says "booked" with its booking, and a text that will go out. The follow-ups
+then run off the call's critical path, durably, from the outbox.
+"""
 
 from __future__ import annotations
 
 import logging
 
+from bookings.models import Booking
 from bookings.orm import run_orm
 from bookings.outbox import nudge
 from bookings.providers.base import BookingContext, BookingProvider
 from bookings.tasks import enqueue_provider_after_booking
+from calls.models import Call
 from calls.sms.tasks import enqueue_booking_confirmation
 
 logger = logging.getLogger(__name__)
+
+
+def record_booking_made_on_call(
+    sender: type, *, booking: Booking, replaces: Booking | None = None, **kwargs: object
+) -> None:
+    """In the booking's transaction: the call it is being made on links it and is settled as
+    booked or moved (the conversation may still settle it otherwise when it ends, e.g. a later
+    cancellation), and the customer's confirmation text is queued. A call that has ended is
+    never touched (finished calls don't change)."""
+    if not booking.source_call_sid:
+        return
+    outcome = Call.Outcome.MOVED if replaces is not None else Call.Outcome.BOOKED
+    linked = Call.objects.filter(
+        sid=booking.source_call_sid, business_id=booking.business_id, ended_at__isnull=True
+    ).update(booking=booking, outcome=outcome)
+    if linked:
+        enqueue_booking_confirmation(booking_id=booking.pk)
 
 
 async def after_booked(
     *, provider: BookingProvider, context: BookingContext, booking_id: int
 ) -> None:
     """Called by the dialogue engine right after create_booking succeeded. Returns fast:
-    enqueues the durable tasks (SMS confirmation; provider.after_booking) and nudges the
-    in-process runner so they usually run within a second, off the call's critical path."""
+    makes sure the durable tasks are queued (SMS confirmation, already queued with the
+    booking; provider.after_booking) and nudges the in-process runner so they usually run
+    within a second, off the call's critical path."""
     try:
         await run_orm(queue_follow_ups)(booking_id=booking_id, provider=provider.name)
     except Exception:

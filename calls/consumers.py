@@ -1,8 +1,8 @@
 """The Twilio ConversationRelay socket: frames in, the call session, frames out.
 
-Thin on purpose: it checks the handshake, parses and validates each frame, and calls the
-session (calls/session.py), which owns the conversation. A bad frame is logged and dropped;
-it never ends a caller's call.
+Thin on purpose: it checks the handshake, claims the call for this one socket, parses and
+validates each frame, and calls the session (calls/session.py), which owns the conversation.
+A bad frame is logged and dropped; it never ends a caller's call.
 """
 
 from __future__ import annotations
@@ -14,7 +14,10 @@ from typing import Any
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
+from bookings.orm import run_orm
+from calls.services import RelayClaim, claim_relay_socket, release_relay_socket
 from calls.session import CallSession
+from calls.storable_text import storable_frame
 from calls.twilio_signature import websocket_signature_valid
 
 logger = logging.getLogger(__name__)
@@ -50,7 +53,9 @@ class RelayTransport:
 
 class ConversationRelayConsumer(AsyncWebsocketConsumer):
     session: CallSession | None = None
+    claim: RelayClaim | None = None
     started = False
+    told_ended = False
 
     async def connect(self) -> None:
         route = self.scope["url_route"]["kwargs"]
@@ -64,16 +69,33 @@ class ConversationRelayConsumer(AsyncWebsocketConsumer):
             )
             await self.close()
             return
+        self.claim = await run_orm(claim_relay_socket)(
+            business_slug=route["slug"], call_sid=self.call_sid
+        )
+        if self.claim is None:
+            await self.close()  # refuses the handshake (HTTP 403); the service logged why
+            return
         self.session = CallSession(
             business_slug=route["slug"], call_sid=self.call_sid, transport=RelayTransport(self)
         )
         await self.accept()
 
     async def disconnect(self, code: int) -> None:
-        if self.session is not None:
-            await self.session.close()
+        if self.session is None:
+            return
+        if self.session.engine is None:
+            # Nothing was said on this socket: Twilio may still connect the call.
+            await run_orm(release_relay_socket)(self.claim)
+        await self.session.close()
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if self.session.ended:
+            # Whatever arrives after the end is not part of the call; a flood of it must not
+            # become a flood of log lines.
+            if not self.told_ended:
+                self.told_ended = True
+                logger.info("Call %s: ignoring frames that arrive after the end", self.call_sid)
+            return
         if text_data is None:
             logger.warning("Call %s: ignoring a binary frame", self.call_sid)
             return
@@ -98,6 +120,9 @@ class ConversationRelayConsumer(AsyncWebsocketConsumer):
                 "Call %s: ignoring a frame without a type: %s", self.call_sid, _excerpt(text_data)
             )
             return
+        # Text that can't be stored (a lone surrogate, NUL) is cleaned here, at the boundary,
+        # so nothing behind it (transcript, understanding, logs) ever sees it.
+        frame = storable_frame(frame)
         handler = self.handlers.get(frame["type"])
         if handler is None:
             logger.warning("Call %s: ignoring a %r frame", self.call_sid, frame["type"][:40])
@@ -123,15 +148,24 @@ class ConversationRelayConsumer(AsyncWebsocketConsumer):
             logger.warning("Call %s: ignoring a second setup", self.call_sid)
             return
         self.started = True
-        if frame.get("callSid") != self.call_sid:
-            # The signed URL names the call; a setup saying otherwise is noted, not obeyed.
-            logger.warning(
-                "Call %s: setup names call %s", self.call_sid, _excerpt(str(frame.get("callSid")))
-            )
-        # Caller ID is optional: a setup without it still starts the call.
-        await self.session.start(
-            caller_number=_optional_str(frame, "from"), to_number=_optional_str(frame, "to")
-        )
+        # The signed URL names the call and the signed webhook said who is calling whom; a
+        # setup saying otherwise is noted, not obeyed (its fields carry no signature).
+        claim = self.claim
+        said = {
+            "callSid": (frame.get("callSid"), self.call_sid),
+            "from": (frame.get("from"), claim.from_number),
+            "to": (frame.get("to"), claim.to_number),
+        }
+        for field, (setup_value, signed_value) in said.items():
+            if setup_value not in (None, "", signed_value):
+                logger.warning(
+                    "Call %s: ignoring setup's %s %s; the signed webhook said %r",
+                    self.call_sid,
+                    field,
+                    _excerpt(str(setup_value)),
+                    signed_value,
+                )
+        await self.session.start(caller_number=claim.from_number, to_number=claim.to_number)
 
     async def on_prompt(self, frame: dict[str, Any]) -> None:
         text = _required(frame, "voicePrompt", str)

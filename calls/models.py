@@ -30,6 +30,9 @@ class Call(models.Model):
     from_number = models.CharField(max_length=32, blank=True)
     to_number = models.CharField(max_length=32, blank=True)
     started_at = models.DateTimeField(auto_now_add=True)
+    # When Twilio's ConversationRelay socket for this call was accepted: set once, by the one
+    # process whose conditional UPDATE claimed the call (calls.services.claim_relay_socket).
+    relay_connected_at = models.DateTimeField(null=True, blank=True, editable=False)
     ended_at = models.DateTimeField(null=True, blank=True)
     outcome = models.CharField(max_length=16, choices=Outcome.choices, default=Outcome.IN_PROGRESS)
     engine = models.CharField("dialogue engine", max_length=40, blank=True)

@@ -1,16 +1,20 @@
-"""Writes to a Call made by Twilio's voice webhooks: the call arriving, and its session ending.
+"""Writes to a Call: the call arriving (Twilio's voice webhook), its events, and how it
+ended, reported by the conversation (calls/session.py) and by Twilio's session-ended
+request, whichever comes first. `settled_outcome` is the one rule for the outcome.
 
-The call session (calls/session.py) writes the conversation itself; these two functions own
-what only Twilio knows: who called, and how the ConversationRelay session ended.
+The transcript's turns are written by calls/transcript.py.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import transaction
+from django.db.models import Case, DateTimeField, F, Value, When
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from bookings.models import Business
@@ -69,6 +73,79 @@ def record_incoming_call(
     return call
 
 
+@dataclass(frozen=True)
+class RelayClaim:
+    """A call whose ConversationRelay socket this process holds, and who Twilio said is on
+    the line: the signed webhook's From and To, never the socket's unsigned `setup`."""
+
+    call_id: int
+    connected_at: datetime
+    from_number: str
+    to_number: str
+
+
+def claim_relay_socket(
+    *, business_slug: str, call_sid: str, now: datetime | None = None
+) -> RelayClaim | None:
+    """Claim a phone call for one ConversationRelay socket, or None when it may not have one.
+
+    Only a call that Twilio's signed webhook recorded recently, that has not ended and that no
+    socket has claimed before: the handshake's signature covers nothing but the URL and never
+    expires, so a captured one must not reopen a finished call or run a second conversation
+    beside the real one. One conditional UPDATE decides, so of any number of processes racing
+    for the call exactly one wins.
+    """
+    now = now or timezone.now()
+    recorded_since = now - timedelta(seconds=settings.CALL_SOCKET_WINDOW_SECONDS)
+    call = (
+        Call.objects.filter(sid=call_sid, business__slug=business_slug)
+        .only("pk", "channel", "started_at", "ended_at", "relay_connected_at")
+        .first()
+    )
+    if call is None:
+        logger.warning("Refused a ConversationRelay socket for unknown call %s", call_sid)
+        return None
+    claimed = Call.objects.filter(
+        pk=call.pk,
+        channel=Call.Channel.PHONE,
+        started_at__gte=recorded_since,
+        ended_at__isnull=True,
+        relay_connected_at__isnull=True,
+    ).update(relay_connected_at=now)
+    if not claimed:
+        logger.warning(
+            "Refused a ConversationRelay socket for call %s: %s",
+            call_sid,
+            _why_unclaimable(call, recorded_since),
+        )
+        return None
+    numbers = Call.objects.filter(pk=call.pk).values_list("from_number", "to_number").get()
+    return RelayClaim(
+        call_id=call.pk, connected_at=now, from_number=numbers[0], to_number=numbers[1]
+    )
+
+
+def _why_unclaimable(call: Call, recorded_since: datetime) -> str:
+    if call.channel != Call.Channel.PHONE:
+        return "not a phone call"
+    if call.ended_at is not None:
+        return "the call has ended"
+    if call.relay_connected_at is not None:
+        return "another socket has it"
+    if call.started_at < recorded_since:
+        return "its webhook is too old"
+    return "it changed meanwhile"
+
+
+def release_relay_socket(claim: RelayClaim) -> None:
+    """Give back a claim whose socket closed before the conversation began (no `setup`):
+    nothing happened on it, so Twilio may still connect. Once a conversation started, its
+    end settles the call instead, and the call never takes another socket."""
+    Call.objects.filter(
+        pk=claim.call_id, relay_connected_at=claim.connected_at, ended_at__isnull=True
+    ).update(relay_connected_at=None)
+
+
 def approved_transfer_number(business: Business, handoff: dict[str, str] | None) -> str:
     """The number to put the caller through to, or "".
 
@@ -93,9 +170,9 @@ def close_call_from_session_end(
 ) -> ClosedCall:
     """Record how the ConversationRelay session ended and decide where the caller goes next.
 
-    Settles the outcome when the conversation did not: transferred when the caller is put
-    through, failed when Twilio reports a failed session, abandoned otherwise. A retried
-    request changes nothing further.
+    Settles the outcome when the conversation did not (settled_outcome): transferred when
+    the caller is put through, failed when Twilio reports a failed session, abandoned
+    otherwise. A retried request changes nothing further.
     """
     now = now or timezone.now()
     call = (
@@ -120,13 +197,7 @@ def close_call_from_session_end(
         call.session_error = error or "Session failed"
         _add_event(call, now, "session_failed", call.session_error)
 
-    if call.outcome in UNSETTLED:
-        if transfer_to:
-            call.outcome = Call.Outcome.TRANSFERRED
-        elif end.failed:
-            call.outcome = Call.Outcome.FAILED
-        else:
-            call.outcome = Call.Outcome.ABANDONED
+    call.outcome = settled_outcome(call.outcome, transferred=bool(transfer_to), failed=end.failed)
     if transfer_to:
         call.handoff_to = transfer_to
     call.session_status = end.status[:32]
@@ -176,3 +247,75 @@ def _add_event(call: Call, at: datetime, event: str, detail: str) -> None:
     if any(e.get("event") == event and e.get("detail") == detail for e in call.events):
         return
     call.events = [*call.events, {"at": at.isoformat(), "event": event, "detail": detail}]
+
+
+# -- How a call ended ---------------------------------------------------------------------
+
+
+def settled_outcome(
+    current: str | F,
+    *,
+    achieved: str = Call.Outcome.IN_PROGRESS,
+    transferred: bool = False,
+    failed: bool = False,
+) -> str | Case:
+    """The one rule for a call's outcome, whichever report of its end comes first.
+
+    What the conversation `achieved` (booked, moved, a message taken...) wins. Otherwise an
+    unsettled call (in progress, or abandoned by a closing socket) becomes transferred when
+    the caller was put through, failed when Twilio reported a failed session, abandoned
+    otherwise; a settled one keeps its outcome. `current` is the row's outcome as read under
+    a lock, or F("outcome") for an UPDATE that decides on the row as it is (an expression).
+    """
+    if achieved != Call.Outcome.IN_PROGRESS:
+        return achieved
+    if transferred:
+        otherwise = Call.Outcome.TRANSFERRED
+    elif failed:
+        otherwise = Call.Outcome.FAILED
+    else:
+        otherwise = Call.Outcome.ABANDONED
+    if isinstance(current, F):
+        return Case(When(outcome__in=UNSETTLED, then=Value(otherwise)), default=current)
+    return otherwise if current in UNSETTLED else current
+
+
+@transaction.atomic
+def record_conversation_end(
+    *,
+    call_id: int,
+    achieved: str,
+    booking_id: int | None,
+    message: str,
+    handoff_to: str,
+    events: list[tuple[str, str]],
+    now: datetime | None = None,
+) -> None:
+    """The conversation is over (ended, or its socket closed): its outcome (settled_outcome),
+    what it booked, the message it took, where the caller is put through, and the engine's
+    events not recorded yet. One UPDATE on the row as it is, so Twilio's session-ended
+    request may have come first (then an unsettled call keeps what that request decided)."""
+    now = now or timezone.now()
+    if events:
+        append_call_events(call_id, events)
+    fields: dict = {
+        "outcome": settled_outcome(F("outcome"), achieved=achieved),
+        "ended_at": Coalesce(F("ended_at"), Value(now, output_field=DateTimeField())),
+    }
+    if booking_id is not None:
+        fields["booking_id"] = booking_id
+    if message:
+        fields["message"] = message
+    if handoff_to:
+        fields["handoff_to"] = handoff_to
+    if not Call.objects.filter(pk=call_id).update(**fields):
+        raise Call.DoesNotExist(f"Call {call_id} no longer exists.")
+
+
+@transaction.atomic
+def append_call_events(call_id: int, events: list[tuple[str, str]]) -> None:
+    """Events for staff (a fallback, a limit reached, a transport error), in order."""
+    at = timezone.now().isoformat()
+    call = Call.objects.select_for_update().get(pk=call_id)
+    call.events = [*call.events, *({"at": at, "event": e, "detail": d} for e, d in events)]
+    call.save(update_fields=["events"])

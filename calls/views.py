@@ -139,7 +139,7 @@ def parse_handoff_data(raw: str) -> tuple[dict[str, str] | None, str]:
         return None, ""
     try:
         data = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than json can read
         logger.warning("HandoffData is not JSON: %.200r", raw)
         return None, f"HandoffData is not JSON: {raw[:HANDOFF_PROBLEM_EXCERPT]}"
     if not isinstance(data, dict):

@@ -1,16 +1,34 @@
 """The protocol router: one place that says which socket goes where."""
 
+import logging
+
+from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.routing import ProtocolTypeRouter, URLRouter
 from django.core.asgi import get_asgi_application
+from django.urls import re_path
 
 from calls.routing import websocket_urlpatterns as relay_patterns
 from calls.simulator.routing import websocket_urlpatterns as simulator_patterns
+
+logger = logging.getLogger(__name__)
+
+
+class NoSuchSocket(AsyncWebsocketConsumer):
+    """Any other WebSocket path: refused (HTTP 403) with one log line. Without it the router
+    raises for every stray path, and Daphne answers 500 with a traceback per request."""
+
+    async def connect(self) -> None:
+        logger.info("Refused a WebSocket to an unknown path: %.100r", self.scope.get("path"))
+        await self.close()
+
 
 application = ProtocolTypeRouter(
     {
         "http": get_asgi_application(),
         # Twilio's socket carries no Origin (no Origin validator there); the simulator's
-        # patterns come wrapped in AllowedHostsOriginValidator + AuthMiddlewareStack.
-        "websocket": URLRouter([*relay_patterns, *simulator_patterns]),
+        # patterns come wrapped in an exact Origin check + AuthMiddlewareStack.
+        "websocket": URLRouter(
+            [*relay_patterns, *simulator_patterns, re_path(r"", NoSuchSocket.as_asgi())]
+        ),
     }
 )

@@ -275,6 +275,9 @@ CALL_DTMF_PAUSE_SECONDS = env.float("CALL_DTMF_PAUSE_SECONDS", default=3.0)
 CALL_MAX_FRAME_BYTES = env.int("CALL_MAX_FRAME_BYTES", default=64 * 1024)
 # Pin one dialogue engine for every business that names none (empty: the registry's default).
 CALL_DIALOGUE_ENGINE = env.str("CALL_DIALOGUE_ENGINE", default="") or None
+# A ConversationRelay socket is accepted only this long after Twilio's signed voice webhook
+# recorded its call (Twilio opens it within seconds), so an old handshake can't be replayed.
+CALL_SOCKET_WINDOW_SECONDS = env.int("CALL_SOCKET_WINDOW_SECONDS", default=300)
 
 # --- Error reports -------------------------------------------------------------------------
 # Django's filter masks settings named like secrets (KEY, TOKEN, PASS, ...), but not a

@@ -3,8 +3,10 @@
 Thin on purpose: it checks who is asking, parses frames and hands them to the same
 `CallSession` a phone call uses. Browser -> server frames:
 
-    {"type": "start", "caller": "+15555550123"}   begin a call (no caller ID: a fresh test
-                                                  number of its own)
+    {"type": "start", "caller": "+15555550123", "as_customer": false}
+                                                  begin a call (no caller ID: a fresh test
+                                                  number of its own); a number with a real
+                                                  customer's bookings needs as_customer: true
     {"type": "say", "text": "..."}                what the caller says
     {"type": "hangup"}                            the caller hangs up
 
@@ -27,7 +29,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from bookings.orm import run_orm
 from calls.models import Call
 from calls.session import CallSession
-from calls.simulator.access import may_simulate
+from calls.simulator.access import may_simulate, real_bookings_of
 from calls.simulator.frames import FrameError, parse_frame
 from calls.simulator.identity import fresh_test_number, new_call_sid
 from calls.simulator.records import call_admin_url, call_summary
@@ -75,7 +77,7 @@ class SimulatorConsumer(AsyncWebsocketConsumer):
         try:
             frame = parse_frame(text_data)
             if frame["type"] == "start":
-                await self.start_call(frame["caller"])
+                await self.start_call(frame["caller"], as_customer=frame["as_customer"])
             elif frame["type"] == "say":
                 await self.active_session().handle_prompt(frame["text"])
             else:
@@ -84,9 +86,20 @@ class SimulatorConsumer(AsyncWebsocketConsumer):
         except FrameError as error:
             await self.send_frame({"type": "error", "message": str(error)})
 
-    async def start_call(self, caller: str) -> None:
+    async def start_call(self, caller: str, *, as_customer: bool = False) -> None:
         if self.session is not None and self.finishing is None:
             raise FrameError("A call is already in progress; hang up first.")
+        if not as_customer:
+            # The receptionist would treat the caller as that customer: it could move or
+            # cancel their bookings and text them. Only on purpose.
+            bookings = await run_orm(real_bookings_of)(slug=self.slug, caller=caller)
+            if bookings:
+                raise FrameError(
+                    f"{caller} is a real customer's number ({bookings} upcoming booking"
+                    f"{'s' if bookings > 1 else ''}): the receptionist could move or cancel "
+                    'them and text that number. Use a test number, or tick "I am calling as '
+                    'this customer" to go ahead.'
+                )
         if self.finishing is not None:
             await self.finishing
         self.finishing = None

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+from calls.storable_text import storable
+
 MAX_FRAME_CHARS = 4000
 MAX_SAY_CHARS = 1000
 MAX_CALLER_CHARS = 32
@@ -30,14 +32,17 @@ def parse_frame(text_data: str | None) -> dict:
         caller = frame.get("caller", "")
         if not isinstance(caller, str) or len(caller) > MAX_CALLER_CHARS:
             raise FrameError("'caller' must be a phone number.")
-        return {"type": "start", "caller": caller.strip()}
+        as_customer = frame.get("as_customer", False)
+        if not isinstance(as_customer, bool):
+            raise FrameError("'as_customer' must be true or false.")
+        return {"type": "start", "caller": storable(caller.strip()), "as_customer": as_customer}
     if kind == "say":
         text = frame.get("text")
         if not isinstance(text, str) or not text.strip():
             raise FrameError("'say' needs some text.")
         if len(text) > MAX_SAY_CHARS:
             raise FrameError(f"Say at most {MAX_SAY_CHARS} characters at a time.")
-        return {"type": "say", "text": text.strip()}
+        return {"type": "say", "text": storable(text.strip())}
     if kind == "hangup":
         return {"type": "hangup"}
     raise FrameError("Unknown frame type; expected start, say or hangup.")

@@ -12,6 +12,9 @@ def fresh_test_number() -> str:
     return f"+1{area}55501{secrets.randbelow(100):02d}"
 
 
+# "SIM" keeps simulated calls (and the bookings made on them) apart from Twilio's "CA..." SIDs.
+SIMULATED_SID_PREFIX = "SIM"
+
+
 def new_call_sid() -> str:
-    # "SIM" keeps simulated calls apart from Twilio's "CA..." SIDs in admin and logs.
-    return "SIM" + uuid.uuid4().hex
+    return SIMULATED_SID_PREFIX + uuid.uuid4().hex

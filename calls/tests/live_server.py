@@ -61,10 +61,11 @@ def free_port() -> int:
 
 @contextmanager
 def running_daphne(
-    workdir: Path, *, prepare: str, env: dict[str, str] | None = None
+    workdir: Path, *, prepare: str, env: dict[str, str] | None = None, app: str = ASGI_APP
 ) -> Iterator[LiveServer]:
     """Migrate/prepare a fresh SQLite file with `prepare` (Python run by `manage.py shell`),
-    start Daphne on it, wait until it serves, and stop it afterwards.
+    start Daphne on it, wait until it serves, and stop it afterwards. With an empty `prepare`
+    the workdir's database is served as it is (e.g. by a second server after a crash).
 
     The server runs with DEBUG on (development secrets) unless `env` says DEBUG=false, in
     which case `env` must bring every secret too (see PRODUCTION_SHAPED)."""
@@ -74,30 +75,19 @@ def running_daphne(
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     database = workdir / "server.sqlite3"
-    server_env = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in SCRUBBED and not key.startswith(SCRUBBED_PREFIXES)
-    }
-    server_env |= {
-        "DJANGO_SETTINGS_MODULE": "receptionist.settings",
-        "DEBUG": "true",
-        "DATABASE_URL": f"sqlite:///{database}",
-        "PUBLIC_BASE_URL": url,
-        "LOG_LEVEL": "INFO",
-        **(env or {}),
-    }
-    subprocess.run(
-        [sys.executable, "manage.py", "shell", "-c", prepare],
-        cwd=settings.BASE_DIR,
-        env=server_env,
-        check=True,
-        timeout=STARTUP_SECONDS * 3,  # migrate + prepare: slow on a busy shared machine
-    )
-    log_path = workdir / "daphne.log"
+    server_env = server_environment(database, {"PUBLIC_BASE_URL": url, **(env or {})})
+    if prepare:
+        subprocess.run(
+            [sys.executable, "manage.py", "shell", "-c", prepare],
+            cwd=settings.BASE_DIR,
+            env=server_env,
+            check=True,
+            timeout=STARTUP_SECONDS * 3,  # migrate + prepare: slow on a busy shared machine
+        )
+    log_path = workdir / f"daphne-{port}.log"
     with log_path.open("wb") as log:
         daphne = subprocess.Popen(
-            [daphne_bin, "-b", "127.0.0.1", "-p", str(port), ASGI_APP],
+            [daphne_bin, "-b", "127.0.0.1", "-p", str(port), app],
             cwd=settings.BASE_DIR,
             env=server_env,
             stdout=log,
@@ -113,6 +103,23 @@ def running_daphne(
         except subprocess.TimeoutExpired:
             daphne.kill()
             daphne.wait()
+
+
+def server_environment(database: Path, env: dict[str, str]) -> dict[str, str]:
+    """The environment a server process (Daphne, a worker) runs with on `database`: this
+    test run's settings scrubbed, DEBUG on, then `env` (see running_daphne)."""
+    server_env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in SCRUBBED and not key.startswith(SCRUBBED_PREFIXES)
+    }
+    return server_env | {
+        "DJANGO_SETTINGS_MODULE": "receptionist.settings",
+        "DEBUG": "true",
+        "DATABASE_URL": f"sqlite:///{database}",
+        "LOG_LEVEL": "INFO",
+        **env,
+    }
 
 
 def _wait_until_serving(url: str, daphne: subprocess.Popen, log_path: Path) -> None:

@@ -11,6 +11,7 @@ from django.conf import settings
 from twilio.request_validator import RequestValidator
 
 from calls.models import Call, CallTurn
+from calls.services import record_incoming_call
 from receptionist.routing import application
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -33,6 +34,18 @@ def signature_for(path: str) -> str:
     return RequestValidator(settings.TWILIO_AUTH_TOKEN).compute_signature(signed_url(path), {})
 
 
+CALLER = "+15555550123"
+BUSINESS_NUMBER = "+15555550100"
+
+
+@sync_to_async
+def ring(business, sid: str, *, from_number: str = CALLER) -> Call:
+    """What Twilio's signed voice webhook records before it opens the socket."""
+    return record_incoming_call(
+        business=business, call_sid=sid, from_number=from_number, to_number=BUSINESS_NUMBER
+    )
+
+
 def relay(path: str, signature: str | None = "sign") -> WebsocketCommunicator:
     if signature == "sign":
         signature = signature_for(path)
@@ -47,8 +60,8 @@ def setup_frame(sid: str, **fields) -> dict:
         "sessionId": "VX00000000000000000000000000000000",
         "accountSid": settings.TWILIO_ACCOUNT_SID,
         "callSid": sid,
-        "from": "+15555550123",
-        "to": "+15555550100",
+        "from": CALLER,
+        "to": BUSINESS_NUMBER,
         "forwardedFrom": "+15555550100",
         "callerName": "",
         "direction": "inbound",
@@ -64,6 +77,7 @@ def prompt(text: str, last: bool = True) -> dict:
 
 
 async def connected_call(business, sid: str) -> WebsocketCommunicator:
+    await ring(business, sid)
     communicator = relay(f"/ws/voice/{business.slug}/{sid}/")
     connected, _ = await communicator.connect()
     assert connected
@@ -99,6 +113,7 @@ def call_row(sid: str) -> Call:
 
 
 async def test_signed_handshake_is_accepted(salon):
+    await ring(salon, "CAsigned")
     communicator = relay(f"/ws/voice/{salon.slug}/CAsigned/")
     connected, _ = await communicator.connect()
     assert connected
@@ -106,6 +121,7 @@ async def test_signed_handshake_is_accepted(salon):
 
 
 async def test_signature_covers_the_query_string(salon):
+    await ring(salon, "CAquery")
     path = f"/ws/voice/{salon.slug}/CAquery/"
     good = WebsocketCommunicator(
         application,
@@ -258,10 +274,18 @@ async def test_disconnect_marks_the_call_abandoned(salon):
     assert call.ended_at is not None
 
 
-async def test_unknown_business_is_told_sorry_and_ended(transactional_db):
-    communicator = relay("/ws/voice/nobody/CAnobody/")
+async def test_socket_for_an_unknown_business_is_refused(transactional_db):
+    # Twilio never gets a <ConversationRelay> for it: the webhook answered "not taking calls".
+    assert not (await relay("/ws/voice/nobody/CAnobody/").connect())[0]
+
+
+async def test_business_closed_after_the_webhook_is_told_sorry_and_ended(salon):
+    await ring(salon, "CAclosed")
+    salon.is_active = False
+    await salon.asave(update_fields=["is_active"])
+    communicator = relay(f"/ws/voice/{salon.slug}/CAclosed/")
     assert (await communicator.connect())[0]
-    await communicator.send_json_to(setup_frame("CAnobody"))
+    await communicator.send_json_to(setup_frame("CAclosed"))
     assert "isn't taking calls" in spoken(await answer(communicator))
     end = await communicator.receive_json_from(timeout=5)
     assert json.loads(end["handoffData"]) == {"reason": "unavailable"}
@@ -332,6 +356,7 @@ async def test_binary_frames_are_ignored(salon):
 
 
 async def test_prompt_before_setup_is_held_and_the_call_goes_on(salon):
+    await ring(salon, "CAeager")
     communicator = relay(f"/ws/voice/{salon.slug}/CAeager/")
     assert (await communicator.connect())[0]
     await communicator.send_json_to(prompt("hello?"))

@@ -424,7 +424,7 @@ async def test_closing_from_inside_the_transports_end_does_not_stall(salon):
 async def test_silence_gets_a_clearer_question_then_a_polite_wrap_up(salon, settings, monkeypatch):
     # ConversationRelay sends nothing while the caller is silent: the session notices.
     settings.CALL_SILENCE_SECONDS = 0.05
-    monkeypatch.setattr("calls.session.SPOKEN_WORDS_PER_SECOND", 1000)  # no "speech" time
+    monkeypatch.setattr("calls.call_limits.SPOKEN_WORDS_PER_SECOND", 1000)  # no "speech" time
     transport = MemoryTransport()
     session = CallSession(
         business_slug=salon.slug, call_sid="CAsilent", transport=transport, engine_key="embedded"

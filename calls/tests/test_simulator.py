@@ -20,7 +20,7 @@ from django.contrib.auth.models import Permission, User
 from django.core.management import call_command
 from django.test import Client
 
-from bookings.models import Booking
+from bookings.models import Booking, Business
 from bookings.tests.factories import BusinessFactory, acreate
 from calls.models import Call, CallTurn
 from receptionist.asgi import application
@@ -43,6 +43,11 @@ def demo(db):
     call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
 
 
+# What trying the receptionist takes: seeing the business, making and changing bookings.
+SIMULATING = ("view_business", "add_booking", "change_booking", "view_booking", "view_call")
+LOOKING_ONLY = ("view_business", "view_booking", "view_call", "view_smsmessage")
+
+
 def make_user(username: str, *, staff: bool = True, perms: tuple[str, ...] = ()) -> User:
     user = User.objects.create_user(username, password="not-used-here", is_staff=staff)
     user.user_permissions.set(Permission.objects.filter(codename__in=perms))
@@ -51,7 +56,7 @@ def make_user(username: str, *, staff: bool = True, perms: tuple[str, ...] = ())
 
 @pytest.fixture
 def front_desk(db) -> User:
-    return make_user("frontdesk", perms=("view_business", "view_booking", "view_call"))
+    return make_user("frontdesk", perms=SIMULATING)
 
 
 def session_cookie(user: User) -> bytes:
@@ -141,8 +146,22 @@ async def test_anonymous_is_refused():
 
 @pytest.mark.parametrize(
     "staff, perms",
-    [(False, ("view_business",)), (True, ()), (True, ("view_booking", "view_call"))],
-    ids=["not-staff", "staff-without-permissions", "staff-without-business-permission"],
+    [
+        (False, SIMULATING),
+        (True, ()),
+        (True, ("view_booking", "view_call")),
+        (True, LOOKING_ONLY),
+        (True, (*LOOKING_ONLY, "add_booking")),
+        (True, (*LOOKING_ONLY, "change_booking")),
+    ],
+    ids=[
+        "not-staff",
+        "staff-without-permissions",
+        "staff-without-business-permission",
+        "staff-who-may-only-look",
+        "staff-who-may-not-change-bookings",
+        "staff-who-may-not-add-bookings",
+    ],
 )
 async def test_users_who_cannot_see_businesses_are_refused(staff, perms):
     cookie = await database_sync_to_async(
@@ -158,10 +177,31 @@ async def test_inactive_staff_is_refused(front_desk, staff_cookie):
     assert not connected
 
 
-@pytest.mark.parametrize("origin", [b"https://evil.example", b"http://127.0.0.1.evil.example"])
+@pytest.mark.parametrize(
+    "origin",
+    [
+        b"https://evil.example",
+        b"http://127.0.0.1.evil.example",
+        b"https://127.0.0.1:9",
+        b"http://127.0.0.1:9",
+        b"https://127.0.0.1:8000",
+        b"http://127.0.0.1",
+        b"http://localhost:8000",
+        b"null",
+        b"http://127.0.0.1:8000:1",
+    ],
+)
 async def test_foreign_origin_is_refused_even_with_a_staff_session(staff_cookie, origin):
     _, connected = await open_socket(staff_cookie, origin=origin)
     assert not connected
+
+
+async def test_the_pages_own_origin_is_let_in_however_it_was_reached(front_desk):
+    cookie = await database_sync_to_async(session_cookie)(front_desk)
+    headers = [(b"host", b"localhost:8000"), (b"origin", b"http://localhost:8000")]
+    socket = WebsocketCommunicator(application, PATH, headers=[*headers, (b"cookie", cookie)])
+    assert (await socket.connect(timeout=5))[0]
+    await socket.disconnect()
 
 
 async def test_missing_origin_is_refused(staff_cookie):
@@ -329,10 +369,76 @@ def test_page_sends_anonymous_visitors_to_the_admin_login():
     assert page.url == "/admin/login/?next=/simulator/"
 
 
-def test_page_is_forbidden_to_staff_who_cannot_see_businesses():
+@pytest.mark.parametrize("perms", [(), LOOKING_ONLY], ids=["no-permissions", "may-only-look"])
+def test_page_is_forbidden_to_staff_who_may_not_book(perms):
     client = Client()
-    client.force_login(make_user("intern"))
+    client.force_login(make_user("intern", perms=perms))
     assert client.get("/simulator/").status_code == 403
+
+
+def test_page_says_a_real_customers_number_needs_consent(front_desk):
+    client = Client()
+    client.force_login(front_desk)
+    html = client.get("/simulator/").content.decode()
+    assert '<input id="as-customer" name="as_customer" type="checkbox">' in html
+    assert "I am calling as this customer" in html
+    assert "real customer's number" in html
+
+
+# -- Acting as a real customer only on purpose ---------------------------------------------
+
+
+@database_sync_to_async
+def a_real_booking(phone: str, *, source_call_sid: str = "") -> Booking:
+    demo = Business.objects.get(slug="demo")
+    return Booking.objects.create(
+        business=demo,
+        service=demo.services.get(name="Haircut"),
+        customer_name="Rosa",
+        customer_phone=phone,
+        start=datetime(2026, 11, 27, 11, tzinfo=ZoneInfo("America/New_York")),
+        end=datetime(2026, 11, 27, 11, 30, tzinfo=ZoneInfo("America/New_York")),
+        provider="native",
+        source_call_sid=source_call_sid,
+    )
+
+
+async def test_a_real_customers_number_is_refused_without_consent(staff_cookie):
+    rosa = await a_real_booking("+15555550166")
+    socket, _ = await open_socket(staff_cookie)
+    await socket.send_json_to({"type": "start", "caller": "+1 555 555 0166"})
+    refused = await receive(socket)
+    assert refused["type"] == "error"
+    assert "real customer's number" in refused["message"]
+    assert "I am calling as this customer" in refused["message"]
+    assert not await Call.objects.filter(channel="simulator").aexists()
+
+    # Trying anyway to cancel through an un-started call does nothing either.
+    await socket.send_json_to({"type": "say", "text": "cancel my appointment"})
+    assert (await receive(socket))["message"] == "Start a call first."
+    await rosa.arefresh_from_db()
+    assert rosa.status == Booking.Status.CONFIRMED
+    await socket.disconnect()
+
+
+async def test_calling_as_the_customer_on_purpose_reaches_their_bookings(staff_cookie):
+    rosa = await a_real_booking("+15555550166")
+    socket, _ = await open_socket(staff_cookie)
+    await socket.send_json_to({"type": "start", "caller": "+15555550166", "as_customer": True})
+    assert (await receive(socket))["type"] == "started"
+    await answer(socket)  # the greeting
+    assert "Shall I cancel it?" in await say(socket, "I need to cancel my appointment")
+    await say(socket, "yes")
+    await rosa.arefresh_from_db()
+    assert rosa.status == Booking.Status.CANCELLED
+    await socket.disconnect()
+
+
+async def test_a_number_with_only_simulated_bookings_needs_no_consent(staff_cookie):
+    await a_real_booking("+15555550166", source_call_sid="SIM" + "0" * 32)
+    socket, _ = await open_socket(staff_cookie)
+    await start_call(socket, caller="+15555550166")
+    await socket.disconnect()
 
 
 def test_admin_index_links_to_the_simulator(front_desk):

@@ -29,6 +29,7 @@ ASGI_APP = "receptionist.asgi:application"
 SETTINGS = "receptionist.settings"
 SCREENSHOT = SCREENSHOTS / "simulator.png"
 USERNAME, PASSWORD = "frontdesk", "a-long-test-password-1"
+ROSA = "+15555550166"  # a real customer's number (she has a booking)
 MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August",
           "September", "October", "November", "December"]  # fmt: skip
 FRESH_TEST_NUMBER = re.compile(r"\+1[2-9]\d\d55501\d\d")
@@ -36,7 +37,7 @@ BACKGROUND = "node => getComputedStyle(node).backgroundColor"
 WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 
 # Run in the server's environment: the schema, the Demo Salon, and a front-desk login that
-# may see businesses, bookings and calls (not a superuser).
+# may see businesses and calls and make and change bookings (not a superuser).
 PREPARE = f"""
 from django.contrib.auth.models import Permission, User
 from django.core.management import call_command
@@ -44,7 +45,19 @@ call_command("migrate", verbosity=0, interactive=False)
 call_command("seed_demo", verbosity=0)
 user = User.objects.create_user({USERNAME!r}, password={PASSWORD!r}, is_staff=True)
 user.user_permissions.set(
-    Permission.objects.filter(codename__in=["view_business", "view_booking", "view_call"])
+    Permission.objects.filter(
+        codename__in=["view_business", "add_booking", "change_booking", "view_booking", "view_call"]
+    )
+)
+# A real customer, whose number staff may type only on purpose.
+from datetime import timedelta
+from django.utils import timezone
+from bookings.models import Booking, Business
+demo = Business.objects.get(slug="demo")
+start = timezone.now().replace(microsecond=0) + timedelta(days=20)
+Booking.objects.create(
+    business=demo, service=demo.services.get(name="Haircut"), customer_name="Rosa",
+    customer_phone={ROSA!r}, start=start, end=start + timedelta(minutes=30), provider="native",
 )
 """
 
@@ -85,7 +98,9 @@ def bookings_in(database: Path) -> list[tuple]:
 
 def calls_in(database: Path) -> list[tuple]:
     with sqlite3.connect(database) as db:
-        return db.execute("SELECT sid, channel, outcome, booking_id FROM calls_call").fetchall()
+        return db.execute(
+            "SELECT sid, channel, outcome, booking_id FROM calls_call ORDER BY id"
+        ).fetchall()
 
 
 def test_staff_book_a_haircut_through_the_simulator(server: Server):
@@ -108,6 +123,19 @@ def test_staff_book_a_haircut_through_the_simulator(server: Server):
             expect(page).to_have_url(server.url + "/simulator/")
             expect(page.locator("#business")).to_have_value("demo")
             expect(page.locator("#caller")).to_have_value("")
+
+            # A real customer's number: the call starts only once staff say it is on purpose.
+            page.fill("#caller", ROSA)
+            page.click("#call-button")
+            expect(page.locator("#status")).to_contain_text("real customer's number")
+            expect(page.locator("#call-button")).to_have_text("Start call")
+            page.check("#as-customer")
+            page.click("#call-button")
+            expect(page.locator("#call-button")).to_have_text("Hang up")
+            page.click("#call-button")
+            expect(page.locator("#result-title")).to_have_text("Call ended: abandoned")
+            page.uncheck("#as-customer")
+            page.fill("#caller", "")
 
             page.click("#call-button")
             expect(page.locator("#call-button")).to_have_text("Hang up")
@@ -152,15 +180,19 @@ def test_staff_book_a_haircut_through_the_simulator(server: Server):
             page.screenshot(path=str(SCREENSHOT), full_page=True)
 
             page.click("#booking-link")
-            expect(page.locator("#content")).to_contain_text("Maria")
+            # Staff who may simulate may change bookings: the booking opens as a form.
+            expect(page.locator("#id_customer_name")).to_have_value("Maria")
         finally:
             browser.close()
 
-    ((name, phone, start, status, service),) = bookings_in(server.database)
+    ((name, phone, start, status, service),) = [
+        row for row in bookings_in(server.database) if row[0] != "Rosa"
+    ]
     assert (name, status, service) == ("Maria", "confirmed", "Haircut")
     assert FRESH_TEST_NUMBER.fullmatch(phone)
     expected_start = datetime(day.year, day.month, day.day, 15, tzinfo=DEMO_TZ)
     assert datetime.fromisoformat(start).replace(tzinfo=ZoneInfo("UTC")) == expected_start
-    ((sid, channel, outcome, booking_id),) = calls_in(server.database)
+    as_rosa, (sid, channel, outcome, booking_id) = calls_in(server.database)
+    assert as_rosa[1:] == ("simulator", "abandoned", None)
     assert sid.startswith("SIM") and (channel, outcome) == ("simulator", "booked")
     assert booking_id is not None

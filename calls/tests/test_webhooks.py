@@ -384,6 +384,23 @@ def test_transfer_number_spelled_differently_still_matches(signed_post, call):
     assert root.find("Dial").text == TRANSFER_NUMBER
 
 
+@pytest.mark.parametrize(
+    "handoff",
+    ["[" * 100_000 + "]" * 100_000, '{"reason": ' + "[" * 100_000 + "]" * 100_000 + "}"],
+    ids=["nested-array", "nested-inside-an-object"],
+)
+def test_deeply_nested_handoff_data_hangs_up_cleanly(signed_post, call, handoff):
+    root = twiml(
+        signed_post(session_ended_url(), payload("session_ended_completed", HandoffData=handoff))
+    )
+
+    assert [child.tag for child in root] == ["Hangup"]
+    call.refresh_from_db()
+    assert call.outcome == Call.Outcome.ABANDONED
+    assert [e["event"] for e in call.events] == ["bad_handoff_data"]
+    assert len(call.events[0]["detail"]) < 300
+
+
 def test_transfer_to_any_other_number_is_refused(signed_post, call):
     handoff = json.dumps({"reason": "transfer", "transferTo": "+19005550000"})
     root = twiml(

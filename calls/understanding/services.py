@@ -120,10 +120,15 @@ def _candidates(words: list[_Word], services: Sequence[ServiceName]) -> list[_Me
 def _best_non_overlapping(candidates: list[_Mention]) -> list[_Mention]:
     """Keep the strongest reading of each stretch of words, in the order they were said."""
     chosen: list[_Mention] = []
+    # Word indexes already chosen: a mention checks its own few words, not every choice so
+    # far (which made a long utterance quadratic).
+    used: set[int] = set()
     ranked = sorted(candidates, key=lambda m: (-m.score, -(m.last - m.first), m.first))
     for cand in ranked:
-        if all(cand.last < m.first or cand.first > m.last for m in chosen):
+        words = range(cand.first, cand.last + 1)
+        if used.isdisjoint(words):
             chosen.append(cand)
+            used.update(words)
     return sorted(chosen, key=lambda m: m.first)
 
 

@@ -46,6 +46,22 @@ class Heard:
         return bool(self.service or not self.when.is_empty or self.name or self.phone)
 
 
+# A spoken turn is a sentence or a few: a minute of speech is about 1,000 characters. A longer
+# prompt is not speech (a stuck transcriber, someone feeding the socket), and reading all of it
+# would only take the process's time from every other call.
+MAX_UTTERANCE_CHARS = 1000
+
+
+def understood_part(text: str) -> str:
+    """The part of an utterance that is read: all of it, up to MAX_UTTERANCE_CHARS (cut at a
+    space when there is one in the last half)."""
+    if len(text) <= MAX_UTTERANCE_CHARS:
+        return text
+    cut = text[:MAX_UTTERANCE_CHARS]
+    space = cut.rfind(" ")
+    return cut[:space] if space > MAX_UTTERANCE_CHARS // 2 else cut
+
+
 def hear(
     text: str,
     *,
@@ -56,6 +72,7 @@ def hear(
     now: time | None = None,
 ) -> Heard:
     """`now`: the business's local time of day, so "in 45 minutes" can be worked out."""
+    text = understood_part(text)
     found = find_phone(text, region=region)
     phone = found[0] if found else None
     # The words of a phone number are not a time ("five oh one" is not 5:01).

@@ -10,6 +10,7 @@
 
   const business = document.getElementById("business");
   const caller = document.getElementById("caller");
+  const asCustomer = document.getElementById("as-customer");
   const callButton = document.getElementById("call-button");
   const statusLine = document.getElementById("status");
   const transcript = document.getElementById("transcript");
@@ -76,6 +77,7 @@
     callButton.textContent = active ? "Hang up" : "Start call";
     business.disabled = active;
     caller.disabled = active;
+    asCustomer.disabled = active;
     sayInput.disabled = !active;
     sayButton.disabled = !active;
     if (active) sayInput.focus();
@@ -131,6 +133,13 @@
       socket.close();
     },
     error(frame) {
+      if (!inCall) {
+        // The call was not started (e.g. a real customer's number): say why, and hang up
+        // the socket so "Start call" opens a fresh one.
+        statusLine.textContent = String(frame.message);
+        socket.close();
+        return;
+      }
       bubble("system", "", "Not sent: " + String(frame.message));
     },
   };
@@ -146,7 +155,7 @@
     socket = ws;
     ws.addEventListener("open", function () {
       opened = true;
-      send({ type: "start", caller: caller.value.trim() });
+      send({ type: "start", caller: caller.value.trim(), as_customer: asCustomer.checked });
     });
     ws.addEventListener("message", function (event) {
       let frame;
