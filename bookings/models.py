@@ -184,22 +184,16 @@ class Business(models.Model):
         return {service.pk: service.rules(hours.get(service.pk)) for service in with_rules}
 
 
-class OpeningHours(models.Model):
-    """One opening range on a weekday; several per day allowed (e.g. a lunch break)."""
+class WeeklyRange(models.Model):
+    """A range of wall-clock time on a weekday, in the business's zone."""
 
-    business = models.ForeignKey(Business, on_delete=models.CASCADE, related_name="opening_hours")
     weekday = models.PositiveSmallIntegerField(choices=Weekday.choices)
     opens = models.TimeField()
     closes = models.TimeField()
 
     class Meta:
+        abstract = True
         ordering = ["weekday", "opens"]
-        verbose_name_plural = "opening hours"
-        constraints = [
-            models.CheckConstraint(
-                condition=models.Q(closes__gt=models.F("opens")), name="hours_close_after_open"
-            )
-        ]
 
     def __str__(self) -> str:
         return f"{self.get_weekday_display()} {self.opens:%H:%M}-{self.closes:%H:%M}"
@@ -207,6 +201,20 @@ class OpeningHours(models.Model):
     def clean(self) -> None:
         if self.opens is not None and self.closes is not None and self.closes <= self.opens:
             raise ValidationError("Closing time must be after opening time.")
+
+
+class OpeningHours(WeeklyRange):
+    """One opening range on a weekday; several per day allowed (e.g. a lunch break)."""
+
+    business = models.ForeignKey(Business, on_delete=models.CASCADE, related_name="opening_hours")
+
+    class Meta(WeeklyRange.Meta):
+        verbose_name_plural = "opening hours"
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(closes__gt=models.F("opens")), name="hours_close_after_open"
+            )
+        ]
 
 
 class DateException(models.Model):
@@ -346,18 +354,14 @@ class Service(models.Model):
         )
 
 
-class ServiceHours(models.Model):
+class ServiceHours(WeeklyRange):
     """When a service is offered, inside the opening hours. A service with no rows is
     offered whenever the business is open; with rows, only in them (e.g. colouring
     Tuesday to Saturday, 10:00-15:00)."""
 
     service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="hours")
-    weekday = models.PositiveSmallIntegerField(choices=Weekday.choices)
-    opens = models.TimeField()
-    closes = models.TimeField()
 
-    class Meta:
-        ordering = ["weekday", "opens"]
+    class Meta(WeeklyRange.Meta):
         verbose_name = "service hours"
         verbose_name_plural = "service hours (empty: whenever open)"
         constraints = [
@@ -368,13 +372,7 @@ class ServiceHours(models.Model):
         ]
 
     def __str__(self) -> str:
-        return (
-            f"{self.service}: {self.get_weekday_display()} {self.opens:%H:%M}-{self.closes:%H:%M}"
-        )
-
-    def clean(self) -> None:
-        if self.opens is not None and self.closes is not None and self.closes <= self.opens:
-            raise ValidationError("The end must be after the start.")
+        return f"{self.service}: {super().__str__()}"
 
 
 class BookingQuerySet(models.QuerySet):

@@ -269,5 +269,5 @@ def test_a_services_rules_are_edited_with_it(admin_client):
     bad |= {"hours-2-opens": "15:00", "hours-2-closes": "10:00"}
     response = admin_client.post(url, bad)
     assert response.status_code == 200
-    assert "The end must be after the start." in response.content.decode()
+    assert "Closing time must be after opening time." in response.content.decode()
     assert colouring.hours.count() == 2
