@@ -7,7 +7,8 @@
       refreshed token saved (encrypted) on the connection each time;
   (c) in a call, after GoogleCalendarProvider.prepare_for_call() fetched the horizon: no
       round trip (GoogleCalendarProvider.check_availability answered from the call's memory
-      plus our own bookings and opening hours).
+      plus our own bookings and opening hours);
+  (d) the same through the chain provider (several calendars: native + Google).
 It prints p50/p99 and our overhead above the injected latency (a: minus one latency,
 b: minus two, c: all of it is ours), and how many requests the fake saw per case.
 
@@ -98,8 +99,16 @@ def run(google, checks: int, latency: float) -> int:
         "(c) prefetched in-call": asyncio.run(
             prefetched(google, business, haircut, free_at, busy_at, checks)
         ),
+        "(d) chain, prefetched": asyncio.run(
+            prefetched(google, business, haircut, free_at, busy_at, checks, chain=True)
+        ),
     }
-    round_trips = {"(a) warm token": 1, "(b) expired token": 2, "(c) prefetched in-call": 0}
+    round_trips = {
+        "(a) warm token": 1,
+        "(b) expired token": 2,
+        "(c) prefetched in-call": 0,
+        "(d) chain, prefetched": 0,
+    }
 
     injected_ms = latency * 1000
     print(
@@ -173,11 +182,18 @@ def expired_token(google, connection, window, expected, checks: int):
     return samples, per_check(google, before, checks)
 
 
-async def prefetched(google, business, haircut, free_at, busy_at, checks: int):
+async def prefetched(google, business, haircut, free_at, busy_at, checks: int, chain=False):
     from bookings.providers.base import BookingContext
+    from bookings.providers.chain import ChainProvider
     from integrations.google_calendar.provider import GoogleCalendarProvider
 
-    provider = GoogleCalendarProvider(business, options=GoogleCalendarProvider.clean_options({}))
+    if chain:  # several calendars: native + Google through the chain provider
+        options = {"sources": ["google_calendar"], "write_events_to": "google_calendar"}
+        provider = ChainProvider(business, options=ChainProvider.clean_options(options))
+    else:
+        provider = GoogleCalendarProvider(
+            business, options=GoogleCalendarProvider.clean_options({})
+        )
     await provider.prepare_for_call()
     before = counts(google)
     samples = []

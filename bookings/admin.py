@@ -16,6 +16,7 @@ from bookings.models import (
     OutboxTask,
     Service,
     ServiceHours,
+    WeeklyRange,
 )
 from bookings.outbox import retry_now
 from bookings.providers.registry import DEFAULT_PROVIDER
@@ -60,12 +61,15 @@ class ServiceInline(admin.TabularInline):
     show_change_link = True
     readonly_fields = ["offered"]
 
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("hours")
+
     @admin.display(description="offered")
     def offered(self, service: Service) -> str:
         if service.pk is None:
             return "whenever open"
-        rows = list(service.hours.all())
-        return ", ".join(str(row).split(": ", 1)[1] for row in rows) or "whenever open"
+        rows = service.hours.all()
+        return ", ".join(WeeklyRange.__str__(row) for row in rows) or "whenever open"
 
 
 class ServiceHoursInline(admin.TabularInline):
@@ -98,6 +102,7 @@ class BusinessAdmin(admin.ModelAdmin):
     extra_shortcuts: list = []
     base_fieldsets = [
         (None, {"fields": ["shortcuts", "name", "slug", "is_active", "greeting"]}),
+        ("What callers can ask", {"fields": ["address", "about"]}),
         ("Phone", {"fields": ["phone_number", "transfer_number"]}),
         ("Staff notifications", {"fields": ["notification_emails", "staff_sms_number"]}),
         ("Booking rules", {"fields": ["timezone", "min_notice_minutes", "horizon_days"]}),

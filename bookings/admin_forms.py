@@ -36,6 +36,8 @@ class BusinessAdminForm(forms.ModelForm):
             "slug",
             "is_active",
             "greeting",
+            "address",
+            "about",
             "phone_number",
             "transfer_number",
             "notification_emails",

@@ -95,6 +95,17 @@ class Business(models.Model):
     greeting = models.TextField(
         blank=True, help_text="What callers hear first. Empty: a greeting with the name."
     )
+    address = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="Said to callers who ask where you are, e.g. '12 Main Street, Springfield'.",
+    )
+    about = models.CharField(
+        "about line",
+        max_length=300,
+        blank=True,
+        help_text="One or two sentences said to callers who ask about the business.",
+    )
     notification_emails = models.TextField(
         "notify by email",
         blank=True,
@@ -197,22 +208,16 @@ class Business(models.Model):
         return {service.pk: service.rules(hours.get(service.pk)) for service in with_rules}
 
 
-class OpeningHours(models.Model):
-    """One opening range on a weekday; several per day allowed (e.g. a lunch break)."""
+class WeeklyRange(models.Model):
+    """A range of wall-clock time on a weekday, in the business's zone."""
 
-    business = models.ForeignKey(Business, on_delete=models.CASCADE, related_name="opening_hours")
     weekday = models.PositiveSmallIntegerField(choices=Weekday.choices)
     opens = models.TimeField()
     closes = models.TimeField()
 
     class Meta:
+        abstract = True
         ordering = ["weekday", "opens"]
-        verbose_name_plural = "opening hours"
-        constraints = [
-            models.CheckConstraint(
-                condition=models.Q(closes__gt=models.F("opens")), name="hours_close_after_open"
-            )
-        ]
 
     def __str__(self) -> str:
         return f"{self.get_weekday_display()} {self.opens:%H:%M}-{self.closes:%H:%M}"
@@ -220,6 +225,20 @@ class OpeningHours(models.Model):
     def clean(self) -> None:
         if self.opens is not None and self.closes is not None and self.closes <= self.opens:
             raise ValidationError("Closing time must be after opening time.")
+
+
+class OpeningHours(WeeklyRange):
+    """One opening range on a weekday; several per day allowed (e.g. a lunch break)."""
+
+    business = models.ForeignKey(Business, on_delete=models.CASCADE, related_name="opening_hours")
+
+    class Meta(WeeklyRange.Meta):
+        verbose_name_plural = "opening hours"
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(closes__gt=models.F("opens")), name="hours_close_after_open"
+            )
+        ]
 
 
 class DateException(models.Model):
@@ -263,6 +282,25 @@ class Service(models.Model):
         blank=True,
         help_text="Comma-separated words callers use for it, e.g. 'trim, beard'.",
     )
+    # Optional: without a price the receptionist says the salon will confirm it, never a guess.
+    price_from = models.DecimalField(
+        "price",
+        max_digits=8,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0)],
+        help_text="Leave empty if callers should hear that the price will be confirmed.",
+    )
+    price_to = models.DecimalField(
+        "up to",
+        max_digits=8,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0)],
+        help_text="Only for a price range ('from 40 to 60'); empty for a fixed price.",
+    )
     is_active = models.BooleanField("active", default=True)
     buffer_minutes = models.PositiveSmallIntegerField(
         "buffer after (minutes)",
@@ -281,7 +319,15 @@ class Service(models.Model):
     class Meta:
         ordering = ["name"]
         constraints = [
-            models.UniqueConstraint(fields=["business", "name"], name="service_name_per_business")
+            models.UniqueConstraint(fields=["business", "name"], name="service_name_per_business"),
+            models.CheckConstraint(
+                condition=models.Q(price_to__isnull=True)
+                | (
+                    models.Q(price_from__isnull=False)
+                    & models.Q(price_to__gte=models.F("price_from"))
+                ),
+                name="service_price_range_ordered",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -290,6 +336,12 @@ class Service(models.Model):
     @property
     def duration(self) -> timedelta:
         return timedelta(minutes=self.duration_minutes)
+
+    def clean(self) -> None:
+        if self.price_to is not None and self.price_from is None:
+            raise ValidationError({"price_to": "Give the lowest price too, or leave both empty."})
+        if self.price_to is not None and self.price_to < self.price_from:
+            raise ValidationError({"price_to": "The top of the range is below the price."})
 
     @property
     def name_in_sentence(self) -> str:
@@ -326,18 +378,14 @@ class Service(models.Model):
         )
 
 
-class ServiceHours(models.Model):
+class ServiceHours(WeeklyRange):
     """When a service is offered, inside the opening hours. A service with no rows is
     offered whenever the business is open; with rows, only in them (e.g. colouring
     Tuesday to Saturday, 10:00-15:00)."""
 
     service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="hours")
-    weekday = models.PositiveSmallIntegerField(choices=Weekday.choices)
-    opens = models.TimeField()
-    closes = models.TimeField()
 
-    class Meta:
-        ordering = ["weekday", "opens"]
+    class Meta(WeeklyRange.Meta):
         verbose_name = "service hours"
         verbose_name_plural = "service hours (empty: whenever open)"
         constraints = [
@@ -348,13 +396,7 @@ class ServiceHours(models.Model):
         ]
 
     def __str__(self) -> str:
-        return (
-            f"{self.service}: {self.get_weekday_display()} {self.opens:%H:%M}-{self.closes:%H:%M}"
-        )
-
-    def clean(self) -> None:
-        if self.opens is not None and self.closes is not None and self.closes <= self.opens:
-            raise ValidationError("The end must be after the start.")
+        return f"{self.service}: {super().__str__()}"
 
 
 class BookingQuerySet(models.QuerySet):

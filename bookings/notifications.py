@@ -75,25 +75,20 @@ def notify_staff(
         body=body,
         url=admin_url(admin_path),
     )
-    tasks = []
-    if business.notification_email_list:
-        tasks.append(
-            enqueue(
-                STAFF_EMAIL,
-                asdict(notice),
-                dedupe_key=f"{STAFF_EMAIL}:{alert}:{key}"[:200],
-                max_attempts=NOTICE_MAX_ATTEMPTS,
-            )
+    channels = [
+        (STAFF_EMAIL, bool(business.notification_email_list)),
+        (STAFF_SMS, bool(business.staff_sms_number)),
+    ]
+    tasks = [
+        enqueue(
+            kind,
+            asdict(notice),
+            dedupe_key=f"{kind}:{alert}:{key}"[:200],
+            max_attempts=NOTICE_MAX_ATTEMPTS,
         )
-    if business.staff_sms_number:
-        tasks.append(
-            enqueue(
-                STAFF_SMS,
-                asdict(notice),
-                dedupe_key=f"{STAFF_SMS}:{alert}:{key}"[:200],
-                max_attempts=NOTICE_MAX_ATTEMPTS,
-            )
-        )
+        for kind, wanted in channels
+        if wanted
+    ]
     if not tasks:
         logger.warning(
             "%s needs staff (%s) but has no notification recipients: %s",

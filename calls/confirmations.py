@@ -17,7 +17,8 @@ from bookings.outbox import nudge
 from bookings.providers.base import BookingContext, BookingProvider
 from bookings.tasks import enqueue_provider_after_booking
 from calls.models import Call
-from calls.sms.tasks import enqueue_booking_confirmation
+from calls.sms.models import SmsMessage
+from calls.sms.tasks import enqueue_booking_change_text, enqueue_booking_confirmation
 
 logger = logging.getLogger(__name__)
 
@@ -36,18 +37,18 @@ def record_booking_made_on_call(
         sid=booking.source_call_sid, business_id=booking.business_id, ended_at__isnull=True
     ).update(booking=booking, outcome=outcome)
     if linked:
-        enqueue_booking_confirmation(booking_id=booking.pk)
+        _queue_text(booking_id=booking.pk, moved=replaces is not None)
 
 
 async def after_booked(
-    *, provider: BookingProvider, context: BookingContext, booking_id: int
+    *, provider: BookingProvider, context: BookingContext, booking_id: int, moved: bool = False
 ) -> None:
     """Called by the dialogue engine right after create_booking succeeded. Returns fast:
     makes sure the durable tasks are queued (SMS confirmation, already queued with the
     booking; provider.after_booking) and nudges the in-process runner so they usually run
     within a second, off the call's critical path."""
     try:
-        await run_orm(queue_follow_ups)(booking_id=booking_id, provider=provider.name)
+        await run_orm(queue_follow_ups)(booking_id=booking_id, provider=provider.name, moved=moved)
     except Exception:
         # The booking stands whatever happens here; the caller still hears the confirmation.
         logger.exception(
@@ -58,10 +59,25 @@ async def after_booked(
         )
 
 
-def queue_follow_ups(*, booking_id: int, provider: str) -> list[int]:
+async def after_moved(
+    *, provider: BookingProvider, context: BookingContext, booking_id: int
+) -> None:
+    """As after_booked, for the new booking a move made: its text says the booking moved."""
+    await after_booked(provider=provider, context=context, booking_id=booking_id, moved=True)
+
+
+def _queue_text(*, booking_id: int, moved: bool):
+    if moved:
+        return enqueue_booking_change_text(
+            booking_id=booking_id, kind=SmsMessage.Kind.BOOKING_MOVED
+        )
+    return enqueue_booking_confirmation(booking_id=booking_id)
+
+
+def queue_follow_ups(*, booking_id: int, provider: str, moved: bool = False) -> list[int]:
     """Enqueue (idempotently) everything a new booking needs and nudge the runner."""
     tasks = [
-        enqueue_booking_confirmation(booking_id=booking_id),
+        _queue_text(booking_id=booking_id, moved=moved),
         enqueue_provider_after_booking(booking_id=booking_id, provider=provider),
     ]
     ids = [task.pk for task in tasks]

@@ -20,6 +20,7 @@ from django.utils import timezone
 from bookings.models import Business
 from bookings.phones import to_e164
 from calls.models import Call
+from calls.staff_alerts import PERSON_UNREACHABLE, alert_staff_about_call
 
 logger = logging.getLogger(__name__)
 
@@ -212,6 +213,33 @@ def close_call_from_session_end(
         ]
     )
     return ClosedCall(call=call, transfer_to=transfer_to)
+
+
+# DialCallStatus values (Twilio) that mean the caller never reached anyone.
+UNANSWERED = frozenset({"busy", "no-answer", "failed", "canceled"})
+
+
+def record_transfer_result(*, business_slug: str, call_sid: str, dial_status: str) -> bool:
+    """How putting the caller through went; True when nobody answered (recorded on the
+    Call, and the staff are told once). A retried request changes nothing further."""
+    status = dial_status.lower()[:32]
+    unanswered = status in UNANSWERED
+    with transaction.atomic():
+        call = (
+            Call.objects.select_for_update()
+            .select_related("business")
+            .filter(sid=call_sid, business__slug=business_slug)
+            .first()
+        )
+        if call is None:
+            logger.warning("Transfer ended for unknown call %s (%s)", call_sid, business_slug)
+            return unanswered
+        event = PERSON_UNREACHABLE if unanswered else "transfer_ended"
+        _add_event(call, timezone.now(), event, f"Transfer to {call.handoff_to}: {status}")
+        call.save(update_fields=["events"])
+        if unanswered:
+            alert_staff_about_call(call_id=call.pk)
+    return unanswered
 
 
 def _add_event(call: Call, at: datetime, event: str, detail: str) -> None:

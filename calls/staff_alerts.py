@@ -50,15 +50,15 @@ def alert_staff_about_call(*, call_id: int) -> None:
             admin_path=page,
         )
     elif PERSON_UNREACHABLE in names:
+        why = next(e.get("detail", "") for e in call.events if e.get("event") == PERSON_UNREACHABLE)
         notify_staff(
             business=call.business,
             alert=Alert.PERSON_UNREACHABLE,
             key=f"call:{call.sid}",
             subject=f"{who} asked for a person",
             body=(
-                f"A caller ({who}) asked to speak to a person, nobody could be put through "
-                "(no transfer number is set), and they left no message. Call them back; set "
-                "a transfer number on the business to put such callers through."
+                f"A caller ({who}) asked to speak to a person and nobody could be put "
+                f"through ({why.rstrip('.')}). They left no message: call them back."
             ),
             admin_path=page,
         )

@@ -14,6 +14,10 @@ from bookings.models import Business, Service
 
 LANGUAGE = "en-US"
 NOT_TAKING_CALLS = "Sorry, this number is not taking calls right now. Goodbye."
+NOBODY_ANSWERED = (
+    "Sorry, nobody could take your call right now. We've let the team know you called, "
+    "and they'll get back to you. Goodbye."
+)
 
 
 def speech_hints(services: Iterable[Service]) -> str:
@@ -65,7 +69,16 @@ def hangup() -> str:
     return str(response)
 
 
-def dial(number: str, *, caller_id: str) -> str:
+def dial(number: str, *, caller_id: str, action_url: str = "") -> str:
+    """Put the caller through; Twilio requests `action_url` (DialCallStatus) when the
+    dialled call ends, so an unanswered transfer is noticed."""
     response = VoiceResponse()
-    response.dial(number, caller_id=caller_id or None)
+    response.dial(number, caller_id=caller_id or None, action=action_url or None)
+    return str(response)
+
+
+def nobody_answered() -> str:
+    response = VoiceResponse()
+    response.say(NOBODY_ANSWERED)
+    response.hangup()
     return str(response)

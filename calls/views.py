@@ -26,7 +26,12 @@ from django.views.decorators.http import require_POST
 
 from bookings.models import Business
 from calls import twiml
-from calls.services import SessionEnd, close_call_from_session_end, record_incoming_call
+from calls.services import (
+    SessionEnd,
+    close_call_from_session_end,
+    record_incoming_call,
+    record_transfer_result,
+)
 from calls.twilio_signature import public_url, request_signature_valid, websocket_url
 
 logger = logging.getLogger(__name__)
@@ -105,9 +110,25 @@ def session_ended(request: HttpRequest, slug: str) -> HttpResponse:
     closed = close_call_from_session_end(business_slug=slug, end=end)
     if closed.call is not None and closed.transfer_to:
         return twiml_response(
-            twiml.dial(closed.transfer_to, caller_id=closed.call.business.phone_number)
+            twiml.dial(
+                closed.transfer_to,
+                caller_id=closed.call.business.phone_number,
+                action_url=public_url(reverse("calls:dial_ended", args=[slug])),
+            )
         )
     return twiml_response(twiml.hangup())
+
+
+@twilio_webhook
+def dial_ended(request: HttpRequest, slug: str) -> HttpResponse:
+    """The <Dial action> request: the transfer to the business's number is over. When
+    nobody answered, the caller hears so and the staff are told who called."""
+    unanswered = record_transfer_result(
+        business_slug=slug,
+        call_sid=request.POST.get("CallSid", ""),
+        dial_status=request.POST.get("DialCallStatus", ""),
+    )
+    return twiml_response(twiml.nobody_answered() if unanswered else twiml.hangup())
 
 
 def parse_handoff_data(raw: str) -> tuple[dict[str, str] | None, str]:

@@ -144,6 +144,49 @@ def test_cancel_action(admin_client):
     assert booking.status == Booking.Status.CANCELLED
 
 
+def test_staff_set_prices_address_and_about_in_admin(admin_client):
+    business = BusinessFactory()
+    haircut = ServiceFactory(business=business, name="Haircut")
+    colour = ServiceFactory(business=business, name="Colour")
+    url = reverse("admin:bookings_business_change", args=[business.pk])
+    data = business_form_data(admin_client, business)
+    prefix = next(k[: -len("-0-id")] for k in data if k.endswith("-0-id") and "service" in k)
+    rows = {data[f"{prefix}-{n}-id"]: n for n in range(2)}
+    response = admin_client.post(
+        url,
+        data
+        | {
+            "address": "12 Main Street",
+            "about": "A small salon.",
+            f"{prefix}-{rows[str(haircut.pk)]}-price_from": "35",
+            f"{prefix}-{rows[str(colour.pk)]}-price_from": "80",
+            f"{prefix}-{rows[str(colour.pk)]}-price_to": "150",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:3000]
+    business.refresh_from_db()
+    haircut.refresh_from_db()
+    colour.refresh_from_db()
+    assert (business.address, business.about) == ("12 Main Street", "A small salon.")
+    assert (haircut.price_from, haircut.price_to) == (35, None)
+    assert (colour.price_from, colour.price_to) == (80, 150)
+
+
+def test_a_price_range_upside_down_is_refused(admin_client):
+    business = BusinessFactory()
+    colour = ServiceFactory(business=business, name="Colour")
+    url = reverse("admin:bookings_business_change", args=[business.pk])
+    data = business_form_data(admin_client, business)
+    prefix = next(k[: -len("-0-id")] for k in data if k.endswith("-0-id") and "service" in k)
+    response = admin_client.post(
+        url, data | {f"{prefix}-0-price_from": "150", f"{prefix}-0-price_to": "80"}
+    )
+    assert response.status_code == 200
+    assert "The top of the range is below the price." in response.content.decode()
+    colour.refresh_from_db()
+    assert colour.price_from is None
+
+
 def test_a_new_booking_typed_in_admin_is_in_the_business_time_zone(admin_client):
     service = ServiceFactory(business=BusinessFactory(timezone="America/Los_Angeles"))
     business = service.business
@@ -226,5 +269,5 @@ def test_a_services_rules_are_edited_with_it(admin_client):
     bad |= {"hours-2-opens": "15:00", "hours-2-closes": "10:00"}
     response = admin_client.post(url, bad)
     assert response.status_code == 200
-    assert "The end must be after the start." in response.content.decode()
+    assert "Closing time must be after opening time." in response.content.decode()
     assert colouring.hours.count() == 2

@@ -2,9 +2,11 @@
 
 Each caller utterance is read whole (calls.understanding.utterance.hear): service, day and
 time, name and phone may arrive in any order, in one breath, or as corrections. The engine
-then asks for the first thing still missing, checks availability through the business's
-provider as soon as service and time are known, reads the booking back and books only on a
-yes. Answers are short sentences for text-to-speech: no symbols, times said naturally.
+decides what to ask or say next; the booking desk (calls.dialogue.desk) does every action and
+owns consent: a booking, move or cancellation is written only for exactly what was just read
+back, and only when the caller's next words are a yes. Questions (hours, prices, "when is my
+appointment?") are answered and the caller is taken back to what they were doing. Answers are
+short sentences for text-to-speech: no symbols, times said naturally.
 """
 
 from __future__ import annotations
@@ -17,43 +19,43 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 
 from bookings.models import Booking, Service
-from bookings.orm import run_orm
-from bookings.providers.base import BookingContext
-from bookings.services import cancel_booking as cancel_booking_service
-from bookings.services import upcoming_bookings
-from bookings.slots import Refusal, Schedule
-from calls.confirmations import after_booked
-from calls.dialogue.base import CallContext, DialogueEngine, Ending
-from calls.dialogue.speech import (
-    explain_refusal,
-    say_date,
-    say_day,
-    say_hours,
-    say_list,
-    say_offers,
-    say_time,
-)
+from calls.dialogue.base import CallContext, DialogueEngine, EngineState
+from calls.dialogue.consent import Change
+from calls.dialogue.desk import OFFER_COUNT, Desk, upper_first, with_article
+from calls.dialogue.speech import say_date, say_day, say_offers, say_time
 from calls.understanding.intents import Intent, pick_ordinal
 from calls.understanding.phones import speak_phone
+from calls.understanding.requests import (
+    Question,
+    keeps_booking,
+    never_mind,
+    questions_in,
+    unknown_thing,
+    wants_message,
+    wants_move,
+    wrong_number,
+)
 from calls.understanding.services import ServiceName
 from calls.understanding.utterance import Expecting, Heard, hear
 from calls.understanding.when import WhenParse, plausible_times
 
 logger = logging.getLogger(__name__)
 
-MAX_MISSES = 3  # unhelpful answers in a row before offering a person or a message
-OFFER_COUNT = 3
+SAME_QUESTION_MAX = 2  # the same question asked at most this often, then other ways out
 SPAN_DAYS_SEARCHED = 14
+
+__all__ = ["EmbeddedEngine", "with_article"]
 
 
 class Step(enum.StrEnum):
-    GATHER = "gather"  # collecting what to book
+    GATHER = "gather"  # collecting what to book (or the new time of a move)
     OFFERED = "offered"  # times offered, waiting for a pick
     CONFIRM_PHONE = "confirm_phone"
-    CONFIRM_BOOKING = "confirm_booking"
-    CONFIRM_CANCEL = "confirm_cancel"
+    CONFIRM = "confirm"  # a change read back, waiting for the yes
+    WHICH_BOOKING = "which_booking"  # the caller's bookings listed, waiting for a pick
+    OFFER_MESSAGE = "offer_message"  # "would you like to leave a message?"
     TAKE_MESSAGE = "take_message"
-    OFFER_HELP = "offer_help"  # after repeated misunderstandings
+    OFFER_HELP = "offer_help"  # after the same question twice
     DONE = "done"
 
 
@@ -77,47 +79,68 @@ class Request:
     ambiguous: bool = False  # the day could be read as another date: say the date
 
 
-def with_article(name: str) -> str:
-    word = name.lower()
-    return f"an {word}" if word[:1] in "aeiou" else f"a {word}"
-
-
 class EmbeddedEngine(DialogueEngine):
     name = "embedded"
     label = "Embedded receptionist (no network)"
 
     def __init__(self, context: CallContext) -> None:
         super().__init__(context)
+        self.desk = Desk(context, self.state)
         self.request = Request(phone=context.caller_number or None)
         self.step = Step.GATHER
         self.expecting = Expecting.NOTHING
         self.offers: list[datetime] = []
         self.moving: Booking | None = None  # the booking being moved, when moving
-        self.cancelling: Booking | None = None
-        self.misses = 0
+        self.candidates: list[Booking] = []  # listed for "which one?"
+        self.purpose = ""  # what the listed booking is for: "move" or "cancel"
+        self.new_when = WhenParse()  # a move's new time, said before we knew which booking
+        self.pending: Change | None = None  # read back, waiting for the yes
+        self.heard_answer = ""  # the last answer as the caller heard it (cut by interrupts)
         self.last_answer = ""
         self.history: list[tuple[str, str]] = []
+        self._asked: tuple = ()
+        self._asked_times = 0
+        self._missed_now = False  # this turn's answer asks again for want of understanding
         self._services_by_id = {s.pk: s for s in context.services}
         self._service_names = [
             ServiceName(id=s.pk, name=s.name, synonyms=s.synonym_list) for s in context.services
         ]
-        self._schedule: Schedule | None = None
+
+    @property
+    def state(self) -> EngineState:
+        return self._state
+
+    @state.setter
+    def state(self, value: EngineState) -> None:
+        # One record of the call, whichever engine speaks (a handover replaces it): the desk
+        # writes the outcome into the same one.
+        self._state = value
+        if "desk" in self.__dict__:
+            self.desk.state = value
 
     # -- The contract ------------------------------------------------------------------
 
     async def respond(self, utterance: str) -> AsyncIterator[str]:
         self.history.append(("caller", utterance))
+        self._missed_now = False
         try:
             answer = await self._answer(utterance)
+            answer = self._not_again(answer)
         except Exception:
             logger.exception("Embedded engine failed on call %s", self.context.call_sid)
             self.state.events.append(("engine_error", "the embedded engine raised"))
+            self.pending = None
             answer = "Sorry, something went wrong on my side. Could you say that again?"
-        self.last_answer = answer
+        self.ending = self.desk.ending
+        if self.ending is not None:
+            self.step = Step.DONE
+        self.last_answer = self.heard_answer = answer
         self.history.append(("receptionist", answer))
         yield answer
 
     def heard(self, spoken: str) -> None:
+        # A read-back the caller talked over counts only for what they heard of it.
+        self.heard_answer = spoken
         if self.history and self.history[-1][0] == "receptionist":
             self.history[-1] = ("receptionist", spoken)
 
@@ -151,10 +174,9 @@ class EmbeddedEngine(DialogueEngine):
 
     async def resume(self) -> str:
         """This turn's answer for the request as it stands (after `seed`): the next question."""
-        if self._schedule is None:
-            self._schedule = await run_orm(self.context.business.schedule)()
+        await self.desk.open()
         answer = await self._next_step()
-        self.last_answer = answer
+        self.last_answer = self.heard_answer = answer
         self.history.append(("receptionist", answer))
         return answer
 
@@ -162,13 +184,14 @@ class EmbeddedEngine(DialogueEngine):
 
     async def _answer(self, utterance: str) -> str:
         text = utterance.strip()
-        if self._schedule is None:
-            # Loaded once per call: opening hours don't change mid-call.
-            self._schedule = await run_orm(self.context.business.schedule)()
+        await self.desk.open()
+        # Whatever the caller says now answers the read-back, or withdraws it.
+        pending, self.pending = self.pending, None
         if self.step == Step.DONE:
             return "Thanks for calling. Goodbye!"
         if not re.search(r"[A-Za-z0-9]", text):
-            return self._missed("Sorry, I didn't catch that.")
+            self.pending = pending
+            return self._missed(f"Sorry, I didn't catch that. {self._prompt_again()}")
         heard = hear(
             text,
             today=self._today(),
@@ -179,33 +202,55 @@ class EmbeddedEngine(DialogueEngine):
         intents = heard.intents
 
         if Intent.REPEAT in intents and self.last_answer:
+            self.pending = pending  # said again in full: a yes after it still counts
             return self.last_answer
         if Intent.HUMAN in intents:
             return self._to_a_person()
         if self.step == Step.TAKE_MESSAGE:
             return self._take_message(text)
-        if self.step == Step.OFFER_HELP:
-            return self._after_offering_help(heard)
-        if Intent.MESSAGE in intents:
+        if wrong_number(text):
+            return "No problem at all. " + self.desk.goodbye()
+        if self.step == Step.OFFER_MESSAGE or self.step == Step.OFFER_HELP:
+            answer = self._after_offering(heard, text)
+            if answer is not None:
+                return answer
+        if Intent.MESSAGE in intents or wants_message(text):
             return self._start_message()
-        if Intent.GOODBYE in intents and not heard.has_booking_details:
-            return self._goodbye()
-        if self.step == Step.CONFIRM_CANCEL:
-            return await self._confirm_cancel(heard)
-        if Intent.CANCEL in intents:
-            return await self._start_cancel()
-        if Intent.MOVE in intents and self.moving is None:
-            return await self._start_move(heard)
-        if Intent.HOURS in intents and not heard.has_booking_details:
-            return f"We're open {say_hours(self._schedule_now().weekly)} " + self._prompt_again()
-        if Intent.LIST_SERVICES in intents and heard.service is None:
-            return f"We offer {self._service_list()}. " + self._prompt_again()
+        if pending is not None:
+            return await self._after_read_back(pending, heard, text)
+        if self.step == Step.WHICH_BOOKING:
+            answer = await self._which_booking(heard, text)
+            if answer is not None:
+                return answer
+        letting_go = Intent.GOODBYE in intents or (
+            never_mind(text) and heard.yes is not True and self.step != Step.CONFIRM_PHONE
+        )
+        if not heard.has_booking_details and (
+            letting_go
+            or (heard.yes is False and self.step == Step.GATHER and self._nothing_started())
+        ):
+            return self.desk.goodbye()
+        questions = questions_in(text)
+        if questions and not (Intent.CANCEL in intents or Intent.MOVE in intents):
+            answer = await self._answer_questions(questions, heard)
+            if Intent.BOOK in intents and heard.service and Question.HOURS not in questions:
+                changed, ack = self._absorb(heard)
+                return f"{answer} {await self._next_step()}"
+            return f"{answer} {self._back_to_it()}"
+        move = Intent.MOVE in intents or wants_move(text, names_a_service=heard.service is not None)
+        if move and self.moving is None:
+            return await self._start(heard, purpose="move")
+        if Intent.CANCEL in intents and not keeps_booking(text):
+            return await self._start(heard, purpose="cancel")
+        if heard.service is None and (thing := unknown_thing(text)):
+            then = self._prompt_again() if self.request.service else "Would you like one of those?"
+            return f"{self.desk.not_offered(thing)} {then}"
 
         picked = self._pick_offer(text, heard) if self.step == Step.OFFERED else None
         if picked is not None:
             # "The first one" is a choice, not "1 o'clock": keep the time out of the reading.
             heard = replace(heard, when=WhenParse())
-        changed = self._absorb(heard)
+        changed, ack = self._absorb(heard)
         if picked is not None:
             self._set_start_from(picked)
             changed.add("when")
@@ -216,17 +261,6 @@ class EmbeddedEngine(DialogueEngine):
                 "Sorry, I'm not sure which day you mean. Could you tell me the day and date, "
                 "like Friday the 11th?"
             )
-        if self.step == Step.CONFIRM_BOOKING and not changed:
-            if heard.yes is True:
-                return await self._book()
-            if heard.yes is False:
-                self.step = Step.GATHER
-                self.expecting = Expecting.NOTHING
-                return (
-                    "No problem. What would you like to change: "
-                    "the service, the day and time, or the name?"
-                )
-            return "Sorry, shall I go ahead and book it? Please say yes or no."
         if self.step == Step.CONFIRM_PHONE and "phone" not in changed:
             if heard.yes is True:
                 self.request.phone_confirmed = True
@@ -236,24 +270,216 @@ class EmbeddedEngine(DialogueEngine):
                 self.step = Step.GATHER
                 self.expecting = Expecting.PHONE
                 return "What number should I text the confirmation to?"
+        if not changed and heard.yes is True and self.step == Step.GATHER:
+            return await self._next_step()  # "yes" to "would you like to make a new one?"
         if not changed and not (Intent.BOOK in intents or Intent.MOVE in intents):
-            return self._missed("Sorry, I didn't quite get that.")
-        self.misses = 0
-        return await self._next_step()
+            return self._missed(f"Sorry, I didn't quite get that. {self._prompt_again()}")
+        answer = await self._next_step()
+        return f"{ack} {answer}".strip()
+
+    # -- After a read-back -----------------------------------------------------------------
+
+    async def _after_read_back(self, pending: Change, heard: Heard, text: str) -> str:
+        if pending.action == "cancel":
+            if keeps_booking(text) and wants_move(text, names_a_service=True):
+                return await self._start_move_of(pending.booking, heard)
+            if heard.yes is False or keeps_booking(text):
+                if never_mind(text) and not re.search(r"\bother\b", text.lower()):
+                    return "Okay, I'll leave it as it is. " + self.desk.goodbye()
+                return await self._not_that_one(pending, heard, text)
+        refusal = self.desk.agree(pending, heard=self.heard_answer, utterance=text)
+        if refusal is None:
+            return await self._commit(pending)
+        letting_go = never_mind(text) or Intent.GOODBYE in heard.intents
+        if heard.yes is not True and letting_go and not heard.has_booking_details:
+            nothing = "nothing's been booked" if pending.action == "book" else "nothing's changed"
+            return f"No problem, {nothing}. " + self.desk.goodbye()
+        if pending.action == "cancel" and heard.has_booking_details:
+            return await self._start(heard, purpose="cancel")
+        if heard.yes is True:
+            # A yes to a read-back the caller did not hear in full (they talked over it).
+            return f"Just to be sure: {self._read_back_change(pending)}"
+        if pending.action == "cancel":
+            return self._missed(f"Sorry, I need a yes or a no. {self._read_back_change(pending)}")
+        changed, ack = self._absorb(heard)
+        if changed:
+            answer = await self._next_step()
+            return f"{ack} {answer}".strip()
+        if heard.yes is False:
+            self.step = Step.GATHER
+            self.expecting = Expecting.NOTHING
+            if pending.action == "move":
+                return "No problem, it stays as it is for now. What day and time would suit you?"
+            return (
+                "No problem. What would you like to change: the service, the day and time, "
+                "the name or the number?"
+            )
+        if questions_in(text):
+            # Answered; the read-back no longer counts, so it is said again for a fresh yes.
+            answer = await self._answer_questions(questions_in(text), heard)
+            return f"{answer} {self._read_back_change(pending)}"
+        # Not a yes: the read-back is said again in full, so a yes answers all of it.
+        return self._missed(f"Sorry, I need a yes or a no. {self._read_back_change(pending)}")
+
+    async def _commit(self, change: Change) -> str:
+        done = await self.desk.commit(change)
+        if done.ok:
+            return done.words
+        self.request.start = None
+        if change.action == "book" and done.alternatives:
+            return self._offer(done.alternatives, lead="I'm sorry, that time was just taken.")
+        return self._offer(done.alternatives, lead=done.explanation)
+
+    async def _not_that_one(self, pending: Change, heard: Heard, text: str) -> str:
+        """ "No, the other one" / "no, the Monday one" to a cancellation read-back."""
+        others = [b for b in self.candidates if b.pk != pending.booking.pk]
+        if not others:
+            bookings = await self.desk.callers_bookings() or []
+            others = [b for b in bookings if b.pk != pending.booking.pk]
+        named = self.desk.matching(
+            others, service_id=heard.service.id if heard.service else None, when=heard.when
+        )
+        if heard.service or not heard.when.is_empty:
+            others = named
+        if re.search(r"\bother\b", text.lower()) or heard.service or not heard.when.is_empty:
+            if len(others) == 1:
+                return self._propose_cancel(others[0])
+            if others:
+                return self._list_for("cancel", others)
+        self.step = Step.GATHER
+        self.candidates = []
+        return "Okay, I'll leave it as it is. Is there anything else I can help with?"
+
+    # -- Which booking ---------------------------------------------------------------------
+
+    async def _start(self, heard: Heard, *, purpose: str) -> str:
+        bookings = await self.desk.callers_bookings()
+        if bookings is None:
+            self.step = Step.OFFER_MESSAGE
+            self.expecting = Expecting.YES_NO
+            return (
+                "I can only find bookings by the number you're calling from, and it's withheld. "
+                "Would you like to leave a message instead?"
+            )
+        if not bookings:
+            self.step = Step.GATHER
+            return (
+                "I can't find an upcoming booking for the number you're calling from. "
+                "Would you like to make a new one?"
+            )
+        service_id = heard.service.id if heard.service else None
+        # For a move, the time said is usually the new one ("move my colouring to Friday").
+        when = heard.when if purpose == "cancel" else None
+        matches = self.desk.matching(bookings, service_id=service_id, when=when)
+        lead = ""
+        if not matches:
+            named = heard.service.name.lower() if heard.service else "booking"
+            lead = f"I can't find a {named} booked for this number."
+            matches = bookings
+        if len(matches) == 1 and not lead:
+            if purpose == "cancel":
+                return self._propose_cancel(matches[0])
+            return await self._start_move_of(matches[0], heard)
+        if len(matches) == 1 and purpose == "cancel":
+            return f"{lead} {self._propose_cancel(matches[0])}"
+        self.new_when = heard.when if purpose == "move" else WhenParse()
+        return f"{lead} {self._list_for(purpose, matches)}".strip()
+
+    def _list_for(self, purpose: str, bookings: list[Booking]) -> str:
+        self.candidates = list(bookings)
+        self.purpose = purpose
+        self.step = Step.WHICH_BOOKING
+        self.expecting = Expecting.CHOICE
+        if len(bookings) == 1:
+            verb = "cancel" if purpose == "cancel" else "move"
+            return f"I see {self.desk.say_booking(bookings[0])}. Shall I {verb} that one?"
+        return self.desk.which_one(bookings)
+
+    async def _which_booking(self, heard: Heard, text: str) -> str | None:
+        candidates = self.candidates
+        index = pick_ordinal(text, len(candidates))
+        chosen: Booking | None = candidates[index] if index is not None else None
+        if chosen is None and (heard.service or not heard.when.is_empty):
+            named = self.desk.matching(
+                candidates, service_id=heard.service.id if heard.service else None, when=heard.when
+            )
+            if len(named) == 1:
+                chosen = named[0]
+        if chosen is None and len(candidates) == 1 and heard.yes is True:
+            chosen = candidates[0]
+        if chosen is None:
+            if heard.yes is False or never_mind(text):
+                self.step = Step.GATHER
+                self.candidates = []
+                return "Okay, I'll leave them as they are. Is there anything else I can help with?"
+            return None
+        if self.purpose == "cancel":
+            return self._propose_cancel(chosen)
+        return await self._start_move_of(chosen, replace(heard, when=self.new_when))
+
+    def _propose_cancel(self, booking: Booking) -> str:
+        change = self.desk.change_to_cancel(booking)
+        self.candidates = self.candidates or [booking]
+        return self._read_back_change(change)
+
+    async def _start_move_of(self, booking: Booking, heard: Heard) -> str:
+        self.moving = booking
+        self.candidates = []
+        r = self.request
+        r.service = self._services_by_id.get(booking.service_id, booking.service)
+        r.name, r.phone, r.phone_confirmed = booking.customer_name, booking.customer_phone, True
+        r.day = r.time = r.window = r.days = r.start = None
+        self.offers = []
+        self._absorb_when(heard.when)
+        lead = f"I see {self.desk.say_booking(booking, full=True)}."
+        if r.day or r.time or r.days or r.window:
+            answer = await self._next_step()
+            # A read-back names the booking already; anything else says which one first.
+            return answer if self.step == Step.CONFIRM else f"{lead} {answer}"
+        self._ask(Expecting.WHEN)
+        return f"{lead} What day and time would you like instead?"
+
+    # -- Questions -------------------------------------------------------------------------
+
+    async def _answer_questions(self, questions: list[Question], heard: Heard) -> str:
+        service = self._services_by_id.get(heard.service.id) if heard.service else None
+        if service is None and questions[0] in (Question.PRICE, Question.DURATION):
+            service = self.request.service
+        answers = [
+            await self.desk.answer(q, service=service, when=heard.when) for q in questions[:2]
+        ]
+        return " ".join(answers)
+
+    def _back_to_it(self) -> str:
+        """After a question: back to what the caller was doing, or an open question."""
+        if self.step in (Step.CONFIRM, Step.CONFIRM_PHONE, Step.OFFERED, Step.WHICH_BOOKING):
+            return self._prompt_again()
+        if self.request.service is not None or self.moving is not None:
+            return self._prompt_again()
+        return "Is there anything else I can help with, or would you like to book something?"
 
     # -- Reading the caller ------------------------------------------------------------
 
-    def _absorb(self, heard: Heard) -> set[str]:
-        """Fold what was heard into the request; returns which parts changed."""
+    def _absorb(self, heard: Heard) -> tuple[set[str], str]:
+        """Fold what was heard into the request; returns which parts changed and a few words
+        acknowledging a correction ("Saturday then.")."""
         changed: set[str] = set()
+        acks: list[str] = []
         r = self.request
         if heard.service and self.moving is None:
             service = self._services_by_id.get(heard.service.id)
             if service and service != r.service:
+                if r.service is not None:
+                    acks.append(f"{service.name} then.")
                 r.service, r.start = service, None
                 changed.add("service")
-        if not heard.when.is_empty and self._absorb_when(heard.when):
-            changed.add("when")
+        if not heard.when.is_empty:
+            before = (r.day, r.time, r.window, r.days)
+            had = r.day is not None or r.time is not None
+            if self._absorb_when(heard.when):
+                changed.add("when")
+                if had and any(before):
+                    acks.append(self._when_ack(heard.when))
         if (
             heard.name
             and heard.name != r.name
@@ -263,12 +489,29 @@ class EmbeddedEngine(DialogueEngine):
                 and heard.name.lower() in heard.service.name.lower()
             )
         ):
+            if r.name is not None:
+                acks.append(f"Sorry, {heard.name} then.")
             r.name = heard.name
             changed.add("name")
         if heard.phone and (heard.phone != r.phone or not r.phone_confirmed):
+            if r.phone is not None and r.phone_confirmed and heard.phone != r.phone:
+                acks.append(f"Got it, {speak_phone(heard.phone)}.")
             r.phone, r.phone_confirmed = heard.phone, True
             changed.add("phone")
-        return changed
+        return changed, " ".join(a for a in acks if a)
+
+    def _when_ack(self, when: WhenParse) -> str:
+        today = self._today()
+        if when.day is not None and when.time is None:
+            return f"{upper_first(say_day(when.day, today))} then."
+        if when.time is not None:
+            day = self.request.day or today
+            start = self._resolve(day, when.time, when.ampm_explicit)
+            words = say_time(start)
+            if when.day is not None:
+                words = f"{say_day(when.day, today)} at {words}"
+            return f"{upper_first(words)} then."
+        return ""
 
     def _absorb_when(self, when: WhenParse) -> bool:
         r = self.request
@@ -365,7 +608,7 @@ class EmbeddedEngine(DialogueEngine):
         r = self.request
         if r.service is None:
             self._ask(Expecting.SERVICE)
-            return f"What would you like to book? We offer {self._service_list()}."
+            return f"What would you like to book? We offer {self.desk.service_list()}."
         if r.start is None:
             answer = await self._find_start()
             if answer is not None:
@@ -383,7 +626,17 @@ class EmbeddedEngine(DialogueEngine):
                 f"Thanks, {r.name}. Shall I text the confirmation to the number you're calling "
                 f"from, ending in {speak_phone(r.phone)[-7:]}?"
             )
-        return self._read_back()
+        if self.moving is not None:
+            return self._read_back_change(self.desk.change_to_move(self.moving, r.start))
+        return self._read_back_change(
+            self.desk.change_to_book(r.service, r.start, r.name, r.phone or "")
+        )
+
+    def _read_back_change(self, change: Change) -> str:
+        self.pending = change
+        self.step = Step.CONFIRM
+        self.expecting = Expecting.YES_NO
+        return self.desk.read_back(change)
 
     async def _find_start(self) -> str | None:
         """Turn day/time/window into a checked start, or say what we need or can offer."""
@@ -396,10 +649,9 @@ class EmbeddedEngine(DialogueEngine):
         if r.day is None and r.days is None:
             if r.time is not None:
                 start = self._resolve(today, r.time, r.ampm_explicit)
-                if start <= self.context.clock() + self._schedule_now().min_notice:
+                if start <= self.context.clock() + self._schedule().min_notice:
                     self._ask(Expecting.WHEN)
-                    at = say_time(start.astimezone(self._tz()))
-                    return f"Which day would you like to come in at {at}?"
+                    return f"Which day would you like to come in at {say_time(start)}?"
                 r.day = today
             elif r.window is not None:
                 return await self._offer_in_days(
@@ -410,9 +662,12 @@ class EmbeddedEngine(DialogueEngine):
                 return f"What day and time would you like for your {r.service.name.lower()}?"
         if r.days is not None:
             return await self._offer_in_days(r.days)
+        if r.time is None and r.window is None and self.moving is not None:
+            # "Move it to Monday": the same time of day, on the new day.
+            r.time, r.ampm_explicit = self.desk.local(self.moving.start).time(), True
         if r.time is None:
             vague = r.window is None and not r.soonest
-            schedule = self._schedule_now().for_service(r.service.pk)
+            schedule = self._schedule().for_service(r.service.pk)
             if vague and not schedule.offers_on(r.day):
                 return await self._check(self._resolve(r.day, time(12), True), closed_day_only=True)
             if vague:
@@ -422,15 +677,12 @@ class EmbeddedEngine(DialogueEngine):
         return await self._check(self._resolve(r.day, r.time, r.ampm_explicit))
 
     async def _check(self, start: datetime, *, closed_day_only: bool = False) -> str | None:
-        r = self.request
-        service = r.service
-        context = self._booking_context(start)
-        result = await self.context.provider.check_availability(context)
-        if result.available and not closed_day_only:
-            r.start = start
+        checked = await self.desk.check(self.request.service, start, moving=self.moving)
+        if checked.available and not closed_day_only:
+            self.request.start = start
             return None
-        reason = self._explain(result.reason, start)
-        return self._offer(result.alternatives, lead=reason, service=service)
+        lead = checked.explanation or self.desk.explain(checked.reason, start, self.request.service)
+        return self._offer(checked.alternatives, lead=lead)
 
     async def _offer_in_days(self, days: tuple[date, date]) -> str:
         """Concrete free times for a vague request: one day's spread, or one per day."""
@@ -478,9 +730,7 @@ class EmbeddedEngine(DialogueEngine):
                 break
         return picked
 
-    def _offer(
-        self, alternatives: list[datetime], *, lead: str, service: Service | None = None
-    ) -> str:
+    def _offer(self, alternatives: list[datetime], *, lead: str) -> str:
         # Said in time order, so "the later one" and "the first one" mean what they say.
         self.offers = sorted(a.astimezone(self._tz()) for a in alternatives)
         if not self.offers:
@@ -494,149 +744,12 @@ class EmbeddedEngine(DialogueEngine):
             return f"{lead} I can do {times}. Would that work?".strip()
         return f"{lead} I can do {times}. Which would you like?".strip()
 
-    def _explain(self, reason: Refusal | None, start: datetime) -> str:
-        service = self.request.service
-        schedule = self._schedule_now().for_service(service.pk if service else None)
-        return explain_refusal(reason, start, schedule=schedule, today=self._today())
-
-    def _read_back(self) -> str:
-        r = self.request
-        local = r.start.astimezone(self._tz())
-        self.step = Step.CONFIRM_BOOKING
-        self.expecting = Expecting.YES_NO
-        when = f"{say_date(local.date())} at {say_time(local)}"
-        if self.moving is not None:
-            old = self.moving.start.astimezone(self._tz())
-            return (
-                f"To confirm, I'll move your {self.moving.service.name.lower()} from "
-                f"{say_date(old.date())} at {say_time(old)} to {when}. Shall I do that?"
-            )
-        return (
-            f"{with_article(r.service.name).capitalize()} for {r.name} on {when}. Shall I book it?"
-        )
-
-    # -- Doing things ---------------------------------------------------------------------
-
-    async def _book(self) -> str:
-        r = self.request
-        if self.moving is not None:
-            return await self._move()
-        context = self._booking_context(r.start)
-        intent = await self.context.provider.create_booking(context)
-        if not intent.booked:
-            r.start = None
-            lead = "I'm sorry, that time was just taken."
-            return self._offer(intent.alternatives, lead=lead)
-        self.state.outcome = "booked"
-        self.state.booking_id = intent.booking_id
-        await self._after_booked(context, intent.booking_id)
-        self.step = Step.DONE
-        self.ending = Ending(reason="booked")
-        local = r.start.astimezone(self._tz())
-        return (
-            f"You're all set, {r.name}: {with_article(r.service.name)} on {say_date(local.date())} "
-            f"at {say_time(local)}. I'll text you a confirmation. Thanks for calling "
-            f"{self.context.business.name}, goodbye!"
-        )
-
-    async def _after_booked(self, context: BookingContext, booking_id: int) -> None:
-        # Off the critical path: enqueued durably, sent in the background. Never raises.
-        await after_booked(provider=self.context.provider, context=context, booking_id=booking_id)
-
-    async def _move(self) -> str:
-        r = self.request
-        context = self._booking_context(r.start)
-        intent = await self.context.provider.move_booking(context, self.moving.pk)
-        if not intent.booked:
-            start, r.start = r.start, None
-            return self._offer(intent.alternatives, lead=self._explain(intent.reason, start))
-        self.state.outcome = "moved"
-        self.state.booking_id = intent.booking_id
-        await self._after_booked(context, intent.booking_id)
-        self.step = Step.DONE
-        self.ending = Ending(reason="moved")
-        local = r.start.astimezone(self._tz())
-        return (
-            f"Done. Your {r.service.name.lower()} is now on {say_date(local.date())} at "
-            f"{say_time(local)}. I'll text you a confirmation. Goodbye!"
-        )
-
-    async def _start_cancel(self) -> str:
-        booking = await self._callers_next_booking()
-        if isinstance(booking, str):
-            return booking
-        self.cancelling = booking
-        self.step = Step.CONFIRM_CANCEL
-        self.expecting = Expecting.YES_NO
-        local = booking.start.astimezone(self._tz())
-        return (
-            f"I see {with_article(booking.service.name)} for {booking.customer_name} on "
-            f"{say_date(local.date())} at {say_time(local)}. Shall I cancel it?"
-        )
-
-    async def _confirm_cancel(self, heard: Heard) -> str:
-        if heard.yes is True:
-            await run_orm(cancel_booking_service)(booking=self.cancelling)
-            self.state.outcome = "cancelled"
-            self.state.booking_id = self.cancelling.pk
-            self.step = Step.DONE
-            self.ending = Ending(reason="cancelled")
-            return "That's cancelled. Thanks for letting us know, goodbye!"
-        if heard.yes is False:
-            self.cancelling = None
-            self.step = Step.GATHER
-            return "Okay, I'll leave it as it is. Is there anything else I can help with?"
-        return "Sorry, shall I cancel that booking? Please say yes or no."
-
-    async def _start_move(self, heard: Heard) -> str:
-        booking = await self._callers_next_booking()
-        if isinstance(booking, str):
-            return booking
-        self.moving = booking
-        r = self.request
-        r.service = self._services_by_id.get(booking.service_id, booking.service)
-        r.name, r.phone, r.phone_confirmed = booking.customer_name, booking.customer_phone, True
-        r.day = r.time = r.window = r.days = r.start = None
-        self._absorb_when(heard.when)
-        local = booking.start.astimezone(self._tz())
-        lead = (
-            f"I see your {booking.service.name.lower()} on {say_date(local.date())} at "
-            f"{say_time(local)}."
-        )
-        if r.day or r.time or r.days or r.window:
-            answer = await self._next_step()
-            return f"{lead} {answer}"
-        self._ask(Expecting.WHEN)
-        return f"{lead} What day and time would you like instead?"
-
-    async def _callers_next_booking(self) -> Booking | str:
-        phone = self.context.caller_number
-        if not phone:
-            return (
-                "I can only find bookings by the number you're calling from, and it's withheld. "
-                "Would you like to leave a message instead?"
-            )
-        bookings = await run_orm(upcoming_bookings)(
-            business=self.context.business, phone=phone, now=self.context.clock()
-        )
-        if not bookings:
-            self.step = Step.GATHER
-            return (
-                "I can't find an upcoming booking for the number you're calling from. "
-                "Would you like to make a new one?"
-            )
-        return bookings[0]
-
     # -- People and messages --------------------------------------------------------------
 
     def _to_a_person(self) -> str:
-        transfer = self.context.business.transfer_number
-        if transfer:
-            self.state.outcome = "transferred"
-            self.step = Step.DONE
-            self.ending = Ending(reason="transfer", transfer_to=transfer)
-            return "Of course. Let me put you through to someone now."
-        self.state.events.append(("person_unreachable", "No transfer number is set."))
+        words = self.desk.transfer()
+        if words is not None:
+            return words
         return self._start_message(
             lead="There's no one available to take your call right now, but I can take a message."
         )
@@ -647,52 +760,93 @@ class EmbeddedEngine(DialogueEngine):
         return f"{lead} What would you like me to pass on? Please include your name."
 
     def _take_message(self, text: str) -> str:
-        caller = self.context.caller_number or "withheld number"
-        who = f"{self.request.name} ({caller})" if self.request.name else caller
-        self.state.message = f"From {who}: {text}"
-        self.state.outcome = "message_taken"
-        self.step = Step.DONE
-        self.ending = Ending(reason="message")
-        return "Thank you, I'll make sure they get your message. Goodbye!"
+        short = len(text.split()) <= 12
+        if short and (never_mind(text) or wrong_number(text)) and not wants_message(text):
+            # "Nah it's fine, I'll ring back later" is not a message.
+            return "No problem. " + self.desk.goodbye()
+        return self.desk.take_message(text, name=self.request.name)
 
-    def _after_offering_help(self, heard: Heard) -> str:
+    def _after_offering(self, heard: Heard, text: str) -> str | None:
+        """The answer to "would you like to leave a message / to be put through?"."""
+        offered_help = self.step == Step.OFFER_HELP
         if heard.yes is True:
-            return self._to_a_person()
+            return self._to_a_person() if offered_help else self._start_message()
+        if heard.yes is False or never_mind(text) or Intent.GOODBYE in heard.intents:
+            if never_mind(text) or Intent.GOODBYE in heard.intents or offered_help:
+                return "No problem. " + self.desk.goodbye()
+            self.step = Step.GATHER
+            return "Okay. Is there anything else I can help with?"
+        if questions_in(text):
+            self.step = Step.GATHER
+            return None  # answered below
+        if offered_help and not heard.has_booking_details:
+            # Still going nowhere: end politely rather than loop.
+            return (
+                "I'm sorry I couldn't help on this call. Please try again later. "
+                + self.desk.goodbye()
+            )
         self.step = Step.GATHER
-        self.misses = 0
-        if heard.yes is False:
-            return "Okay, let's try again. " + self._prompt_again()
-        self._absorb(heard)
-        return "Let's try again. " + self._prompt_again()
+        self._asked, self._asked_times = (), 0
+        return None
 
-    def _goodbye(self) -> str:
-        self.step = Step.DONE
-        self.ending = Ending(reason="goodbye")
-        return f"Thanks for calling {self.context.business.name}. Goodbye!"
+    # -- Loops -------------------------------------------------------------------------------
 
-    def _missed(self, lead: str) -> str:
-        self.misses += 1
-        if self.misses >= MAX_MISSES:
-            self.step = Step.OFFER_HELP
-            self.expecting = Expecting.YES_NO
-            lead = "I'm sorry, I'm having trouble understanding."
-            if self.context.business.transfer_number:
-                return f"{lead} Would you like me to put you through to someone?"
-            return f"{lead} Would you like to leave a message instead?"
-        return f"{lead} {self._prompt_again()}"
+    def _missed(self, answer: str) -> str:
+        self._missed_now = True
+        return answer
+
+    def _not_again(self, answer: str) -> str:
+        """The same question at most twice: asked again a third time for want of an answer
+        we understood, a person or a message is offered instead."""
+        if self.desk.ending is not None or self.step in (Step.OFFER_HELP, Step.DONE):
+            self._asked, self._asked_times = (), 0
+            return answer
+        r = self.request
+        asked = (
+            self.step,
+            self.expecting,
+            tuple(self.offers),
+            (r.service, r.day, r.time, r.window, r.days, r.start, r.name, r.phone),
+            self.pending,
+            tuple(b.pk for b in self.candidates),
+        )
+        if asked == self._asked and self._missed_now:
+            self._asked_times += 1
+        elif asked != self._asked:
+            self._asked, self._asked_times = asked, 1
+        if self._asked_times <= SAME_QUESTION_MAX:
+            return answer
+        self.pending = None
+        self.step = Step.OFFER_HELP
+        self.expecting = Expecting.YES_NO
+        self._asked, self._asked_times = (), 0
+        lead = "I'm sorry, I'm having trouble understanding."
+        if self.context.business.transfer_number:
+            return f"{lead} Would you like me to put you through to someone?"
+        return f"{lead} Would you like to leave a message instead?"
+
+    def _nothing_started(self) -> bool:
+        r = self.request
+        return r.service is None and self.moving is None and r.day is None and r.time is None
 
     def _prompt_again(self) -> str:
         """The current question, asked plainly (after noise, a question, or a detour)."""
         r = self.request
-        if self.step == Step.CONFIRM_BOOKING:
-            return "Shall I book it? Please say yes or no."
+        if self.step == Step.CONFIRM and self.pending is not None:
+            verb = {"move": "move it", "cancel": "cancel it"}.get(self.pending.action, "book it")
+            return f"Shall I {verb}? Please say yes or no."
+        if self.step == Step.CONFIRM:
+            self.pending = None
+            self.step = Step.GATHER
         if self.step == Step.CONFIRM_PHONE:
             return "Shall I text the confirmation to the number you're calling from? Yes or no?"
         if self.step == Step.OFFERED and self.offers:
             offers = say_offers(self.offers, self._today(), full=r.ambiguous)
             return f"I can do {offers}. Which would you like?"
+        if self.step == Step.WHICH_BOOKING and self.candidates:
+            return self.desk.which_one(self.candidates)
         if r.service is None:
-            return f"What would you like to book? For example, {self._service_list()}."
+            return f"What would you like to book? For example, {self.desk.service_list()}."
         if r.start is None and r.day is None:
             return f"What day would you like to come in for your {r.service.name.lower()}?"
         if r.start is None:
@@ -712,38 +866,21 @@ class EmbeddedEngine(DialogueEngine):
         """ "Friday", or "Friday, November 27th" when the caller's words could mean two dates."""
         return say_date(day) if self.request.ambiguous else say_day(day, self._today())
 
-    def _service_list(self) -> str:
-        return say_list([s.name.lower() for s in self.context.services])
-
-    def _booking_context(self, start: datetime) -> BookingContext:
-        r = self.request
-        return BookingContext(
-            business=self.context.business,
-            service=r.service,
-            start=start,
-            end=start + r.service.duration,
-            customer_name=r.name or "",
-            customer_phone=r.phone or "",
-            call_sid=self.context.call_sid,
-            # While moving, the caller's own booking is not in the way of its new time.
-            moving_booking_id=self.moving.pk if self.moving is not None else None,
-        )
-
     def _resolve(self, day: date, heard_time: time, explicit: bool) -> datetime:
         """'At 3' means 3 PM at a salon: the reading that falls inside opening hours wins."""
-        ranges = self._schedule_now().ranges_on(day)
+        ranges = self._schedule().ranges_on(day)
         candidates = plausible_times(heard_time, explicit)
         for candidate in candidates:
             if any(opens <= candidate < closes for opens, closes in ranges):
                 return datetime.combine(day, candidate, tzinfo=self._tz())
         return datetime.combine(day, candidates[0], tzinfo=self._tz())
 
-    def _schedule_now(self) -> Schedule:
-        assert self._schedule is not None, "loaded at the start of each turn"
-        return self._schedule
+    def _schedule(self):
+        assert self.desk.schedule is not None, "loaded at the start of each turn"
+        return self.desk.schedule
 
     def _tz(self):
         return self.context.business.tz
 
     def _today(self) -> date:
-        return self.context.clock().astimezone(self._tz()).date()
+        return self.desk.today()

@@ -57,3 +57,22 @@ def booking_confirmation(booking: Booking) -> str:
         f"{greeting} {booking.service.name_in_sentence} at {business.name} is booked for {when}. "
         f"To change it, call {business.phone_number}."
     )
+
+
+def booking_moved(booking: Booking) -> str:
+    """For the new booking a move made (the old one is cancelled silently with it)."""
+    return _about(booking, "has moved to {when}", "To change it")
+
+
+def booking_cancelled(booking: Booking) -> str:
+    return _about(booking, "on {when} is cancelled", "To book again")
+
+
+def _about(booking: Booking, news: str, then: str) -> str:
+    business = booking.business
+    when = spoken_datetime(booking.start.astimezone(business.tz))
+    greeting = f"Hi {booking.customer_name}, your" if booking.customer_name else "Your"
+    return (
+        f"{greeting} {booking.service.name_in_sentence} at {business.name} "
+        f"{news.format(when=when)}. {then}, call {business.phone_number}."
+    )

@@ -9,6 +9,8 @@ class SmsMessage(models.Model):
     class Kind(models.TextChoices):
         BOOKING_CONFIRMATION = "booking_confirmation", "Booking confirmation"
         BOOKING_REMINDER = "booking_reminder", "Reminder"
+        BOOKING_MOVED = "booking_moved", "Booking moved"
+        BOOKING_CANCELLED = "booking_cancelled", "Booking cancelled"
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"

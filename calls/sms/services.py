@@ -16,7 +16,12 @@ from calls.sms.backends import (
     SmsRejected,
     get_backend,
 )
-from calls.sms.messages import booking_confirmation, booking_reminder
+from calls.sms.messages import (
+    booking_cancelled,
+    booking_confirmation,
+    booking_moved,
+    booking_reminder,
+)
 from calls.sms.models import SmsMessage, SmsOptOut
 
 logger = logging.getLogger(__name__)
@@ -41,6 +46,8 @@ def sender_for(business: Business) -> Sender:
 BODIES = {
     SmsMessage.Kind.BOOKING_CONFIRMATION: booking_confirmation,
     SmsMessage.Kind.BOOKING_REMINDER: booking_reminder,
+    SmsMessage.Kind.BOOKING_MOVED: booking_moved,
+    SmsMessage.Kind.BOOKING_CANCELLED: booking_cancelled,
 }
 
 
@@ -82,7 +89,8 @@ def send_booking_text(
     backend = backend or get_backend()
     if sms.status == SmsMessage.Status.UNKNOWN and _sent_earlier(sms, backend):
         return sms
-    if booking.status == Booking.Status.CANCELLED:
+    # Only the cancellation notice still goes out once the booking is cancelled.
+    if booking.status == Booking.Status.CANCELLED and kind != SmsMessage.Kind.BOOKING_CANCELLED:
         _save(sms, status=SmsMessage.Status.FAILED, error="Not sent: the booking was cancelled.")
         return sms
     if opted_out(booking.business, sms.to):

@@ -15,6 +15,7 @@ from calls.sms.reminders import SMS_BOOKING_REMINDER
 from calls.sms.services import BookingGone, send_booking_confirmation, send_booking_text
 
 SMS_BOOKING_CONFIRMATION = "sms.booking_confirmation"
+SMS_BOOKING_CHANGE = "sms.booking_change"
 
 
 def enqueue_booking_confirmation(*, booking_id: int) -> OutboxTask:
@@ -28,6 +29,20 @@ def enqueue_booking_confirmation(*, booking_id: int) -> OutboxTask:
 @register_task(SMS_BOOKING_CONFIRMATION)
 def run_booking_confirmation(payload: dict[str, Any]) -> None:
     _sending(lambda: send_booking_confirmation(booking_id=payload["booking_id"]))
+
+
+def enqueue_booking_change_text(*, booking_id: int, kind: str) -> OutboxTask:
+    """The text for a move (on the new booking) or a cancellation (on the cancelled one)."""
+    return enqueue(
+        SMS_BOOKING_CHANGE,
+        {"booking_id": booking_id, "kind": SmsMessage.Kind(kind).value},
+        dedupe_key=f"sms:{kind}:{booking_id}",
+    )
+
+
+@register_task(SMS_BOOKING_CHANGE)
+def run_booking_change_text(payload: dict[str, Any]) -> None:
+    _sending(lambda: send_booking_text(booking_id=payload["booking_id"], kind=payload["kind"]))
 
 
 @register_task(SMS_BOOKING_REMINDER)

@@ -13,7 +13,7 @@ from bookings.services import book_slot, move_booking
 from bookings.tests.factories import BusinessFactory, ServiceFactory
 from bookings.tests.timeutil import local, upcoming
 from calls.models import Call
-from calls.sms.tasks import SMS_BOOKING_CONFIRMATION
+from calls.sms.tasks import SMS_BOOKING_CHANGE, SMS_BOOKING_CONFIRMATION
 
 pytestmark = pytest.mark.django_db
 
@@ -41,8 +41,9 @@ def book(business, service, start, *, call_sid: str):
 
 
 def texts_for(booking: Booking) -> int:
+    # A new booking's confirmation, or the "moved" text of the booking a move made.
     return OutboxTask.objects.filter(
-        kind=SMS_BOOKING_CONFIRMATION, payload__booking_id=booking.pk
+        kind__in=[SMS_BOOKING_CONFIRMATION, SMS_BOOKING_CHANGE], payload__booking_id=booking.pk
     ).count()
 
 

@@ -223,7 +223,7 @@ async def test_push_a_booking_back_an_hour(demo):
     call = await Conversation.start(demo)
     await call.say("I need to reschedule my booking")
     answer = await call.say("an hour later please")
-    assert "from Thursday, November 26th at 3 PM to Thursday, November 26th at 4 PM" in answer
+    assert "on Thursday, November 26th at 3 PM moves to Thursday, November 26th at 4 PM" in answer
     await call.say("yes")
     confirmed = [b.start for b in await bookings_of(demo) if b.status == "confirmed"]
     assert confirmed == [local(demo, 2026, 11, 26, 16)]
@@ -305,7 +305,10 @@ async def test_spaced_digits_after_the_phone_question_are_the_time(demo):
     answer = await call.say("9 45 in the morning actually")
     assert "9:45" not in answer or "What's the best number" in answer
     answer = await call.say("555 555 0142")
-    assert answer == "A haircut for Bo on Thursday, November 26th at 9:45 AM. Shall I book it?"
+    assert answer == (
+        "A haircut for Bo on Thursday, November 26th at 9:45 AM, and I'll text the "
+        "confirmation to 5 5 5, 5 5 5, 0 1 4 2. Shall I book it?"
+    )
 
 
 # --- self-corrections ------------------------------------------------------------------------
@@ -330,7 +333,10 @@ async def test_corrected_phone_number_last_digits_win(demo):
     call = await Conversation.start(demo, caller="")
     await call.say("manicure Friday at 2, I'm Ana")
     answer = await call.say("Text 646 555 0188, no sorry, 0189")
-    assert answer == "A manicure for Ana on Friday, November 27th at 2 PM. Shall I book it?"
+    assert answer == (
+        "A manicure for Ana on Friday, November 27th at 2 PM, and I'll text the "
+        "confirmation to 6 4 6, 5 5 5, 0 1 8 9. Shall I book it?"
+    )
     await call.say("yes")
     (booking,) = await bookings_of(demo)
     assert booking.customer_phone == "+16465550189"
@@ -349,7 +355,10 @@ async def test_time_correction_next_to_a_phone_number_stays_a_time(demo):
     call = await Conversation.start(demo, caller="")
     await call.say("manicure Friday at 2, I'm Ana")
     answer = await call.say("my number is 617 555 0142, oh and at 10 30, sorry, 10 45")
-    assert answer == "A manicure for Ana on Friday, November 27th at 10:45 AM. Shall I book it?"
+    assert answer == (
+        "10:45 AM then. A manicure for Ana on Friday, November 27th at 10:45 AM, and I'll text the "
+        "confirmation to 6 1 7, 5 5 5, 0 1 4 2. Shall I book it?"
+    )
     await call.say("yes")
     (booking,) = await bookings_of(demo)
     assert booking.customer_phone == "+16175550142"

@@ -2,19 +2,19 @@
 Wednesday 2026-11-25 10:00 New York): hair colouring only Tuesday to Saturday, 10 to 3, and
 a facial with a quarter of an hour's cleanup after it."""
 
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
 from asgiref.sync import sync_to_async
 
-from bookings.models import Booking, Service, ServiceHours
+from bookings.models import Booking, OpeningHours, Service, ServiceHours
 from calls.tests.conversation import Conversation, demo_business, local
-from calls.tests.llm.fake_openai import Reply, tool, words
 
 pytestmark = pytest.mark.django_db(transaction=True)
-NOW = datetime(2026, 11, 25, 10, 0, tzinfo=ZoneInfo("America/New_York"))
+NY = ZoneInfo("America/New_York")
+NOW = datetime(2026, 11, 25, 10, 0, tzinfo=NY)
 
 
 @pytest.fixture(autouse=True)
@@ -101,70 +101,36 @@ async def test_the_next_caller_cannot_have_the_cleanup_time(demo):
     assert starts == [local(demo, 2026, 11, 26, 14), local(demo, 2026, 11, 26, 15)]
 
 
-# -- The LLM receptionist: its tools answer from the same rules ---------------------------
+@sync_to_async
+def open_on_sundays_with_colouring(business) -> None:
+    OpeningHours.objects.create(business=business, weekday=6, opens=time(10), closes=time(16))
+    colouring = business.services.get(name="Hair colouring")
+    ServiceHours.objects.create(service=colouring, weekday=6, opens=time(10), closes=time(15))
 
 
-@pytest.fixture
-async def fake(settings):
-    from calls.dialogue.llm.client import close_clients
-    from calls.tests.llm.fake_openai import FakeOpenAI
-
-    with FakeOpenAI() as server:
-        settings.LLM_BASE_URL = server.base_url
-        settings.LLM_API_KEY = server.api_key
-        settings.LLM_MODEL = "fake-model"
-        settings.LLM_TIMEOUT_SECONDS = 2.0
-        settings.LLM_MAX_RETRIES = 1
-        yield server
-        await close_clients()
-    assert not server.unexpected
-
-
-async def test_the_llm_tools_refuse_colouring_on_monday_with_the_rule(demo, fake):
-    fake.script(
-        Reply(tool("check_availability", service="Hair colouring", start="2026-11-30 11:00")),
-        Reply(words("Sorry, we do colouring Tuesday to Saturday.")),
-    )
-    call = await Conversation.start(demo, engine="llm")
-    await call.say("Can I get my hair coloured on Monday at 11?")
-    result = fake.requests[1].tool_results()[-1]
-    assert (result["available"], result["reason"]) == (False, "service_hours")
-    assert result["explanation"] == (
-        "I'm sorry, we do hair colouring Tuesday to Saturday, 10 AM to 3 PM."
-    )
-    assert [a["start"] for a in result["alternatives"]] == [
-        "2026-12-01 10:45",
-        "2026-12-01 11:00",
-        "2026-12-01 11:15",
-    ]
-    assert call.engine.consent.slot is None
-
-
-async def test_the_llm_tools_offer_no_times_on_a_day_without_the_service(demo, fake):
-    fake.script(
-        Reply(tool("check_availability", service="Hair colouring", start="2026-11-30")),
-        Reply(words("Sorry, not on Mondays.")),
-    )
-    call = await Conversation.start(demo, engine="llm")
-    await call.say("Any colouring on Monday?")
-    result = fake.requests[1].tool_results()[-1]
-    assert (result["available"], result["reason"]) == (False, "service_hours")
-    assert "Tuesday to Saturday, 10 AM to 3 PM" in result["explanation"]
-    assert "free_times" not in result
-
-
-async def test_the_llm_cannot_book_colouring_outside_its_hours(demo, fake):
-    fake.script(
-        Reply(
-            tool(
-                "book",
-                service="Hair colouring",
-                start="2026-11-26 14:00",
-                customer_name="Maria",
-            )
-        ),
-        Reply(words("Sorry.")),
-    )
-    call = await Conversation.start(demo, engine="llm")
-    await call.say("Book me a colouring tomorrow at 2, I'm Maria")
-    assert not await bookings_of(demo)
+@pytest.mark.parametrize(
+    ("friday", "sunday", "utc_offset_after"),
+    [
+        (datetime(2026, 3, 6, 10, tzinfo=NY), "March 8th", -4),  # clocks go forward at 2 AM
+        (datetime(2026, 10, 30, 10, tzinfo=NY), "November 1st", -5),  # and back
+    ],
+)
+async def test_colouring_on_a_dst_sunday(demo, friday, sunday, utc_offset_after):
+    with time_machine.travel(friday, tick=True):
+        await open_on_sundays_with_colouring(demo)
+        call = await Conversation.start(demo)
+        answer = await call.say("Hi, I'm Maria, a colouring on Sunday at 2:30 please")
+        assert answer == (
+            "I'm sorry, we do hair colouring Tuesday to Sunday, 10 AM to 3 PM, start to finish. "
+            "I can do Sunday at 1 PM, 1:15 PM or 1:30 PM. Which would you like?"
+        ), str(call)
+        await call.say("the last one")
+        assert await call.say("yes") == (
+            f"A hair colouring for Maria on Sunday, {sunday} at 1:30 PM. Shall I book it?"
+        ), str(call)
+        assert "You're all set" in await call.say("yes")
+    (booking,) = await bookings_of(demo)
+    assert booking.start.utcoffset() is not None
+    assert booking.start.astimezone(NY).utcoffset().total_seconds() == utc_offset_after * 3600
+    assert booking.end - booking.start == timedelta(minutes=90)
+    assert booking.start.astimezone(NY).hour == 13 and booking.start.astimezone(NY).minute == 30

@@ -14,25 +14,19 @@ Enforced on what actually happened on the line, not on what the model claims:
   as yes (calls.understanding.intents.yes_or_no). Anything else the caller says first ("no",
   a question, silence) withdraws that read-back: a yes later in the call may answer
   something else entirely, so the change needs a new read-back.
+On top of this, the desk checks every field of the change against what was heard
+(calls.dialogue.consent): `heard_in(turn)` is the answer of that turn as the caller heard it.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from calls.dialogue.speech import ordinal, say_date, say_day, say_slot, say_time
+from calls.dialogue.consent import names_moment
+from calls.dialogue.speech import say_slot
 from calls.understanding.intents import yes_or_no
-
-
-def _plain(text: str) -> str:
-    """Lower case, no dots or commas, single spaces: "3 p.m." and "3 PM" both read "3 pm"."""
-    text = text.lower().replace("\u2019", "'")
-    text = re.sub(r"(?<=\w)\.", "", text)
-    text = re.sub(r"[,;:!?](?!\d)", " ", text)
-    return re.sub(r"\s+", " ", text).strip()
 
 
 @dataclass
@@ -53,13 +47,7 @@ class Proposal:
         return any(s.serial >= self.after and self.said_in(s.text, today) for s in spoken)
 
     def said_in(self, text: str, today: date) -> bool:
-        plain = _plain(text)
-        clock = _plain(say_time(self.moment))
-        if not re.search(rf"(?<![\w:]){re.escape(clock)}(?!\w)", plain):
-            return False
-        day = self.moment.date()
-        days = {say_date(day), say_day(day, today), f"{day:%B} {ordinal(day.day)}"}
-        return any(re.search(rf"\b{re.escape(_plain(d))}\b", plain) for d in days)
+        return names_moment(text, self.moment, today)
 
 
 @dataclass(frozen=True)
@@ -72,6 +60,7 @@ class Consent:
     def __init__(self) -> None:
         self.slot: Proposal | None = None
         self.cancels: dict[int, Proposal] = {}
+        self._heard: dict[int, str] = {}  # caller turn -> our answer in it, as heard
 
     # -- Proposals (made by the tools) -----------------------------------------------
 
@@ -107,6 +96,7 @@ class Consent:
         """Re-read what the caller heard in this turn (at its end, and again after an
         interrupt cut it): which proposals were read back in it."""
         spoken = list(spoken)
+        self._heard[turn] = " ".join(s.text for s in spoken)
         proposals = self._proposals()
         named = [p for p in proposals if p.heard_in(spoken, today)]
         # Several bookings named in one answer ("a haircut on Friday at 11 AM and a colour on
@@ -116,6 +106,9 @@ class Consent:
             proposal.read_back_in.discard(turn)
             if any(p is proposal for p in named) and not (listed and proposal.is_cancel):
                 proposal.read_back_in.add(turn)
+
+    def heard_in(self, turn: int) -> str:
+        return self._heard.get(turn, "")
 
     # -- The rule ------------------------------------------------------------------------
 

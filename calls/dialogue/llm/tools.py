@@ -1,9 +1,12 @@
-"""The tools the model calls, and the ToolBox that runs them against our own services.
+"""The tools the model calls, and the ToolBox: thin adapters over the booking desk.
 
-The same provider and booking services as the embedded receptionist; the model only chooses
-what to ask for. Every argument is checked, and every problem comes back as a tool result the
-model can act on ({"error": "...what to do..."}), never as an exception. Nothing is booked,
-moved or cancelled without the read-back-and-yes rule of consent.py.
+The same desk as the embedded receptionist (calls.dialogue.desk) does every action; the model
+only chooses what to ask for. Every argument is checked, and every problem comes back as a
+tool result the model can act on ({"error": "...what to do..."}), never as an exception.
+Nothing is booked, moved or cancelled unless the tools just proposed it (consent.py: the slot
+just checked, the booking just found) AND the caller heard every field of it read back and
+said yes (the desk's rule, calls.dialogue.consent). A phone number is the caller ID or digits
+the caller said.
 """
 
 from __future__ import annotations
@@ -11,23 +14,21 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 from typing import Any
 
 from bookings.models import Booking, Service
-from bookings.orm import run_orm
-from bookings.providers.base import BookingContext
-from bookings.services import cancel_booking as cancel_booking_service
-from bookings.services import upcoming_bookings
 from bookings.slots import Refusal, Schedule
-from calls.confirmations import after_booked
 from calls.dialogue.base import CallContext, Ending, EngineState
-from calls.dialogue.embedded import with_article
+from calls.dialogue.consent import Change, phone_was_given
+from calls.dialogue.desk import Desk, Done
 from calls.dialogue.llm.arguments import read_phone, read_service, read_start
 from calls.dialogue.llm.consent import Consent
 from calls.dialogue.llm.handover import Gathered
 from calls.dialogue.llm.history import History
-from calls.dialogue.speech import explain_refusal, say_date, say_day, say_offers, say_slot, say_time
+from calls.dialogue.speech import explain_refusal, say_day, say_offers, say_slot
+from calls.understanding.requests import Question
+from calls.understanding.when import WhenParse
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +37,10 @@ BOOKINGS_LISTED = 3
 # Tools that change something: refused once the call is ending.
 CHANGES = frozenset(
     {"book", "cancel_booking", "move_booking", "transfer_to_person", "take_message"}
+)
+NOT_SAID = (
+    "Not done: the caller never said {phone!r}. Use the number they are calling from, or ask "
+    "them for the number, read it back digit by digit, and wait for their yes."
 )
 START_FORMAT = "%Y-%m-%d %H:%M"
 
@@ -90,8 +95,9 @@ TOOLS: list[dict[str, Any]] = [
             "customer_name": {"type": "string", "description": "The caller's name."},
             "phone": {
                 "type": "string",
-                "description": "Only if the caller gave another number for the confirmation "
-                "text; otherwise leave it out (the number they are calling from is used).",
+                "description": "Only if the caller said another number for the confirmation "
+                "text (read it back digit by digit first); otherwise leave it out (the number "
+                "they are calling from is used).",
             },
         },
         ["service", "start", "customer_name"],
@@ -133,6 +139,19 @@ TOOLS: list[dict[str, Any]] = [
         ["message"],
     ),
     _function(
+        "business_info",
+        "Answer a caller's question about the business: opening hours (optionally on a day), "
+        "a service's price or how long it takes, the services offered, the address, what the "
+        "business is, or the caller's own upcoming bookings. Say the answer in its words; "
+        "never guess a price or an address.",
+        {
+            "topic": {"type": "string", "enum": [q.value for q in Question]},
+            "service": {"type": "string", "description": "For price or duration, if named."},
+            "day": {"type": "string", "description": "For hours on one day: 'YYYY-MM-DD'."},
+        },
+        ["topic"],
+    ),
+    _function(
         "end_call",
         "End the call after your goodbye (the caller has nothing more).",
         {},
@@ -162,6 +181,8 @@ class ToolBox:
         self.gathered = gathered
         self.history = history
         self.schedule = schedule
+        self.desk = Desk(context, state)
+        self.desk.schedule = schedule
         self.ending: Ending | None = None
         self.closing_words = ""  # said if the model has nothing to add after an ending
         self.found: dict[int, Booking] = {}
@@ -173,6 +194,7 @@ class ToolBox:
             "move_booking": self.move_booking,
             "transfer_to_person": self.transfer_to_person,
             "take_message": self.take_message,
+            "business_info": self.business_info,
             "end_call": self.end_call,
         }
 
@@ -215,35 +237,39 @@ class ToolBox:
             moving = self._found(args.get("booking_id"))
             if moving is None:
                 return _error("That booking was not found for this caller. Call find_my_booking.")
-        moving_id = moving.pk if moving is not None else None
         # Whatever this check says, the slot accepted before it is no longer "just accepted".
         self.consent.withdraw_slot()
         self.gathered.service = service
         if reading.start is None:
-            return await self._free_times(service, reading.day, reading.window, moving_id)
+            return await self._free_times(service, reading.day, reading.window, moving)
         start = reading.start
         self.gathered.start = start
-        result = await self.context.provider.check_availability(
-            self._context(service, start, moving_booking_id=moving_id)
-        )
-        if result.available:
+        checked = await self.desk.check(service, start, moving=moving)
+        if checked.available:
             proposal = self.consent.propose_slot(
                 service_id=service.pk, start=start, after=self.history.serial, today=self._today()
             )
+            if moving is not None:
+                words = self.desk.read_back(self.desk.change_to_move(moving, start))
+            else:
+                words = f"{service.name.lower()} on {proposal.words}"
             return {
                 "available": True,
                 "service": service.name,
                 "start": f"{start:{START_FORMAT}}",
                 "say": proposal.words,
-                "next": "Read the booking back with these words for the time, ask the caller "
-                "to confirm, and call book only after they say yes.",
+                "read_back": words,
+                "next": "Read back everything that will be written (the service, these words "
+                "for the time, the caller's name, and any number other than the one they are "
+                "calling from, digit by digit; for a move, the booking being moved too), ask "
+                "the caller to confirm, and act only after they say yes.",
             }
         return {
             "available": False,
             "service": service.name,
             "start": f"{start:{START_FORMAT}}",
-            "reason": result.reason.value if result.reason else "unavailable",
-            **self._refusal(result.reason, start, result.alternatives, service),
+            "reason": checked.reason.value if checked.reason else "unavailable",
+            **self._refusal(checked.reason, start, checked.alternatives, service),
         }
 
     async def _free_times(
@@ -251,10 +277,9 @@ class ToolBox:
         service: Service,
         day: date,
         window: tuple[time, time] | None,
-        moving_booking_id: int | None = None,
+        moving: Booking | None = None,
     ) -> dict[str, Any]:
         tz = self.schedule.tz
-        low, high = window or (time(0), time(23, 59))
         schedule = self.schedule.for_service(service.pk)
         if not schedule.offers_on(day):
             when = datetime.combine(day, time(12), tzinfo=tz)
@@ -267,14 +292,7 @@ class ToolBox:
                 ),
                 "next": "Tell the caller and ask which other day would suit them.",
             }
-        starts = await self.context.provider.free_starts(
-            service=service,
-            start=datetime.combine(day, low, tzinfo=tz),
-            end=datetime.combine(day, high, tzinfo=tz),
-            limit=48,
-            moving_booking_id=moving_booking_id,
-        )
-        picked = [moment.astimezone(tz) for moment in _spread(starts)]
+        picked = await self.desk.free_times(service, day, day, window=window, moving=moving)
         if not picked:
             return {
                 "available": False,
@@ -312,6 +330,12 @@ class ToolBox:
                     f"{args.get('phone')!r} is not a phone number. Ask the caller for the "
                     "number again, digit by digit."
                 )
+            if not phone_was_given(
+                phone,
+                caller_id=self.context.caller_number,
+                caller_words=self.history.caller_turns,
+            ):
+                return _error(NOT_SAID.format(phone=args.get("phone")))
             self.gathered.phone, self.gathered.phone_confirmed = phone, True
         refusal = self.consent.refusal(
             self.consent.slot,
@@ -326,50 +350,42 @@ class ToolBox:
             return _error("Ask the caller for their name first.")
         if phone is None:
             return _error("The caller's number is withheld. Ask for a number to text.")
-        context = self._context(service, start, name=name, phone=phone)
-        intent = await self.context.provider.create_booking(context)
-        local = start.astimezone(self.schedule.tz)
+        change = self.desk.change_to_book(service, start, name, phone)
+        refusal = self._agreed(change, turn=turn, utterance=utterance)
+        if refusal:
+            return _error(refusal)
         return await self._settle(
-            intent,
-            context,
-            outcome="booked",
-            goodbye=f"You're all set, {name}: {with_article(service.name)} on "
-            f"{say_date(local.date())} at {say_time(local)}. I'll text you a confirmation. "
-            f"Thanks for calling {self.context.business.name}, goodbye!",
+            change,
+            await self.desk.commit(change),
             next_step="Tell the caller they're all set and a text confirmation is on its way, "
             "then say goodbye. The call ends after your answer.",
         )
 
-    async def _settle(
-        self, intent, context: BookingContext, *, outcome: str, goodbye: str, next_step: str
-    ) -> dict[str, Any]:
-        """After create_booking / move_booking: the refusal for the model to act on, or the
-        outcome recorded, the follow-ups queued and the call set to end with `goodbye`."""
+    async def _settle(self, change: Change, done: Done, *, next_step: str) -> dict[str, Any]:
+        """After a booking or move: the refusal for the model to act on, or the call set to
+        end with the desk's confirmation."""
         self.consent.withdraw_slot()
-        done = "booked" if outcome == "booked" else "moved"
-        if not intent.booked:
+        key = "booked" if change.action == "book" else "moved"
+        if not done.ok:
             return {
-                done: False,
-                "reason": intent.reason.value if intent.reason else "taken",
-                **self._refusal(intent.reason, context.start, intent.alternatives, context.service),
+                key: False,
+                "reason": done.reason.value if done.reason else "taken",
+                **self._refusal(done.reason, change.start, done.alternatives, change.service),
             }
-        self.state.outcome = outcome
-        self.state.booking_id = intent.booking_id
-        await self._after_booked(context, intent.booking_id)
-        self._end(Ending(reason=outcome), goodbye)
-        local = context.start.astimezone(self.schedule.tz)
-        return {done: True, "say": say_slot(local, self._today(), full=True), "next": next_step}
+        self._end(done.words)
+        return {
+            key: True,
+            "say": say_slot(change.start, self._today(), full=True),
+            "next": next_step,
+        }
 
     async def find_my_booking(self, args: dict, **_: Any) -> dict[str, Any]:
-        phone = self.context.caller_number
-        if not phone:
+        bookings = await self.desk.callers_bookings()
+        if bookings is None:
             return _error(
                 "The caller's number is withheld, so their bookings can't be looked up. "
                 "Offer to take a message instead."
             )
-        bookings = await run_orm(upcoming_bookings)(
-            business=self.context.business, phone=phone, now=self.context.clock()
-        )
         found = []
         for booking in bookings[:BOOKINGS_LISTED]:
             self.found[booking.pk] = booking
@@ -392,7 +408,13 @@ class ToolBox:
                 "next": "Tell the caller you can't find an upcoming booking for the number "
                 "they're calling from, and ask whether they would like to make one.",
             }
-        return {"bookings": found}
+        result: dict[str, Any] = {"bookings": found}
+        if len(found) > 1:
+            result["next"] = (
+                "If the caller named a service or a day, pick the booking that matches. If it "
+                f"is still unclear, ask: {self.desk.which_one(bookings)!r}"
+            )
+        return result
 
     async def cancel_booking(self, args: dict, *, turn: int, utterance: str) -> dict[str, Any]:
         booking = self._found(args.get("booking_id"))
@@ -405,19 +427,17 @@ class ToolBox:
             utterance=utterance,
             action="call cancel_booking",
         )
+        change = self.desk.change_to_cancel(booking)
+        refusal = refusal or self._agreed(change, turn=turn, utterance=utterance)
         if refusal:
             return _error(refusal)
-        await run_orm(cancel_booking_service)(booking=booking)
+        done = await self.desk.commit(change)
         self.consent.cancels.pop(booking.pk, None)
-        self.state.outcome = "cancelled"
-        self.state.booking_id = booking.pk
-        self._end(
-            Ending(reason="cancelled"), "That's cancelled. Thanks for letting us know, goodbye!"
-        )
+        self._end(done.words)
         return {
             "cancelled": True,
-            "next": "Tell the caller it's cancelled and say goodbye. The call ends after "
-            "your answer.",
+            "next": "Tell the caller it's cancelled and a text is on its way, and say goodbye. "
+            "The call ends after your answer.",
         }
 
     async def move_booking(self, args: dict, *, turn: int, utterance: str) -> dict[str, Any]:
@@ -435,42 +455,31 @@ class ToolBox:
             turn=turn,
             utterance=utterance,
         )
+        change = self.desk.change_to_move(booking, start)
+        refusal = refusal or self._agreed(change, turn=turn, utterance=utterance)
         if refusal:
             return _error(refusal)
-        context = self._context(
-            booking.service,
-            start,
-            name=booking.customer_name,
-            phone=booking.customer_phone,
-            moving_booking_id=booking.pk,
-        )
-        intent = await self.context.provider.move_booking(context, booking.pk)
-        local = start.astimezone(self.schedule.tz)
         return await self._settle(
-            intent,
-            context,
-            outcome="moved",
-            goodbye=f"Done. Your {booking.service.name.lower()} is now on "
-            f"{say_date(local.date())} at {say_time(local)}. I'll text you a confirmation. "
-            "Goodbye!",
-            next_step="Tell the caller it's moved and a text confirmation is on its way, then "
-            "say goodbye. The call ends after your answer.",
+            change,
+            await self.desk.commit(change),
+            next_step="Tell the caller it's moved and a text with the new time is on its way, "
+            "then say goodbye. The call ends after your answer.",
         )
 
-    # -- People, messages, the end -----------------------------------------------------
+    def _agreed(self, change: Change, *, turn: int, utterance: str) -> str | None:
+        """The desk's rule on every field: what the caller heard in the answer before their
+        yes must name all of the change."""
+        return self.desk.agree(change, heard=self.consent.heard_in(turn - 1), utterance=utterance)
+
+    # -- People, messages, questions, the end ------------------------------------------
 
     async def transfer_to_person(self, args: dict, **_: Any) -> dict[str, Any]:
-        transfer = self.context.business.transfer_number
-        if not transfer:
-            self.state.events.append(("person_unreachable", "No transfer number is set."))
+        words = self.desk.transfer()
+        if words is None:
             return _error(
                 "Nobody is available to take the call. Offer to take a message (take_message)."
             )
-        self.state.outcome = "transferred"
-        self._end(
-            Ending(reason="transfer", transfer_to=transfer),
-            "Of course. Let me put you through to someone now.",
-        )
+        self._end(words)
         return {
             "transferring": True,
             "next": "Tell the caller you're putting them through now. The call is transferred "
@@ -482,36 +491,41 @@ class ToolBox:
         if not message:
             return _error("The message is empty. Ask the caller what they would like to pass on.")
         name = str(args.get("caller_name") or "").strip() or self.gathered.name
-        caller = self.context.caller_number or "withheld number"
-        who = f"{name} ({caller})" if name else caller
-        self.state.message = f"From {who}: {message}"
-        self.state.outcome = "message_taken"
-        self._end(
-            Ending(reason="message"), "Thank you, I'll make sure they get your message. Goodbye!"
-        )
+        self._end(self.desk.take_message(message, name=name))
         return {
             "message_taken": True,
             "next": "Tell the caller the message will be passed on and say goodbye. The call "
             "ends after your answer.",
         }
 
+    async def business_info(self, args: dict, **_: Any) -> dict[str, Any]:
+        try:
+            topic = Question(str(args.get("topic")))
+        except ValueError:
+            return _error(f"topic must be one of {', '.join(q.value for q in Question)}.")
+        service = None
+        if args.get("service"):
+            service = read_service(args.get("service"), self.context.services)
+            if service is None:
+                return self._unknown_service(args.get("service"))
+        when = None
+        if args.get("day"):
+            reading = read_start(args.get("day"), schedule=self.schedule, today=self._today())
+            if reading.day is not None:
+                when = WhenParse(day=reading.day)
+        answer = await self.desk.answer(topic, service=service, when=when)
+        return {"say": answer, "next": "Say this, then go back to what the caller was doing."}
+
     async def end_call(self, args: dict, **_: Any) -> dict[str, Any]:
         if self.ending is None:
-            self._end(
-                Ending(reason="goodbye"),
-                f"Thanks for calling {self.context.business.name}. Goodbye!",
-            )
+            self._end(self.desk.goodbye())
         return {"ending": True, "next": "Say goodbye. The call ends after your answer."}
 
     # -- Helpers -------------------------------------------------------------------------
 
-    def _end(self, ending: Ending, closing_words: str) -> None:
-        self.ending = ending
+    def _end(self, closing_words: str) -> None:
+        self.ending = self.desk.ending
         self.closing_words = closing_words
-
-    async def _after_booked(self, context: BookingContext, booking_id: int) -> None:
-        # As the embedded engine: queued durably, off the call's critical path. Never raises.
-        await after_booked(provider=self.context.provider, context=context, booking_id=booking_id)
 
     def _refusal(
         self,
@@ -521,8 +535,7 @@ class ToolBox:
         service: Service,
     ) -> dict[str, Any]:
         offers = sorted(a.astimezone(self.schedule.tz) for a in alternatives)[:OFFER_COUNT]
-        schedule = self.schedule.for_service(service.pk)
-        explanation = explain_refusal(reason, start, schedule=schedule, today=self._today())
+        explanation = self.desk.explain(reason, start, service)
         if not offers:
             return {
                 "explanation": explanation,
@@ -544,8 +557,8 @@ class ToolBox:
         services = self.context.services
         offered = ", ".join(f"{s.name} ({s.duration_minutes} minutes)" for s in services)
         return _error(
-            f"We don't offer {asked!r}. The services are: {offered or 'none'}. "
-            "Ask the caller which of these they would like."
+            f"We don't offer {asked!r}. Tell the caller so. The services are: "
+            f"{offered or 'none'}. Ask the caller which of these they would like."
         )
 
     def _found(self, raw: object) -> Booking | None:
@@ -554,36 +567,5 @@ class ToolBox:
         except (TypeError, ValueError):
             return None
 
-    def _context(
-        self,
-        service: Service,
-        start: datetime,
-        *,
-        name: str = "",
-        phone: str = "",
-        moving_booking_id: int | None = None,
-    ) -> BookingContext:
-        return BookingContext(
-            business=self.context.business,
-            service=service,
-            start=start,
-            end=start + service.duration,
-            customer_name=name,
-            customer_phone=phone,
-            call_sid=self.context.call_sid,
-            moving_booking_id=moving_booking_id,
-        )
-
     def _today(self) -> date:
         return self.context.clock().astimezone(self.schedule.tz).date()
-
-
-def _spread(starts: list[datetime]) -> list[datetime]:
-    """Up to three starts at least half an hour apart, so the offers are real choices."""
-    picked: list[datetime] = []
-    for start in starts:
-        if not picked or start - picked[-1] >= timedelta(minutes=30):
-            picked.append(start)
-        if len(picked) == OFFER_COUNT:
-            break
-    return picked

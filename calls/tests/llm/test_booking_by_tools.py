@@ -76,6 +76,7 @@ async def test_a_whole_booking_by_tool_calls(demo, fake):
         "move_booking",
         "transfer_to_person",
         "take_message",
+        "business_info",
         "end_call",
     }
 

@@ -274,7 +274,7 @@ async def test_a_list_of_bookings_is_not_a_read_back_of_each(demo, fake):
             )
         ),
         Reply(tool("cancel_booking", booking_id=friday.pk)),
-        Reply(words("Which one: Friday, November 27th at 11 AM?")),
+        Reply(words("Shall I cancel your haircut on Friday, November 27th at 11 AM?")),
     )
     call = await Conversation.start(demo, engine="llm")
     await call.say("I need to cancel my appointment")

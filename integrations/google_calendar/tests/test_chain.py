@@ -14,7 +14,6 @@ from django.utils import timezone
 from bookings.models import Booking, Business
 from bookings.outbox import run_due
 from bookings.providers import registry
-from bookings.providers.base import BookingContext
 from bookings.providers.chain import ChainProvider
 from bookings.providers.native import NativeBookingProvider
 from bookings.providers.registry import resolve_provider
@@ -26,6 +25,7 @@ from bookings.tests.timeutil import local, upcoming
 from integrations.google_calendar import client
 from integrations.google_calendar.models import CalendarEventSync, GoogleCalendarConnection
 from integrations.google_calendar.tests.connected import connect_business
+from integrations.google_calendar.tests.test_provider import context
 
 pytestmark = pytest.mark.django_db(transaction=True)
 GOOGLE = "google_calendar"
@@ -79,18 +79,6 @@ def shop_calendar(monkeypatch):
     monkeypatch.setitem(registry.PROVIDERS, ShopCalendar.name, ShopCalendar)
     monkeypatch.setattr(ShopCalendar, "busy", [])
     return ShopCalendar
-
-
-def context(business, service, start) -> BookingContext:
-    return BookingContext(
-        business=business,
-        service=service,
-        start=start,
-        end=start + service.duration,
-        customer_name="Maria",
-        customer_phone="+15555550123",
-        call_sid="CA" + "2" * 32,
-    )
 
 
 @sync_to_async

@@ -8,16 +8,15 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from bookings.models import Booking, OutboxTask
+from bookings.models import OutboxTask
 from bookings.notifications import STAFF_EMAIL, STAFF_SMS
 from bookings.outbox import run_due
-from bookings.services import book_slot
 from bookings.tests.factories import BusinessFactory, ServiceFactory
-from bookings.tests.timeutil import local, upcoming
 from calls.sms.backends import console_outbox
 from integrations.google_calendar import client
 from integrations.google_calendar.models import CalendarEventSync
 from integrations.google_calendar.tests.connected import connect_business
+from integrations.google_calendar.tests.test_event_sync import book
 
 pytestmark = pytest.mark.django_db(transaction=True)
 BASE = "https://rx.example.com"
@@ -44,18 +43,6 @@ def business(db):
 @pytest.fixture
 def haircut(business):
     return ServiceFactory(business=business, name="Haircut", duration_minutes=45)
-
-
-def book(business, service, hour=15) -> Booking:
-    outcome = book_slot(
-        business=business,
-        service=service,
-        start=local(business, upcoming(business, 1), hour),
-        customer_name="Maria Lopez",
-        customer_phone="+447700900123",
-        provider="google_calendar",
-    )
-    return outcome.booking
 
 
 def run_all_due(later=timedelta(0)) -> None:

@@ -1,0 +1,538 @@
+"""Whole conversations with the booking desk under the embedded receptionist, grouped by what
+the caller is doing: moving, picking which booking, agreeing (or not), asking questions,
+letting it go, going round in circles, correcting themselves. Written from how people talk on
+the phone; every one checks what ends up in the database, not just the words.
+
+Demo Salon on a frozen Wednesday, 2026-11-25 10:00 in New York: Thursday the 26th is
+'tomorrow', Saturday the 28th is open 10-16, Sunday is closed, Monday is the 30th. Prices:
+haircut 35, beard trim 15, colouring 80 to 150, manicure not set.
+"""
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from asgiref.sync import sync_to_async
+
+from bookings import outbox
+from bookings.models import Booking, DateException, OutboxTask, Service
+from bookings.tests.factories import BookingFactory, acreate
+from calls.sms.models import SmsMessage
+from calls.tests.conversation import CALLER, Conversation, demo_business, local
+
+pytestmark = pytest.mark.django_db(transaction=True)
+NOW = datetime(2026, 11, 25, 10, 0, tzinfo=ZoneInfo("America/New_York"))
+
+
+@pytest.fixture(autouse=True)
+def frozen_now(settings):
+    settings.OUTBOX_RUN_IN_PROCESS = False  # the tests run the outbox themselves
+    settings.SMS_BACKEND = "console"
+    with time_machine.travel(NOW, tick=True):
+        yield
+
+
+@pytest.fixture
+async def demo():
+    return await demo_business()
+
+
+async def booked(demo, service: str, *args, phone: str = CALLER, name: str = "Maria"):
+    service_row = await Service.objects.aget(business=demo, name=service)
+    return await acreate(
+        BookingFactory,
+        service=service_row,
+        start=local(demo, *args),
+        customer_phone=phone,
+        customer_name=name,
+    )
+
+
+async def rows(demo) -> set[tuple[str, str, datetime]]:
+    return {
+        (b.service.name, b.status, b.start)
+        async for b in Booking.objects.filter(business=demo).select_related("service")
+    }
+
+
+async def confirmed(demo) -> set[tuple[str, datetime]]:
+    return {(name, start) for name, status, start in await rows(demo) if status == "confirmed"}
+
+
+@sync_to_async
+def texts_sent() -> list[tuple[str, str, str]]:
+    outbox.run_due(limit=100)
+    return sorted(
+        (sms.kind, sms.to, sms.body) for sms in SmsMessage.objects.select_related("booking")
+    )
+
+
+# -- Moves: one action, both times read back, never zero or two bookings ---------------------
+
+
+class TestMoves:
+    async def test_move_my_colouring_to_friday_is_a_move_not_a_new_booking(self, demo):
+        await booked(demo, "Hair colouring", 2026, 12, 2, 10)
+        call = await Conversation.start(demo)
+        answer = await call.say("Hi, can I move my colouring to Friday?")
+        assert answer == (
+            "Your hair colouring on Wednesday, December 2nd at 10 AM moves to Friday, "
+            "November 27th at 10 AM. Shall I move it?"
+        )
+        assert "moved" not in str(await rows(demo))
+        answer = await call.say("yes please")
+        assert "now on Friday, November 27th at 10 AM" in answer and call.ended
+        assert await rows(demo) == {
+            ("Hair colouring", "cancelled", local(demo, 2026, 12, 2, 10)),
+            ("Hair colouring", "confirmed", local(demo, 2026, 11, 27, 10)),
+        }
+        assert call.engine.state.outcome == "moved"
+
+    async def test_dont_cancel_it_i_want_to_change_the_day_moves_it(self, demo):
+        await booked(demo, "Haircut", 2026, 11, 28, 14)
+        call = await Conversation.start(demo)
+        assert "Shall I cancel it?" in await call.say("I need to cancel my appointment")
+        answer = await call.say("oh wait, don't cancel it, I want to change the day")
+        assert "What day and time would you like instead?" in answer
+        answer = await call.say("Monday")
+        assert (
+            "Your haircut on Saturday, November 28th at 2 PM moves to Monday, November 30th at "
+            "2 PM. Shall I move it?" in answer
+        )
+        await call.say("yep")
+        assert await confirmed(demo) == {("Haircut", local(demo, 2026, 11, 30, 14))}
+
+    async def test_move_into_a_taken_time_keeps_the_booking_and_offers_others(self, demo):
+        await booked(demo, "Haircut", 2026, 11, 27, 11)
+        await booked(demo, "Haircut", 2026, 11, 30, 11, phone="+15555550111", name="Ann")
+        call = await Conversation.start(demo)
+        answer = await call.say("Could I reschedule my haircut to Monday at 11?")
+        assert "Monday at 11 AM is already booked" in answer
+        assert await confirmed(demo) == {
+            ("Haircut", local(demo, 2026, 11, 27, 11)),
+            ("Haircut", local(demo, 2026, 11, 30, 11)),
+        }
+        answer = await call.say("the later one")
+        assert "moves to Monday, November 30th at 11:30 AM" in answer
+        await call.say("yes")
+        assert await confirmed(demo) == {
+            ("Haircut", local(demo, 2026, 11, 30, 11)),
+            ("Haircut", local(demo, 2026, 11, 30, 11, 30)),
+        }
+
+    async def test_a_move_lost_to_another_caller_leaves_the_old_booking(self, demo):
+        await booked(demo, "Beard trim", 2026, 12, 2, 10)
+        call = await Conversation.start(demo)
+        answer = await call.say("can I move my beard trim to Thursday at 10")
+        assert "Your beard trim on Wednesday, December 2nd at 10 AM moves to Thursday" in answer
+        other = await Conversation.start(demo, caller="+15555550111")
+        await other.say("beard trim tomorrow at 10, I'm Ann")
+        await other.say("yes")
+        await other.say("yes")
+        answer = await call.say("yes")
+        assert "already booked" in answer and not call.ended
+        assert ("Beard trim", local(demo, 2026, 12, 2, 10)) in await confirmed(demo)
+        mine = [r for r in await rows(demo) if r[2] == local(demo, 2026, 12, 2, 10)]
+        assert mine == [("Beard trim", "confirmed", local(demo, 2026, 12, 2, 10))]
+
+    async def test_no_to_a_move_then_never_mind_changes_nothing(self, demo):
+        await booked(demo, "Haircut", 2026, 11, 27, 11)
+        call = await Conversation.start(demo)
+        await call.say("I'd like to move my appointment to Monday at 3")
+        answer = await call.say("no, never mind, I'll call back")
+        assert "Goodbye" in answer and call.ended
+        assert await confirmed(demo) == {("Haircut", local(demo, 2026, 11, 27, 11))}
+
+    async def test_move_with_two_bookings_moves_the_one_named(self, demo):
+        await booked(demo, "Haircut", 2026, 11, 28, 14)
+        await booked(demo, "Manicure", 2026, 11, 30, 15)
+        call = await Conversation.start(demo)
+        answer = await call.say("can I shift my manicure to Tuesday")
+        assert "manicure on Monday, November 30th at 3 PM moves to Tuesday, December 1st" in answer
+        await call.say("yes")
+        assert await confirmed(demo) == {
+            ("Haircut", local(demo, 2026, 11, 28, 14)),
+            ("Manicure", local(demo, 2026, 12, 1, 15)),
+        }
+
+    async def test_reschedule_with_nothing_booked_offers_a_new_booking(self, demo):
+        call = await Conversation.start(demo, caller="+15555550999")
+        answer = await call.say("I want to reschedule")
+        assert "can't find an upcoming booking" in answer
+        assert "What would you like to book?" in await call.say("yes")
+
+
+# -- Which booking: the one the caller named, or a list they can pick from -------------------
+
+
+class TestWhichBooking:
+    async def test_cancel_my_manicure_next_monday_does_not_offer_the_haircut(self, demo):
+        haircut = await booked(demo, "Haircut", 2026, 11, 28, 14)
+        await booked(demo, "Manicure", 2026, 11, 30, 15)
+        call = await Conversation.start(demo)
+        answer = await call.say("I need to cancel my manicure next Monday")
+        assert "manicure for Maria on Monday, November 30th at 3 PM. Shall I cancel it?" in answer
+        assert "haircut" not in answer.lower()
+        await call.say("yes")
+        assert await confirmed(demo) == {("Haircut", haircut.start)}
+
+    async def test_unclear_cancel_lists_them_and_the_monday_one_is_taken(self, demo):
+        await booked(demo, "Haircut", 2026, 11, 28, 14)
+        await booked(demo, "Manicure", 2026, 11, 30, 15)
+        call = await Conversation.start(demo)
+        answer = await call.say("hiya, I have to cancel my appointment")
+        assert answer == (
+            "Which one: your haircut on Saturday at 2 PM or your manicure on Monday at 3 PM?"
+        )
+        answer = await call.say("the Monday one")
+        assert "manicure for Maria on Monday, November 30th at 3 PM" in answer
+        await call.say("yes")
+        assert await confirmed(demo) == {("Haircut", local(demo, 2026, 11, 28, 14))}
+
+    async def test_the_second_one(self, demo):
+        await booked(demo, "Haircut", 2026, 11, 28, 14)
+        await booked(demo, "Beard trim", 2026, 12, 1, 9)
+        call = await Conversation.start(demo)
+        await call.say("cancel my booking please")
+        answer = await call.say("the second one")
+        assert "beard trim for Maria on Tuesday, December 1st at 9 AM" in answer
+        await call.say("yes")
+        assert await confirmed(demo) == {("Haircut", local(demo, 2026, 11, 28, 14))}
+
+    async def test_no_the_other_one(self, demo):
+        await booked(demo, "Haircut", 2026, 11, 28, 14)
+        await booked(demo, "Manicure", 2026, 11, 30, 15)
+        call = await Conversation.start(demo)
+        assert "haircut for Maria" in await call.say("I want to cancel my haircut")
+        answer = await call.say("no, the other one")
+        assert "manicure for Maria on Monday, November 30th at 3 PM. Shall I cancel it?" in answer
+        await call.say("yes that's right")
+        assert await confirmed(demo) == {("Haircut", local(demo, 2026, 11, 28, 14))}
+
+    async def test_a_service_they_dont_have_booked_lists_what_they_have(self, demo):
+        await booked(demo, "Haircut", 2026, 11, 28, 14)
+        await booked(demo, "Manicure", 2026, 11, 30, 15)
+        call = await Conversation.start(demo)
+        answer = await call.say("can you cancel my colouring")
+        assert "can't find a hair colouring booked for this number" in answer
+        assert "Which one" in answer
+        answer = await call.say("no, leave them")
+        assert "leave them as they are" in answer
+        assert len(await confirmed(demo)) == 2
+
+    async def test_withheld_number_offers_a_message_and_yes_takes_it(self, demo):
+        call = await Conversation.start(demo, caller="")
+        answer = await call.say("I need to cancel my appointment")
+        assert "Would you like to leave a message instead?" in answer
+        assert "What would you like me to pass on" in await call.say("yes")
+        await call.say("It's Bob Stone, please cancel my Friday haircut, thanks")
+        assert call.ended and call.engine.state.outcome == "message_taken"
+        assert "cancel my Friday haircut" in call.engine.state.message
+
+
+# -- Consent: exactly what was read back, and only on a yes ---------------------------------
+
+
+class TestConsent:
+    async def test_a_corrected_number_is_acknowledged_read_back_and_used(self, demo):
+        call = await Conversation.start(demo)
+        await call.say("haircut Friday at 2, I'm Dee, text 646 555 0188")
+        assert "6 4 6, 5 5 5, 0 1 8 8" in call.transcript[-1][1]
+        answer = await call.say("sorry no, the number is 646 555 0189")
+        assert answer.startswith("Got it, 6 4 6, 5 5 5, 0 1 8 9.")
+        assert "text the confirmation to 6 4 6, 5 5 5, 0 1 8 9. Shall I book it?" in answer
+        await call.say("yes")
+        (booking,) = [b async for b in Booking.objects.filter(business=demo)]
+        assert booking.customer_phone == "+16465550189"
+
+    async def test_a_read_back_the_caller_talked_over_is_read_again(self, demo):
+        call = await Conversation.start(demo)
+        await call.say("this is Maria, haircut tomorrow at 3")
+        await call.say("yes")
+        call.engine.heard("A haircut for Maria on Thursday")  # cut before the time
+        answer = await call.say("yes")
+        assert await rows(demo) == set()
+        assert answer == (
+            "Just to be sure: A haircut for Maria on Thursday, November 26th at 3 PM. "
+            "Shall I book it?"
+        )
+        assert "You're all set" in await call.say("yes")
+        assert await confirmed(demo) == {("Haircut", local(demo, 2026, 11, 26, 15))}
+
+    async def test_a_question_after_the_read_back_needs_a_fresh_yes(self, demo):
+        call = await Conversation.start(demo)
+        await call.say("this is Maria, haircut tomorrow at 3")
+        await call.say("yes")
+        answer = await call.say("sorry, where are you again?")
+        assert "12 Main Street" in answer
+        assert answer.endswith("Thursday, November 26th at 3 PM. Shall I book it?")
+        assert await rows(demo) == set()
+        await call.say("great, yes")
+        assert await confirmed(demo) == {("Haircut", local(demo, 2026, 11, 26, 15))}
+
+    async def test_hmm_is_not_a_yes_to_a_cancellation(self, demo):
+        await booked(demo, "Haircut", 2026, 11, 28, 14)
+        call = await Conversation.start(demo)
+        await call.say("cancel my appointment")
+        answer = await call.say("hmm")
+        assert answer == (
+            "Sorry, I need a yes or a no. A haircut for Maria on Saturday, November 28th at "
+            "2 PM. Shall I cancel it?"
+        )
+        assert await confirmed(demo) == {("Haircut", local(demo, 2026, 11, 28, 14))}
+
+    async def test_the_desk_refuses_to_write_without_an_agreed_read_back(self, demo):
+        call = await Conversation.start(demo)
+        await call.say("this is Maria, haircut tomorrow at 3")
+        await call.say("yes")
+        desk, change = call.engine.desk, call.engine.pending
+        with pytest.raises(PermissionError):
+            await desk.commit(change)
+        assert desk.agree(change, heard="A haircut on Thursday", utterance="yes") is not None
+        with pytest.raises(PermissionError):
+            await desk.commit(change)
+        assert await rows(demo) == set()
+
+
+# -- Texts for every change, once each --------------------------------------------------------
+
+
+class TestTexts:
+    async def test_a_cancellation_is_texted_once(self, demo):
+        await booked(demo, "Haircut", 2026, 11, 28, 14)
+        call = await Conversation.start(demo)
+        await call.say("I can't make my appointment, please cancel it")
+        assert "I'll text you to confirm" in await call.say("yes")
+        (sent,) = await texts_sent()
+        assert sent[:2] == ("booking_cancelled", CALLER)
+        assert "haircut at Demo Salon on Sat, Nov 28 at 2:00 PM is cancelled" in sent[2]
+        assert await texts_sent() == [sent]
+
+    async def test_a_move_is_texted_once_with_the_new_time(self, demo):
+        await booked(demo, "Haircut", 2026, 11, 28, 14)
+        call = await Conversation.start(demo)
+        await call.say("can I move my appointment to Monday at 11")
+        await call.say("yes")
+        (sent,) = await texts_sent()
+        assert sent[:2] == ("booking_moved", CALLER)
+        assert "has moved to Mon, Nov 30 at 11:00 AM" in sent[2]
+        kinds = [t.kind async for t in OutboxTask.objects.filter(kind__startswith="sms.")]
+        assert kinds == ["sms.booking_change"]
+
+    async def test_a_booking_is_confirmed_by_text_once(self, demo):
+        call = await Conversation.start(demo)
+        await call.say("this is Maria, haircut tomorrow at 3")
+        await call.say("yes")
+        await call.say("yes")
+        (sent,) = await texts_sent()
+        assert sent[:2] == ("booking_confirmation", CALLER)
+        assert await texts_sent() == [sent]
+
+
+# -- Questions: answered, then back to what the caller was doing ------------------------------
+
+
+class TestQuestions:
+    async def test_when_do_you_shut_on_fridays(self, demo):
+        call = await Conversation.start(demo)
+        answer = await call.say("When do you shut on Fridays?")
+        assert "Friday we're open 9 AM to 6 PM" in answer
+        assert "book" in answer and not call.ended
+
+    async def test_are_you_open_on_sunday(self, demo):
+        call = await Conversation.start(demo)
+        assert "closed on Sundays" in await call.say("Are you open on Sunday?")
+
+    async def test_hours_at_the_weekend(self, demo):
+        call = await Conversation.start(demo)
+        answer = await call.say("what are your hours this weekend?")
+        assert "Saturday we're open 10 AM to 4 PM and we're closed on Sundays." in answer
+
+    async def test_are_you_open_today(self, demo):
+        call = await Conversation.start(demo)
+        assert "Today we're open 9 AM to 6 PM" in await call.say("are you open today?")
+
+    async def test_a_special_day_is_said(self, demo):
+        await DateException.objects.acreate(business=demo, date=date(2026, 11, 27), closed=True)
+        call = await Conversation.start(demo)
+        answer = await call.say("are you open this Friday?")
+        assert "We're closed on Friday, November 27th" in answer
+        answer = await call.say("what are your opening hours?")
+        assert "Special hours" in answer and "Friday, November 27th" in answer
+
+    async def test_what_do_you_charge_for_a_beard_trim(self, demo):
+        call = await Conversation.start(demo)
+        assert "A beard trim is 15 dollars." in await call.say(
+            "What do you charge for a beard trim?"
+        )
+
+    async def test_a_price_range(self, demo):
+        call = await Conversation.start(demo)
+        answer = await call.say("how much is a colour roughly?")
+        assert "from 80 dollars to 150 dollars" in answer
+
+    async def test_no_price_set_is_never_invented(self, demo):
+        call = await Conversation.start(demo)
+        answer = await call.say("how much for a manicure?")
+        assert "the salon will confirm the price" in answer
+        assert "dollars" not in answer
+
+    async def test_how_long_is_a_colour(self, demo):
+        call = await Conversation.start(demo)
+        answer = await call.say("How long is a colour?")
+        assert "A hair colouring takes about an hour and a half." in answer
+
+    async def test_what_time_was_my_booking_again(self, demo):
+        await booked(demo, "Haircut", 2026, 11, 28, 14)
+        call = await Conversation.start(demo)
+        answer = await call.say("What time was my booking again?")
+        assert "You have a haircut on Saturday, November 28th at 2 PM." in answer
+        assert await confirmed(demo) == {("Haircut", local(demo, 2026, 11, 28, 14))}
+
+    async def test_where_are_you_and_what_do_you_do(self, demo):
+        call = await Conversation.start(demo)
+        assert "We're at 12 Main Street" in await call.say("where are you located?")
+        assert "friendly neighbourhood salon" in await call.say("tell me about the salon")
+
+    async def test_a_price_question_mid_booking_goes_back_to_the_question(self, demo):
+        call = await Conversation.start(demo)
+        assert "What time on Friday" in await call.say("a haircut on Friday please")
+        answer = await call.say("how much is that?")
+        assert answer == "A haircut is 35 dollars. What time on Friday would suit you?"
+        assert "name" in await call.say("11 am")
+
+    async def test_a_massage_is_not_offered(self, demo):
+        call = await Conversation.start(demo)
+        answer = await call.say("Do you do massages?")
+        assert "we don't offer massages" in answer
+        assert "beard trim, hair colouring, haircut or manicure" in answer
+
+
+# -- Letting it go: wrong numbers, never mind, messages only when wanted ---------------------
+
+
+class TestEndings:
+    async def test_wrong_number_ends_politely(self, demo):
+        call = await Conversation.start(demo)
+        answer = await call.say("oh sorry, wrong number")
+        assert "Goodbye" in answer and call.ended
+        assert call.engine.state.message == ""
+
+    async def test_nah_its_fine_ill_ring_back_is_not_a_message(self, demo):
+        call = await Conversation.start(demo)
+        assert "take a message" in await call.say("can I talk to someone?")
+        answer = await call.say("nah it's fine, I'll ring back later")
+        assert "Goodbye" in answer and call.ended
+        assert call.engine.state.message == ""
+        assert call.engine.state.outcome != "message_taken"
+
+    async def test_yes_to_leave_a_message_instead_takes_the_message(self, demo):
+        call = await Conversation.start(demo, caller="")
+        assert "leave a message instead" in await call.say("I want to move my appointment")
+        assert "What would you like me to pass on" in await call.say("yes please")
+        await call.say("Jo here, 555 555 0142, can someone move my Friday cut to Monday")
+        assert call.engine.state.outcome == "message_taken"
+
+    async def test_declined_read_back_then_never_mind_ends_with_nothing_booked(self, demo):
+        call = await Conversation.start(demo)
+        await call.say("this is Maria, haircut tomorrow at 3")
+        await call.say("yes")
+        answer = await call.say("no, never mind, I'll call back")
+        assert "Goodbye" in answer and call.ended
+        assert await rows(demo) == set()
+
+    async def test_bye_at_the_read_back_books_nothing(self, demo):
+        call = await Conversation.start(demo)
+        await call.say("this is Maria, haircut tomorrow at 3")
+        await call.say("yes")
+        answer = await call.say("actually, bye")
+        assert "nothing's been booked" in answer and call.ended
+        assert await rows(demo) == set()
+
+    async def test_no_then_never_mind_ends_within_two_turns(self, demo):
+        call = await Conversation.start(demo)
+        await call.say("this is Maria, haircut tomorrow at 3")
+        await call.say("yes")
+        assert "What would you like to change" in await call.say("no")
+        answer = await call.say("ah forget it, I'll call you back")
+        assert "Goodbye" in answer and call.ended
+        assert await rows(demo) == set()
+
+    async def test_nothing_else_after_keeping_a_booking(self, demo):
+        await booked(demo, "Haircut", 2026, 11, 28, 14)
+        call = await Conversation.start(demo)
+        await call.say("cancel my appointment")
+        assert "leave it as it is" in await call.say("no")
+        answer = await call.say("no thanks")
+        assert "Goodbye" in answer and call.ended
+        assert await confirmed(demo) == {("Haircut", local(demo, 2026, 11, 28, 14))}
+
+
+# -- Loops: the same question at most twice ----------------------------------------------------
+
+
+class TestLoops:
+    async def test_mm_hmm_to_the_number_question_is_a_yes(self, demo):
+        call = await Conversation.start(demo)
+        await call.say("this is Maria, haircut tomorrow at 3")
+        answer = await call.say("mm-hmm")
+        assert answer.startswith("A haircut for Maria on Thursday, November 26th at 3 PM")
+
+    async def test_the_number_question_is_not_asked_a_third_time(self, demo):
+        call = await Conversation.start(demo)
+        question = await call.say("this is Maria, haircut tomorrow at 3")
+        assert "number you're calling from" in question
+        assert "number you're calling from" in await call.say("uhh")
+        answer = await call.say("I don't know")
+        assert "leave a message" in answer
+        assert answer.count("number you're calling from") == 0
+
+    async def test_going_nowhere_ends_politely(self, demo):
+        call = await Conversation.start(demo)
+        await call.say("blah")
+        await call.say("???")
+        assert "leave a message" in await call.say("flibber")
+        answer = await call.say("wibble wobble")
+        assert "Goodbye" in answer and call.ended
+        assert call.engine.state.message == ""
+
+    async def test_after_two_misses_a_person_is_offered_when_there_is_one(self, demo):
+        demo.transfer_number = "+15555550155"
+        await demo.asave(update_fields=["transfer_number"])
+        call = await Conversation.start(demo)
+        await call.say("hrrm")
+        await call.say("zzz")
+        assert "put you through" in await call.say("mmm grr")
+        assert "put you through to someone now" in await call.say("yes")
+        assert call.engine.ending.reason == "transfer"
+
+
+# -- Corrections: applied and acknowledged ------------------------------------------------------
+
+
+class TestCorrections:
+    async def test_actually_make_that_saturday(self, demo):
+        call = await Conversation.start(demo)
+        await call.say("this is Maria, haircut Friday at 11")
+        await call.say("yes")
+        answer = await call.say("actually make that Saturday")
+        assert answer.startswith("Saturday then.")
+        assert "Saturday, November 28th at 11 AM. Shall I book it?" in answer
+        await call.say("yes")
+        assert await confirmed(demo) == {("Haircut", local(demo, 2026, 11, 28, 11))}
+
+    async def test_make_it_4_is_acknowledged(self, demo):
+        call = await Conversation.start(demo)
+        await call.say("this is Maria, haircut tomorrow at 3")
+        await call.say("yes")
+        answer = await call.say("no, make it 4")
+        assert answer.startswith("4 PM then.")
+
+    async def test_a_corrected_name_is_acknowledged(self, demo):
+        call = await Conversation.start(demo)
+        await call.say("this is Maria, haircut tomorrow at 3")
+        await call.say("yes")
+        answer = await call.say("no, my name is Anna")
+        assert answer.startswith("Sorry, Anna then.")
+        assert "A haircut for Anna on" in answer

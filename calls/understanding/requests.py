@@ -1,0 +1,181 @@
+"""What a caller asks the desk besides booking: questions, "never mind", which booking they
+mean, and moves said without the word "appointment" ("can I move my colouring to Friday?").
+
+Matching runs on the same normalised text as calls.understanding.intents (lower case,
+apostrophes dropped, punctuation as spaces).
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+
+from calls.understanding.intents import _normalise, _rx
+
+
+class Question(enum.StrEnum):
+    HOURS = "hours"
+    PRICE = "price"
+    DURATION = "duration"
+    SERVICES = "services"
+    ADDRESS = "address"
+    ABOUT = "about"
+    MY_BOOKINGS = "my_bookings"
+
+
+_QUESTIONS: list[tuple[Question, re.Pattern[str]]] = [
+    (
+        Question.MY_BOOKINGS,
+        _rx(
+            r"when(?: is|s| was) my (?:\w+ )?(?:appointment|booking|reservation|slot)",
+            r"what time (?:is|was|s) my (?:\w+ )?(?:appointment|booking|reservation)",
+            r"(?:do|have) i (?:have|got) (?:an |a |any )?(?:appointment|booking)",
+            r"(?:check|confirm|remind me (?:of|about)) my (?:appointment|booking)s?",
+            r"my (?:appointment|booking) (?:again|is when)",
+        ),
+    ),
+    (
+        Question.PRICE,
+        _rx(
+            r"how much|what (?:do|does|would) (?:you|it|that|a|an) \w* ?(?:charge|cost)",
+            r"(?:price|prices|pricing|cost|costs|charge|rates?)\b",
+        ),
+    ),
+    (
+        Question.DURATION,
+        _rx(
+            r"how long (?:is|does|do|will|would|for|s)",
+            r"how much time (?:is|does|do|will)",
+            r"how long it takes|how long (?:a|an|the)",
+        ),
+    ),
+    (
+        Question.ADDRESS,
+        _rx(
+            r"where are you|where is (?:the )?(?:salon|shop|place|business)|your address",
+            r"whats the address|what is the address|the address|where (?:are you|r u) located",
+            r"how do i (?:find|get to) you|where do i (?:go|park)",
+        ),
+    ),
+    (
+        Question.ABOUT,
+        _rx(r"tell me (?:a bit |a little |more )?about (?:you|the salon|your)", r"who are you"),
+    ),
+    (
+        Question.HOURS,
+        _rx(
+            r"when are you (?:open|closed|closing)|are you (?:open|closed)|how late",
+            r"(?:opening|business|open) (?:hours|times)|(?:your|the) hours",
+            r"what time do you (?:open|close|shut|finish)|when do you (?:open|close|shut|finish)",
+            r"(?:open|closed) (?:on|this|today|tomorrow|at the weekend|on the weekend)",
+        ),
+    ),
+    (
+        Question.SERVICES,
+        _rx(
+            r"what (?:else )?do you (?:offer|do)$",
+            r"(?:what|which) (?:services|treatments)",
+            r"what (?:kind|kinds|sort|sorts|type|types) of (?:services|treatments|things)",
+            r"(?:services|treatments) (?:do )?you (?:have|offer|do)|your services",
+            r"what (?:do|can) you offer|what can i (?:book|get)",
+        ),
+    ),
+]
+
+# "Do you do massages?", "can I get a massage": an offer asked about by name.
+_ASKED_FOR = re.compile(
+    r"\b(?:do you (?:do|offer|have|provide)|can i (?:get|book|have)|could i (?:get|book|have)"
+    r"|id like|i would like|i want|i need|looking for|book me (?:in )?for|price of|cost of"
+    r"|how much (?:is|are|for|does)|how long (?:is|are|does|do)|book)"
+    r"(?: (?:a|an|some|the|any|to book|to get|a full|me|in|for))*"
+    r" (?P<thing>[a-z]+(?: [a-z]+)?)"
+)
+_NOT_A_THING = frozenset(
+    {
+        "appointment", "booking", "reservation", "slot", "time", "day", "it", "that", "this",
+        "one", "something", "anything", "to", "you", "an", "a", "person", "someone", "message",
+        "change", "cancel", "move", "help", "know", "ask", "speak", "talk", "see", "come",
+        "tomorrow", "today", "next", "monday", "tuesday", "wednesday", "thursday", "friday",
+        "saturday", "sunday", "the", "my", "your", "take", "cost", "charge", "open", "there",
+        "here", "again", "please", "what", "how", "more", "same", "new", "another", "other",
+        "morning", "afternoon", "evening", "week", "weekend", "back", "call", "leave",
+        "check", "make", "reschedule", "just", "quick", "question", "is", "are", "does", "do",
+    }
+)  # fmt: skip
+
+
+def questions_in(text: str) -> list[Question]:
+    """Every question the utterance asks, in a stable order (most specific first)."""
+    norm = _normalise(text)
+    return [kind for kind, rx in _QUESTIONS if rx.search(norm)]
+
+
+def unknown_thing(text: str) -> str | None:
+    """The thing asked for by name ("massage" in "do you do massages?"), for when it matched
+    none of the business's services; None when nothing thing-like was named."""
+    match = _ASKED_FOR.search(_normalise(text))
+    if match is None:
+        return None
+    words = [w for w in match.group("thing").split() if w not in ("please", "tomorrow", "today")]
+    if not words or words[0] in _NOT_A_THING:
+        return None
+    if len(words) > 1 and words[1] in _NOT_A_THING:
+        words = words[:1]
+    return " ".join(words)
+
+
+# -- Ending without doing anything -----------------------------------------------------------
+
+_NEVER_MIND = _rx(
+    r"never ?mind|forget (?:it|about it)|dont worry(?: about it)?",
+    r"(?:nah|no|nope) (?:its|thats) (?:fine|ok|okay|alright)",
+    r"(?:ill|i will|ill just|i can|we ll|well) (?:call|ring|phone|try) (?:you )?"
+    r"(?:back|again|later)",
+    r"call (?:you )?back later|ring (?:you )?back|another time|some other time",
+    r"no (?:thats|its) (?:fine|ok|okay|alright)|no thanks|no thank you|not now",
+)
+_WRONG_NUMBER = _rx(r"wrong number|dialled the wrong|dialed the wrong|sorry wrong")
+_WANTS_MESSAGE = _rx(
+    r"(?:leave|take|pass on|give (?:him|her|them)) (?:a )?(?:message|note|voicemail)",
+    r"(?:can|could) you (?:tell|let) (?:them|her|him|the \w+) know",
+)
+
+
+def never_mind(text: str) -> bool:
+    """The caller is letting it go ("nah it's fine, I'll ring back later", "never mind")."""
+    return bool(_NEVER_MIND.search(_normalise(text)))
+
+
+def wrong_number(text: str) -> bool:
+    return bool(_WRONG_NUMBER.search(_normalise(text)))
+
+
+def wants_message(text: str) -> bool:
+    return bool(_WANTS_MESSAGE.search(_normalise(text)))
+
+
+# -- Moves said plainly -------------------------------------------------------------------------
+
+_MOVE_VERB = _rx(
+    r"(?:move|change|shift|switch|push|bring|reschedule|rebook) (?:my|the|our|her|his) \w+",
+    r"(?:change|move|switch) the (?:day|date|time)|(?:a )?different (?:day|date|time)",
+    r"(?:another|other) (?:day|date|time) instead",
+)
+_KEEP_IT = _rx(r"(?:dont|do not|not) (?:want to )?cancel")
+
+
+def wants_move(text: str, *, names_a_service: bool) -> bool:
+    """A move without the booking noun: "can I move my colouring to Friday?" (a service
+    named), "don't cancel it, I want to change the day"."""
+    norm = _normalise(text)
+    if _KEEP_IT.search(norm) and re.search(r"\b(?:change|move|different|another|other)\b", norm):
+        return True
+    match = _MOVE_VERB.search(norm)
+    if match is None:
+        return False
+    return names_a_service or bool(re.search(r"\b(?:day|date|time)\b", match.group(0)))
+
+
+def keeps_booking(text: str) -> bool:
+    """ "Don't cancel it": whatever else they say, not a yes to a cancellation."""
+    return bool(_KEEP_IT.search(_normalise(text)))
