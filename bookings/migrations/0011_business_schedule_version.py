@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('bookings', '0009_business_reminder_hours'),
+        ('bookings', '0010_service_price_business_address'),
     ]
 
     operations = [
