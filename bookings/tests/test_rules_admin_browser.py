@@ -109,8 +109,7 @@ def test_staff_set_service_rules_recipients_and_several_calendars(server: LiveSe
             "owner@demo.example, desk@demo.example",
             "+15555550177",
             "chain",
-            '{"default_duration_minutes": 30, "sources": ["google_calendar"], '
-            '"write_events_to": "google_calendar"}',
+            '{"sources": ["google_calendar"], "write_events_to": "google_calendar"}',
         )
     ]
     assert rows(

@@ -95,8 +95,10 @@ def running_daphne(
         check=True,
         timeout=STARTUP_SECONDS * 3,  # migrate + prepare: slow on a busy shared machine
     )
+    # One server log for both processes (appended, so neither clobbers the other): what
+    # staff would read, whichever process did the work (the worker sends texts and emails).
     log_path = workdir / "daphne.log"
-    with log_path.open("wb") as log, (workdir / "worker.log").open("wb") as worker_log:
+    with log_path.open("ab") as log, log_path.open("ab") as worker_log:
         daphne = subprocess.Popen(
             [daphne_bin, "-b", "127.0.0.1", "-p", str(port), app],
             cwd=settings.BASE_DIR,
