@@ -1,5 +1,6 @@
 """Texts customers send back: a signed Twilio Messaging webhook. C cancels (through the
-cancel service and the provider: the calendar event goes), Y confirms, STOP/START opt out and
+booking desk's cancel, as a spoken cancel: the provider deletes the calendar event and the
+cancellation text goes through the outbox), Y confirms, STOP/START opt out and
 in, anything else is kept for staff. Forged requests are refused and store nothing."""
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from django.utils import timezone
 from twilio.request_validator import RequestValidator
 
 from bookings.models import Booking, OutboxTask
+from bookings.outbox import run_due
 from bookings.tests.factories import BookingFactory, BusinessFactory, ServiceFactory
 from bookings.tests.timeutil import local, upcoming
 from calls.sms.models import IncomingSms, SmsMessage, SmsOptOut
@@ -76,8 +78,8 @@ def reply_of(response) -> str:
     return response.content.decode()
 
 
-def test_c_cancels_the_booking_and_says_so(salon, text):
-    booking = book(salon, provider="google_calendar")
+def test_c_cancels_the_booking_as_a_spoken_cancel_does(salon, text):
+    booking = book(salon, provider="google_calendar", customer_name="Dana")
     # Its calendar event, as the Google provider's event sync records it.
     CalendarEventSync.objects.create(
         booking=booking, calendar_id="primary", event_id="abc123", status="synced"
@@ -87,13 +89,21 @@ def test_c_cancels_the_booking_and_says_so(salon, text):
 
     booking.refresh_from_db()
     assert booking.status == "cancelled"
-    assert "<Message>Your beard trim at Bright Cuts on" in reply and "is cancelled" in reply
+    assert "<Message>" not in reply  # the outbox's cancellation text is the answer, once
     [incoming] = IncomingSms.objects.all()
     assert (incoming.action, incoming.booking_id, incoming.body) == ("cancelled", booking.pk, "C")
-    # Through the provider: its calendar event is deleted by the queued clean-up.
-    assert OutboxTask.objects.filter(
-        kind="provider.after_cancel", payload__booking_id=booking.pk
-    ).exists()
+    # The desk's follow-ups, queued with the cancellation: the provider's clean-up (its
+    # calendar event is deleted) and the customer's cancellation text.
+    queued = OutboxTask.objects.filter(payload__booking_id=booking.pk)
+    assert set(queued.values_list("kind", flat=True)) == {
+        "provider.after_cancel",
+        "sms.booking_change",
+    }
+    run_due()
+    [sms] = SmsMessage.objects.filter(booking=booking)
+    assert (sms.kind, sms.status, sms.to) == ("booking_cancelled", "sent", CUSTOMER)
+    assert sms.body.startswith("Hi Dana, your beard trim at Bright Cuts on ")
+    assert "is cancelled. To book again, call +15558670100." in sms.body
 
 
 @pytest.mark.parametrize("body", ["cancel", "Cancel.", " c "])
