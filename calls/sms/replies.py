@@ -93,6 +93,9 @@ def _act(
             # in the outbox with it, so that text is the answer (no second one here).
             cancel_with_text(booking=booking)
             return Handled(IncomingSms.Action.CANCELLED), booking, ""
+        if booking.confirmed_by_text_at is None:  # staff see it on the schedule and booking
+            booking.confirmed_by_text_at = timezone.now()
+            booking.save(update_fields=["confirmed_by_text_at", "updated_at"])
         return Handled(IncomingSms.Action.CONFIRMED, confirmed_by_text(booking)), booking, ""
     return Handled(IncomingSms.Action.MESSAGE), None, ""
 

@@ -10,9 +10,11 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 from twilio.request_validator import RequestValidator
 
+from bookings.admin_times import local_time
 from bookings.models import Booking, OutboxTask
 from bookings.outbox import run_due
 from bookings.tests.factories import BookingFactory, BusinessFactory, ServiceFactory
@@ -68,7 +70,7 @@ def salon():
 def book(salon, day_offset: int = 3, hour: int = 10, **fields) -> Booking:
     start = local(salon, upcoming(salon, 1, at_least_days=day_offset), hour)
     return BookingFactory(
-        service=salon.services.get(), start=start, customer_phone=CUSTOMER, **fields
+        service=salon.services.get(), start=start, **{"customer_phone": CUSTOMER, **fields}
     )
 
 
@@ -121,6 +123,30 @@ def test_y_confirms_and_changes_nothing_else(salon, text):
     assert booking.status == "confirmed"
     assert "<Message>Thanks, see you on" in reply
     assert IncomingSms.objects.get().action == "confirmed"
+
+
+def test_y_is_shown_to_staff_on_the_schedule_and_the_booking(salon, text, admin_client):
+    booking = book(salon, customer_name="Dana")
+    other = book(salon, hour=14, customer_phone="+15558670142", customer_name="Sam")
+    schedule = reverse("admin:bookings_business_schedule", args=[salon.pk])
+    day = {"date": booking.start.astimezone(salon.tz).date().isoformat()}
+    assert "by text" not in admin_client.get(schedule, day).content.decode()
+
+    text("Y")
+
+    booking.refresh_from_db()
+    assert booking.confirmed_by_text_at is not None
+    html = admin_client.get(schedule, day).content.decode()
+    assert html.count('<span class="schedule-texted">&#10003; by text</span>') == 1
+    assert "Beard trim for Dana, 10:00-10:15 (Confirmed, confirmed by text)" in html
+    assert "Beard trim for Sam, 14:00-14:15 (Confirmed)" in html
+    listing = admin_client.get(reverse("admin:bookings_booking_changelist")).content.decode()
+    assert listing.count('<span class="confirmed-by-text"') == 1
+    page = admin_client.get(reverse("admin:bookings_booking_change", args=[booking.pk]))
+    received = local_time(booking.confirmed_by_text_at, salon.tz)
+    assert f"Yes, {received}" in page.content.decode()
+    page = admin_client.get(reverse("admin:bookings_booking_change", args=[other.pk]))
+    assert "Confirmed by text:" in page.content.decode()
 
 
 @pytest.mark.parametrize(
