@@ -162,7 +162,11 @@ def measure(business) -> None:
     from django.test.utils import CaptureQueriesContext
     from django.urls import reverse
 
-    user = User.objects.create_superuser("bench", password="bench-password-1")
+    from calls.dashboard import build
+
+    user, _ = User.objects.get_or_create(
+        username="bench", defaults={"is_staff": True, "is_superuser": True}
+    )
     client = Client(HTTP_HOST="127.0.0.1")
     client.force_login(user)
     url = reverse("admin:calls_call_dashboard", args=[business.pk])
@@ -183,7 +187,8 @@ def measure(business) -> None:
             for q in queries.captured_queries
             if any(table in q["sql"] for table in DASHBOARD_TABLES)
         ]
-        counted = response.context["d"]
+        today = business.local_today()
+        counted = build(business, today - timedelta(days=int(period) - 1), today)
         print(
             f"last {period:>2} days ({counted.calls:,} calls, {counted.latency_turns:,} turns "
             f"timed, p50 {counted.p50_ms} ms, p95 {counted.p95_ms} ms): "
@@ -199,17 +204,34 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--calls", type=int, default=100_000)
     parser.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="Postgres: measure the database an earlier run filled (migrated first).",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-dashboard-") as workdir:
         if args.database == "postgres":
             url = os.environ.get(
                 "BENCH_DATABASE_URL", "postgres://root@127.0.0.1:5432/rx_bench_dashboard"
             )
-            fresh_postgres(url)
+            if not args.reuse:
+                fresh_postgres(url)
         else:
             url = f"sqlite:///{Path(workdir) / 'bench.sqlite3'}"
         setup_django(url)
-        measure(fill(args.calls))
+        measure(reused() if args.reuse and args.database == "postgres" else fill(args.calls))
+
+
+def reused() -> object:
+    from django.core.management import call_command
+
+    from bookings.models import Business
+
+    call_command("migrate", verbosity=0, interactive=False)
+    business = Business.objects.get(slug="demo")
+    print(f"reusing {business.calls.count():,} calls")
+    return business
 
 
 if __name__ == "__main__":

@@ -130,14 +130,14 @@ def test_y_is_shown_to_staff_on_the_schedule_and_the_booking(salon, text, admin_
     other = book(salon, hour=14, customer_phone="+15558670142", customer_name="Sam")
     schedule = reverse("admin:bookings_business_schedule", args=[salon.pk])
     day = {"date": booking.start.astimezone(salon.tz).date().isoformat()}
-    assert "by text" not in admin_client.get(schedule, day).content.decode()
+    assert 'class="schedule-texted"' not in admin_client.get(schedule, day).content.decode()
 
     text("Y")
 
     booking.refresh_from_db()
     assert booking.confirmed_by_text_at is not None
     html = admin_client.get(schedule, day).content.decode()
-    assert html.count('<span class="schedule-texted">&#10003; by text</span>') == 1
+    assert html.count('<span class="schedule-texted" title="Confirmed by text">') == 1
     assert "Beard trim for Dana, 10:00-10:15 (Confirmed, confirmed by text)" in html
     assert "Beard trim for Sam, 14:00-14:15 (Confirmed)" in html
     listing = admin_client.get(reverse("admin:bookings_booking_changelist")).content.decode()
