@@ -126,9 +126,13 @@ class CalendarChoiceForm(forms.Form):
         ]
 
 
+# The form's value for "the account's default calendar" (stored as DEFAULT_CALENDAR, so it
+# follows the account).
+DEFAULT_CHOICE = "default"
+
+
 def _stored(calendar: CalendarInfo) -> str:
-    """The default calendar is stored as DEFAULT_CALENDAR (it follows the account)."""
-    return DEFAULT_CALENDAR if calendar.is_default else calendar.id
+    return DEFAULT_CHOICE if calendar.is_default else calendar.id
 
 
 @require_http_methods(["GET", "POST"])
@@ -160,13 +164,16 @@ def calendars(request: HttpRequest, business_id: int) -> HttpResponse:
         if form.is_valid():
             chosen = form.cleaned_data["write_calendar_id"]
             connections.save_write_calendar(
-                connection=connection, calendar_id=chosen, calendar_name=form.names[chosen]
+                connection=connection,
+                calendar_id=DEFAULT_CALENDAR if chosen == DEFAULT_CHOICE else chosen,
+                calendar_name=form.names[chosen],
             )
             messages.success(request, f"Connected as {connection.account_email}.")
             return redirect(business_page(business))
     else:
         form = CalendarChoiceForm(
-            initial={"write_calendar_id": connection.write_calendar_id}, calendars=listed
+            initial={"write_calendar_id": connection.write_calendar_id or DEFAULT_CHOICE},
+            calendars=listed,
         )
     return _page(request, "calendars.html", {**context, "form": form})
 

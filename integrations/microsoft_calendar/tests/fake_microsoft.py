@@ -382,7 +382,7 @@ class FakeMicrosoft:
         if query.get("response_type") != "code" or not query.get("code_challenge"):
             params = {"error": "invalid_request", "state": state}
             return 302, {"Location": f"{redirect_uri}?{urlencode(params)}"}
-        code = "M.C5" + secrets.token_urlsafe(40)
+        code = "0.AXEA" + secrets.token_urlsafe(40)  # one use; it travels in the redirect URL
         with self._lock:
             self._codes[code] = AuthCode(
                 client_id=self.client_id,

@@ -5,6 +5,7 @@ followed by hand as the browser would."""
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 import pytest
 import requests
@@ -12,6 +13,7 @@ from django.db import connection as db
 from django.urls import reverse
 
 from bookings.tests.factories import BusinessFactory
+from integrations.calendar_base import signins
 from integrations.google_calendar.tests.connect_steps import (
     business_page,
     local_path,
@@ -125,6 +127,27 @@ def test_a_replayed_or_forged_state_connects_nothing(client, business, fake_micr
     client.get(callback)  # the real one, once
     replayed = client.get(callback)
     assert replayed.status_code == 403
+
+
+def test_an_expired_sign_in_is_refused(client, business, fake_microsoft, monkeypatch):
+    callback = sign_in(start_connect(client, business), fake_microsoft)
+    monkeypatch.setattr(signins, "PENDING_TTL", timedelta(seconds=-1))
+    assert client.get(callback).status_code == 403
+    assert stored() == []
+
+
+def test_the_default_calendar_can_be_chosen_back(client, business, fake_microsoft):
+    salon = fake_microsoft.add_calendar("Salon bookings")
+    client.get(sign_in(start_connect(client, business), fake_microsoft), follow=True)
+    url = reverse("microsoft_calendar:calendars", args=[business.pk])
+    client.post(url, {"write_calendar_id": salon})
+    client.post(url, {"write_calendar_id": "default"})
+    (connection,) = stored()
+    assert (connection.write_calendar_id, connection.write_calendar_name) == ("", "Calendar")
+    assert (
+        'value="default" required id="id_write_calendar_id_0" checked'
+        in client.get(url).content.decode()
+    )
 
 
 def test_a_state_started_for_one_business_cannot_connect_another(client, business, fake_microsoft):
