@@ -34,6 +34,7 @@ from msal.exceptions import MsalServiceError
 from bookings.slots import Interval
 from integrations.calendar_base import errors
 from integrations.calendar_base.errors import CalendarError, backoff_seconds, retry_after_seconds
+from integrations.calendar_base.event_text import event_description, event_title, merge_busy
 from integrations.calendar_base.off_loop import off_loop, overall_timeout
 from integrations.calendar_base.provider import CalendarAnswer
 from integrations.microsoft_calendar import identity
@@ -153,7 +154,7 @@ class GraphClient:
                     if str(entry.get("status", "")).lower() in BUSY_STATUSES
                 )
             cursor = chunk_end
-        return CalendarAnswer(busy=_merge(busy), unknown=unknown)
+        return CalendarAnswer(busy=merge_busy(busy), unknown=unknown)
 
     async def aget_schedule(
         self, start: datetime, end: datetime, *, deadline: float | None = None
@@ -444,36 +445,13 @@ def _parse_graph_time(value: dict) -> datetime:
     return moment.astimezone(UTC)
 
 
-def _merge(spans: list[Interval]) -> list[Interval]:
-    merged: list[list[datetime]] = []
-    for start, end in sorted(spans):
-        if end <= start:
-            continue
-        if merged and start <= merged[-1][1]:
-            merged[-1][1] = max(merged[-1][1], end)
-        else:
-            merged.append([start, end])
-    return [(start, end) for start, end in merged]
-
-
 def _event_body(booking) -> dict:
     """The event as Outlook stores it: local times in the business's IANA zone."""
     business = booking.business
     zone = business.timezone
-    service = booking.service.name
     return {
-        "subject": f"{service} - {booking.customer_name}",
-        "body": {
-            "contentType": "text",
-            "content": "\n".join(
-                [
-                    f"Service: {service}",
-                    f"Customer: {booking.customer_name}",
-                    f"Phone: {booking.customer_phone}",
-                    f"Booked with the {business.name} receptionist.",
-                ]
-            ),
-        },
+        "subject": event_title(booking),
+        "body": {"contentType": "text", "content": event_description(booking)},
         "start": {"dateTime": _local(booking.start, business.tz), "timeZone": zone},
         "end": {"dateTime": _local(booking.end, business.tz), "timeZone": zone},
         "showAs": "busy",
