@@ -15,10 +15,10 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from decimal import Decimal
 
 from django.db import transaction
 
+from bookings.currencies import say_amount, say_range
 from bookings.models import Booking, Service
 from bookings.orm import run_orm
 from bookings.outbox import nudge
@@ -49,6 +49,13 @@ logger = logging.getLogger(__name__)
 
 OFFER_COUNT = 3
 BOOKINGS_LISTED = 3
+# Bookings are only looked up by the number calling (reading out someone else's would give them
+# away), so one made under another number or name is found by the team from a message.
+NOT_FOUND = "I don't see an upcoming booking under the number you're calling from."
+NOT_FOUND_HELP = (
+    "If it was made under another number or name, I can take a message and the team will "
+    "find it and call you back."
+)
 
 
 def with_article(name: str) -> str:
@@ -58,11 +65,6 @@ def with_article(name: str) -> str:
 
 def upper_first(text: str) -> str:
     return text[:1].upper() + text[1:]
-
-
-def say_money(amount: Decimal) -> str:
-    whole, cents = divmod(round(amount * 100), 100)
-    return f"{whole} dollars" + (f" {cents:02d}" if cents else "")
 
 
 def say_minutes(minutes: int) -> str:
@@ -455,12 +457,12 @@ class Desk:
         name = service.name
         if service.price_from is None:
             return f"For {with_article(name)}, the salon will confirm the price with you."
+        currency = self.context.business.currency
         if service.price_to is not None and service.price_to != service.price_from:
-            return (
-                f"{upper_first(with_article(name))} is from {say_money(service.price_from)} to "
-                f"{say_money(service.price_to)}."
-            )
-        return f"{upper_first(with_article(name))} is {say_money(service.price_from)}."
+            price = say_range(service.price_from, service.price_to, currency)
+        else:
+            price = say_amount(service.price_from, currency)
+        return f"{upper_first(with_article(name))} is {price}."
 
     def duration(self, service: Service | None) -> str:
         services = [service] if service is not None else list(self.context.services)
@@ -475,7 +477,7 @@ class Desk:
         if bookings is None:
             return "I can only find bookings by the number you're calling from, and it's withheld."
         if not bookings:
-            return "I can't find an upcoming booking for the number you're calling from."
+            return f"{NOT_FOUND} {NOT_FOUND_HELP}"
         listed = []
         for booking in bookings[:BOOKINGS_LISTED]:
             local = self.local(booking.start)
