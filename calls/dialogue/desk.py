@@ -156,15 +156,23 @@ class Desk:
         last: date,
         *,
         window: tuple[time, time] | None = None,
+        weekdays: frozenset[int] | None = None,
         moving: Booking | None = None,
         one_day: bool = False,
+        soonest: bool = False,
+        latest_first: bool = False,
     ) -> list[datetime]:
-        """Concrete free starts for a vague request: a spread over one day, or the first free
-        start of each day in [first, last]; at most three, in time order."""
+        """Concrete free starts for a vague request, at most three: a spread over one day (the
+        first day with any, when `one_day`), or the first free start of each day in [first,
+        last]; with `soonest` the first few, whatever the day. Only `weekdays`, when given;
+        `latest_first` ("as late as you can") reads each day from its end. Local times."""
         low, high = window or (time(0), time(23, 59))
         found: list[datetime] = []
         day = max(first, self.today())
         while day <= last and len(found) < OFFER_COUNT:
+            if weekdays and day.weekday() not in weekdays:
+                day += timedelta(days=1)
+                continue
             starts = await self.context.provider.free_starts(
                 service=service,
                 start=datetime.combine(day, low, tzinfo=self.tz),
@@ -172,10 +180,12 @@ class Desk:
                 limit=48,
                 moving_booking_id=moving.pk if moving is not None else None,
             )
+            if latest_first:
+                starts = starts[::-1]
             if first == last or one_day:
                 found = spread(starts)
                 break
-            found.extend(starts[:1])
+            found.extend(spread(starts)[: OFFER_COUNT - len(found)] if soonest else starts[:1])
             day += timedelta(days=1)
         return [self.local(m) for m in found]
 
@@ -523,10 +533,11 @@ def cancel_with_text(*, booking: Booking) -> Booking:
 
 
 def spread(starts: list[datetime]) -> list[datetime]:
-    """Up to three starts at least half an hour apart, so the offers are real choices."""
+    """Up to three starts at least half an hour apart, so the offers are real choices (in
+    either order: a day read from its end spreads backwards)."""
     picked: list[datetime] = []
     for start in starts:
-        if not picked or start - picked[-1] >= timedelta(minutes=30):
+        if not picked or abs(start - picked[-1]) >= timedelta(minutes=30):
             picked.append(start)
         if len(picked) == OFFER_COUNT:
             break

@@ -24,7 +24,6 @@ from calls.dialogue.consent import Change
 from calls.dialogue.desk import (
     NOT_FOUND,
     NOT_FOUND_HELP,
-    OFFER_COUNT,
     Desk,
     upper_first,
     with_article,
@@ -708,29 +707,17 @@ class EmbeddedEngine(DialogueEngine):
         """Concrete free times for a vague request: one day's spread, or one per day."""
         r = self.request
         first, last = days
-        low, high = r.window or (time(0), time(23, 59))
-        found: list[datetime] = []
-        day = max(first, self._today())
-        while day <= last and len(found) < OFFER_COUNT:
-            if r.weekdays and day.weekday() not in r.weekdays:
-                day += timedelta(days=1)
-                continue
-            starts = await self.context.provider.free_starts(
-                service=r.service,
-                start=datetime.combine(day, low, tzinfo=self._tz()),
-                end=datetime.combine(day, high, tzinfo=self._tz()),
-                limit=48,
-                moving_booking_id=self.moving.pk if self.moving is not None else None,
-            )
-            if r.latest_first:
-                starts = starts[::-1]
-            if first == last or r.day is not None:
-                found = self._spread(starts)
-                break
-            # "As soon as you can": the first few free times; otherwise one time a day.
-            per_day = self._spread(starts)[: OFFER_COUNT - len(found)] if r.soonest else starts[:1]
-            found.extend(per_day)
-            day += timedelta(days=1)
+        found = await self.desk.free_times(
+            r.service,
+            first,
+            last,
+            window=r.window,
+            weekdays=r.weekdays,
+            moving=self.moving,
+            one_day=r.day is not None,
+            soonest=r.soonest,
+            latest_first=r.latest_first,
+        )
         if not found:
             where = self._say_day(first) if first == last else "then"
             self.request.window = None
@@ -739,16 +726,6 @@ class EmbeddedEngine(DialogueEngine):
             self._ask(Expecting.WHEN)
             return f"I'm sorry, I don't have anything free {where}. Would another day work?"
         return self._offer(found, lead="")
-
-    def _spread(self, starts: list[datetime]) -> list[datetime]:
-        """Up to three starts at least half an hour apart, so the offers are real choices."""
-        picked: list[datetime] = []
-        for start in starts:
-            if not picked or abs(start - picked[-1]) >= timedelta(minutes=30):
-                picked.append(start)
-            if len(picked) == OFFER_COUNT:
-                break
-        return picked
 
     def _offer(self, alternatives: list[datetime], *, lead: str) -> str:
         # Said in time order, so "the later one" and "the first one" mean what they say.
