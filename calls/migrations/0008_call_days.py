@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('bookings', '0012_booking_confirmed_by_text_at'),
+        ('bookings', '0013_booking_confirmed_by_text_at'),
         ('calls', '0007_booking_change_texts'),
     ]
 

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('bookings', '0011_business_schedule_version'),
+        ('bookings', '0012_business_currency'),
     ]
 
     operations = [
