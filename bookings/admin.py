@@ -102,7 +102,7 @@ class BusinessAdmin(admin.ModelAdmin):
     extra_shortcuts: list = []
     base_fieldsets = [
         (None, {"fields": ["shortcuts", "name", "slug", "is_active", "greeting"]}),
-        ("What callers can ask", {"fields": ["address", "about"]}),
+        ("What callers can ask", {"fields": ["address", "about", "currency"]}),
         ("Phone", {"fields": ["phone_number", "transfer_number"]}),
         ("Staff notifications", {"fields": ["notification_emails", "staff_sms_number"]}),
         ("Booking rules", {"fields": ["timezone", "min_notice_minutes", "horizon_days"]}),
