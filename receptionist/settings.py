@@ -109,6 +109,7 @@ INSTALLED_APPS = [
     "bookings",
     "calls",
     "integrations.google_calendar",
+    "integrations.calendly",
 ]
 
 MIDDLEWARE = [
@@ -248,6 +249,15 @@ GOOGLE_NUM_RETRIES = env.int("GOOGLE_NUM_RETRIES", default=3)
 # During a call the caller is waiting: Google gets this long (one retry) before the answer
 # falls back to our own bookings.
 GOOGLE_IN_CALL_TIMEOUT = env.float("GOOGLE_IN_CALL_TIMEOUT", default=3.0)
+
+# Calendly (integrations/calendly): an OAuth app registered at developer.calendly.com.
+CALENDLY_OAUTH_CLIENT_ID = env.str("CALENDLY_OAUTH_CLIENT_ID", default="")
+CALENDLY_OAUTH_CLIENT_SECRET = env.str("CALENDLY_OAUTH_CLIENT_SECRET", default="")
+CALENDLY_AUTH_BASE_URL = env.str("CALENDLY_AUTH_BASE_URL", default="https://auth.calendly.com")
+CALENDLY_API_BASE_URL = env.str("CALENDLY_API_BASE_URL", default="https://api.calendly.com")
+# Per request outside calls; during a call the caller is waiting, so Calendly gets less.
+CALENDLY_HTTP_TIMEOUT = env.float("CALENDLY_HTTP_TIMEOUT", default=10.0)
+CALENDLY_IN_CALL_TIMEOUT = env.float("CALENDLY_IN_CALL_TIMEOUT", default=4.0)
 
 # The LLM receptionist (calls/dialogue/llm): any OpenAI-compatible chat-completions server
 # (OpenAI, Groq, vLLM, Ollama). A business opts in under its receptionist settings in admin.

@@ -19,10 +19,12 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 
 from bookings.models import Booking, Service
+from bookings.providers.base import ProviderUnavailable
+from bookings.slots import Refusal
 from calls.dialogue.base import CallContext, DialogueEngine, EngineState
 from calls.dialogue.consent import Change
 from calls.dialogue.desk import OFFER_COUNT, Desk, upper_first, with_article
-from calls.dialogue.speech import say_date, say_day, say_offers, say_time
+from calls.dialogue.speech import UNAVAILABLE_WORDS, say_date, say_day, say_offers, say_time
 from calls.understanding.intents import Intent, pick_ordinal
 from calls.understanding.phones import speak_phone
 from calls.understanding.requests import (
@@ -326,6 +328,8 @@ class EmbeddedEngine(DialogueEngine):
         if done.ok:
             return done.words
         self.request.start = None
+        if done.reason == Refusal.UNAVAILABLE:
+            return self._offer_message_instead(done.explanation)
         if change.action == "book" and done.alternatives:
             return self._offer(done.alternatives, lead="I'm sorry, that time was just taken.")
         return self._offer(done.alternatives, lead=done.explanation)
@@ -682,7 +686,16 @@ class EmbeddedEngine(DialogueEngine):
             self.request.start = start
             return None
         lead = checked.explanation or self.desk.explain(checked.reason, start, self.request.service)
+        if checked.reason == Refusal.UNAVAILABLE:
+            return self._offer_message_instead(lead)
         return self._offer(checked.alternatives, lead=lead)
+
+    def _offer_message_instead(self, lead: str) -> str:
+        """The booking calendar can't be reached: no other time is offered (none is known),
+        only a message for someone to call back."""
+        self.step = Step.OFFER_MESSAGE
+        self.expecting = Expecting.YES_NO
+        return f"{lead} Would you like to leave a message so someone can call you back?"
 
     async def _offer_in_days(self, days: tuple[date, date]) -> str:
         """Concrete free times for a vague request: one day's spread, or one per day."""
@@ -695,13 +708,16 @@ class EmbeddedEngine(DialogueEngine):
             if r.weekdays and day.weekday() not in r.weekdays:
                 day += timedelta(days=1)
                 continue
-            starts = await self.context.provider.free_starts(
-                service=r.service,
-                start=datetime.combine(day, low, tzinfo=self._tz()),
-                end=datetime.combine(day, high, tzinfo=self._tz()),
-                limit=48,
-                moving_booking_id=self.moving.pk if self.moving is not None else None,
-            )
+            try:
+                starts = await self.context.provider.free_starts(
+                    service=r.service,
+                    start=datetime.combine(day, low, tzinfo=self._tz()),
+                    end=datetime.combine(day, high, tzinfo=self._tz()),
+                    limit=48,
+                    moving_booking_id=self.moving.pk if self.moving is not None else None,
+                )
+            except ProviderUnavailable:
+                return self._offer_message_instead(UNAVAILABLE_WORDS)
             if r.latest_first:
                 starts = starts[::-1]
             if first == last or r.day is not None:

@@ -1,0 +1,58 @@
+"""The "Calendly" section of a business's admin page (status, event types and buttons)."""
+
+from __future__ import annotations
+
+from django import template
+
+from bookings.models import Business
+from integrations.calendly import connections, oauth
+from integrations.calendly.event_types import account_name
+from integrations.calendly.models import CalendlyConnection, CalendlyEventType
+from integrations.calendly.provider import CalendlyProvider
+from integrations.staff import may_connect
+
+register = template.Library()
+
+Status = CalendlyConnection.Status
+UNREADABLE_TEXT = "Needs reconnect: stored tokens can't be read with the current keys"
+
+
+def status_text(connection: CalendlyConnection | None) -> str:
+    if connection is None or connection.status == Status.DISCONNECTED:
+        return "Not connected"
+    if connection.tokens_unreadable:
+        return UNREADABLE_TEXT
+    if connection.status == Status.NEEDS_RECONNECT:
+        return f"Needs reconnect: {connection.last_error or 'Calendly refused our token'}"
+    return f"Connected as {account_name(connection)}"
+
+
+@register.inclusion_tag("calendly/admin/panel.html", takes_context=True)
+def calendly_panel(context, business: Business) -> dict:
+    connection = connections.connection_for(business)
+    status = connection.status if connection else Status.DISCONNECTED
+    if connection and connection.tokens_unreadable:
+        status = Status.NEEDS_RECONNECT
+    last_error_at = None
+    if connection and connection.last_error_at:
+        local = connection.last_error_at.astimezone(business.tz)
+        last_error_at = f"{local:%Y-%m-%d %H:%M} {local.tzname()}"
+    mapping = [
+        f"{m.service.name} as {m.name or m.uri}"
+        for m in CalendlyEventType.objects.filter(service__business=business)
+        .select_related("service")
+        .order_by("service__name")
+    ]
+    return {
+        "business": business,
+        "status": str(status),
+        "status_text": status_text(connection),
+        "last_error": connection.last_error if connection else "",
+        "last_error_at": last_error_at,
+        "mapping": mapping,
+        "invitee_email": connection.invitee_email if connection else "",
+        "provider_active": business.booking_provider == CalendlyProvider.name,
+        "may_connect": may_connect(context["request"].user),
+        "configured": oauth.is_configured(),
+        "missing": oauth.missing_settings(),
+    }
