@@ -20,12 +20,14 @@ from __future__ import annotations
 
 import email.utils
 import logging
+import os
 import threading
 import time
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from django.conf import settings
@@ -46,6 +48,7 @@ EXPIRY_MARGIN = timedelta(seconds=60)
 # What a rate-limited caller should wait when Calendly did not say (seconds).
 RATE_LIMIT_PAUSE = 30.0
 PAGE_SIZE = 100
+LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
 
 class CalendlyError(Exception):
@@ -133,6 +136,25 @@ def _message(response: requests.Response) -> str:
     return f"HTTP {response.status_code}: {text}" + (f" ({extra})" if extra else "")
 
 
+def secure_enough(url: str) -> bool:
+    """https; or plain http to a loopback fake (`make fake-calendly`, the tests) under DEBUG
+    or with OAUTHLIB_INSECURE_TRANSPORT set, the convention the Google flow uses too.
+    Nothing leaves the machine over such a connection."""
+    parts = urlsplit(url)
+    if parts.scheme == "https":
+        return True
+    local_fake = parts.scheme == "http" and (parts.hostname or "") in LOOPBACK_HOSTS
+    return local_fake and (settings.DEBUG or bool(os.environ.get("OAUTHLIB_INSECURE_TRANSPORT")))
+
+
+def _insecure(name: str) -> CalendlyError:
+    return CalendlyError(
+        f"{name} must be an https:// address (plain http only for a local fake Calendly)",
+        kind=connections.NOT_ALLOWED,
+        permanent=True,
+    )
+
+
 def token_endpoint() -> str:
     return settings.CALENDLY_AUTH_BASE_URL.rstrip("/") + "/oauth/token"
 
@@ -141,6 +163,8 @@ def token_endpoint() -> str:
 def request_tokens(form: dict[str, str], *, timeout: float) -> TokenResponse:
     """POST /oauth/token (web app: client id and secret as HTTP Basic). Raises CalendlyError
     (`TOKEN_REVOKED`, permanent, for invalid_grant)."""
+    if not secure_enough(token_endpoint()):
+        raise _insecure("CALENDLY_AUTH_BASE_URL")
     try:
         response = requests.post(
             token_endpoint(),
@@ -318,6 +342,8 @@ class CalendlyClient:
         retries: int | None = None,
     ) -> dict[str, Any]:
         url = path if path.startswith("http") else self.base + path
+        if not secure_enough(url):
+            raise _insecure("CALENDLY_API_BASE_URL")
         budget = self.retries if retries is None else retries
         refreshed = False
         attempt = 0

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 import requests
 from django.conf import settings
@@ -26,7 +26,12 @@ from django.views.decorators.debug import sensitive_variables
 from bookings.models import Business
 from integrations import oauth_state
 from integrations.calendly import connections
-from integrations.calendly.client import CalendlyClient, CalendlyError, request_tokens
+from integrations.calendly.client import (
+    CalendlyClient,
+    CalendlyError,
+    request_tokens,
+    secure_enough,
+)
 from integrations.calendly.models import CalendlyConnection
 
 logger = logging.getLogger(__name__)
@@ -35,7 +40,6 @@ REQUIRED_SETTINGS = ("CALENDLY_OAUTH_CLIENT_ID", "CALENDLY_OAUTH_CLIENT_SECRET")
 PENDING_SESSION_KEY = "calendly_oauth_pending"
 # Read the user and event types, read available times, create invitees and cancel events.
 SCOPES = ["users:read", "event_types:read", "scheduled_events:write"]
-LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
 
 class ConnectFailed(Exception):
@@ -66,17 +70,9 @@ def http_timeout() -> float:
     return settings.CALENDLY_HTTP_TIMEOUT
 
 
-def _secure_enough(url: str) -> bool:
-    """https, or plain http to a loopback fake under DEBUG (`manage.py run_fake_calendly`)."""
-    parts = urlsplit(url)
-    if parts.scheme == "https":
-        return True
-    return settings.DEBUG and parts.scheme == "http" and (parts.hostname or "") in LOOPBACK_HOSTS
-
-
 def _auth_url(path: str) -> str:
     url = settings.CALENDLY_AUTH_BASE_URL.rstrip("/") + path
-    if not _secure_enough(url):
+    if not secure_enough(url):
         raise ConnectFailed(
             "CALENDLY_AUTH_BASE_URL must be an https:// address "
             "(plain http is only allowed for a local fake Calendly under DEBUG)."

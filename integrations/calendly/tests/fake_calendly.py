@@ -180,7 +180,12 @@ class FakeCalendly:
         }
 
     def env(self) -> dict[str, str]:
-        return {key: str(value) for key, value in self.settings().items()}
+        """The same as environment variables, for a server subprocess (plain http to this
+        loopback fake is allowed with OAUTHLIB_INSECURE_TRANSPORT, as for the fake Google)."""
+        return {
+            **{key: str(value) for key, value in self.settings().items()},
+            "OAUTHLIB_INSECURE_TRANSPORT": "1",
+        }
 
     # -- Test controls -------------------------------------------------------------------
 
