@@ -22,46 +22,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
-import os
 import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-TARGET_OVERHEAD_MS = 10.0
-
-
-def percentile(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(q / 100 * len(ordered)) - 1))
-    return ordered[index]
-
-
-def setup_django(workdir: Path, google_env: dict[str, str]) -> None:
-    sys.path.insert(0, str(ROOT))
-    os.environ.update(google_env)
-    os.environ.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "receptionist.settings",
-            "DATABASE_URL": f"sqlite:///{workdir / 'bench.sqlite3'}",
-            # The fake Google speaks plain http on loopback, which only DEBUG allows.
-            "DEBUG": "true",
-            "OUTBOX_RUN_IN_PROCESS": "false",
-        }
-    )
-    os.environ.pop("REDIS_URL", None)
-    import django
-    from django.core.management import call_command
-
-    django.setup()
-    call_command("migrate", verbosity=0)
-    # One "refreshed the token" line per check in case (b) would drown the figures.
-    logging.getLogger("integrations").setLevel(logging.WARNING)
+from availability_bench import ROOT, report, setup_django
 
 
 def main() -> int:
@@ -110,29 +77,14 @@ def run(google, checks: int, latency: float) -> int:
         "(d) chain, prefetched": 0,
     }
 
-    injected_ms = latency * 1000
-    print(
-        f"Google availability checks: {checks} per case, fake Google on loopback, "
-        f"{injected_ms:.0f} ms injected per round trip (Calendar API and token endpoint)"
-    )
-    print(
-        f"{'case':<24}{'p50 ms':>9}{'p99 ms':>9}{'injected':>10}"
-        f"{'overhead p50':>14}{'overhead p99':>14}   requests per check"
-    )
-    worst_overhead = 0.0
-    for name, (samples, requests) in results.items():
-        floor = round_trips[name] * injected_ms
-        p50, p99 = percentile(samples, 50) * 1000, percentile(samples, 99) * 1000
-        worst_overhead = max(worst_overhead, p50 - floor)
-        print(
-            f"{name:<24}{p50:>9.1f}{p99:>9.1f}{floor:>10.0f}"
-            f"{p50 - floor:>14.1f}{p99 - floor:>14.1f}   {requests}"
-        )
-    verdict = "met" if worst_overhead < TARGET_OVERHEAD_MS else "NOT met"
-    print(
-        f"target: overhead under {TARGET_OVERHEAD_MS:.0f} ms at p50 ({verdict}: worst "
-        f"{worst_overhead:.1f} ms); in-call answers without a round trip; "
-        f"seed's target: under 500 ms with a refresh"
+    report(
+        "Google availability checks",
+        "fake Google on loopback",
+        "Calendar API and token endpoint",
+        results,
+        round_trips,
+        checks=checks,
+        latency=latency,
     )
     return 0
 

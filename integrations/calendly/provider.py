@@ -296,6 +296,9 @@ class CalendlyProvider(BookingProvider):
     async def _starts(self, uri: str, start: datetime, end: datetime) -> list[datetime] | None:
         """Calendly's available starts for the event type in [start, end): from this call's
         memory when fresh, else fetched. None when Calendly can't tell (recorded)."""
+        start = max(start, timezone.now())  # the past has no available times
+        if end <= start:
+            return []
         for fetched in self._fetched.get(uri, []):
             if fetched.covers(start, end):
                 return [s for s in fetched.starts if start <= s < end]
