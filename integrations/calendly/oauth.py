@@ -211,6 +211,6 @@ def disconnect(*, connection: CalendlyConnection) -> RevokeResult:
         connections.record_problem(
             connection=connection,
             kind=connections.REVOKE_FAILED,
-            detail=f"{result.detail}. The tokens were deleted here anyway.",
+            detail=f"{result.detail.rstrip('.')}. The tokens were deleted here anyway.",
         )
     return result

@@ -11,8 +11,10 @@ from integrations.calendly.tests.fake_calendly import FakeCalendly
 
 
 @pytest.fixture
-def fake_calendly(settings):
+def fake_calendly(settings, monkeypatch):
     """A running fake Calendly, with the CALENDLY_* settings pointing at it."""
+    # Plain http to the loopback fake, as for the fake Google (the tests run with DEBUG off).
+    monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")
     with FakeCalendly() as calendly:
         for name, value in calendly.settings().items():
             setattr(settings, name, value)
