@@ -10,17 +10,18 @@ from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
 
-from bookings.admin import BookingAdmin, BusinessAdmin
+from bookings.admin import BookingAdmin
 from bookings.admin_times import business_time_column
 from bookings.models import Booking
+from integrations.calendar_base.sections import register_section
 from integrations.calendly.models import CalendlyBooking, CalendlyConnection
-from integrations.calendly.templatetags.calendly_admin import status_text
+from integrations.calendly.templatetags.calendly_admin import calendly_section, status_text
 
 SHOWN_FIELDS = [
     "business",
     "state",
     "user_name",
-    "user_email",
+    "account_email",
     "user_uri",
     "organization_uri",
     "invitee_email",
@@ -36,9 +37,9 @@ SHOWN_FIELDS = [
 
 @admin.register(CalendlyConnection)
 class CalendlyConnectionAdmin(admin.ModelAdmin):
-    list_display = ["business", "state", "user_email", "last_error_local", "connected_local"]
+    list_display = ["business", "state", "account_email", "last_error_local", "connected_local"]
     list_filter = ["status"]
-    search_fields = ["business__name", "business__slug", "user_email", "user_name"]
+    search_fields = ["business__name", "business__slug", "account_email", "user_name"]
     list_select_related = ["business"]
     fields = SHOWN_FIELDS
     readonly_fields = SHOWN_FIELDS
@@ -94,6 +95,6 @@ def calendly_invitee(booking: Booking) -> str:
 
 
 # bookings never imports integrations: its admin pages learn about Calendly from here.
-BusinessAdmin.change_form_template = "calendly/admin/business_change_form.html"
+register_section(calendly_section)
 BookingAdmin.readonly_fields = [*BookingAdmin.readonly_fields, calendly_status, calendly_invitee]
 BookingAdmin.list_select_related = [*BookingAdmin.list_select_related, "calendly_booking"]

@@ -18,7 +18,6 @@ caller is told we could not confirm it rather than booked twice.
 
 from __future__ import annotations
 
-import email.utils
 import logging
 import os
 import threading
@@ -33,6 +32,7 @@ import requests
 from django.conf import settings
 from django.views.decorators.debug import sensitive_variables
 
+from integrations.calendar_base.errors import CalendarError, retry_after_seconds
 from integrations.calendly import connections
 from integrations.calendly.models import CalendlyConnection
 
@@ -51,24 +51,8 @@ PAGE_SIZE = 100
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
 
-class CalendlyError(Exception):
-    """Talking to Calendly failed. `kind` is a `connections` problem kind; `permanent` means
-    retrying the same request cannot help; `status` is the HTTP status when there was one."""
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        kind: str,
-        permanent: bool = False,
-        retry_after: float | None = None,
-        status: int | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.kind = kind
-        self.permanent = permanent
-        self.retry_after = retry_after
-        self.status = status
+class CalendlyError(CalendarError):
+    """Talking to Calendly failed (`kind`: a `connections` problem kind; see CalendarError)."""
 
 
 @dataclass(frozen=True)
@@ -108,14 +92,8 @@ def format_time(moment: datetime) -> str:
 
 
 def _retry_after(response: requests.Response) -> float:
-    value = response.headers.get("Retry-After", "")
-    if value.isdigit():
-        return float(value)
-    if value:
-        when = email.utils.parsedate_to_datetime(value)
-        if when is not None:
-            return max(0.0, (when - datetime.now(UTC)).total_seconds())
-    return RATE_LIMIT_PAUSE
+    found = retry_after_seconds(response.headers.get("Retry-After"))
+    return RATE_LIMIT_PAUSE if found is None else found
 
 
 def _message(response: requests.Response) -> str:

@@ -15,9 +15,9 @@ NOT_BOOKED = ""
 
 
 def account_name(connection: CalendlyConnection) -> str:
-    if connection.user_name and connection.user_email:
-        return f"{connection.user_name} ({connection.user_email})"
-    return connection.user_email or connection.user_name or "the Calendly account"
+    if connection.user_name and connection.account_email:
+        return f"{connection.user_name} ({connection.account_email})"
+    return connection.account_email or connection.user_name or "the Calendly account"
 
 
 def _field_name(service_id: int) -> str:

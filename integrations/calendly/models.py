@@ -3,25 +3,20 @@ Calendly event type each of our services is, and the Calendly invitee behind eac
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.db import models
 
 from bookings.models import Booking, Business, Service
-from integrations.tokens import UNREADABLE_TOKEN, TokenField
+from integrations.calendar_base.models import CalendarConnection
 
 
-class CalendlyConnection(models.Model):
-    class Status(models.TextChoices):
-        CONNECTED = "connected", "Connected"
-        NEEDS_RECONNECT = "needs_reconnect", "Needs reconnect"
-        DISCONNECTED = "disconnected", "Disconnected"
+class CalendlyConnection(CalendarConnection):
+    """A business's connection to one Calendly user (account_email: the user's email)."""
 
     business = models.OneToOneField(Business, on_delete=models.CASCADE, related_name="calendly")
     # Who we act for, from the token response (`owner`, `organization`) and GET /users/me.
     user_uri = models.URLField(max_length=500, blank=True)
     organization_uri = models.URLField(max_length=500, blank=True)
     user_name = models.CharField(max_length=255, blank=True)
-    user_email = models.EmailField(blank=True)
     # Calendly requires an email for every invitee and sends its confirmation there. Callers
     # don't give one on the phone, so bookings by phone carry this business-owned address
     # (never one we make up, which could belong to a stranger). Empty: no booking by phone.
@@ -32,39 +27,9 @@ class CalendlyConnection(models.Model):
         "requires an invitee email and sends its confirmation and reminders there; the caller "
         "still gets our text. Empty: callers can't book by phone and are offered a message.",
     )
-    # Fernet-encrypted (FERNET_KEYS). None means "no token": never an empty ciphertext.
-    refresh_token = TokenField(null=True, blank=True, editable=False)
-    access_token = TokenField(null=True, blank=True, editable=False)
-    access_token_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
-    granted_scopes = models.JSONField(default=list, blank=True, editable=False)
-    status = models.CharField(max_length=20, choices=Status.choices, default=Status.DISCONNECTED)
-    last_error = models.TextField(blank=True, editable=False)
-    last_error_at = models.DateTimeField(null=True, blank=True, editable=False)
-    connected_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        editable=False,
-        related_name="+",
-    )
-    connected_at = models.DateTimeField(null=True, blank=True, editable=False)
-    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         verbose_name = "Calendly connection"
-
-    def __str__(self) -> str:
-        who = self.user_email or self.user_name or "no account"
-        return f"{self.business} - {who} ({self.get_status_display()})"
-
-    @property
-    def tokens_unreadable(self) -> bool:
-        return UNREADABLE_TOKEN in (self.refresh_token, self.access_token)
-
-    @property
-    def is_usable(self) -> bool:
-        return self.status == self.Status.CONNECTED and bool(self.refresh_token)
 
 
 class CalendlyEventType(models.Model):

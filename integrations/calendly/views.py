@@ -18,13 +18,12 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from bookings.models import Business
 from integrations import oauth_state
+from integrations.calendar_base.models import UNREADABLE_TOKENS_TEXT
 from integrations.calendly import connections, event_types, oauth
 from integrations.calendly.client import CalendlyClient, CalendlyError
 from integrations.staff import business_page, staff_who_may_change_businesses
 
 logger = logging.getLogger(__name__)
-
-UNREADABLE = "Needs reconnect: the stored Calendly tokens can't be read with the current keys"
 
 
 def _page(request: HttpRequest, template: str, context: dict, *, status: int = 200):
@@ -108,7 +107,7 @@ def event_types_view(request: HttpRequest, business_id: int) -> HttpResponse:
     business = get_object_or_404(Business, pk=business_id)
     connection = connections.connection_for(business)
     if connection is not None and connection.tokens_unreadable:
-        messages.error(request, f"{UNREADABLE}: reconnect Calendly.")
+        messages.error(request, f"{UNREADABLE_TOKENS_TEXT}: reconnect Calendly.")
         return redirect(business_page(business))
     if connection is None or not connection.is_usable:
         messages.warning(request, "Connect Calendly first, then choose its event types.")

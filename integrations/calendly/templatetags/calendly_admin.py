@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from django import template
+from django.template.loader import render_to_string
 
 from bookings.models import Business
+from integrations.calendar_base.models import UNREADABLE_TOKENS_TEXT
 from integrations.calendly import connections, oauth
 from integrations.calendly.event_types import account_name
 from integrations.calendly.models import CalendlyConnection, CalendlyEventType
@@ -14,21 +16,24 @@ from integrations.staff import may_connect
 register = template.Library()
 
 Status = CalendlyConnection.Status
-UNREADABLE_TEXT = "Needs reconnect: stored tokens can't be read with the current keys"
 
 
 def status_text(connection: CalendlyConnection | None) -> str:
     if connection is None or connection.status == Status.DISCONNECTED:
         return "Not connected"
     if connection.tokens_unreadable:
-        return UNREADABLE_TEXT
+        return UNREADABLE_TOKENS_TEXT
     if connection.status == Status.NEEDS_RECONNECT:
         return f"Needs reconnect: {connection.last_error or 'Calendly refused our token'}"
     return f"Connected as {account_name(connection)}"
 
 
-@register.inclusion_tag("calendly/admin/panel.html", takes_context=True)
-def calendly_panel(context, business: Business) -> dict:
+def calendly_section(request, business: Business) -> str:
+    """The "Calendly" section of the business page (calendar_base.sections)."""
+    return render_to_string("calendly/admin/panel.html", _panel(request, business), request=request)
+
+
+def _panel(request, business: Business) -> dict:
     connection = connections.connection_for(business)
     status = connection.status if connection else Status.DISCONNECTED
     if connection and connection.tokens_unreadable:
@@ -52,7 +57,7 @@ def calendly_panel(context, business: Business) -> dict:
         "mapping": mapping,
         "invitee_email": connection.invitee_email if connection else "",
         "provider_active": business.booking_provider == CalendlyProvider.name,
-        "may_connect": may_connect(context["request"].user),
+        "may_connect": may_connect(request.user),
         "configured": oauth.is_configured(),
         "missing": oauth.missing_settings(),
     }
