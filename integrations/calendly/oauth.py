@@ -13,8 +13,11 @@ from Django's error reports.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import logging
-from dataclasses import dataclass
+import secrets
+from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
 import requests
@@ -24,7 +27,7 @@ from django.urls import reverse
 from django.views.decorators.debug import sensitive_variables
 
 from bookings.models import Business
-from integrations import oauth_state
+from integrations.calendar_base.signins import PendingSignIns, StateRejected, new_state
 from integrations.calendly import connections
 from integrations.calendly.client import (
     CalendlyClient,
@@ -38,8 +41,12 @@ logger = logging.getLogger(__name__)
 
 REQUIRED_SETTINGS = ("CALENDLY_OAUTH_CLIENT_ID", "CALENDLY_OAUTH_CLIENT_SECRET")
 PENDING_SESSION_KEY = "calendly_oauth_pending"
+SIGN_INS = PendingSignIns(PENDING_SESSION_KEY)
 # Read the user and event types, read available times, create invitees and cancel events.
 SCOPES = ["users:read", "event_types:read", "scheduled_events:write"]
+
+
+__all__ = ["StateRejected"]
 
 
 class ConnectFailed(Exception):
@@ -80,39 +87,53 @@ def _auth_url(path: str) -> str:
     return url
 
 
+def new_code_verifier() -> str:
+    """A PKCE code verifier (RFC 7636: 43-128 characters of the unreserved set)."""
+    return secrets.token_urlsafe(64)
+
+
+def s256_challenge(verifier: str) -> str:
+    digest = hashlib.sha256(verifier.encode("ascii")).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+@dataclass(frozen=True)
+class PendingAuthorization:
+    business_id: int
+    code_verifier: str = field(repr=False)
+
+
 def start_authorization(*, session: SessionBase, business: Business, user) -> str:
     """Calendly's consent URL for connecting `business`; remembers the state in `session`."""
     url = _auth_url("/oauth/authorize")
-    state = oauth_state.new_state(business.pk)
-    verifier = oauth_state.new_code_verifier()
-    oauth_state.remember(
-        session,
-        PENDING_SESSION_KEY,
-        state=state,
-        business_id=business.pk,
-        user_id=user.pk,
-        verifier=verifier,
-    )
+    state = new_state(business)
+    verifier = new_code_verifier()
+    SIGN_INS.remember(session, state=state, business=business, user=user, code_verifier=verifier)
     query = {
         "client_id": settings.CALENDLY_OAUTH_CLIENT_ID,
         "response_type": "code",
         "redirect_uri": redirect_uri(),
         "state": state,
         "scope": " ".join(SCOPES),
-        "code_challenge": oauth_state.s256_challenge(verifier),
+        "code_challenge": s256_challenge(verifier),
         "code_challenge_method": "S256",
     }
     logger.info("Calendly connect started for %s by user %s.", business.slug, user.pk)
     return f"{url}?{urlencode(query)}"
 
 
-def take_pending(*, session: SessionBase, state: str, user) -> oauth_state.PendingAuthorization:
-    return oauth_state.take(session, PENDING_SESSION_KEY, state=state, user=user)
+def take_pending(*, session: SessionBase, state: str, user) -> PendingAuthorization:
+    """The sign-in this callback completes, removed from the session (one use). Raises
+    StateRejected for a missing, unknown, replayed, expired, foreign or tampered state."""
+    entry = SIGN_INS.take(session, state=state, user=user)
+    return PendingAuthorization(
+        business_id=entry["business_id"], code_verifier=entry["code_verifier"]
+    )
 
 
 @sensitive_variables()
 def connect_with_code(
-    *, business: Business, user, pending: oauth_state.PendingAuthorization, code: str
+    *, business: Business, user, pending: PendingAuthorization, code: str
 ) -> tuple[CalendlyConnection, str]:
     """The callback's work: exchange the code, store the tokens, learn who is connected.
 

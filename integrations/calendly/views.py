@@ -1,6 +1,6 @@
 """Connect Calendly, map services to event types, disconnect: from a business's admin page.
 
-Every view needs a staff member who may change businesses (integrations.staff). The views
+Every view needs a staff member who may change businesses (calendar_base.staff). The views
 parse the request, call one service (oauth.py, connections.py, event_types.py) and answer
 with an admin-looking page or a redirect back to the business, with a message.
 """
@@ -10,29 +10,27 @@ from __future__ import annotations
 import logging
 
 from django.conf import settings
-from django.contrib import admin, messages
+from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, redirect
 from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_GET, require_http_methods
 
 from bookings.models import Business
-from integrations import oauth_state
 from integrations.calendar_base.models import UNREADABLE_TOKENS_TEXT
+from integrations.calendar_base.staff import (
+    admin_page,
+    business_page,
+    staff_who_may_change_businesses,
+)
 from integrations.calendly import connections, event_types, oauth
 from integrations.calendly.client import CalendlyClient, CalendlyError
-from integrations.staff import business_page, staff_who_may_change_businesses
 
 logger = logging.getLogger(__name__)
 
 
 def _page(request: HttpRequest, template: str, context: dict, *, status: int = 200):
-    return render(
-        request,
-        f"calendly/{template}",
-        {**admin.site.each_context(request), **context},
-        status=status,
-    )
+    return admin_page(request, f"calendly/{template}", context, status=status)
 
 
 @require_GET
@@ -69,7 +67,7 @@ def callback(request: HttpRequest) -> HttpResponse:
         pending = oauth.take_pending(
             session=request.session, state=request.GET.get("state", ""), user=request.user
         )
-    except oauth_state.StateRejected as exc:
+    except oauth.StateRejected as exc:
         logger.warning("Refused a Calendly callback: %s.", exc)
         return _page(
             request,

@@ -7,11 +7,11 @@ from django.template.loader import render_to_string
 
 from bookings.models import Business
 from integrations.calendar_base.models import UNREADABLE_TOKENS_TEXT
+from integrations.calendar_base.staff import may_connect
 from integrations.calendly import connections, oauth
 from integrations.calendly.event_types import account_name
 from integrations.calendly.models import CalendlyConnection, CalendlyEventType
 from integrations.calendly.provider import CalendlyProvider
-from integrations.staff import may_connect
 
 register = template.Library()
 

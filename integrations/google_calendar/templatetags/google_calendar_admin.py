@@ -13,7 +13,7 @@ from integrations.google_calendar.models import (
     GoogleCalendarConnection,
 )
 from integrations.google_calendar.provider import GoogleCalendarProvider
-from integrations.staff import may_connect
+from integrations.google_calendar.views import may_connect
 
 register = template.Library()
 

@@ -13,7 +13,6 @@ from django.urls import reverse
 from fernet_fields.hkdf import derive_fernet_key
 
 from bookings.tests.factories import BusinessFactory
-from integrations import oauth_state
 from integrations.google_calendar import oauth
 from integrations.google_calendar.client import SCOPES, CalendarClient
 from integrations.google_calendar.models import GoogleCalendarConnection
@@ -244,7 +243,7 @@ def test_a_code_from_another_businesss_consent_is_refused(client, business, fake
 
 def test_an_expired_state_is_refused(client, business, fake_google, monkeypatch):
     callback = consent(start_connect(client, business))
-    monkeypatch.setattr(oauth_state, "PENDING_TTL", timedelta(seconds=-1))
+    monkeypatch.setattr(oauth, "PENDING_TTL", timedelta(seconds=-1))
 
     assert client.get(callback).status_code == 403
     assert stored() == []

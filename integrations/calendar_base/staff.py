@@ -1,15 +1,15 @@
-"""Who may connect a business's calendar from admin, shared by the integrations' views:
-a staff member who may change businesses (`bookings.change_business`). Anyone else gets 403
-(or the login page when signed out)."""
+"""Who may connect a calendar, and the admin-looking pages the connect views answer with."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
 
+from django.contrib import admin
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
 from django.urls import reverse
 
 from bookings.models import Business
@@ -22,6 +22,8 @@ def may_connect(user) -> bool:
 
 
 def staff_who_may_change_businesses(view: Callable) -> Callable:
+    """Anyone else gets 403 (or the login page when signed out)."""
+
     @wraps(view)
     def guarded(request: HttpRequest, *args, **kwargs) -> HttpResponse:
         if not request.user.is_authenticated:
@@ -35,3 +37,7 @@ def staff_who_may_change_businesses(view: Callable) -> Callable:
 
 def business_page(business: Business) -> str:
     return reverse("admin:bookings_business_change", args=[business.pk])
+
+
+def admin_page(request: HttpRequest, template: str, context: dict, *, status: int = 200):
+    return render(request, template, {**admin.site.each_context(request), **context}, status=status)
