@@ -258,7 +258,7 @@ CALENDLY_AUTH_BASE_URL = env.str("CALENDLY_AUTH_BASE_URL", default="https://auth
 CALENDLY_API_BASE_URL = env.str("CALENDLY_API_BASE_URL", default="https://api.calendly.com")
 # Per request outside calls; during a call the caller is waiting, so Calendly gets less.
 CALENDLY_HTTP_TIMEOUT = env.float("CALENDLY_HTTP_TIMEOUT", default=10.0)
-CALENDLY_IN_CALL_TIMEOUT = env.float("CALENDLY_IN_CALL_TIMEOUT", default=4.0)
+CALENDLY_IN_CALL_TIMEOUT = env.float("CALENDLY_IN_CALL_TIMEOUT", default=3.0)
 
 # The LLM receptionist (calls/dialogue/llm): any OpenAI-compatible chat-completions server
 # (OpenAI, Groq, vLLM, Ollama). A business opts in under its receptionist settings in admin.

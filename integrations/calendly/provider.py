@@ -57,6 +57,8 @@ logger = logging.getLogger(__name__)
 
 # Times fetched for a call are trusted this long; the booking is Calendly's own check anyway.
 BUSY_TTL_SECONDS = 300
+# After a failed fetch, don't make every answer wait on Calendly again straight away.
+FAILURE_TTL_SECONDS = 30
 ALTERNATIVES = 3
 CANCEL_REASON = "Cancelled by the customer through the phone receptionist."
 
@@ -84,6 +86,7 @@ class CalendlyProvider(BookingProvider):
         self._mappings: dict[int, CalendlyEventType] | None = None
         self._loaded = False
         self._reported: set[str] = set()
+        self._failed_at: float | None = None  # time.monotonic() of the last failed fetch
 
     # -- The provider contract ----------------------------------------------------------
 
@@ -194,6 +197,7 @@ class CalendlyProvider(BookingProvider):
             # Calendly's reason for a lost time is not documented: read the times again and
             # say "taken" only when the time is really gone.
             self._fetched.pop(mapping.uri, None)
+            self._failed_at = None
             day_start, day_end = self._around(context.start)
             starts = await self._starts(mapping.uri, day_start, day_end)
             if starts is not None and context.start not in starts:
@@ -305,9 +309,12 @@ class CalendlyProvider(BookingProvider):
         connection = await self._usable_connection()
         if connection is None:
             return None
+        if self._failed_at is not None and time.monotonic() - self._failed_at < FAILURE_TTL_SECONDS:
+            return None
         try:
             starts = await run_blocking(self._client(connection).available_starts)(uri, start, end)
         except CalendlyError as exc:
+            self._failed_at = time.monotonic()
             if exc.kind != connections.TOKEN_REVOKED:
                 await self._record(exc.kind, str(exc))
             logger.warning(

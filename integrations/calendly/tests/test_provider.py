@@ -381,3 +381,18 @@ async def test_each_service_offers_its_own_event_type(
     )
 
     assert colour_times[-1] == local(business, day, 16)  # 2 hours before the host's 6 PM
+
+
+async def test_after_a_failure_the_next_answers_do_not_wait_on_calendly_again(
+    business, haircut, haircut_type, fake_calendly
+):
+    fake_calendly.fail("/event_type_available_times", 503, times=2)  # the request and its retry
+    start = local(business, upcoming(business, TUESDAY), 15)
+    provider = provider_for(business)
+
+    first = await provider.check_availability(context(business, haircut, start))
+    asked = fake_calendly.count("GET", "/event_type_available_times")
+    second = await provider.check_availability(context(business, haircut, start))
+
+    assert first.reason == second.reason == Refusal.UNAVAILABLE
+    assert fake_calendly.count("GET", "/event_type_available_times") == asked
