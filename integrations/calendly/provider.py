@@ -28,6 +28,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from bookings.models import Booking, Service
@@ -209,12 +210,12 @@ class CalendlyProvider(BookingProvider):
         if exc.kind == connections.API_DOWN and exc.status is None:
             # No answer to a write: Calendly may have booked it. Staff must look.
             local = context.start.astimezone(self.business.tz)
-            await self._record(
-                connections.UNCONFIRMED,
+            what = (
                 f"{context.customer_name} ({context.customer_phone}), {context.service.name}, "
-                f"{local:%Y-%m-%d %H:%M %Z}: {exc}",
-                once=False,
+                f"{local:%Y-%m-%d %H:%M %Z}"
             )
+            await self._record(connections.UNCONFIRMED, f"{what}: {exc}", once=False)
+            await run_orm(_notify_unconfirmed)(context=context, what=what)
         elif exc.kind != connections.TOKEN_REVOKED:
             await self._record(exc.kind, str(exc), once=False)
         return BookingIntent(booked=False, reason=Refusal.UNAVAILABLE)
@@ -444,5 +445,22 @@ def _cancel_failed(record: CalendlyBooking, error: str) -> None:
             f"The booking {booking} was cancelled here, but Calendly refused to cancel its "
             f"event: {error}\n\nCancel it in Calendly."
         ),
-        admin_path=f"/admin/bookings/booking/{booking.pk}/change/",
+        admin_path=reverse("admin:bookings_booking_change", args=[booking.pk]),
+    )
+
+
+def _notify_unconfirmed(*, context: BookingContext, what: str) -> None:
+    """The caller was told nothing was booked, but Calendly may have booked it: staff check
+    Calendly and call the customer back."""
+    notify_staff(
+        business=context.business,
+        alert=Alert.SYNC_FAILED,
+        key=f"calendly-unconfirmed:{context.call_sid}:{context.start.isoformat()}",
+        subject="Calendly did not confirm a booking",
+        body=(
+            f"A caller asked to book {what}. Calendly did not answer in time, so the caller "
+            "was told it was not booked and offered a message. Check Calendly: if the booking "
+            "is there, keep or cancel it and call the customer back."
+        ),
+        admin_path=reverse("admin:bookings_business_change", args=[context.business.pk]),
     )

@@ -301,6 +301,8 @@ async def test_no_answer_to_a_booking_is_reported_for_staff_to_check(
     business, haircut, haircut_type, connection, fake_calendly, settings
 ):
     settings.CALENDLY_IN_CALL_TIMEOUT = 0.5
+    business.notification_emails = "owner@salon.example"
+    await sync_to_async(business.save)(update_fields=["notification_emails"])
     fake_calendly.hang("/invitees")
     start = local(business, upcoming(business, TUESDAY), 15)
 
@@ -310,6 +312,8 @@ async def test_no_answer_to_a_booking_is_reported_for_staff_to_check(
     assert fake_calendly.count("POST", "/invitees") == 1  # a write is never retried
     assert await bookings_of(business) == []
     assert "did not confirm a booking" in (await reload(connection)).last_error
+    (notice,) = await sync_to_async(list)(OutboxTask.objects.filter(kind="staff.email"))
+    assert "Maria (+15555550123), Haircut" in notice.payload["body"]
 
 
 async def test_a_revoked_grant_needs_reconnect_and_tells_staff(
@@ -396,3 +400,23 @@ async def test_after_a_failure_the_next_answers_do_not_wait_on_calendly_again(
 
     assert first.reason == second.reason == Refusal.UNAVAILABLE
     assert fake_calendly.count("GET", "/event_type_available_times") == asked
+
+
+async def test_a_cancellation_calendly_refuses_is_marked_and_staff_are_told(
+    business, haircut, haircut_type, fake_calendly
+):
+    business.notification_emails = "owner@salon.example"
+    await sync_to_async(business.save)(update_fields=["notification_emails"])
+    start = local(business, upcoming(business, TUESDAY), 15)
+    intent = await provider_for(business).create_booking(context(business, haircut, start))
+    booking = await sync_to_async(Booking.objects.get)(pk=intent.booking_id)
+    fake_calendly.fail("/scheduled_events/", 403)
+
+    await sync_to_async(cancel_booking)(booking=booking)
+    await sync_to_async(outbox.run_due)()
+
+    record = await sync_to_async(CalendlyBooking.objects.get)(booking=booking)
+    assert record.status == CalendlyBooking.Status.CANCEL_FAILED
+    assert "HTTP 403" in record.error
+    (notice,) = await sync_to_async(list)(OutboxTask.objects.filter(kind="staff.email"))
+    assert "still in Calendly" in notice.payload["subject"]
