@@ -13,7 +13,8 @@ fake saw per case.
     .venv/bin/python bench/bench_calendly_availability.py [--checks 200] [--latency 0.05]
 
 Everything runs in this process: a temporary SQLite database, the loopback fake Calendly from
-the tests, our real requests-based client.
+the tests, our real requests-based client. The set-up and the table are
+bench_calendar_availability.py's (Google, Outlook).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from availability_bench import ROOT, report, setup_django
+from bench_calendar_availability import ROOT, report, setup_django
 
 
 def main() -> int:
@@ -72,15 +73,7 @@ def run(calendly, checks: int, latency: float) -> int:
         ),
     }
     round_trips = {"(a) warm token": 1, "(b) expired token": 2, "(c) prefetched in-call": 0}
-    report(
-        "Calendly availability checks",
-        "fake Calendly on loopback",
-        "API and token endpoint",
-        results,
-        round_trips,
-        checks=checks,
-        latency=latency,
-    )
+    report("Calendly (available times)", results, round_trips, checks, latency)
     return 0
 
 

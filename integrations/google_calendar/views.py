@@ -9,59 +9,33 @@ to the business, with a message saying what happened.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from functools import wraps
 
 from django import forms
 from django.conf import settings
-from django.contrib import admin, messages
-from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied
+from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
+from django.shortcuts import get_object_or_404, redirect
 from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_GET, require_http_methods
 
 from bookings.models import Business
+from integrations.calendar_base.staff import (
+    admin_page,
+    business_page,
+    staff_who_may_change_businesses,
+)
 from integrations.google_calendar import connections, oauth
 from integrations.google_calendar.client import CalendarClient, CalendarInfo, GoogleCalendarError
 from integrations.google_calendar.models import PRIMARY, UNREADABLE_TOKENS_TEXT
 
 logger = logging.getLogger(__name__)
 
-CHANGE_BUSINESS = "bookings.change_business"
 # Roles that may create events; any role lets Google tell us when the calendar is busy.
 WRITABLE_ROLES = {"owner", "writer"}
 
 
-def may_connect(user) -> bool:
-    return bool(user.is_active and user.is_staff and user.has_perm(CHANGE_BUSINESS))
-
-
-def staff_who_may_change_businesses(view: Callable) -> Callable:
-    @wraps(view)
-    def guarded(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        if not request.user.is_authenticated:
-            return redirect_to_login(request.get_full_path(), reverse("admin:login"))
-        if not may_connect(request.user):
-            raise PermissionDenied
-        return view(request, *args, **kwargs)
-
-    return guarded
-
-
-def business_page(business: Business) -> str:
-    return reverse("admin:bookings_business_change", args=[business.pk])
-
-
 def _page(request: HttpRequest, template: str, context: dict, *, status: int = 200):
-    return render(
-        request,
-        f"google_calendar/{template}",
-        {**admin.site.each_context(request), **context},
-        status=status,
-    )
+    return admin_page(request, f"google_calendar/{template}", context, status=status)
 
 
 # -- Connect -------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from integrations.calendly.tests.fake_calendly import FakeCalendly
 
-DEFAULT_PORT = 8766
+DEFAULT_PORT = 8767
 DEMO_TZ = "America/New_York"  # seed_demo's business
 # seed_demo's services and durations (minutes).
 EVENT_TYPES = [("Haircut", 30), ("Beard trim", 15), ("Hair colouring", 120), ("Manicure", 45)]
