@@ -72,7 +72,7 @@ class Command(BaseCommand):
             raise CommandError(f"--booked {value!r}: use 'YYYY-MM-DD HH:MM'") from exc
 
     def _announce(self, calendly: FakeCalendly, booked: list[str]) -> None:
-        lines = [f"{name}={value}" for name, value in calendly.env().items()]
+        lines = [f"{name}={value}" for name, value in calendly.settings().items()]
         path = env_file()
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("\n".join(lines) + "\n")
