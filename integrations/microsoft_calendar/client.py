@@ -74,6 +74,26 @@ def transaction_id_for(booking) -> str:
     return str(uuid.UUID(bytes=hashlib.sha256(seed).digest()[:16]))
 
 
+# One HTTP session per thread, kept across clients: a Graph request on a warm connection
+# costs one round trip, not a new TLS handshake each time (requests.Session is not
+# thread-safe, so never shared between threads).
+_sessions = threading.local()
+
+
+def _thread_session() -> requests.Session:
+    session = getattr(_sessions, "session", None)
+    if session is None:
+        session = _sessions.session = identity.HttpSession()
+    return session
+
+
+def _forget_thread_session() -> None:
+    session = getattr(_sessions, "session", None)
+    if session is not None:
+        session.close()
+    _sessions.session = None
+
+
 _refresh_locks: defaultdict[int, threading.Lock] = defaultdict(threading.Lock)
 _refresh_locks_guard = threading.Lock()
 
@@ -103,7 +123,6 @@ class GraphClient:
         self.num_retries = int(
             settings.MICROSOFT_NUM_RETRIES if num_retries is None else num_retries
         )
-        self._local = threading.local()
 
     # -- Availability ------------------------------------------------------------------------
 
@@ -234,17 +253,11 @@ class GraphClient:
     # -- Plumbing ------------------------------------------------------------------------------
 
     def _session(self) -> requests.Session:
-        session = getattr(self._local, "session", None)
-        if session is None:
-            session = identity.HttpSession()
-            self._local.session = session
-        return session
+        return _thread_session()
 
     def _forget_session(self) -> None:
-        session = getattr(self._local, "session", None)
-        if session is not None:
-            session.close()
-        self._local.session = None
+        # A connection that timed out may still deliver the old answer: start a new one.
+        _forget_thread_session()
 
     def _call(
         self,

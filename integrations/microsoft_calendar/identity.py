@@ -115,14 +115,9 @@ class HttpSession(requests.Session):
     """requests with our CA bundle and timeout on every request. Passed per request because
     requests lets REQUESTS_CA_BUNDLE in the environment override a session's own `verify`."""
 
-    def __init__(self) -> None:
-        super().__init__()
-        self._verify = tls_verify()
-        self._timeout = http_timeout()
-
     def request(self, method, url, **kwargs):
-        kwargs.setdefault("verify", self._verify)
-        kwargs.setdefault("timeout", self._timeout)
+        kwargs.setdefault("verify", tls_verify())
+        kwargs.setdefault("timeout", http_timeout())
         return super().request(method, url, **kwargs)
 
 

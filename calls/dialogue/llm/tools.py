@@ -415,8 +415,10 @@ class ToolBox:
         if not found:
             return {
                 "bookings": [],
-                "next": "Tell the caller you can't find an upcoming booking for the number "
-                "they're calling from, and ask whether they would like to make one.",
+                "next": "Tell the caller you don't see an upcoming booking under the number "
+                "they're calling from. If it was made under another number or name, offer to "
+                "take a message so the team can find it and call back; bookings are never looked "
+                "up by another number on the phone. Or offer to make a new booking.",
             }
         result: dict[str, Any] = {"bookings": found}
         if len(found) > 1:
