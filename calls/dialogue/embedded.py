@@ -49,6 +49,7 @@ from calls.understanding.when import WhenParse, plausible_times
 
 logger = logging.getLogger(__name__)
 
+OPEN_QUESTION = "Is there anything else I can help with, or would you like to book something?"
 SAME_QUESTION_MAX = 2  # the same question asked at most this often, then other ways out
 # "and a colour?", "what about the manicure?": the question before, about another service.
 _FOLLOW_UP = re.compile(r"^\W*(?:and|what about|how about|same for)\b", re.IGNORECASE)
@@ -476,7 +477,9 @@ class EmbeddedEngine(DialogueEngine):
             return self._prompt_again()
         if self.request.service is not None or self.moving is not None:
             return self._prompt_again()
-        return "Is there anything else I can help with, or would you like to book something?"
+        if self.last_answer.endswith(OPEN_QUESTION):  # asked once already: not word for word
+            return "Anything else?"
+        return OPEN_QUESTION
 
     # -- Reading the caller ------------------------------------------------------------
 
