@@ -436,6 +436,8 @@ class Booking(models.Model):
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.CONFIRMED)
     provider = models.CharField(max_length=40, help_text="The booking provider that made it.")
     source_call_sid = models.CharField(max_length=64, blank=True, db_index=True)
+    # When the customer answered a reminder or confirmation with "Y" (calls.sms.replies).
+    confirmed_by_text_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

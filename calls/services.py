@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from bookings.models import Business
 from bookings.phones import to_e164
+from calls.call_days import recount_after_commit
 from calls.models import Call
 from calls.staff_alerts import PERSON_UNREACHABLE, alert_staff_about_call
 
@@ -212,6 +213,7 @@ def close_call_from_session_end(
             "events",
         ]
     )
+    recount_after_commit(call.pk)
     return ClosedCall(call=call, transfer_to=transfer_to)
 
 
@@ -310,6 +312,7 @@ def record_conversation_end(
         fields["handoff_to"] = handoff_to
     if not Call.objects.filter(pk=call_id).update(**fields):
         raise Call.DoesNotExist(f"Call {call_id} no longer exists.")
+    recount_after_commit(call_id)
 
 
 @transaction.atomic

@@ -531,7 +531,8 @@ class Desk:
 
 
 def cancel_with_text(*, booking: Booking) -> Booking:
-    """Cancel, with the customer's text queued in the same transaction (sent once)."""
+    """Cancel, with the customer's text queued in the same transaction (sent once). The one
+    way a customer cancels: spoken on a call (`Desk._cancel`) or texted (calls.sms.replies)."""
     with transaction.atomic():
         cancelled = cancel_booking_service(booking=booking)
         task = enqueue_booking_change_text(

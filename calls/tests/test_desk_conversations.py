@@ -435,6 +435,18 @@ class TestQuestions:
         answer = await call.say("oh yes please, take a message")
         assert "What would you like me to pass on?" in answer
 
+    async def test_questions_in_a_row_are_not_followed_by_the_same_long_question(self, demo):
+        open_question = (
+            "Is there anything else I can help with, or would you like to book something?"
+        )
+        call = await Conversation.start(demo)
+        answer = await call.say("when do you shut on Fridays?")
+        assert answer == f"Friday we're open 9 AM to 6 PM. {open_question}"
+        answer = await call.say("and are you open Sundays?")
+        assert answer == "We're closed on Sundays. Anything else?"
+        answer = await call.say("how much is a cut?")
+        assert answer == f"A haircut is 35 dollars. {open_question}"
+
     async def test_how_long_is_a_colour(self, demo):
         call = await Conversation.start(demo)
         answer = await call.say("How long is a colour?")

@@ -11,14 +11,13 @@ from __future__ import annotations
 import logging
 
 from django import forms
-from django.conf import settings
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
-from django.views.decorators.debug import sensitive_variables
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_http_methods
 
 from bookings.models import Business
+from integrations.calendar_base.connect_views import ConnectFlow, connect_views
 from integrations.calendar_base.staff import (
     admin_page,
     business_page,
@@ -38,80 +37,34 @@ def _page(request: HttpRequest, template: str, context: dict, *, status: int = 2
     return admin_page(request, f"google_calendar/{template}", context, status=status)
 
 
-# -- Connect -------------------------------------------------------------------------------
+def _disconnect(connection) -> tuple[int, str]:
+    result = oauth.disconnect(connection=connection)
+    if result.ok:
+        return messages.SUCCESS, "Google Calendar disconnected; Google revoked our access."
+    return messages.WARNING, (
+        f"Google Calendar disconnected here, but Google did not confirm revoking our access "
+        f"({result.detail}). Remove it at https://myaccount.google.com/permissions."
+    )
 
 
-@require_GET
-@staff_who_may_change_businesses
-def connect(request: HttpRequest, business_id: int) -> HttpResponse:
-    business = get_object_or_404(Business, pk=business_id)
-    if not oauth.is_configured():
-        return _page(
-            request,
-            "not_configured.html",
-            {
-                "title": "Google Calendar is not set up",
-                "business": business,
-                "missing": oauth.missing_settings(),
-                "redirect_uri": oauth.redirect_uri(),
-            },
-        )
-    try:
-        url = oauth.start_authorization(
-            session=request.session, business=business, user=request.user
-        )
-    except oauth.ConnectFailed as exc:
-        messages.error(request, str(exc))
-        return redirect(business_page(business))
-    return HttpResponseRedirect(url)
-
-
-@require_GET
-@staff_who_may_change_businesses
-@sensitive_variables()
-def callback(request: HttpRequest) -> HttpResponse:
-    """Google sends the staff member back here with `code` and `state` (or `error`)."""
-    try:
-        pending = oauth.take_pending(
-            session=request.session, state=request.GET.get("state", ""), user=request.user
-        )
-    except oauth.StateRejected as exc:
-        logger.warning("Refused a Google Calendar callback: %s.", exc)
-        return _page(
-            request,
-            "state_rejected.html",
-            {"title": "This sign-in cannot be used", "public_base_url": settings.PUBLIC_BASE_URL},
-            status=403,
-        )
-    business = get_object_or_404(Business, pk=pending.business_id)
-    error = request.GET.get("error", "")
-    if error:
-        if error == "access_denied":
-            messages.warning(
-                request,
-                "Google Calendar was not connected: access was not allowed on Google's "
-                "consent screen.",
-            )
-        else:
-            # Google's error codes are short words (invalid_scope, ...); nothing secret.
-            messages.error(request, f"Google Calendar was not connected: Google said {error[:80]}.")
-        return redirect(business_page(business))
-    code = request.GET.get("code", "")
-    if not code:
-        messages.error(request, "Google Calendar was not connected: Google sent no code back.")
-        return redirect(business_page(business))
-    try:
-        connection, warning = oauth.connect_with_code(
-            business=business, user=request.user, pending=pending, code=code
-        )
-    except oauth.ConnectFailed as exc:
-        messages.error(request, str(exc))
-        return redirect(business_page(business))
-    if warning:
-        messages.warning(request, warning)
-    else:
-        messages.success(request, f"Connected as {connection.account_email}.")
-    return redirect("google_calendar:calendars", business_id=business.pk)
+connect, callback, disconnect = connect_views(
+    ConnectFlow(
+        name="Google Calendar",
+        service="Google",
+        namespace="google_calendar",
+        store=connections.store,
+        is_configured=oauth.is_configured,
+        missing_settings=oauth.missing_settings,
+        redirect_uri=oauth.redirect_uri,
+        start=oauth.start_authorization,
+        take_pending=oauth.take_pending,
+        finish=lambda *, business, user, pending, query: oauth.connect_with_code(
+            business=business, user=user, pending=pending, code=query["code"]
+        ),
+        disconnect=_disconnect,
+        connect_failed=oauth.ConnectFailed,
+    )
+)
 
 
 # -- Choose calendars ----------------------------------------------------------------------
@@ -193,40 +146,3 @@ def calendars(request: HttpRequest, business_id: int) -> HttpResponse:
             calendars=listed,
         )
     return _page(request, "calendars.html", {**context, "form": form})
-
-
-# -- Disconnect ----------------------------------------------------------------------------
-
-
-@require_http_methods(["GET", "POST"])
-@staff_who_may_change_businesses
-def disconnect(request: HttpRequest, business_id: int) -> HttpResponse:
-    business = get_object_or_404(Business, pk=business_id)
-    connection = connections.connection_for(business)
-    has_tokens = connection is not None and (
-        connection.tokens_unreadable or bool(connection.refresh_token or connection.access_token)
-    )
-    if request.method == "GET":
-        return _page(
-            request,
-            "disconnect.html",
-            {
-                "title": "Disconnect Google Calendar",
-                "business": business,
-                "connection": connection,
-                "has_tokens": has_tokens,
-            },
-        )
-    if connection is None or not has_tokens:
-        messages.info(request, "Google Calendar was not connected.")
-        return redirect(business_page(business))
-    result = oauth.disconnect(connection=connection)
-    if result.ok:
-        messages.success(request, "Google Calendar disconnected; Google revoked our access.")
-    else:
-        messages.warning(
-            request,
-            f"Google Calendar disconnected here, but Google did not confirm revoking our access "
-            f"({result.detail}). Remove it at https://myaccount.google.com/permissions.",
-        )
-    return redirect(business_page(business))

@@ -10,15 +10,14 @@ from __future__ import annotations
 import logging
 
 from django import forms
-from django.conf import settings
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
-from django.views.decorators.debug import sensitive_variables
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_http_methods
 
 from bookings.models import Business
 from integrations.calendar_base import errors
+from integrations.calendar_base.connect_views import ConnectFlow, connect_views
 from integrations.calendar_base.errors import CalendarError
 from integrations.calendar_base.models import UNREADABLE_TOKENS_TEXT
 from integrations.calendar_base.staff import (
@@ -40,75 +39,30 @@ def _page(request: HttpRequest, template: str, context: dict, *, status: int = 2
     return admin_page(request, f"microsoft_calendar/{template}", context, status=status)
 
 
-@require_GET
-@staff_who_may_change_businesses
-def connect(request: HttpRequest, business_id: int) -> HttpResponse:
-    business = get_object_or_404(Business, pk=business_id)
-    if not identity.is_configured():
-        return _page(
-            request,
-            "not_configured.html",
-            {
-                "title": "Outlook Calendar is not set up",
-                "business": business,
-                "missing": identity.missing_settings(),
-                "redirect_uri": identity.redirect_uri(),
-            },
-        )
-    try:
-        url = oauth.start_authorization(
-            session=request.session, business=business, user=request.user
-        )
-    except oauth.ConnectFailed as exc:
-        messages.error(request, str(exc))
-        return redirect(business_page(business))
-    return HttpResponseRedirect(url)
+def _disconnect(connection) -> tuple[int, str]:
+    result = oauth.disconnect(connection=connection)
+    return messages.SUCCESS, f"{NAME} disconnected; our tokens are deleted. {result.detail}"
 
 
-@require_GET
-@staff_who_may_change_businesses
-@sensitive_variables()
-def callback(request: HttpRequest) -> HttpResponse:
-    """Microsoft sends the staff member back here with `code` and `state` (or `error`)."""
-    try:
-        pending = oauth.take_pending(
-            session=request.session, state=request.GET.get("state", ""), user=request.user
-        )
-    except oauth.StateRejected as exc:
-        logger.warning("Refused an Outlook Calendar callback: %s.", exc)
-        return _page(
-            request,
-            "state_rejected.html",
-            {"title": "This sign-in cannot be used", "public_base_url": settings.PUBLIC_BASE_URL},
-            status=403,
-        )
-    business = get_object_or_404(Business, pk=pending.business_id)
-    error = request.GET.get("error", "")
-    if error:
-        if error in ("access_denied", "consent_required"):
-            messages.warning(
-                request,
-                f"{NAME} was not connected: access was not allowed on Microsoft's consent screen.",
-            )
-        else:
-            # Microsoft's error codes are short words (invalid_scope, ...); nothing secret.
-            messages.error(request, f"{NAME} was not connected: Microsoft said {error[:80]}.")
-        return redirect(business_page(business))
-    if not request.GET.get("code"):
-        messages.error(request, f"{NAME} was not connected: Microsoft sent no code back.")
-        return redirect(business_page(business))
-    try:
-        connection, warning = oauth.connect_with_code(
-            business=business, user=request.user, pending=pending, params=request.GET.dict()
-        )
-    except oauth.ConnectFailed as exc:
-        messages.error(request, str(exc))
-        return redirect(business_page(business))
-    if warning:
-        messages.warning(request, warning)
-    else:
-        messages.success(request, f"Connected as {connection.account_email}.")
-    return redirect("microsoft_calendar:calendars", business_id=business.pk)
+connect, callback, disconnect = connect_views(
+    ConnectFlow(
+        name=NAME,
+        service="Microsoft",
+        namespace="microsoft_calendar",
+        store=store,
+        is_configured=identity.is_configured,
+        missing_settings=identity.missing_settings,
+        redirect_uri=identity.redirect_uri,
+        start=oauth.start_authorization,
+        take_pending=oauth.take_pending,
+        finish=lambda *, business, user, pending, query: oauth.connect_with_code(
+            business=business, user=user, pending=pending, params=query
+        ),
+        disconnect=_disconnect,
+        connect_failed=oauth.ConnectFailed,
+        declined=frozenset({"access_denied", "consent_required"}),
+    )
+)
 
 
 class CalendarChoiceForm(forms.Form):
@@ -176,30 +130,3 @@ def calendars(request: HttpRequest, business_id: int) -> HttpResponse:
             calendars=listed,
         )
     return _page(request, "calendars.html", {**context, "form": form})
-
-
-@require_http_methods(["GET", "POST"])
-@staff_who_may_change_businesses
-def disconnect(request: HttpRequest, business_id: int) -> HttpResponse:
-    business = get_object_or_404(Business, pk=business_id)
-    connection = store.connection_for(business)
-    has_tokens = connection is not None and (
-        connection.tokens_unreadable or bool(connection.refresh_token or connection.access_token)
-    )
-    if request.method == "GET":
-        return _page(
-            request,
-            "disconnect.html",
-            {
-                "title": f"Disconnect {NAME}",
-                "business": business,
-                "connection": connection,
-                "has_tokens": has_tokens,
-            },
-        )
-    if connection is None or not has_tokens:
-        messages.info(request, f"{NAME} was not connected.")
-        return redirect(business_page(business))
-    result = oauth.disconnect(connection=connection)
-    messages.success(request, f"{NAME} disconnected; our tokens are deleted. {result.detail}")
-    return redirect(business_page(business))
