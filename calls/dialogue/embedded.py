@@ -707,6 +707,9 @@ class EmbeddedEngine(DialogueEngine):
         if checked.available and not closed_day_only:
             self.request.start = start
             return None
+        if checked.unchanged:
+            self._ask(Expecting.WHEN)
+            return f"{checked.explanation} When would you like to move it to?"
         lead = checked.explanation or self.desk.explain(checked.reason, start, self.request.service)
         if checked.reason == Refusal.UNAVAILABLE:
             return self._offer_message_instead(lead)

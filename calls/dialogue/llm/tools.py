@@ -271,6 +271,13 @@ class ToolBox:
                 "calling from, digit by digit; for a move, the booking being moved too), ask "
                 "the caller to confirm, and act only after they say yes.",
             }
+        if checked.unchanged:
+            return {
+                "available": False,
+                "reason": "unchanged",
+                "say": checked.explanation,
+                "next": "Nothing to move: ask the caller when they would like it instead.",
+            }
         return {
             "available": False,
             "service": service.name,
