@@ -177,9 +177,20 @@ def run(calendar: Calendar, checks: int, latency: float, *, slug: str) -> None:
         "(d) chain, prefetched": 0,
     }
 
+    report(f"{calendar.title} availability checks", results, round_trips, checks, latency)
+
+
+def report(
+    title: str,
+    results: dict[str, tuple[list[float], str]],
+    round_trips: dict[str, int],
+    checks: int,
+    latency: float,
+) -> None:
+    """The table every availability bench prints (bench_calendly_availability.py too)."""
     injected_ms = latency * 1000
     print(
-        f"{calendar.title} availability checks: {checks} per case, fake on loopback, "
+        f"{title}: {checks} per case, fake on loopback, "
         f"{injected_ms:.0f} ms injected per round trip (API and token endpoint)"
     )
     print(

@@ -10,7 +10,9 @@ time and its queries with their own times (today is always counted live from the
     .venv/bin/python bench/bench_dashboard.py [--calls 100000] [--database sqlite|postgres]
 
 Postgres: --database postgres uses BENCH_DATABASE_URL (default
-postgres://root@127.0.0.1:5432/rx_bench_dashboard), dropped and created afresh.
+postgres://root@127.0.0.1:5432/rx_bench_dashboard), dropped and created afresh. --reuse
+measures the database at BENCH_DATABASE_URL as an earlier run left it (Postgres, or SQLite
+as sqlite:////path), so two versions of the code can be compared on the same data.
 """
 
 from __future__ import annotations
@@ -207,20 +209,22 @@ def main() -> None:
     parser.add_argument(
         "--reuse",
         action="store_true",
-        help="Postgres: measure the database an earlier run filled (migrated first).",
+        help="Measure the database at BENCH_DATABASE_URL that an earlier run filled "
+        "(migrated first), e.g. to compare two versions of the code on the same data.",
     )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-dashboard-") as workdir:
-        if args.database == "postgres":
+        if args.reuse:
+            url = os.environ["BENCH_DATABASE_URL"]
+        elif args.database == "postgres":
             url = os.environ.get(
                 "BENCH_DATABASE_URL", "postgres://root@127.0.0.1:5432/rx_bench_dashboard"
             )
-            if not args.reuse:
-                fresh_postgres(url)
+            fresh_postgres(url)
         else:
             url = f"sqlite:///{Path(workdir) / 'bench.sqlite3'}"
         setup_django(url)
-        measure(reused() if args.reuse and args.database == "postgres" else fill(args.calls))
+        measure(reused() if args.reuse else fill(args.calls))
 
 
 def reused() -> object:

@@ -110,6 +110,7 @@ INSTALLED_APPS = [
     "calls",
     "integrations.calendar_base",
     "integrations.google_calendar",
+    "integrations.calendly",
     "integrations.microsoft_calendar",
 ]
 
@@ -251,6 +252,14 @@ GOOGLE_NUM_RETRIES = env.int("GOOGLE_NUM_RETRIES", default=3)
 # falls back to our own bookings.
 GOOGLE_IN_CALL_TIMEOUT = env.float("GOOGLE_IN_CALL_TIMEOUT", default=3.0)
 
+# Calendly (integrations/calendly): an OAuth app registered at developer.calendly.com.
+CALENDLY_OAUTH_CLIENT_ID = env.str("CALENDLY_OAUTH_CLIENT_ID", default="")
+CALENDLY_OAUTH_CLIENT_SECRET = env.str("CALENDLY_OAUTH_CLIENT_SECRET", default="")
+CALENDLY_AUTH_BASE_URL = env.str("CALENDLY_AUTH_BASE_URL", default="https://auth.calendly.com")
+CALENDLY_API_BASE_URL = env.str("CALENDLY_API_BASE_URL", default="https://api.calendly.com")
+# Per request outside calls; during a call the caller is waiting, so Calendly gets less.
+CALENDLY_HTTP_TIMEOUT = env.float("CALENDLY_HTTP_TIMEOUT", default=10.0)
+CALENDLY_IN_CALL_TIMEOUT = env.float("CALENDLY_IN_CALL_TIMEOUT", default=3.0)
 # Outlook / Microsoft 365 (integrations.microsoft_calendar): an app registered in Microsoft
 # Entra. The authority's tenant is "common" (work, school and personal accounts),
 # "organizations" (work and school only), or one tenant's id.

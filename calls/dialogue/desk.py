@@ -84,6 +84,7 @@ class Availability:
     reason: Refusal | None = None
     explanation: str = ""
     alternatives: list[datetime] = field(default_factory=list)  # local, in time order
+    unchanged: bool = False  # a move to where the booking already is: nothing to move
 
 
 @dataclass(frozen=True)
@@ -136,9 +137,16 @@ class Desk:
     async def check(
         self, service: Service, start: datetime, *, moving: Booking | None = None
     ) -> Availability:
+        local = self.local(start)
+        if moving is not None and moving.start == start and moving.service_id == service.pk:
+            return Availability(
+                available=False,
+                start=local,
+                explanation="It's already booked for then.",
+                unchanged=True,
+            )
         context = self._context(service, start, moving=moving)
         result = await self.context.provider.check_availability(context)
-        local = self.local(start)
         if result.available:
             return Availability(available=True, start=local)
         return Availability(
@@ -222,7 +230,8 @@ class Desk:
     def say_booking(self, booking: Booking, *, full: bool = False) -> str:
         local = self.local(booking.start)
         day = say_date(local.date()) if full else say_day(local.date(), self.today())
-        return f"your {booking.service.name.lower()} on {day} at {say_time(local)}"
+        on = "" if day in ("today", "tomorrow") else "on "
+        return f"your {booking.service.name.lower()} {on}{day} at {say_time(local)}"
 
     def which_one(self, bookings: Sequence[Booking]) -> str:
         """'Your manicure on Monday at 3 PM, or your haircut on Saturday at 2 PM?'"""

@@ -19,6 +19,8 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 
 from bookings.models import Booking, Service
+from bookings.providers.base import ProviderUnavailable
+from bookings.slots import Refusal
 from calls.dialogue.base import CallContext, DialogueEngine, EngineState
 from calls.dialogue.consent import Change
 from calls.dialogue.desk import (
@@ -28,7 +30,7 @@ from calls.dialogue.desk import (
     upper_first,
     with_article,
 )
-from calls.dialogue.speech import say_date, say_day, say_offers, say_time
+from calls.dialogue.speech import UNAVAILABLE_WORDS, say_date, say_day, say_offers, say_time
 from calls.understanding.intents import Intent, pick_ordinal
 from calls.understanding.phones import speak_phone
 from calls.understanding.requests import (
@@ -47,6 +49,7 @@ from calls.understanding.when import WhenParse, plausible_times
 
 logger = logging.getLogger(__name__)
 
+OPEN_QUESTION = "Is there anything else I can help with, or would you like to book something?"
 SAME_QUESTION_MAX = 2  # the same question asked at most this often, then other ways out
 # "and a colour?", "what about the manicure?": the question before, about another service.
 _FOLLOW_UP = re.compile(r"^\W*(?:and|what about|how about|same for)\b", re.IGNORECASE)
@@ -335,6 +338,8 @@ class EmbeddedEngine(DialogueEngine):
         if done.ok:
             return done.words
         self.request.start = None
+        if done.reason == Refusal.UNAVAILABLE:
+            return self._offer_message_instead(done.explanation)
         if change.action == "book" and done.alternatives:
             return self._offer(done.alternatives, lead="I'm sorry, that time was just taken.")
         return self._offer(done.alternatives, lead=done.explanation)
@@ -472,7 +477,9 @@ class EmbeddedEngine(DialogueEngine):
             return self._prompt_again()
         if self.request.service is not None or self.moving is not None:
             return self._prompt_again()
-        return "Is there anything else I can help with, or would you like to book something?"
+        if self.last_answer.endswith(OPEN_QUESTION):  # asked once already: not word for word
+            return "Anything else?"
+        return OPEN_QUESTION
 
     # -- Reading the caller ------------------------------------------------------------
 
@@ -700,24 +707,39 @@ class EmbeddedEngine(DialogueEngine):
         if checked.available and not closed_day_only:
             self.request.start = start
             return None
+        if checked.unchanged:
+            self._ask(Expecting.WHEN)
+            return f"{checked.explanation} When would you like to move it to?"
         lead = checked.explanation or self.desk.explain(checked.reason, start, self.request.service)
+        if checked.reason == Refusal.UNAVAILABLE:
+            return self._offer_message_instead(lead)
         return self._offer(checked.alternatives, lead=lead)
+
+    def _offer_message_instead(self, lead: str) -> str:
+        """The booking calendar can't be reached: no other time is offered (none is known),
+        only a message for someone to call back."""
+        self.step = Step.OFFER_MESSAGE
+        self.expecting = Expecting.YES_NO
+        return f"{lead} Would you like to leave a message so someone can call you back?"
 
     async def _offer_in_days(self, days: tuple[date, date]) -> str:
         """Concrete free times for a vague request: one day's spread, or one per day."""
         r = self.request
         first, last = days
-        found = await self.desk.free_times(
-            r.service,
-            first,
-            last,
-            window=r.window,
-            weekdays=r.weekdays,
-            moving=self.moving,
-            one_day=r.day is not None,
-            soonest=r.soonest,
-            latest_first=r.latest_first,
-        )
+        try:
+            found = await self.desk.free_times(
+                r.service,
+                first,
+                last,
+                window=r.window,
+                weekdays=r.weekdays,
+                moving=self.moving,
+                one_day=r.day is not None,
+                soonest=r.soonest,
+                latest_first=r.latest_first,
+            )
+        except ProviderUnavailable:
+            return self._offer_message_instead(UNAVAILABLE_WORDS)
         if not found:
             where = self._say_day(first) if first == last else "then"
             self.request.window = None

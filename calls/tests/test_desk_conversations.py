@@ -156,6 +156,23 @@ class TestMoves:
             ("Manicure", local(demo, 2026, 12, 1, 15)),
         }
 
+    async def test_moving_to_the_time_it_already_has_moves_nothing(self, demo):
+        await booked(demo, "Haircut", 2026, 11, 26, 15)
+        call = await Conversation.start(demo)
+        answer = await call.say("hey it's Maria, can I move my haircut to Thursday, same time?")
+        assert answer == (
+            "I see your haircut on Thursday, November 26th at 3 PM. It's already booked for "
+            "then. When would you like to move it to?"
+        )
+        assert await rows(demo) == {("Haircut", "confirmed", local(demo, 2026, 11, 26, 15))}
+        answer = await call.say("oh right, sorry, I meant Friday")
+        assert "moves to Friday, November 27th at 3 PM. Shall I move it?" in answer
+        await call.say("yes")
+        assert await rows(demo) == {
+            ("Haircut", "cancelled", local(demo, 2026, 11, 26, 15)),
+            ("Haircut", "confirmed", local(demo, 2026, 11, 27, 15)),
+        }
+
     async def test_reschedule_with_nothing_booked_offers_a_message_then_a_new_booking(self, demo):
         call = await Conversation.start(demo, caller="+15555550999")
         answer = await call.say("I want to reschedule")
@@ -417,6 +434,18 @@ class TestQuestions:
         )
         answer = await call.say("oh yes please, take a message")
         assert "What would you like me to pass on?" in answer
+
+    async def test_questions_in_a_row_are_not_followed_by_the_same_long_question(self, demo):
+        open_question = (
+            "Is there anything else I can help with, or would you like to book something?"
+        )
+        call = await Conversation.start(demo)
+        answer = await call.say("when do you shut on Fridays?")
+        assert answer == f"Friday we're open 9 AM to 6 PM. {open_question}"
+        answer = await call.say("and are you open Sundays?")
+        assert answer == "We're closed on Sundays. Anything else?"
+        answer = await call.say("how much is a cut?")
+        assert answer == f"A haircut is 35 dollars. {open_question}"
 
     async def test_how_long_is_a_colour(self, demo):
         call = await Conversation.start(demo)
