@@ -24,7 +24,7 @@ import uuid
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 import requests
 from django.conf import settings
@@ -53,8 +53,6 @@ BACKOFF_BASE = 0.5  # tests set it to 0
 MAX_INLINE_WAIT = 5.0  # a longer Retry-After goes back to the caller (outbox, degradation)
 RATE_LIMIT_PAUSE = 30.0  # when a 429 carries no Retry-After
 SERVICE = "Microsoft Graph"
-
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)

@@ -289,6 +289,9 @@ class FakeMicrosoft:
             event = self._create_event(calendar_id or self.default_calendar, body)
         return event.id
 
+    def calendar_ids(self) -> list[str]:
+        return list(self._calendars)
+
     def events(self, calendar_id: str | None = None) -> list[dict]:
         """Events in a calendar (default: the default one), as Graph would return them."""
         wanted = calendar_id or self.default_calendar
