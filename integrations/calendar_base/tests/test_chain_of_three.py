@@ -110,7 +110,7 @@ async def test_outlook_down_degrades_alone_while_google_still_counts(fake_google
     tuesday = await sync_to_async(upcoming)(business, 1)
     fake_google.add_event("primary", local(business, tuesday, 10), local(business, tuesday, 11))
     fake_microsoft.add_event(local(business, tuesday, 11), local(business, tuesday, 12))
-    fake_microsoft.fail("/v1.0/me/calendar/getSchedule", 503, times=100)
+    fake_microsoft.fail("/v1.0/me/calendarView", 503, times=100)
     provider = await chain_for(business)
 
     google_busy = await provider.check_availability(

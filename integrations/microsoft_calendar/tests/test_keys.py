@@ -76,7 +76,7 @@ async def test_tokens_no_key_opens_need_a_reconnect_and_calls_go_on(
     )
 
     assert answer.available  # our own bookings decide; nothing was asked of Graph
-    assert fake_microsoft.count("POST", "/v1.0/me/calendar/getSchedule") == 0
+    assert fake_microsoft.count("GET", "/v1.0/me/calendarView") == 0
     connection = await OutlookCalendarConnection.objects.aget(business=business)
     assert "cannot be decrypted" in connection.last_error
     assert status_text(connection).startswith("Needs reconnect")
