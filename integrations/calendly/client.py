@@ -273,7 +273,8 @@ class CalendlyClient:
         timezone: str,
         phone: str = "",
     ) -> Invitee:
-        """POST /invitees (Scheduling API): book `start` of the event type for the invitee."""
+        """POST /invitees (Scheduling API): book `start` of the event type for the invitee.
+        `phone` becomes Calendly's SMS reminder number; empty sends none."""
         invitee: dict[str, Any] = {"name": name, "email": email, "timezone": timezone}
         if phone:
             invitee["text_reminder_number"] = phone

@@ -45,6 +45,7 @@ from bookings.providers.base import (
 from bookings.services import book_slot
 from bookings.services import move_booking as move_booked_slot
 from bookings.slots import Refusal, check_slot
+from calls.sms.services import opted_out
 from integrations.calendly import connections
 from integrations.calendly.client import (
     AVAILABLE_TIMES_WINDOW,
@@ -185,6 +186,8 @@ class CalendlyProvider(BookingProvider):
             )
             return BookingIntent(booked=False, reason=Refusal.UNAVAILABLE)
         client = self._client(connection)
+        # Calendly texts reminders to this number: not to a caller who texted us STOP.
+        texts_allowed = not await run_orm(opted_out)(self.business, context.customer_phone)
         try:
             return await run_blocking(client.create_invitee)(
                 event_type_uri=mapping.uri,
@@ -192,7 +195,7 @@ class CalendlyProvider(BookingProvider):
                 name=context.customer_name,
                 email=connection.invitee_email,
                 timezone=self.business.timezone,
-                phone=context.customer_phone,
+                phone=context.customer_phone if texts_allowed else "",
             )
         except CalendlyError as exc:
             return await self._refused(context, mapping, exc)

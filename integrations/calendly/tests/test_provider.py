@@ -20,6 +20,7 @@ from bookings.services import book_slot, cancel_booking
 from bookings.slots import Refusal
 from bookings.tests.factories import ServiceFactory
 from bookings.tests.timeutil import local, upcoming
+from calls.sms.models import SmsOptOut
 from integrations.calendly import connections
 from integrations.calendly import provider as provider_module
 from integrations.calendly.models import CalendlyBooking, CalendlyConnection
@@ -149,6 +150,21 @@ async def test_booking_creates_the_invitee_in_calendly_then_records_it_as_calend
     record = await sync_to_async(CalendlyBooking.objects.get)(booking=booking)
     assert record.invitee_uri == invitee["uri"]
     assert record.event_uuid == invitee["event_uuid"]
+
+
+async def test_a_caller_who_texted_stop_gets_no_texts_from_calendly(
+    business, haircut, haircut_type, fake_calendly
+):
+    await sync_to_async(SmsOptOut.objects.create)(
+        business=business, phone="+15555550123", opted_out_at=timezone.now()
+    )
+    start = local(business, upcoming(business, TUESDAY), 15)
+
+    intent = await provider_for(business).create_booking(context(business, haircut, start))
+
+    assert intent.booked
+    (invitee,) = fake_calendly.invitees()
+    assert "text_reminder_number" not in invitee  # no number sent at all
 
 
 async def test_second_caller_for_the_same_time_is_refused_and_nothing_is_recorded(
