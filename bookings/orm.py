@@ -11,15 +11,18 @@
 
 Both close the thread's stale connections before and after, like
 `channels.db.database_sync_to_async`, which they are.
+
+`insert_or_get` is the one way rows that are nearly always new are written (see there).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from channels.db import database_sync_to_async
-from django.db import connections
+from django.db import IntegrityError, connection, connections, transaction
+from django.db.models import Model
 
 
 def run_orm(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -30,3 +33,26 @@ def run_orm(func: Callable[..., Any]) -> Callable[..., Any]:
 def run_blocking(func: Callable[..., Any]) -> Callable[..., Any]:
     """`func` as a coroutine function on a pool thread of its own (decorator or wrapper)."""
     return database_sync_to_async(func, thread_sensitive=False)
+
+
+M = TypeVar("M", bound=Model)
+
+
+def insert_or_get(new: M, **unique: Any) -> tuple[M, bool]:
+    """Insert `new`, or on a clash with its unique `unique` fields return the row already there:
+    (row, inserted). Like get_or_create the other way round: where nearly every row is new
+    (a call arriving, a text about a new booking, a queued task), this is one statement
+    rather than a read and then a write. Inside a transaction a savepoint keeps the clash
+    from aborting it."""
+    try:
+        if connection.in_atomic_block:
+            with transaction.atomic():
+                new.save(force_insert=True)
+        else:
+            new.save(force_insert=True)
+    except IntegrityError:
+        existing = type(new)._default_manager.filter(**unique).first()
+        if existing is None:
+            raise
+        return existing, False
+    return new, True

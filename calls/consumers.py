@@ -169,7 +169,9 @@ class ConversationRelayConsumer(AsyncWebsocketConsumer):
                     _excerpt(str(setup_value)),
                     signed_value,
                 )
-        await self.session.start(caller_number=claim.from_number, to_number=claim.to_number)
+        await self.session.start(
+            caller_number=claim.from_number, to_number=claim.to_number, claimed=claim
+        )
 
     async def on_prompt(self, frame: dict[str, Any]) -> None:
         text = _required(frame, "voicePrompt", str)
