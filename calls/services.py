@@ -53,8 +53,9 @@ class SessionEnd:
 
 @dataclass(frozen=True)
 class ClosedCall:
-    call: Call | None  # None: no such call for this business
+    found: bool  # False: no such call for this business
     transfer_to: str = ""  # the business's own transfer number, when the caller goes there
+    caller_id: str = ""  # the business's number, shown to whoever the caller is put through to
 
 
 def record_incoming_call(
@@ -209,6 +210,17 @@ def close_call_from_session_end(
     otherwise. A retried request changes nothing further.
     """
     now = now or timezone.now()
+    if not (end.handoff or {}).get("transferTo") and not end.handoff_problem and not end.failed:
+        # The usual end (no transfer asked for, nothing to note): one UPDATE on the row as it
+        # is decides, like record_conversation_end.
+        closed = Call.objects.filter(sid=end.call_sid, business__slug=business_slug).update(
+            outcome=settled_outcome(F("outcome")),
+            session_status=end.status[:32],
+            ended_at=Coalesce(F("ended_at"), Value(now, output_field=DateTimeField())),
+        )
+        if not closed:
+            logger.warning("Session ended for unknown call %s (%s)", end.call_sid, business_slug)
+        return ClosedCall(found=bool(closed))
     call = (
         Call.objects.select_for_update()
         .select_related("business")
@@ -217,7 +229,7 @@ def close_call_from_session_end(
     )
     if call is None:
         logger.warning("Session ended for unknown call %s (%s)", end.call_sid, business_slug)
-        return ClosedCall(call=None)
+        return ClosedCall(found=False)
 
     transfer_to = approved_transfer_number(call.business, end.handoff)
     requested = (end.handoff or {}).get("transferTo", "")
@@ -246,7 +258,7 @@ def close_call_from_session_end(
             "events",
         ]
     )
-    return ClosedCall(call=call, transfer_to=transfer_to)
+    return ClosedCall(found=True, transfer_to=transfer_to, caller_id=call.business.phone_number)
 
 
 # DialCallStatus values (Twilio) that mean the caller never reached anyone.

@@ -114,11 +114,11 @@ def session_ended(request: HttpRequest, slug: str) -> HttpResponse:
         error_message=request.POST.get("ErrorMessage", ""),
     )
     closed = close_call_from_session_end(business_slug=slug, end=end)
-    if closed.call is not None and closed.transfer_to:
+    if closed.transfer_to:
         return twiml_response(
             twiml.dial(
                 closed.transfer_to,
-                caller_id=closed.call.business.phone_number,
+                caller_id=closed.caller_id,
                 action_url=public_url(reverse("calls:dial_ended", args=[slug])),
             )
         )
