@@ -1,9 +1,11 @@
 """How the spoken-time grammar reads the corpus of what callers say, and how the cost of
 understanding grows with the length of an utterance.
 
-Counts: right / asked again / wrong over calls/tests/understanding/corpus/time_expressions.txt
-(see calls/tests/understanding/corpus/__init__.py for how each phrase is judged), then every
-phrase that was not right. Cost: CPU microseconds per character for utterances of growing
+Counts: right / asked again / said back / wrong over two corpora (see
+calls/tests/understanding/corpus/__init__.py for how each phrase is judged): ours
+(time_expressions.txt) and the booking-relevant phrases of Duckling's English time corpus
+(duckling_en.txt, see extract_duckling.py), then every phrase that was not right or asked.
+Cost: CPU microseconds per character for utterances of growing
 length built from the corpus phrases, for the time grammar alone and for `hear` (every
 extractor); flat figures mean linear time.
 
@@ -20,7 +22,7 @@ from benchlib import ROOT
 
 sys.path.insert(0, str(ROOT))
 
-from calls.tests.understanding.corpus import NOW, load, score
+from calls.tests.understanding.corpus import CORPUS, DUCKLING, KINDS, NOW, corpus_now, load, score
 from calls.understanding.services import ServiceName
 from calls.understanding.utterance import hear
 from calls.understanding.when import parse_when
@@ -48,14 +50,17 @@ def main() -> None:
     parser.add_argument("--quiet", action="store_true", help="counts and cost only")
     args = parser.parse_args()
 
-    results = score()
-    total = sum(len(rows) for rows in results.values())
-    print(f"corpus: {total} phrases, now = {NOW:%A %Y-%m-%d %H:%M}")
-    for kind in ("right", "asked", "wrong"):
-        n = len(results[kind])
-        print(f"  {kind:<6} {n:4d}  {100 * n / total:5.1f} %")
-    if not args.quiet:
-        for kind in ("wrong", "asked"):
+    for path in (CORPUS, DUCKLING):
+        results = score(path)
+        total = sum(len(rows) for rows in results.values())
+        print(f"{path.name}: {total} phrases, now = {corpus_now(path):%A %Y-%m-%d %H:%M}")
+        for kind in KINDS:
+            n = len(results[kind])
+            print(f"  {kind:<9} {n:4d}  {100 * n / total:5.1f} %")
+        kinds = ("wrong", "said back") + (() if args.quiet else ("asked",))
+        for kind in kinds:
+            if kind == "asked" and path == DUCKLING:
+                continue  # mostly a time without its day: long, and never a wrong commitment
             for phrase, want, got in results[kind]:
                 print(f"  [{kind}] {phrase!r}: meant {want}; read {got or 'nothing'}")
 

@@ -108,6 +108,7 @@ INSTALLED_APPS = [
     "channels",
     "bookings",
     "calls",
+    "integrations.calendar_base",
     "integrations.google_calendar",
 ]
 

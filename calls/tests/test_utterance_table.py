@@ -242,7 +242,7 @@ ROWS = [
     row("Something at the end of this month.", days=(d(11, 25), d(11, 30))),
     row("Late next month, afternoons.", days=(d(12, 21), d(12, 31)), window=AFTERNOON),
     row("Early next month.", days=(d(12, 1), d(12, 10))),
-    row("Mid December?", days=(d(12, 10), d(12, 20))),
+    row("Mid December?", days=(d(12, 11), d(12, 20))),
     row("Sometime in January.", days=(date(2027, 1, 1), date(2027, 1, 31))),
     row("Later this week.", days=(d(11, 26), d(11, 29))),
     row("Early next week, mornings.", days=(d(11, 30), d(12, 1)), window=MORNING),

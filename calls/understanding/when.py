@@ -161,6 +161,10 @@ def _normalise(text: str) -> str:
     s = re.sub(r"(\d)\s*ish\b", r"\1", s)  # "3ish", "2-ish"
     s = _CLOCK_ONE.sub(r"\1", s)
     s = _HYPHEN_RANGE.sub(r" from \1 to \2 ", s)
+    s = re.sub(r"\buntill\b", "until", s)
+    s = re.sub(
+        r"\b(?:in the )?early (?:in the morning|hours of the morning|hours)\b", "early morning", s
+    )
     s = _FLIPPED_BOUNDS.sub("before", s)
     s = _FLIPPED_AFTER.sub("after", s)
     s = s.replace("-", " ")  # "twenty-first", "555-0100"
@@ -224,6 +228,7 @@ _UNCLEAR_DAY = re.compile(
     r"\b(?:christmas|xmas|easter|thanksgiving|halloween|new years?|hanukkah|passover|ramadan"
     r"|diwali|valentines?|mothers day|fathers day|labou?r day|memorial day|holidays?|payday"
     r"|bank holiday|same day|that day|the other day|some ?day|(?:closest|nearest) \w+ to"
+    r"|\d+(?:st|nd|rd|th) last (?:day|week)"
     rf"|the (?:day|week|weekend|{_WD}) (?:before|after)(?! (?:tomorrow|next|that|this)))\b"
 )
 _MONTH_FIRST = re.compile(
@@ -240,12 +245,28 @@ _NUMERIC_DATE = re.compile(
 _PART_SPAN = re.compile(
     r"\b(?:(?:the|at the|by the|towards? the|around the|in the|for the)\s+)?"
     r"(?P<part>early|earlier|beginning|start|mid|middle|late|later|end|rest|back end)\s+"
-    r"(?:(?:of|in)\s+)?(?:the\s+)?(?:(?P<which>this|next|coming)\s+)?"
+    r"(?:(?:of|in)\s+)?(?:the\s+)?(?:around\s+)?"
+    r"(?:(?P<which>this|current|next|coming|upcoming|following)\s+)?"
     rf"(?P<unit>month|week|{_MON})\b"
 )
 # "in January", "sometime in March": the whole month. A bare "may" is too often a verb.
 _IN_MONTH = re.compile(
     rf"\b(?:in|during|sometime in|some time in|around)\s+(?P<mon>{_MON})\b(?!\s+(?:the\s+)?\d)"
+)
+# "July 13 to 15", "from the 13th to the 15th of July", "Aug 8 - Aug 12" (the hyphen is gone by
+# now; "13-15" became "from 13 to 15"): the days in between, not one of the ends.
+_TO = r"(?:to|thru|through|till|until|and)"
+_DAY_RANGE = re.compile(
+    rf"\b(?:(?:from|between)\s+)?(?:the\s+)?(?P<a1>\d{{1,2}})(?:st|nd|rd|th)?\s+{_TO}\s+(?:the\s+)?"
+    rf"(?P<a2>\d{{1,2}})(?:st|nd|rd|th)?(?:\s+of)?\s+(?P<amon>{_MON})\b"
+    rf"|\b(?:(?:from|between)\s+)?(?P<bmon>{_MON})\s+(?:(?:from|between)\s+)?(?:the\s+)?"
+    rf"(?P<b1>\d{{1,2}})(?P<s1>st|nd|rd|th)?\s+(?P<to>{_TO}\s+)?(?:(?P<bmon2>{_MON})\s+)?"
+    rf"(?:the\s+)?(?P<b2>\d{{1,2}})(?P<s2>st|nd|rd|th)?\b(?!\s*(?::|[ap]m\b|oclock\b))"
+)
+# "the week of October 7th": the Monday-to-Sunday week of that date.
+_WEEK_OF = re.compile(
+    rf"\b(?:the\s+)?week\s+of\s+(?:the\s+)?(?:(?P<mon>{_MON})\s+(?:the\s+)?(?P<d>\d{{1,2}})"
+    rf"(?:st|nd|rd|th)?|(?P<d2>\d{{1,2}})(?:st|nd|rd|th)?(?:\s+of)?\s+(?P<mon2>{_MON}))\b"
 )
 # "the 20th of next month", "20 of this month".
 _DAY_OF_MONTH_SPAN = re.compile(
@@ -264,7 +285,7 @@ _OFFSET = re.compile(
     r"(?P<unit>day|week|month|fortnight)s?"
     r"(?P<or>\s+or\s+(?:2|3|so))?\b"
     rf"|\b(?P<n2>a|\d{{1,2}})\s+(?P<unit2>day|week|fortnight|month)s?\s+"
-    rf"(?:from\s+)?(?P<base>today|now|tomorrow|{_WD})\b"
+    rf"(?:from\s+)?(?:right\s+)?(?P<base>today|now|tomorrow|{_WD})\b"
 )
 # "two Tuesdays from now": the second Tuesday to come.
 _WEEKDAYS_AHEAD = re.compile(rf"\b(?P<n>a|1|2|3|4)\s+(?P<wd>{_WD})s?\s+(?:from now|from today)\b")
@@ -275,7 +296,8 @@ _RELATIVE_DAY = re.compile(
 _RELATIVE_OFFSETS = {"day after tomorrow": 2, "day before yesterday": -2, "tomorrow": 1}
 _RELATIVE_OFFSETS |= {"tmrw": 1, "yesterday": -1}
 _WEEK = re.compile(
-    r"\b(?P<which>this|next|last|coming|following)\s+week\b|\b(?:the\s+)?week\s+after\s+next\b"
+    r"(?<!\d )\b(?P<which>this|current|next|last|coming|upcoming|following)\s+week\b"
+    r"|\b(?:the\s+)?week\s+after\s+next\b"
 )
 _WEEKEND = re.compile(r"\b(?:(?P<which>this|next|the|coming)\s+)?weekend\b(?!s)")
 _MONTH_SPAN = re.compile(r"\b(?P<which>this|next)\s+month\b")
@@ -303,7 +325,7 @@ _SOONEST = re.compile(
 
 # Clock patterns. A bare number is a time only with a cue (see _read_clock).
 _CLOCK = re.compile(
-    r"(?:(?<!from )\b(?P<rel>half|quarter|\d{1,2}\s+minutes?|5|10|20|25"
+    r"(?:(?<!from )\b(?P<rel>half|quarter|\d{1,2}\s+minutes?|5|10|15|20|25"
     r"|\d{1,2}(?=\s+(?:to|till|past|after)\s+(?:noon|midnight)\b))\s+"
     r"(?P<dir>past|after|to|till)\s+(?P<rh>\d{1,2}|noon|midnight)\b"  # "half past 2", "10 to 6"
     r"|\b(?P<mil>(?:[01]?\d|2[0-3])[0-5]\d)\s*(?:hours|hrs)\b"  # "1500 hours"
@@ -334,14 +356,24 @@ _UNIT_AFTER = re.compile(
     r"|fridays?|saturdays?|sundays?)\b"
 )
 _AFTER = re.compile(
-    r"\b(?:after|from|later than|any ?time after|not before)\s+(?:(?:about|around|like)\s+)?$"
+    r"\b(?:after|from|since|later than|any ?time after|not before)\s+(?:(?:about|around|like)\s+)?$"
 )
 _BEFORE = re.compile(
-    r"\b(?:before|until|till|earlier than|(?<!come )(?<!stop )(?<!drop )(?<!swing )(?<!pop )by)"
+    r"\b(?:before|until|till|through|earlier than"
+    r"|(?<!come )(?<!stop )(?<!drop )(?<!swing )(?<!pop )by)"
     r"\s+(?:(?:about|around|like)\s+)?$"
 )
 _BETWEEN = re.compile(r"\b(?:between|from)\s+(?:(?:about|around)\s+)?$")
 _RANGE_JOIN = re.compile(r"\s+(?:and|to|till|until|or)\s+(?:(?:about|around|maybe|at)\s+)?")
+# "8 am until 6", "3:30 to 6 pm": a window even without "from", once the first time is
+# unmistakably a time ("10 to 6" alone is 5:50, read by _CLOCK itself).
+_UNTIL_JOIN = re.compile(r"\s+(?:until|till|to|through|thru)\s+(?:(?:about|around)\s+)?")
+# "4 pm for 30 minutes": a window of that length from the time.
+_FOR_LENGTH = re.compile(r"\s+for\s+(?:(?:about|around)\s+)?")
+# "18th Dec for 10 days", "for 10 days from the 18th": that many days from the day.
+_DAYS_LENGTH = re.compile(r"\bfor\s+(?P<n>\d{1,2})\s+days\b")
+# "after 9:30 but before 11": the two bounds make one window.
+_BOUND_GAP = re.compile(r"\s*(?:but|and)\s+(?:before|until|till|by|earlier than)\s*")
 _OR_JOIN = re.compile(r"\s+or\s+(?:(?:about|around|maybe|at)\s+)?")
 _PART_OF_DAY = re.compile(
     r"(?<!good )(?<!last )\b(?:(?P<q>early|late|mid)\s+)?"
@@ -364,7 +396,7 @@ _OTHER_WINDOWS = re.compile(
 _OTHER_WINDOW_TIMES = {
     "1st thing": (time(0), time(10)),  # number words are digits by now
     "after work": (time(17), END_OF_DAY),
-    "after school": (time(15), END_OF_DAY),
+    "after school": (time(15), WINDOWS["evening"][1]),
     "end of the day": (time(16), END_OF_DAY),
     "close of business": (time(16), END_OF_DAY),
     "end of business": (time(16), END_OF_DAY),
@@ -505,26 +537,29 @@ _EARLY, _MID, _LATE = (
 
 def _part_span(m: re.Match, today: date) -> dict | None:
     part, unit = m["part"], m["unit"]
+    which = {"current": "this", "coming": "next", "upcoming": "next", "following": "next"}.get(
+        m["which"], m["which"]
+    )
     if part == "earlier":
         part = "early"
     if unit == "week":
         monday = today - timedelta(today.weekday())
-        if m["which"] == "next":
+        if which == "next":
             monday += timedelta(7)
         first, last = monday, monday + timedelta(6)
-        thirds = {_EARLY: (0, 1), _MID: (1, 3), _LATE: (3, 5)}
+        thirds = {_EARLY: (0, 1), _MID: (1, 3), _LATE: (4, 6)}  # the end: Friday to Sunday
     else:
         if unit == "month":
             first = today.replace(day=1)
-            if m["which"] == "next":
+            if which == "next":
                 first = _add_months(first, 1)
             first, last = first, _month_of(today, first.month, first.year)[1]
-        elif m["which"] is not None:
+        elif which is not None:
             return None  # "late next March": not a way people talk
         else:
             first, last = _month_of(today, _MONTHS[unit])
         n = last.day
-        thirds = {_EARLY: (0, 9), _MID: (9, 19), _LATE: (20 if part == "late" else n - 7, n - 1)}
+        thirds = {_EARLY: (0, 9), _MID: (10, 19), _LATE: (20 if part == "late" else n - 7, n - 1)}
     if part in ("later", "rest"):
         if first > today:
             part = "late" if part == "later" else "rest"
@@ -550,6 +585,38 @@ def _day_of_month_span(m: re.Match, today: date) -> dict:
         return {"unclear": True}
     day = first.replace(day=int(m["d"]))
     return {"day": day, "calendar_date": True, "past": day < today}
+
+
+def _day_range(m: re.Match, today: date) -> dict | None:
+    if m["amon"]:
+        first_month = last_month = _MONTHS[m["amon"]]
+        a, b = int(m["a1"]), int(m["a2"])
+    else:
+        if not (m["to"] or m["bmon2"] or (m["s1"] and m["s2"])):
+            return None  # "May 3 4": not a range anyone says without a "to"
+        first_month = _MONTHS[m["bmon"]]
+        last_month = _MONTHS[m["bmon2"]] if m["bmon2"] else first_month
+        a, b = int(m["b1"]), int(m["b2"])
+    first = _next_month_day(today, first_month, a, None)
+    if first is None:
+        return None
+    year = first.year + (1 if last_month < first_month else 0)
+    if not 1 <= b <= calendar.monthrange(year, last_month)[1]:
+        return None
+    last = date(year, last_month, b)
+    if last <= first:
+        return None
+    return _span(first, last, today)
+
+
+def _week_of(m: re.Match, today: date) -> dict | None:
+    month, d = (m["mon"], m["d"]) if m["mon"] else (m["mon2"], m["d2"])
+    day = _next_month_day(today, _MONTHS[month], int(d), None)
+    if day is None:
+        return None
+    # A Sunday starts the week that follows, as on calendars whose weeks begin on Sunday.
+    monday = day - timedelta(day.weekday()) + timedelta(7 if day.weekday() == 6 else 0)
+    return _span(monday, monday + timedelta(6), today)
 
 
 def _weekday_date(m: re.Match, today: date) -> dict:
@@ -598,7 +665,9 @@ def _relative_day(m: re.Match, today: date) -> dict:
 
 def _week(m: re.Match, today: date) -> dict:
     which = m["which"] or "week after next"
-    which = {"coming": "this", "following": "next"}.get(which, which)
+    # "the coming week" is the week that comes next; "this coming Monday" is another rule.
+    which = {"current": "this", "coming": "next", "upcoming": "next"}.get(which, which)
+    which = {"following": "next"}.get(which, which)
     monday = today - timedelta(today.weekday())
     if which == "this":
         return {"days": (today, monday + timedelta(6))}
@@ -656,6 +725,8 @@ def _weekday(m: re.Match, today: date) -> dict:
 _DAY_RULES = [
     (_NTH_WEEKDAY, _nth_weekday),
     (_UNCLEAR_DAY, _unclear),
+    (_DAY_RANGE, _day_range),
+    (_WEEK_OF, _week_of),
     (_MONTH_FIRST, _month_date),
     (_DAY_FIRST, _month_date),
     (_NUMERIC_DATE, _month_date),
@@ -697,6 +768,13 @@ def _scan_days(s: str, today: date, taken: _Taken) -> list[_Mention]:
             if not taken.overlaps(m.span()) and (fields := handler(m, today)):
                 taken.add(m.span())
                 found.append(_Mention(m.start(), m.end(), "day", **fields))
+    for m in _DAYS_LENGTH.finditer(s):  # "18th Dec for 10 days"
+        for i, day in enumerate(found):
+            near = s[day.end : m.start()] if day.end <= m.start() else s[m.end() : day.start]
+            if day.day and int(m["n"]) > 1 and re.fullmatch(r"\s*(?:from\s+)?(?:the\s+)?", near):
+                last = day.day + timedelta(int(m["n"]) - 1)
+                found[i] = replace(day, day=None, days=(day.day, last), calendar_date=False)
+                taken.add(m.span())
     return found
 
 
@@ -707,7 +785,7 @@ def _minutes(m: re.Match) -> int | None:
     if m["q_h"]:
         return 15
     if m["m"]:
-        return int(m["m"]) if m["m"].isdigit() else None
+        return 2 if m["m"] == "a couple of" else int(m["m"]) if m["m"].isdigit() else None
     hours = {"a": 1, "an": 1, "a couple of": 2, "a couple": 2, "couple of": 2}.get(m["h"])
     if hours is None:
         if not m["h"].isdigit():
@@ -861,6 +939,10 @@ def _scan_clock(s: str, expecting_time: bool, taken: _Taken) -> list[_Mention]:
         start, end = m.span()
         between = _BETWEEN.search(prefix)
         join = (_RANGE_JOIN if between else _OR_JOIN).match(s, end)
+        strong = m["m"] or m["sfx"] or m["mil"] or m["word"]
+        if not join and not between and strong and not _BEFORE.search(prefix):
+            join = _UNTIL_JOIN.match(s, end)
+            between = join and _UNTIL_JOIN
         second = _CLOCK.match(s, join.end()) if join else None
         second_reading = (
             second and not taken.overlaps(second.span()) and _read_clock(second, s, True)
@@ -871,11 +953,21 @@ def _scan_clock(s: str, expecting_time: bool, taken: _Taken) -> list[_Mention]:
             if second_reading[0].hour >= 12 and first.hour + 12 <= second_reading[0].hour:
                 first = first.replace(hour=first.hour + 12)
             reading = (first, True)
+        length = (
+            not second_reading
+            and (joined := _FOR_LENGTH.match(s, end))
+            and (duration := _DURATION.match(s, joined.end()))
+            and _minutes(duration)
+        )
         if second_reading:
             window = _range(reading, second_reading)
             if not between:
                 window = _inclusive(window)
             end, fields = second.end(), {"window": window}
+        elif length:
+            begin = datetime.combine(date.min, plausible_times(*reading)[0])
+            until = min(begin + timedelta(minutes=length), datetime.combine(date.min, END_OF_DAY))
+            end, fields = duration.end(), {"window": (begin.time(), until.time())}
         elif _AFTER.search(prefix):
             fields = {"window": (plausible_times(*reading)[0], END_OF_DAY)}
         elif _BEFORE.search(prefix):
@@ -939,6 +1031,15 @@ def _merge_clock(a: _Mention, b: _Mention) -> _Mention | None:
                 return time_m
             h = time_m.time.hour % 12 + (0 if period_m.period == "morning" else 12)
             return replace(time_m, time=time_m.time.replace(hour=h), explicit=True)
+        after, before = period_m.window, time_m.window
+        # "after 9:30 but before 11": the two open bounds make one window.
+        if (
+            after
+            and before
+            and after[1] == END_OF_DAY
+            and before[0] == time(0) < after[0] < before[1]
+        ):
+            return replace(time_m, window=(after[0], before[1]))
         if period_m.period and time_m.window and period_m.window:
             # "afternoons after 3": the narrower of the two
             low = max(period_m.window[0], time_m.window[0])
@@ -961,7 +1062,8 @@ def _fold(mentions: list[_Mention], s: str, merge) -> _Mention | None:
     current = None
     for m in kept:
         gap = s[current.end : m.start] if current else ""
-        merged = current and len(gap) <= 40 and not _BREAK.search(gap) and merge(current, m)
+        joinable = not _BREAK.search(gap) or _BOUND_GAP.fullmatch(gap)
+        merged = current and len(gap) <= 40 and joinable and merge(current, m)
         current = (
             replace(merged, start=min(current.start, m.start), end=max(current.end, m.end))
             if merged

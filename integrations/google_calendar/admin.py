@@ -12,12 +12,16 @@ from django.contrib import admin, messages
 from django.urls import reverse
 from django.utils.html import format_html
 
-from bookings.admin import BookingAdmin, BusinessAdmin
+from bookings.admin import BookingAdmin
 from bookings.admin_times import business_time_column
 from bookings.models import Booking
 from bookings.tasks import retry_provider_follow_ups
+from integrations.calendar_base.sections import register_section
 from integrations.google_calendar.models import CalendarEventSync, GoogleCalendarConnection
-from integrations.google_calendar.templatetags.google_calendar_admin import status_text
+from integrations.google_calendar.templatetags.google_calendar_admin import (
+    google_calendar_section,
+    status_text,
+)
 
 SHOWN_FIELDS = [
     "business",
@@ -118,7 +122,7 @@ def retry_calendar_sync(modeladmin, request, queryset) -> None:
 
 
 # bookings never imports integrations: its admin pages learn about Google from here.
-BusinessAdmin.change_form_template = "google_calendar/admin/business_change_form.html"
+register_section(google_calendar_section)
 BookingAdmin.readonly_fields = [
     *BookingAdmin.readonly_fields,
     calendar_sync,

@@ -18,11 +18,9 @@ every other error is raised as `GoogleCalendarError` for the caller to record.
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import hashlib
 import http.client
 import logging
-import random
 import threading
 import time
 from base64 import b32hexencode
@@ -42,6 +40,7 @@ from googleapiclient.errors import HttpError
 
 from bookings.orm import run_blocking
 from bookings.slots import Interval
+from integrations.calendar_base.errors import CalendarError, backoff_seconds, retry_after_seconds
 from integrations.google_calendar import connections
 from integrations.google_calendar.models import GoogleCalendarConnection
 
@@ -71,25 +70,8 @@ BOOKING_PROPERTY = "receptionist_booking"
 T = TypeVar("T")
 
 
-class GoogleCalendarError(Exception):
-    """Talking to Google failed. `kind` is a `connections` problem kind; `permanent` means
-    retrying the same request cannot help; `retry_after` (seconds) is Google's hint or, for
-    rate limits, ours."""
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        kind: str,
-        permanent: bool = False,
-        retry_after: float | None = None,
-        status: int | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.kind = kind
-        self.permanent = permanent
-        self.retry_after = retry_after
-        self.status = status
+class GoogleCalendarError(CalendarError):
+    """Talking to Google failed (see CalendarError: kind, permanent, retry_after, status)."""
 
 
 @dataclass(frozen=True)
@@ -519,23 +501,11 @@ def _error_reason(exc: HttpError) -> tuple[str, str]:
 
 
 def _retry_after(value: str | None) -> float | None:
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+    return retry_after_seconds(value)
 
 
 def _backoff(attempt: int, retry_after: float | None) -> float:
-    if retry_after is not None:
-        return retry_after
-    return random.uniform(0, BACKOFF_BASE * 2**attempt)
+    return backoff_seconds(attempt, retry_after, BACKOFF_BASE)
 
 
 def _rfc3339(moment: datetime) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django import template
+from django.template.loader import render_to_string
 
 from bookings.models import Business
 from integrations.google_calendar import connections, oauth
@@ -37,8 +38,14 @@ def _calendar_name(calendar_id: str) -> str:
     return "the primary calendar" if calendar_id == PRIMARY else calendar_id
 
 
-@register.inclusion_tag("google_calendar/admin/panel.html", takes_context=True)
-def google_calendar_panel(context, business: Business) -> dict:
+def google_calendar_section(request, business: Business) -> str:
+    """The "Google Calendar" section of the business page."""
+    return render_to_string(
+        "google_calendar/admin/panel.html", _panel(request, business), request=request
+    )
+
+
+def _panel(request, business: Business) -> dict:
     connection = connections.connection_for(business)
     status = connection.status if connection else Status.DISCONNECTED
     if connection and connection.tokens_unreadable:
@@ -58,7 +65,7 @@ def google_calendar_panel(context, business: Business) -> dict:
         else [],
         "write_calendar": _calendar_name(connection.write_calendar_id) if connection else "",
         "provider_active": business.booking_provider == GoogleCalendarProvider.name,
-        "may_connect": may_connect(context["request"].user),
+        "may_connect": may_connect(request.user),
         "configured": oauth.is_configured(),
         "missing": oauth.missing_settings(),
     }

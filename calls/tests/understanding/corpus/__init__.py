@@ -1,11 +1,19 @@
 """Scoring the spoken-time grammar against a corpus of what callers say.
 
 `time_expressions.txt` holds the phrases and what each caller means (its header explains the
-notation). Each phrase is read by `parse_when` at a fixed "now" and judged:
+notation); `duckling_en.txt` holds the booking-relevant phrases of Duckling's English corpus
+with Duckling's values (see extract_duckling.py). Each phrase is read by `parse_when` at the
+corpus's "now" (a `# now: YYYY-MM-DD HH:MM` line, else NOW) and judged:
 
-- right: the reading is exactly the meaning (for an "ask" phrase: nothing was committed);
+- right: the reading is the meaning (for an "ask" phrase: nothing was committed); a span of
+  days or a window of the day may be narrower than the one meant, as long as it lies inside
+  it ("end of the month" as its last seven days where Duckling says from the 21st);
 - asked again: nothing committed contradicts the meaning, but part of it is missing, so the
   receptionist asks (a day without its time, or nothing at all);
+- said back: only the day differs, and the grammar flagged the phrase as one whose weekday
+  could name two dates ("next Wednesday" said on a Tuesday: this week's, by our rule, or next
+  week's, by Duckling's), so the receptionist says the date it took and the caller can correct
+  it. A documented rule difference, listed separately and never counted as right;
 - wrong: something committed differs from the meaning, or is more than the caller said.
 
 Used by the corpus test and by bench/bench_time_expressions.py.
@@ -20,7 +28,9 @@ from pathlib import Path
 from calls.understanding.when import WhenParse, parse_when, plausible_times
 
 CORPUS = Path(__file__).with_name("time_expressions.txt")
+DUCKLING = Path(__file__).with_name("duckling_en.txt")
 NOW = datetime(2026, 11, 25, 10, 0)  # a Wednesday, the salon's local time
+KINDS = ("right", "asked", "said back", "wrong")
 
 
 @dataclass(frozen=True)
@@ -84,9 +94,16 @@ def _meaning(spec: str) -> Meaning:
     return Meaning(**values)
 
 
-def load() -> list[tuple[str, Meaning]]:
+def corpus_now(path: Path = CORPUS) -> datetime:
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.startswith("# now:"):
+            return datetime.fromisoformat(line.removeprefix("# now:").strip())
+    return NOW
+
+
+def load(path: Path = CORPUS) -> list[tuple[str, Meaning]]:
     rows = []
-    for line in CORPUS.read_text(encoding="utf-8").splitlines():
+    for line in path.read_text(encoding="utf-8").splitlines():
         if not line.strip() or line.startswith("#"):
             continue
         phrase, _, spec = line.rpartition("|")
@@ -109,19 +126,32 @@ def reading(parse: WhenParse) -> Meaning:
     )
 
 
-def judge(expected: Meaning, got: Meaning) -> str:
+def _agrees(meant: object, got: object) -> bool:
+    """A span of days or a window of the day agrees when it lies inside the one meant: the
+    receptionist offers times within it, each read back, so none is outside what was asked."""
+    if isinstance(meant, tuple) and isinstance(got, tuple):
+        return meant[0] <= got[0] and got[1] <= meant[1]
+    return meant == got
+
+
+def judge(expected: Meaning, got: Meaning, *, date_said_back: bool = False) -> str:
     committed = got.committed()
     if expected.ask:
         return "right" if not committed else "wrong"
     meant = expected.committed()
-    if any(meant.get(key) != value for key, value in committed.items()):
+    differs = {key for key, value in committed.items() if not _agrees(meant.get(key), value)}
+    if differs == {"day"} and date_said_back and "day" in meant:
+        return "said back"
+    if differs:
         return "wrong"
-    return "right" if committed == meant else "asked"
+    return "right" if committed.keys() == meant.keys() else "asked"
 
 
-def score() -> dict[str, list[tuple[str, Meaning, Meaning]]]:
-    results: dict[str, list[tuple[str, Meaning, Meaning]]] = {"right": [], "asked": [], "wrong": []}
-    for phrase, expected in load():
-        got = reading(parse_when(phrase, today=NOW.date(), now=NOW.time()))
-        results[judge(expected, got)].append((phrase, expected, got))
+def score(path: Path = CORPUS) -> dict[str, list[tuple[str, Meaning, Meaning]]]:
+    now = corpus_now(path)
+    results: dict[str, list[tuple[str, Meaning, Meaning]]] = {kind: [] for kind in KINDS}
+    for phrase, expected in load(path):
+        parse = parse_when(phrase, today=now.date(), now=now.time())
+        kind = judge(expected, reading(parse), date_said_back=parse.ambiguous)
+        results[kind].append((phrase, expected, reading(parse)))
     return results
