@@ -21,7 +21,7 @@ WORKERS ?= 1
 PORT ?= 8001
 ENV_FILE ?= .env
 
-.PHONY: run run-production fake-google test test-embedded test-production lint format bench clean
+.PHONY: run run-production fake-google fake-microsoft fake-calendly test test-embedded test-production lint format bench clean
 
 $(STAMP): $(REQUIREMENTS)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -63,6 +63,17 @@ run-production: $(STAMP)
 fake-google: export DEBUG ?= true
 fake-google: $(STAMP)
 	$(BIN)/python manage.py run_fake_google $(if $(BUSY),--busy "$(BUSY)")
+
+## fake-microsoft: a fake Microsoft (sign-in + Graph calendar, https with its own CA) on
+## 127.0.0.1:8766 for trying the Outlook connect flow
+fake-microsoft: export DEBUG ?= true
+fake-microsoft: $(STAMP)
+	$(BIN)/python manage.py run_fake_microsoft $(if $(BUSY),--busy "$(BUSY)")
+
+## fake-calendly: a fake Calendly (OAuth + API v2) on 127.0.0.1:8767 for trying the connect flow
+fake-calendly: export DEBUG ?= true
+fake-calendly: $(STAMP)
+	$(BIN)/python manage.py run_fake_calendly $(if $(BOOKED),--booked "$(BOOKED)")
 
 ## test: lint, then the whole suite on SQLite and again on Postgres + Redis
 test: lint test-embedded test-production

@@ -70,6 +70,20 @@ def in_process_outbox(settings):
     assert not thread.is_alive()
 
 
+@pytest.fixture(autouse=True)
+def _return_channels_connections():
+    """Channels' test communicators switch off `channels.db`'s connection closing while
+    they wait (channels.testing.application), so the connection its auth middleware opens
+    to look up the session stays checked out on asgiref's single sync thread. Return it
+    after each test, on that thread, so a pooled (Postgres) run never runs its pool dry.
+    Our own ORM work returns its connections itself (bookings/orm.py)."""
+    yield
+    from asgiref.sync import SyncToAsync
+    from django.db import connections
+
+    SyncToAsync.single_thread_executor.submit(connections.close_all).result()
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _close_connection_pools(django_db_setup, django_db_blocker):
     """Postgres runs use a connection pool; close it so the test database can be dropped."""

@@ -2,19 +2,23 @@
 
 Fills a fresh database with one business, N calls spread over the last 90 days (every
 outcome, some LLM fallbacks), four receptionist turns per call with a first-token latency
-each, and a few thousand bookings (some whose calendar event failed); then renders the
-dashboard page through Django's test client for the last 7, 30 and 90 days and prints, per
-period, the page's median time and its queries with their own times.
+each, and a few thousand bookings (some whose calendar event failed); then counts the
+daily rollup once (`rebuild_call_days`, timed) and renders the dashboard page through
+Django's test client for the last 7, 30 and 90 days, printing per period the page's median
+time and its queries with their own times (today is always counted live from the calls).
 
     .venv/bin/python bench/bench_dashboard.py [--calls 100000] [--database sqlite|postgres]
 
 Postgres: --database postgres uses BENCH_DATABASE_URL (default
-postgres://root@127.0.0.1:5432/rx_bench_dashboard), dropped and created afresh.
+postgres://root@127.0.0.1:5432/rx_bench_dashboard), dropped and created afresh. --reuse
+measures the database at BENCH_DATABASE_URL as an earlier run left it (Postgres, or SQLite
+as sqlite:////path), so two versions of the code can be compared on the same data.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import random
 import statistics
@@ -96,8 +100,12 @@ def fill(calls: int) -> object:
                     events=events,
                 )
             )
+        starts = [row.started_at for row in batch]
         rows = Call.objects.bulk_create(batch)
-        # auto_now_add wins over the value given: put the spread-out start times back.
+        # auto_now_add wins over the value given (on these very objects): put the spread-out
+        # start times back.
+        for row, when in zip(rows, starts, strict=True):
+            row.started_at = when
         Call.objects.bulk_update(rows, ["started_at"], batch_size=1000)
         CallTurn.objects.bulk_create(
             CallTurn(
@@ -150,16 +158,24 @@ def fill(calls: int) -> object:
 
 def measure(business) -> None:
     from django.contrib.auth.models import User
+    from django.core.management import call_command
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
     from django.urls import reverse
 
-    user = User.objects.create_superuser("bench", password="bench-password-1")
+    from calls.dashboard import build
+
+    user, _ = User.objects.get_or_create(
+        username="bench", defaults={"is_staff": True, "is_superuser": True}
+    )
     client = Client(HTTP_HOST="127.0.0.1")
     client.force_login(user)
     url = reverse("admin:calls_call_dashboard", args=[business.pk])
     print(f"database: {connection.vendor}")
+    started = time.perf_counter()
+    call_command("rebuild_call_days", stdout=io.StringIO())
+    print(f"rebuild_call_days (the daily rollup, once): {time.perf_counter() - started:.1f} s")
     for period in ("7", "30", "90"):
         times = []
         for _ in range(RUNS):
@@ -173,8 +189,12 @@ def measure(business) -> None:
             for q in queries.captured_queries
             if any(table in q["sql"] for table in DASHBOARD_TABLES)
         ]
+        today = business.local_today()
+        counted = build(business, today - timedelta(days=int(period) - 1), today)
         print(
-            f"last {period:>2} days: page median {statistics.median(times) * 1000:.0f} ms "
+            f"last {period:>2} days ({counted.calls:,} calls, {counted.latency_turns:,} turns "
+            f"timed, p50 {counted.p50_ms} ms, p95 {counted.p95_ms} ms): "
+            f"page median {statistics.median(times) * 1000:.0f} ms "
             f"(min {min(times) * 1000:.0f}, max {max(times) * 1000:.0f}) over {RUNS} runs; "
             f"{len(queries.captured_queries)} queries, {len(ours)} of them the dashboard's:"
         )
@@ -186,9 +206,17 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--calls", type=int, default=100_000)
     parser.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="Measure the database at BENCH_DATABASE_URL that an earlier run filled "
+        "(migrated first), e.g. to compare two versions of the code on the same data.",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-dashboard-") as workdir:
-        if args.database == "postgres":
+        if args.reuse:
+            url = os.environ["BENCH_DATABASE_URL"]
+        elif args.database == "postgres":
             url = os.environ.get(
                 "BENCH_DATABASE_URL", "postgres://root@127.0.0.1:5432/rx_bench_dashboard"
             )
@@ -196,7 +224,18 @@ def main() -> None:
         else:
             url = f"sqlite:///{Path(workdir) / 'bench.sqlite3'}"
         setup_django(url)
-        measure(fill(args.calls))
+        measure(reused() if args.reuse else fill(args.calls))
+
+
+def reused() -> object:
+    from django.core.management import call_command
+
+    from bookings.models import Business
+
+    call_command("migrate", verbosity=0, interactive=False)
+    business = Business.objects.get(slug="demo")
+    print(f"reusing {business.calls.count():,} calls")
+    return business
 
 
 if __name__ == "__main__":

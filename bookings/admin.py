@@ -4,10 +4,10 @@ from django import forms
 from django.contrib import admin, messages
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.html import format_html_join
+from django.utils.html import format_html, format_html_join
 
 from bookings.admin_forms import BusinessAdminForm, option_field_names
-from bookings.admin_times import business_time_column, utc_column
+from bookings.admin_times import business_time_column, local_time, utc_column
 from bookings.models import (
     Booking,
     Business,
@@ -102,7 +102,7 @@ class BusinessAdmin(admin.ModelAdmin):
     extra_shortcuts: list = []
     base_fieldsets = [
         (None, {"fields": ["shortcuts", "name", "slug", "is_active", "greeting"]}),
-        ("What callers can ask", {"fields": ["address", "about"]}),
+        ("What callers can ask", {"fields": ["address", "about", "currency"]}),
         ("Phone", {"fields": ["phone_number", "transfer_number"]}),
         ("Staff notifications", {"fields": ["notification_emails", "staff_sms_number"]}),
         ("Booking rules", {"fields": ["timezone", "min_notice_minutes", "horizon_days"]}),
@@ -212,7 +212,7 @@ class BookingAdminForm(forms.ModelForm):
 class BookingAdmin(BusinessColumnMixin, admin.ModelAdmin):
     form = BookingAdminForm
     # The provider that made it is on the booking's page; Google adds its calendar column.
-    list_display = ["customer_name", "service", "business", "local_start", "status"]
+    list_display = ["customer_name", "service", "business", "local_start", "status_shown"]
     list_filter = [
         "business",
         "status",
@@ -222,6 +222,7 @@ class BookingAdmin(BusinessColumnMixin, admin.ModelAdmin):
     list_select_related = ["business", "service"]
     readonly_fields = [
         "end",
+        "confirmed_by_text",
         "provider",
         "source_call_sid",
         "created_at",
@@ -232,6 +233,23 @@ class BookingAdmin(BusinessColumnMixin, admin.ModelAdmin):
     actions = ["cancel_selected"]
 
     local_start = business_time_column("start", "business", "start (business time)")
+
+    @admin.display(description="status", ordering="status")
+    def status_shown(self, booking: Booking) -> str:
+        """The status, with the customer's "Y" to a text when they sent one."""
+        if booking.confirmed_by_text_at and booking.status == Booking.Status.CONFIRMED:
+            return format_html(
+                '<span class="nowrap">{} <span class="confirmed-by-text" title="The customer '
+                'answered Y to a text">&#10003; by text</span></span>',
+                booking.get_status_display(),
+            )
+        return booking.get_status_display()
+
+    @admin.display(description="confirmed by text")
+    def confirmed_by_text(self, booking: Booking) -> str:
+        if booking.confirmed_by_text_at is None:
+            return "No"
+        return "Yes, " + local_time(booking.confirmed_by_text_at, booking.business.tz)
 
     class Media:
         # Admin's "You are N hours ahead of server time" compares the browser's zone with the

@@ -38,6 +38,7 @@ class BusinessAdminForm(forms.ModelForm):
             "greeting",
             "address",
             "about",
+            "currency",
             "phone_number",
             "transfer_number",
             "notification_emails",

@@ -14,6 +14,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from bookings import schedules
+from bookings.currencies import DEFAULT_CURRENCY, currency_choices
 from bookings.phones import validate_e164
 from bookings.slots import Schedule, ServiceRules
 
@@ -99,6 +100,12 @@ class Business(models.Model):
         max_length=200,
         blank=True,
         help_text="Said to callers who ask where you are, e.g. '12 Main Street, Springfield'.",
+    )
+    currency = models.CharField(
+        max_length=3,
+        choices=currency_choices,
+        default=DEFAULT_CURRENCY,
+        help_text="What service prices are in; callers hear them as '35 dollars', '35 pounds'.",
     )
     about = models.CharField(
         "about line",
@@ -429,6 +436,8 @@ class Booking(models.Model):
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.CONFIRMED)
     provider = models.CharField(max_length=40, help_text="The booking provider that made it.")
     source_call_sid = models.CharField(max_length=64, blank=True, db_index=True)
+    # When the customer answered a reminder or confirmation with "Y" (calls.sms.replies).
+    confirmed_by_text_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -127,12 +127,23 @@ def send_staff_email(payload: dict[str, Any]) -> None:
 # -- The notices every calendar integration sends (Google today, Outlook later) ----------------
 
 
+CALENDAR_DOWN_MEANWHILE = (
+    "Until it is reconnected, calls are answered from our own bookings only and new "
+    "bookings wait to be written to the calendar."
+)
+
+
 def notify_calendar_needs_reconnect(
-    *, business: Business, calendar: str, key: str, detail: str = ""
+    *,
+    business: Business,
+    calendar: str,
+    key: str,
+    detail: str = "",
+    meanwhile: str = CALENDAR_DOWN_MEANWHILE,
 ) -> list[OutboxTask]:
     """`calendar` ("Google Calendar") lost its grant; `key` names the grant that was lost
     (e.g. the connection and when it was connected), so a later reconnect can be lost and
-    reported again."""
+    reported again. `meanwhile` says what callers get until it is fixed."""
     return notify_staff(
         business=business,
         alert=Alert.CALENDAR_RECONNECT,
@@ -140,9 +151,7 @@ def notify_calendar_needs_reconnect(
         subject=f"{calendar} needs reconnecting",
         body=(
             f"{calendar} stopped accepting our access{f' ({detail})' if detail else ''}. "
-            "Until it is reconnected, calls are answered from our own bookings only and new "
-            "bookings wait to be written to the calendar. Open the business page and connect "
-            "the calendar again."
+            f"{meanwhile} Open the business page and connect the calendar again."
         ),
         admin_path=reverse("admin:bookings_business_change", args=[business.pk]),
     )

@@ -1,38 +1,55 @@
 """Running ORM work from async code: the one place that decides which thread it runs on.
 
 - `run_orm(func)`: database work a call waits for. On SQLite it runs on one thread
-  (Channels' default, `thread_sensitive=True`): SQLite has one writer at a time anyway, and
-  one thread keeps one connection that never waits on itself. On Postgres it runs in a
-  thread pool over the connection pool: a single thread would queue every call's network
-  round trips behind each other.
+  (`thread_sensitive=True`): SQLite has one writer at a time anyway, and one thread keeps one
+  connection that never waits on itself. On Postgres it runs in a thread pool over the
+  connection pool: a single thread would queue every call's network round trips behind each
+  other.
 - `run_blocking(func)`: work that may wait on the network (e.g. Google's API) and touch the
   database too. Always a pool thread, so a slow remote service never holds up the calls'
   database work on SQLite's one thread.
 
-Both close the thread's stale connections before and after, like
-`channels.db.database_sync_to_async`, which they are.
+Both close the thread's stale connections before and after the work, as
+`channels.db.database_sync_to_async` does, but from inside the work itself: a pooled
+connection goes back to the pool the moment the work ends, whoever awaits it. (Channels'
+test communicators switch `channels.db`'s closing off while they wait, which left a pooled
+connection checked out per test and ran the suite's pool dry.)
 
 `insert_or_get` is the one way rows that are nearly always new are written (see there).
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from channels.db import database_sync_to_async
-from django.db import IntegrityError, connection, connections, transaction
+from asgiref.sync import sync_to_async
+from django.db import IntegrityError, close_old_connections, connection, connections, transaction
 from django.db.models import Model
+
+
+def _returning_connections(func: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(func)
+    def work(*args: Any, **kwargs: Any) -> Any:
+        close_old_connections()
+        try:
+            return func(*args, **kwargs)
+        finally:
+            close_old_connections()
+
+    return work
 
 
 def run_orm(func: Callable[..., Any]) -> Callable[..., Any]:
     """`func` as a coroutine function on the ORM thread policy above (decorator or wrapper)."""
-    return database_sync_to_async(func, thread_sensitive=connections["default"].vendor == "sqlite")
+    sqlite = connections["default"].vendor == "sqlite"
+    return sync_to_async(_returning_connections(func), thread_sensitive=sqlite)
 
 
 def run_blocking(func: Callable[..., Any]) -> Callable[..., Any]:
     """`func` as a coroutine function on a pool thread of its own (decorator or wrapper)."""
-    return database_sync_to_async(func, thread_sensitive=False)
+    return sync_to_async(_returning_connections(func), thread_sensitive=False)
 
 
 M = TypeVar("M", bound=Model)

@@ -15,7 +15,7 @@ from bookings.models import Booking, Business, Service
 from bookings.outbox import enqueue_together, nudge
 from bookings.providers.registry import provider_named, provider_that_made, resolve_provider
 from bookings.signals import booking_made
-from bookings.slots import Interval, Refusal, check_slot
+from bookings.slots import Interval, Refusal, check_slot, overlaps
 from bookings.tasks import (
     enqueue_provider_after_booking,
     enqueue_provider_after_cancel,
@@ -65,9 +65,12 @@ def book_slot(
     call_sid: str = "",
     replaces: Booking | None = None,
     now: datetime | None = None,
+    owner_checked: bool = False,
 ) -> BookingOutcome:
     """Book `service` at `start` unless the rules or another booking forbid it (`replaces`:
-    the booking a move cancels in the same transaction).
+    the booking a move cancels in the same transaction). `owner_checked`: the provider's
+    source of truth (e.g. Calendly) already booked this time under its own rules, so only
+    the no-overlap guarantee is applied here, not our opening hours and notice.
 
     No two confirmed bookings of a business overlap, whatever the concurrency: on SQLite the
     transaction begins IMMEDIATE (the write lock is held from the overlap check to the
@@ -86,13 +89,12 @@ def book_slot(
                 # that reads the winner refuses without inserting, where concurrent inserts
                 # of overlapping slots deadlock each other in the constraint's check and use
                 # up their retries (test_double_booking's overlapping race).
-                refusal = check_slot(
-                    schedule,
-                    start,
-                    end,
-                    busy_intervals(business, start, end + schedule.buffer),
-                    now or timezone.now(),
-                )
+                busy = busy_intervals(business, start, end + schedule.buffer)
+                if owner_checked:
+                    taken = overlaps(start, end + schedule.buffer, busy)
+                    refusal = Refusal.TAKEN if taken else None
+                else:
+                    refusal = check_slot(schedule, start, end, busy, now or timezone.now())
                 if refusal is not None:
                     return BookingOutcome(booking=None, refusal=refusal)
                 booking = Booking.objects.create(
@@ -206,9 +208,11 @@ class SlotRefused(Exception):
         self.refusal = refusal
 
 
-def move_booking(*, booking: Booking, start: datetime, call_sid: str = "") -> BookingOutcome:
+def move_booking(
+    *, booking: Booking, start: datetime, call_sid: str = "", owner_checked: bool = False
+) -> BookingOutcome:
     """Move a booking to `start` atomically: the old slot is freed only if the new one is
-    booked (the booking may move into its own old time)."""
+    booked (the booking may move into its own old time). `owner_checked` as in book_slot."""
     try:
         with transaction.atomic():
             cancel_booking(booking=booking)
@@ -221,6 +225,7 @@ def move_booking(*, booking: Booking, start: datetime, call_sid: str = "") -> Bo
                 provider=booking.provider,
                 call_sid=call_sid or booking.source_call_sid,
                 replaces=booking,
+                owner_checked=owner_checked,
             )
             if outcome.booking is None:
                 raise SlotRefused(outcome.refusal or Refusal.TAKEN)

@@ -37,6 +37,9 @@ class Refusal(enum.StrEnum):
     # Open, but this service isn't offered then (its own days and hours).
     SERVICE_HOURS = "service_hours"
     TAKEN = "taken"
+    # The provider's source of truth (e.g. Calendly) can't be reached or won't book now:
+    # nothing was booked; the caller is told so and offered a message, never another time.
+    UNAVAILABLE = "unavailable"
 
 
 @dataclass(frozen=True)

@@ -107,3 +107,61 @@ class ReceptionistSettings(models.Model):
 
 
 from calls.sms.models import IncomingSms, SmsMessage, SmsOptOut  # noqa: E402, F401  (the app's models live here)
+
+
+class CallDay(models.Model):
+    """One business's calls on one day of its own calendar, counted: the dashboard's rollup
+    (calls.call_days), so a period of any length reads a row per day, not every call.
+    Recounted from the calls when one of that day's calls ends, filled for any past day the
+    dashboard finds missing, and rebuilt by `manage.py rebuild_call_days`."""
+
+    business = models.ForeignKey(
+        "bookings.Business", on_delete=models.CASCADE, related_name="call_days"
+    )
+    day = models.DateField()
+    calls = models.PositiveIntegerField(default=0)
+    booked = models.PositiveIntegerField(default=0)
+    moved = models.PositiveIntegerField(default=0)
+    cancelled = models.PositiveIntegerField(default=0)
+    messages = models.PositiveIntegerField(default=0)
+    transfers = models.PositiveIntegerField(default=0)
+    abandoned = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    llm_fallbacks = models.PositiveIntegerField(default=0)
+    counted_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["business", "day"], name="one_call_day_per_business")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.business_id} {self.day}: {self.calls} calls"
+
+
+class CallDayLatency(models.Model):
+    """How many of the receptionist's turns on that day took this many milliseconds to their
+    first words: the day's latency histogram, so percentiles of a period add days up."""
+
+    # Indexed by the constraint and the covering index below, both led by call_day.
+    call_day = models.ForeignKey(
+        CallDay, on_delete=models.CASCADE, related_name="latencies", db_index=False
+    )
+    first_token_ms = models.PositiveIntegerField()
+    turns = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["call_day", "first_token_ms"], name="one_latency_count_per_call_day"
+            )
+        ]
+        # A period's histogram is summed from this index alone, not the table.
+        indexes = [
+            models.Index(
+                fields=["call_day", "first_token_ms", "turns"], name="call_day_latency_sum"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.first_token_ms} ms: {self.turns} turns"

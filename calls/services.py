@@ -20,6 +20,7 @@ from django.utils import timezone
 from bookings.models import Business
 from bookings.orm import insert_or_get
 from bookings.phones import to_e164
+from calls.call_days import recount_after_commit
 from calls.dialogue import registry
 from calls.dialogue.base import DialogueEngine
 from calls.models import Call, ReceptionistSettings
@@ -211,16 +212,18 @@ def close_call_from_session_end(
     """
     now = now or timezone.now()
     if not (end.handoff or {}).get("transferTo") and not end.handoff_problem and not end.failed:
-        # The usual end (no transfer asked for, nothing to note): one UPDATE on the row as it
-        # is decides, like record_conversation_end.
-        closed = Call.objects.filter(sid=end.call_sid, business__slug=business_slug).update(
-            outcome=settled_outcome(F("outcome")),
-            session_status=end.status[:32],
-            ended_at=Coalesce(F("ended_at"), Value(now, output_field=DateTimeField())),
+        # The usual end of a call whose conversation settled it (e.g. booked): nothing here
+        # changes its outcome, events or its day's counts, so one UPDATE does.
+        settled = (
+            Call.objects.filter(sid=end.call_sid, business__slug=business_slug)
+            .exclude(outcome__in=UNSETTLED)
+            .update(
+                session_status=end.status[:32],
+                ended_at=Coalesce(F("ended_at"), Value(now, output_field=DateTimeField())),
+            )
         )
-        if not closed:
-            logger.warning("Session ended for unknown call %s (%s)", end.call_sid, business_slug)
-        return ClosedCall(found=bool(closed))
+        if settled:
+            return ClosedCall(found=True)
     call = (
         Call.objects.select_for_update()
         .select_related("business")
@@ -258,6 +261,7 @@ def close_call_from_session_end(
             "events",
         ]
     )
+    recount_after_commit(call.pk)
     return ClosedCall(found=True, transfer_to=transfer_to, caller_id=call.business.phone_number)
 
 
@@ -356,6 +360,7 @@ def record_conversation_end(
         fields["handoff_to"] = handoff_to
     if not Call.objects.filter(pk=call_id).update(**fields):
         raise Call.DoesNotExist(f"Call {call_id} no longer exists.")
+    recount_after_commit(call_id)
 
 
 @transaction.atomic

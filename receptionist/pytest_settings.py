@@ -14,13 +14,3 @@ import os
 os.environ["DEBUG"] = "true"
 
 from receptionist.settings import *  # noqa: F403
-
-# Known leak, left for the next session: some async tests (the simulator socket's, the chain
-# provider's) leave one pooled Postgres connection checked out each, so over a whole run the
-# default pool of 20 runs dry and later tests time out waiting for a connection. A larger
-# pool for the suite only keeps the run honest about everything else; production keeps 20.
-if DATABASES["default"].get("OPTIONS", {}).get("pool"):  # noqa: F405
-    DATABASES["default"]["OPTIONS"]["pool"] = {  # noqa: F405
-        **DATABASES["default"]["OPTIONS"]["pool"],  # noqa: F405
-        "max_size": 70,
-    }

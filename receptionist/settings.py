@@ -110,6 +110,8 @@ INSTALLED_APPS = [
     "calls",
     "integrations.calendar_base",
     "integrations.google_calendar",
+    "integrations.calendly",
+    "integrations.microsoft_calendar",
 ]
 
 MIDDLEWARE = [
@@ -249,6 +251,32 @@ GOOGLE_NUM_RETRIES = env.int("GOOGLE_NUM_RETRIES", default=3)
 # During a call the caller is waiting: Google gets this long (one retry) before the answer
 # falls back to our own bookings.
 GOOGLE_IN_CALL_TIMEOUT = env.float("GOOGLE_IN_CALL_TIMEOUT", default=3.0)
+
+# Calendly (integrations/calendly): an OAuth app registered at developer.calendly.com.
+CALENDLY_OAUTH_CLIENT_ID = env.str("CALENDLY_OAUTH_CLIENT_ID", default="")
+CALENDLY_OAUTH_CLIENT_SECRET = env.str("CALENDLY_OAUTH_CLIENT_SECRET", default="")
+CALENDLY_AUTH_BASE_URL = env.str("CALENDLY_AUTH_BASE_URL", default="https://auth.calendly.com")
+CALENDLY_API_BASE_URL = env.str("CALENDLY_API_BASE_URL", default="https://api.calendly.com")
+# Per request outside calls; during a call the caller is waiting, so Calendly gets less.
+CALENDLY_HTTP_TIMEOUT = env.float("CALENDLY_HTTP_TIMEOUT", default=10.0)
+CALENDLY_IN_CALL_TIMEOUT = env.float("CALENDLY_IN_CALL_TIMEOUT", default=3.0)
+# Outlook / Microsoft 365 (integrations.microsoft_calendar): an app registered in Microsoft
+# Entra. The authority's tenant is "common" (work, school and personal accounts),
+# "organizations" (work and school only), or one tenant's id.
+MICROSOFT_OAUTH_CLIENT_ID = env.str("MICROSOFT_OAUTH_CLIENT_ID", default="")
+MICROSOFT_OAUTH_CLIENT_SECRET = env.str("MICROSOFT_OAUTH_CLIENT_SECRET", default="")
+MICROSOFT_OAUTH_AUTHORITY = env.str(
+    "MICROSOFT_OAUTH_AUTHORITY", default="https://login.microsoftonline.com/common"
+)
+MICROSOFT_GRAPH_ENDPOINT = env.str(
+    "MICROSOFT_GRAPH_ENDPOINT", default="https://graph.microsoft.com/v1.0"
+)
+# Extra CA certificates (a PEM file) trusted for the sign-in and Graph endpoints: only for a
+# local fake Microsoft (msal speaks https only). Empty: the system's CAs.
+MICROSOFT_CA_BUNDLE = env.str("MICROSOFT_CA_BUNDLE", default="")
+MICROSOFT_HTTP_TIMEOUT = env.float("MICROSOFT_HTTP_TIMEOUT", default=10.0)
+MICROSOFT_NUM_RETRIES = env.int("MICROSOFT_NUM_RETRIES", default=3)
+MICROSOFT_IN_CALL_TIMEOUT = env.float("MICROSOFT_IN_CALL_TIMEOUT", default=3.0)
 
 # The LLM receptionist (calls/dialogue/llm): any OpenAI-compatible chat-completions server
 # (OpenAI, Groq, vLLM, Ollama). A business opts in under its receptionist settings in admin.

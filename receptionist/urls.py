@@ -13,6 +13,8 @@ urlpatterns = [
     path("docs/<path:name>", views.doc, name="doc"),
     # Before admin/: admin's catch-all would otherwise answer these paths.
     path("admin/google-calendar/", include("integrations.google_calendar.urls")),
+    path("admin/calendly/", include("integrations.calendly.urls")),
+    path("admin/outlook-calendar/", include("integrations.microsoft_calendar.urls")),
     path("admin/", admin.site.urls),
     path("simulator/", include("calls.simulator.urls")),
     path("", include("calls.urls")),

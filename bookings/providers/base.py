@@ -25,6 +25,13 @@ from bookings.slots import Interval, Refusal
 logger = logging.getLogger(__name__)
 
 
+class ProviderUnavailable(Exception):
+    """The provider's source of truth can't answer right now (e.g. Calendly is down). Raised
+    by `free_starts` of a provider that owns the bookings, where an empty list would wrongly
+    mean "nothing free"; the caller is told and offered a message. Providers that only add
+    busy times degrade instead and never raise it."""
+
+
 @dataclass(frozen=True)
 class BookingContext:
     business: Business
@@ -183,5 +190,6 @@ class BookingProvider:
     ) -> list[datetime]:
         """Bookable starts for `service` within [start, end), earliest first, at most `limit`
         (for vague requests such as 'tomorrow morning'); `moving_booking_id` as in
-        BookingContext."""
+        BookingContext. Raises ProviderUnavailable when the provider that owns the bookings
+        cannot say (an empty list means nothing is free)."""
         raise NotImplementedError

@@ -144,7 +144,7 @@ def test_cancel_action(admin_client):
     assert booking.status == Booking.Status.CANCELLED
 
 
-def test_staff_set_prices_address_and_about_in_admin(admin_client):
+def test_staff_set_prices_currency_address_and_about_in_admin(admin_client):
     business = BusinessFactory()
     haircut = ServiceFactory(business=business, name="Haircut")
     colour = ServiceFactory(business=business, name="Colour")
@@ -158,6 +158,7 @@ def test_staff_set_prices_address_and_about_in_admin(admin_client):
         | {
             "address": "12 Main Street",
             "about": "A small salon.",
+            "currency": "GBP",
             f"{prefix}-{rows[str(haircut.pk)]}-price_from": "35",
             f"{prefix}-{rows[str(colour.pk)]}-price_from": "80",
             f"{prefix}-{rows[str(colour.pk)]}-price_to": "150",
@@ -168,8 +169,21 @@ def test_staff_set_prices_address_and_about_in_admin(admin_client):
     haircut.refresh_from_db()
     colour.refresh_from_db()
     assert (business.address, business.about) == ("12 Main Street", "A small salon.")
+    assert business.currency == "GBP"
     assert (haircut.price_from, haircut.price_to) == (35, None)
     assert (colour.price_from, colour.price_to) == (80, 150)
+
+
+def test_an_unknown_currency_is_refused(admin_client):
+    business = BusinessFactory()
+    url = reverse("admin:bookings_business_change", args=[business.pk])
+    response = admin_client.post(
+        url, business_form_data(admin_client, business) | {"currency": "XYZ"}
+    )
+    assert response.status_code == 200
+    assert "Select a valid choice" in response.content.decode()
+    business.refresh_from_db()
+    assert business.currency == "USD"
 
 
 def test_a_price_range_upside_down_is_refused(admin_client):

@@ -15,10 +15,10 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from decimal import Decimal
 
 from django.db import transaction
 
+from bookings.currencies import say_amount, say_range
 from bookings.models import Booking, Service
 from bookings.orm import run_orm
 from bookings.outbox import nudge
@@ -49,6 +49,13 @@ logger = logging.getLogger(__name__)
 
 OFFER_COUNT = 3
 BOOKINGS_LISTED = 3
+# Bookings are only looked up by the number calling (reading out someone else's would give them
+# away), so one made under another number or name is found by the team from a message.
+NOT_FOUND = "I don't see an upcoming booking under the number you're calling from."
+NOT_FOUND_HELP = (
+    "If it was made under another number or name, I can take a message and the team will "
+    "find it and call you back."
+)
 
 
 def with_article(name: str) -> str:
@@ -58,11 +65,6 @@ def with_article(name: str) -> str:
 
 def upper_first(text: str) -> str:
     return text[:1].upper() + text[1:]
-
-
-def say_money(amount: Decimal) -> str:
-    whole, cents = divmod(round(amount * 100), 100)
-    return f"{whole} dollars" + (f" {cents:02d}" if cents else "")
 
 
 def say_minutes(minutes: int) -> str:
@@ -82,6 +84,7 @@ class Availability:
     reason: Refusal | None = None
     explanation: str = ""
     alternatives: list[datetime] = field(default_factory=list)  # local, in time order
+    unchanged: bool = False  # a move to where the booking already is: nothing to move
 
 
 @dataclass(frozen=True)
@@ -134,9 +137,16 @@ class Desk:
     async def check(
         self, service: Service, start: datetime, *, moving: Booking | None = None
     ) -> Availability:
+        local = self.local(start)
+        if moving is not None and moving.start == start and moving.service_id == service.pk:
+            return Availability(
+                available=False,
+                start=local,
+                explanation="It's already booked for then.",
+                unchanged=True,
+            )
         context = self._context(service, start, moving=moving)
         result = await self.context.provider.check_availability(context)
-        local = self.local(start)
         if result.available:
             return Availability(available=True, start=local)
         return Availability(
@@ -154,15 +164,23 @@ class Desk:
         last: date,
         *,
         window: tuple[time, time] | None = None,
+        weekdays: frozenset[int] | None = None,
         moving: Booking | None = None,
         one_day: bool = False,
+        soonest: bool = False,
+        latest_first: bool = False,
     ) -> list[datetime]:
-        """Concrete free starts for a vague request: a spread over one day, or the first free
-        start of each day in [first, last]; at most three, in time order."""
+        """Concrete free starts for a vague request, at most three: a spread over one day (the
+        first day with any, when `one_day`), or the first free start of each day in [first,
+        last]; with `soonest` the first few, whatever the day. Only `weekdays`, when given;
+        `latest_first` ("as late as you can") reads each day from its end. Local times."""
         low, high = window or (time(0), time(23, 59))
         found: list[datetime] = []
         day = max(first, self.today())
         while day <= last and len(found) < OFFER_COUNT:
+            if weekdays and day.weekday() not in weekdays:
+                day += timedelta(days=1)
+                continue
             starts = await self.context.provider.free_starts(
                 service=service,
                 start=datetime.combine(day, low, tzinfo=self.tz),
@@ -170,10 +188,12 @@ class Desk:
                 limit=48,
                 moving_booking_id=moving.pk if moving is not None else None,
             )
+            if latest_first:
+                starts = starts[::-1]
             if first == last or one_day:
                 found = spread(starts)
                 break
-            found.extend(starts[:1])
+            found.extend(spread(starts)[: OFFER_COUNT - len(found)] if soonest else starts[:1])
             day += timedelta(days=1)
         return [self.local(m) for m in found]
 
@@ -210,7 +230,8 @@ class Desk:
     def say_booking(self, booking: Booking, *, full: bool = False) -> str:
         local = self.local(booking.start)
         day = say_date(local.date()) if full else say_day(local.date(), self.today())
-        return f"your {booking.service.name.lower()} on {day} at {say_time(local)}"
+        on = "" if day in ("today", "tomorrow") else "on "
+        return f"your {booking.service.name.lower()} {on}{day} at {say_time(local)}"
 
     def which_one(self, bookings: Sequence[Booking]) -> str:
         """'Your manicure on Monday at 3 PM, or your haircut on Saturday at 2 PM?'"""
@@ -455,12 +476,12 @@ class Desk:
         name = service.name
         if service.price_from is None:
             return f"For {with_article(name)}, the salon will confirm the price with you."
+        currency = self.context.business.currency
         if service.price_to is not None and service.price_to != service.price_from:
-            return (
-                f"{upper_first(with_article(name))} is from {say_money(service.price_from)} to "
-                f"{say_money(service.price_to)}."
-            )
-        return f"{upper_first(with_article(name))} is {say_money(service.price_from)}."
+            price = say_range(service.price_from, service.price_to, currency)
+        else:
+            price = say_amount(service.price_from, currency)
+        return f"{upper_first(with_article(name))} is {price}."
 
     def duration(self, service: Service | None) -> str:
         services = [service] if service is not None else list(self.context.services)
@@ -475,7 +496,7 @@ class Desk:
         if bookings is None:
             return "I can only find bookings by the number you're calling from, and it's withheld."
         if not bookings:
-            return "I can't find an upcoming booking for the number you're calling from."
+            return f"{NOT_FOUND} {NOT_FOUND_HELP}"
         listed = []
         for booking in bookings[:BOOKINGS_LISTED]:
             local = self.local(booking.start)
@@ -510,7 +531,8 @@ class Desk:
 
 
 def cancel_with_text(*, booking: Booking) -> Booking:
-    """Cancel, with the customer's text queued in the same transaction (sent once)."""
+    """Cancel, with the customer's text queued in the same transaction (sent once). The one
+    way a customer cancels: spoken on a call (`Desk._cancel`) or texted (calls.sms.replies)."""
     with transaction.atomic():
         cancelled = cancel_booking_service(booking=booking)
         task = enqueue_booking_change_text(
@@ -521,10 +543,11 @@ def cancel_with_text(*, booking: Booking) -> Booking:
 
 
 def spread(starts: list[datetime]) -> list[datetime]:
-    """Up to three starts at least half an hour apart, so the offers are real choices."""
+    """Up to three starts at least half an hour apart, so the offers are real choices (in
+    either order: a day read from its end spreads backwards)."""
     picked: list[datetime] = []
     for start in starts:
-        if not picked or start - picked[-1] >= timedelta(minutes=30):
+        if not picked or abs(start - picked[-1]) >= timedelta(minutes=30):
             picked.append(start)
         if len(picked) == OFFER_COUNT:
             break

@@ -19,10 +19,18 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 
 from bookings.models import Booking, Service
+from bookings.providers.base import ProviderUnavailable
+from bookings.slots import Refusal
 from calls.dialogue.base import CallContext, DialogueEngine, EngineState
 from calls.dialogue.consent import Change
-from calls.dialogue.desk import OFFER_COUNT, Desk, upper_first, with_article
-from calls.dialogue.speech import say_date, say_day, say_offers, say_time
+from calls.dialogue.desk import (
+    NOT_FOUND,
+    NOT_FOUND_HELP,
+    Desk,
+    upper_first,
+    with_article,
+)
+from calls.dialogue.speech import UNAVAILABLE_WORDS, say_date, say_day, say_offers, say_time
 from calls.understanding.intents import Intent, pick_ordinal
 from calls.understanding.phones import speak_phone
 from calls.understanding.requests import (
@@ -41,7 +49,10 @@ from calls.understanding.when import WhenParse, plausible_times
 
 logger = logging.getLogger(__name__)
 
+OPEN_QUESTION = "Is there anything else I can help with, or would you like to book something?"
 SAME_QUESTION_MAX = 2  # the same question asked at most this often, then other ways out
+# "and a colour?", "what about the manicure?": the question before, about another service.
+_FOLLOW_UP = re.compile(r"^\W*(?:and|what about|how about|same for)\b", re.IGNORECASE)
 SPAN_DAYS_SEARCHED = 14
 
 __all__ = ["EmbeddedEngine", "with_article"]
@@ -92,6 +103,7 @@ class EmbeddedEngine(DialogueEngine):
         self.offers: list[datetime] = []
         self.moving: Booking | None = None  # the booking being moved, when moving
         self.candidates: list[Booking] = []  # listed for "which one?"
+        self._last_questions: list[Question] = []  # for a follow-up: "and a colour?"
         self.purpose = ""  # what the listed booking is for: "move" or "cancel"
         self.new_when = WhenParse()  # a move's new time, said before we knew which booking
         self.pending: Change | None = None  # read back, waiting for the yes
@@ -230,7 +242,7 @@ class EmbeddedEngine(DialogueEngine):
             or (heard.yes is False and self.step == Step.GATHER and self._nothing_started())
         ):
             return self.desk.goodbye()
-        questions = questions_in(text)
+        questions = questions_in(text) or self._same_question_about(text, heard)
         if questions and not (Intent.CANCEL in intents or Intent.MOVE in intents):
             answer = await self._answer_questions(questions, heard)
             if Intent.BOOK in intents and heard.service and Question.HOURS not in questions:
@@ -326,6 +338,8 @@ class EmbeddedEngine(DialogueEngine):
         if done.ok:
             return done.words
         self.request.start = None
+        if done.reason == Refusal.UNAVAILABLE:
+            return self._offer_message_instead(done.explanation)
         if change.action == "book" and done.alternatives:
             return self._offer(done.alternatives, lead="I'm sorry, that time was just taken.")
         return self._offer(done.alternatives, lead=done.explanation)
@@ -362,11 +376,9 @@ class EmbeddedEngine(DialogueEngine):
                 "Would you like to leave a message instead?"
             )
         if not bookings:
-            self.step = Step.GATHER
-            return (
-                "I can't find an upcoming booking for the number you're calling from. "
-                "Would you like to make a new one?"
-            )
+            self.step = Step.OFFER_MESSAGE
+            self.expecting = Expecting.YES_NO
+            return f"{NOT_FOUND} {NOT_FOUND_HELP} Would you like to leave one?"
         service_id = heard.service.id if heard.service else None
         # For a move, the time said is usually the new one ("move my colouring to Friday").
         when = heard.when if purpose == "cancel" else None
@@ -374,7 +386,7 @@ class EmbeddedEngine(DialogueEngine):
         lead = ""
         if not matches:
             named = heard.service.name.lower() if heard.service else "booking"
-            lead = f"I can't find a {named} booked for this number."
+            lead = f"I don't see {with_article(named)} booked under this number."
             matches = bookings
         if len(matches) == 1 and not lead:
             if purpose == "cancel":
@@ -441,7 +453,16 @@ class EmbeddedEngine(DialogueEngine):
 
     # -- Questions -------------------------------------------------------------------------
 
+    def _same_question_about(self, text: str, heard: Heard) -> list[Question]:
+        """ "How much is a cut?" ... "and a colour?": the last price or duration question, about
+        the service now named."""
+        follow_up = _FOLLOW_UP.match(text) and len(text.split()) <= 6
+        if not follow_up or heard.service is None or not heard.when.is_empty:
+            return []
+        return [q for q in self._last_questions if q in (Question.PRICE, Question.DURATION)]
+
     async def _answer_questions(self, questions: list[Question], heard: Heard) -> str:
+        self._last_questions = list(questions)
         service = self._services_by_id.get(heard.service.id) if heard.service else None
         if service is None and questions[0] in (Question.PRICE, Question.DURATION):
             service = self.request.service
@@ -456,7 +477,9 @@ class EmbeddedEngine(DialogueEngine):
             return self._prompt_again()
         if self.request.service is not None or self.moving is not None:
             return self._prompt_again()
-        return "Is there anything else I can help with, or would you like to book something?"
+        if self.last_answer.endswith(OPEN_QUESTION):  # asked once already: not word for word
+            return "Anything else?"
+        return OPEN_QUESTION
 
     # -- Reading the caller ------------------------------------------------------------
 
@@ -614,7 +637,10 @@ class EmbeddedEngine(DialogueEngine):
             if answer is not None:
                 return answer
         if r.name is None:
+            asked_already = self.expecting == Expecting.NAME  # "mm-hmm" is not a name
             self._ask(Expecting.NAME)
+            if asked_already:
+                return self._missed("Sorry, what name shall I put the booking under?")
             return "Great. Can I take your name, please?"
         if r.phone is None:
             self._ask(Expecting.PHONE)
@@ -681,36 +707,39 @@ class EmbeddedEngine(DialogueEngine):
         if checked.available and not closed_day_only:
             self.request.start = start
             return None
+        if checked.unchanged:
+            self._ask(Expecting.WHEN)
+            return f"{checked.explanation} When would you like to move it to?"
         lead = checked.explanation or self.desk.explain(checked.reason, start, self.request.service)
+        if checked.reason == Refusal.UNAVAILABLE:
+            return self._offer_message_instead(lead)
         return self._offer(checked.alternatives, lead=lead)
+
+    def _offer_message_instead(self, lead: str) -> str:
+        """The booking calendar can't be reached: no other time is offered (none is known),
+        only a message for someone to call back."""
+        self.step = Step.OFFER_MESSAGE
+        self.expecting = Expecting.YES_NO
+        return f"{lead} Would you like to leave a message so someone can call you back?"
 
     async def _offer_in_days(self, days: tuple[date, date]) -> str:
         """Concrete free times for a vague request: one day's spread, or one per day."""
         r = self.request
         first, last = days
-        low, high = r.window or (time(0), time(23, 59))
-        found: list[datetime] = []
-        day = max(first, self._today())
-        while day <= last and len(found) < OFFER_COUNT:
-            if r.weekdays and day.weekday() not in r.weekdays:
-                day += timedelta(days=1)
-                continue
-            starts = await self.context.provider.free_starts(
-                service=r.service,
-                start=datetime.combine(day, low, tzinfo=self._tz()),
-                end=datetime.combine(day, high, tzinfo=self._tz()),
-                limit=48,
-                moving_booking_id=self.moving.pk if self.moving is not None else None,
+        try:
+            found = await self.desk.free_times(
+                r.service,
+                first,
+                last,
+                window=r.window,
+                weekdays=r.weekdays,
+                moving=self.moving,
+                one_day=r.day is not None,
+                soonest=r.soonest,
+                latest_first=r.latest_first,
             )
-            if r.latest_first:
-                starts = starts[::-1]
-            if first == last or r.day is not None:
-                found = self._spread(starts)
-                break
-            # "As soon as you can": the first few free times; otherwise one time a day.
-            per_day = self._spread(starts)[: OFFER_COUNT - len(found)] if r.soonest else starts[:1]
-            found.extend(per_day)
-            day += timedelta(days=1)
+        except ProviderUnavailable:
+            return self._offer_message_instead(UNAVAILABLE_WORDS)
         if not found:
             where = self._say_day(first) if first == last else "then"
             self.request.window = None
@@ -719,16 +748,6 @@ class EmbeddedEngine(DialogueEngine):
             self._ask(Expecting.WHEN)
             return f"I'm sorry, I don't have anything free {where}. Would another day work?"
         return self._offer(found, lead="")
-
-    def _spread(self, starts: list[datetime]) -> list[datetime]:
-        """Up to three starts at least half an hour apart, so the offers are real choices."""
-        picked: list[datetime] = []
-        for start in starts:
-            if not picked or abs(start - picked[-1]) >= timedelta(minutes=30):
-                picked.append(start)
-            if len(picked) == OFFER_COUNT:
-                break
-        return picked
 
     def _offer(self, alternatives: list[datetime], *, lead: str) -> str:
         # Said in time order, so "the later one" and "the first one" mean what they say.
@@ -769,6 +788,10 @@ class EmbeddedEngine(DialogueEngine):
     def _after_offering(self, heard: Heard, text: str) -> str | None:
         """The answer to "would you like to leave a message / to be put through?"."""
         offered_help = self.step == Step.OFFER_HELP
+        if heard.yes is False and heard.has_booking_details:  # "no, but book me a cut Friday"
+            self.step = Step.GATHER
+            self._asked, self._asked_times = (), 0
+            return None
         if heard.yes is True:
             return self._to_a_person() if offered_help else self._start_message()
         if heard.yes is False or never_mind(text) or Intent.GOODBYE in heard.intents:

@@ -133,6 +133,12 @@ def say_notice(notice: timedelta) -> str:
     return f"{amount} {unit}{'s' if amount != 1 else ''}"
 
 
+UNAVAILABLE_WORDS = (
+    "I'm sorry, I can't reach our booking calendar right now, so I can't book anything on "
+    "this call."
+)
+
+
 def explain_refusal(
     reason: Refusal | None, start: datetime, *, schedule: Schedule, today: date
 ) -> str:
@@ -156,6 +162,8 @@ def explain_refusal(
         return "I'm sorry, we don't do that then."
     if reason == Refusal.TAKEN:
         return f"I'm sorry, {say_slot(local, today)} is already booked."
+    if reason == Refusal.UNAVAILABLE:
+        return UNAVAILABLE_WORDS
     if reason == Refusal.CLOSED_DAY:
         if local.date() in schedule.exceptions:
             return f"I'm sorry, we're closed on {say_date(local.date())}."

@@ -28,15 +28,6 @@ def booking_reminder(booking: Booking) -> str:
     )
 
 
-def cancelled_by_text(booking: Booking) -> str:
-    business = booking.business
-    when = spoken_datetime(booking.start.astimezone(business.tz))
-    return (
-        f"Your {booking.service.name_in_sentence} at {business.name} on {when} is cancelled. "
-        f"To book again, call {business.phone_number}."
-    )
-
-
 def confirmed_by_text(booking: Booking) -> str:
     when = spoken_datetime(booking.start.astimezone(booking.business.tz))
     return f"Thanks, see you on {when} at {booking.business.name}."

@@ -12,8 +12,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from bookings.models import Booking, Business
-from bookings.services import cancel_booking
-from calls.sms.messages import cancelled_by_text, confirmed_by_text, which_booking_unclear
+from calls.dialogue.desk import cancel_with_text
+from calls.sms.messages import confirmed_by_text, which_booking_unclear
 from calls.sms.models import IncomingSms, SmsMessage, SmsOptOut
 
 logger = logging.getLogger(__name__)
@@ -88,10 +88,14 @@ def _act(
                 "No single upcoming booking for this number to act on.",
             )
         if word in CANCEL_WORDS:
-            # Through the one cancel service: the provider's clean-up (the calendar event
-            # is deleted) is queued with it.
-            cancel_booking(booking=booking)
-            return Handled(IncomingSms.Action.CANCELLED, cancelled_by_text(booking)), booking, ""
+            # Through the booking desk's cancel, as when a caller cancels: the provider's
+            # clean-up (the calendar event is deleted) and the cancellation text are queued
+            # in the outbox with it, so that text is the answer (no second one here).
+            cancel_with_text(booking=booking)
+            return Handled(IncomingSms.Action.CANCELLED), booking, ""
+        if booking.confirmed_by_text_at is None:  # staff see it on the schedule and booking
+            booking.confirmed_by_text_at = timezone.now()
+            booking.save(update_fields=["confirmed_by_text_at", "updated_at"])
         return Handled(IncomingSms.Action.CONFIRMED, confirmed_by_text(booking)), booking, ""
     return Handled(IncomingSms.Action.MESSAGE), None, ""
 

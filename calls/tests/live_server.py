@@ -28,7 +28,7 @@ STARTUP_SECONDS = 90
 DEMO_TZ = ZoneInfo("America/New_York")  # seed_demo's
 # Settings a test run may carry that must not leak into the server's own configuration.
 SCRUBBED = ("REDIS_URL", "DATABASE_URL", "DJANGO_SETTINGS_MODULE")
-SCRUBBED_PREFIXES = ("TWILIO_", "SMS_", "CALL_", "OUTBOX_", "LLM_", "GOOGLE_")
+SCRUBBED_PREFIXES = ("TWILIO_", "SMS_", "CALL_", "OUTBOX_", "LLM_", "GOOGLE_", "CALENDLY_")
 # A server started with DEBUG off must be given every secret (the settings refuse to start
 # otherwise): tests that want a production-shaped server spread these into `env`, with their
 # own values for what they sign or check. It serves plain http on loopback, so the https-only

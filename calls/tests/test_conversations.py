@@ -220,7 +220,7 @@ async def test_move_own_booking_by_a_quarter_of_an_hour(demo):
 
 async def test_cancel_with_no_booking_says_so(demo):
     call = await Conversation.start(demo, caller="+15555550999")
-    assert "can't find an upcoming booking" in await call.say("cancel my booking")
+    assert "don't see an upcoming booking" in await call.say("cancel my booking")
 
 
 async def test_transfer_to_a_person(demo):

@@ -393,3 +393,70 @@ async def test_casual_no_to_the_phone_question_asks_for_a_number(demo):
     call = await Conversation.start(demo)
     await call.say("haircut Friday at 2, I'm Bo")
     assert "What number" in await call.say("nah")
+
+
+# --- names: a casual answer is not a name; a name may close the request ----------------------
+
+
+@pytest.mark.parametrize("backchannel", ["mm-hmm", "yeah", "uh-huh", "yep, sure"])
+async def test_a_casual_answer_to_the_name_question_is_not_the_name(demo, backchannel):
+    call = await Conversation.start(demo)
+    assert "your name" in await call.say("can I get a haircut tomorrow at 3")
+    answer = await call.say(backchannel)
+    assert answer == "Sorry, what name shall I put the booking under?"
+    answer = await call.say("oh, it's Maria")
+    assert answer.startswith("Thanks, Maria.")
+    read_back = await finish(call)
+    assert read_back.startswith("A haircut for Maria on Thursday, November 26th at 3 PM")
+    (booking,) = await bookings_of(demo)
+    assert booking.customer_name == "Maria"
+
+
+async def test_name_at_the_end_of_the_request(demo):
+    call = await Conversation.start(demo)
+    answer = await call.say("manicure Thursday at 2, Maria")
+    assert answer.startswith("Thanks, Maria. Shall I text the confirmation")
+    read_back = await finish(call)
+    assert read_back.startswith("A manicure for Maria on Thursday, November 26th at 2 PM")
+
+
+async def test_full_name_at_the_end_with_a_thank_you(demo):
+    call = await Conversation.start(demo)
+    answer = await call.say("Hi, a beard trim on Friday at 11 please, Sam Ortiz, thanks.")
+    assert answer.startswith("Thanks, Sam Ortiz.")
+    await finish(call)
+    (booking,) = await bookings_of(demo)
+    assert booking.customer_name == "Sam Ortiz"
+
+
+async def test_a_word_after_a_comma_is_not_taken_for_a_name(demo):
+    call = await Conversation.start(demo)
+    answer = await call.say("haircut on Friday at 2, perfect")
+    assert answer == "Great. Can I take your name, please?"
+
+
+# --- British times: "half two" is half past two --------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("said", "heard"),
+    [
+        ("could I book a haircut Friday at half two", "Friday, November 27th at 2:30 PM"),
+        ("haircut, half past two on Friday", "Friday, November 27th at 2:30 PM"),
+        ("a trim tomorrow, say half ten?", "Thursday, November 26th at 10:30 AM"),
+        ("colouring Saturday about half eleven", "Saturday, November 28th at 11:30 AM"),
+    ],
+)
+async def test_half_two_is_half_past_two(demo, said, heard):
+    call = await Conversation.start(demo)
+    await call.say(said)
+    read_back = await finish(call)
+    assert heard in read_back
+
+
+async def test_half_an_hour_later_is_still_a_shift_not_half_past(demo):
+    call = await Conversation.start(demo)
+    await call.say("haircut tomorrow at 3, I'm Bo")
+    await call.say("yes")
+    answer = await call.say("actually half an hour later")
+    assert "Thursday, November 26th at 3:30 PM" in answer

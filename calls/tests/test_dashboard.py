@@ -1,9 +1,11 @@
-"""The dashboard: per business and period, counted by the database in the business's zone;
-first-token latency p50/p95; SVG charts with their numbers beside them; a fixed number of
-queries however many calls there are."""
+"""The dashboard: per business and period, counted by the database in the business's zone
+(past days through the daily rollup, which must always equal counting the calls themselves;
+today live); first-token latency p50/p95; SVG charts with their numbers beside them; a fixed
+number of queries however many calls there are."""
 
 from __future__ import annotations
 
+import random
 from datetime import date, datetime, timedelta
 
 import pytest
@@ -13,8 +15,9 @@ from django.urls import reverse
 
 from bookings.models import Booking, OutboxTask
 from bookings.tests.factories import BookingFactory, BusinessFactory, ServiceFactory
-from calls.dashboard import build
-from calls.models import Call, CallTurn
+from calls.call_days import COUNTERS, bounds, raw_counts, raw_latencies, rebuild, refresh_for_call
+from calls.dashboard import build, percentiles
+from calls.models import Call, CallDay, CallTurn
 
 pytestmark = pytest.mark.django_db
 
@@ -26,7 +29,9 @@ def salon():
     return BusinessFactory(name="Maple Salon", timezone="America/New_York")
 
 
-def call(salon, when: datetime, outcome: str = "booked", *, events=(), latencies=()):
+def call(salon, when: datetime, outcome: str = "booked", *, events=(), latencies=(), ends=True):
+    """A call at `when`; when it `ends`, its day is recounted, as calls.services does once a
+    call's ending commits."""
     row = Call.objects.create(
         sid=f"CA{Call.objects.count():032d}", business=salon, outcome=outcome, events=list(events)
     )
@@ -35,6 +40,8 @@ def call(salon, when: datetime, outcome: str = "booked", *, events=(), latencies
         CallTurn(call=row, speaker="receptionist", text="...", at=when, first_token_ms=ms)
         for ms in latencies
     )
+    if ends:
+        refresh_for_call(row.pk)
     return row
 
 
@@ -134,6 +141,7 @@ def test_page_draws_svg_charts_with_their_numbers(admin_client, salon):
 def test_query_count_does_not_grow_with_calls(admin_client, salon, django_assert_max_num_queries):
     call(salon, at(salon, DAY, 10), latencies=[100])
     params = {"from": "2026-11-01", "to": "2026-11-10"}
+    dashboard_html(admin_client, salon, **params)  # the first look counts the days once
     with django_assert_max_num_queries(14) as few:
         dashboard_html(admin_client, salon, **params)
     for hour in range(8, 20):
@@ -167,3 +175,99 @@ def test_dashboard_needs_call_and_business_view_permissions(salon):
     client.force_login(user)
     assert client.get(url).status_code == 200
     assert client.get(reverse("admin:calls_call_dashboard", args=["999"])).status_code == 404
+
+
+def counted_from_the_calls(salon, first: date, last: date) -> dict:
+    """The dashboard's figures counted straight from the calls, no rollup."""
+    start, end = bounds(salon, first, last)
+    days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
+    per_day = []
+    for day in days:
+        figures = raw_counts(salon, *bounds(salon, day, day))
+        per_day.append((day, figures["calls"], figures["booked"]))
+    histogram = dict(raw_latencies(salon, start, end))
+    return {**raw_counts(salon, start, end), "per_day": per_day, "latency": percentiles(histogram)}
+
+
+def dashboard_figures(d) -> dict:
+    return {
+        **{name: getattr(d, name) for name in COUNTERS},
+        "per_day": [(x.day, x.calls, x.booked) for x in d.per_day],
+        "latency": (d.latency_turns, d.p50_ms, d.p95_ms),
+    }
+
+
+def test_the_rollup_equals_counting_the_calls(salon):
+    """Calls over five weeks across the end of DST, every outcome, fallbacks and latencies;
+    some end after their day was first counted, one is still in progress. The rollup gives
+    the same figures as counting the calls, and so does rebuilding it."""
+    rng = random.Random(13)
+    first, last = date(2026, 10, 20), date(2026, 11, 24)
+    outcomes = ["booked", "moved", "cancelled", "message_taken", "transferred", "abandoned"]
+    for n in range(160):
+        day = first + timedelta(days=rng.randrange((last - first).days + 1))
+        when = at(salon, day, rng.randrange(24), rng.randrange(60))
+        fallback = [{"at": "x", "event": "llm_fallback", "detail": "timeout"}]
+        call(
+            salon,
+            when,
+            rng.choice([*outcomes, "failed"]),
+            events=fallback if n % 9 == 0 else (),
+            latencies=[rng.randrange(80, 2500) for _ in range(rng.randrange(4))],
+        )
+        if n == 80:
+            build(salon, first, last)  # the days so far are counted; later calls still land
+    call(salon, at(salon, date(2026, 11, 1), 1, 30), "in_progress", ends=False)
+    CallDay.objects.filter(day=date(2026, 11, 1)).delete()  # a day never counted
+
+    expected = counted_from_the_calls(salon, first, last)
+    assert expected["calls"] == 161 and expected["latency"][0] > 100
+    assert dashboard_figures(build(salon, first, last)) == expected
+    assert dashboard_figures(build(salon, date(2026, 10, 30), date(2026, 11, 3))) == (
+        counted_from_the_calls(salon, date(2026, 10, 30), date(2026, 11, 3))
+    )
+    CallDay.objects.update(calls=0, booked=0)  # however wrong the rows are...
+    rebuild([salon])
+    assert dashboard_figures(build(salon, first, last)) == expected
+
+
+def test_a_call_ending_recounts_its_day(salon, django_capture_on_commit_callbacks):
+    from calls.services import record_conversation_end
+
+    yesterday = salon.local_today() - timedelta(days=1)
+    started = call(salon, at(salon, yesterday, 10), "in_progress", latencies=[300])
+    assert CallDay.objects.get(business=salon, day=yesterday).booked == 0
+    with django_capture_on_commit_callbacks(execute=True):
+        record_conversation_end(
+            call_id=started.pk,
+            achieved="booked",
+            booking_id=None,
+            message="",
+            handoff_to="",
+            events=[("llm_fallback", "timeout")],
+        )
+    row = CallDay.objects.get(business=salon, day=yesterday)
+    assert (row.calls, row.booked, row.llm_fallbacks) == (1, 1, 1)
+    assert build(salon, yesterday, yesterday).booked == 1
+
+
+def test_today_is_counted_live(salon):
+    today = salon.local_today()
+    call(salon, datetime.now(salon.tz) - timedelta(seconds=5), "moved", ends=False)
+    d = build(salon, today - timedelta(days=6), today)
+    assert (d.calls, d.moved, d.per_day[-1].calls) == (1, 1, 1)
+
+
+def test_rebuild_command(salon):
+    from io import StringIO
+
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    call(salon, at(salon, DAY, 10), ends=False)
+    out = StringIO()
+    call_command("rebuild_call_days", salon.slug, stdout=out)
+    assert "Recounted" in out.getvalue()
+    assert CallDay.objects.get(business=salon, day=DAY).calls == 1
+    with pytest.raises(CommandError, match="No business with slug: nowhere"):
+        call_command("rebuild_call_days", "nowhere")

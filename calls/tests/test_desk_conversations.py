@@ -156,11 +156,50 @@ class TestMoves:
             ("Manicure", local(demo, 2026, 12, 1, 15)),
         }
 
-    async def test_reschedule_with_nothing_booked_offers_a_new_booking(self, demo):
+    async def test_moving_to_the_time_it_already_has_moves_nothing(self, demo):
+        await booked(demo, "Haircut", 2026, 11, 26, 15)
+        call = await Conversation.start(demo)
+        answer = await call.say("hey it's Maria, can I move my haircut to Thursday, same time?")
+        assert answer == (
+            "I see your haircut on Thursday, November 26th at 3 PM. It's already booked for "
+            "then. When would you like to move it to?"
+        )
+        assert await rows(demo) == {("Haircut", "confirmed", local(demo, 2026, 11, 26, 15))}
+        answer = await call.say("oh right, sorry, I meant Friday")
+        assert "moves to Friday, November 27th at 3 PM. Shall I move it?" in answer
+        await call.say("yes")
+        assert await rows(demo) == {
+            ("Haircut", "cancelled", local(demo, 2026, 11, 26, 15)),
+            ("Haircut", "confirmed", local(demo, 2026, 11, 27, 15)),
+        }
+
+    async def test_reschedule_with_nothing_booked_offers_a_message_then_a_new_booking(self, demo):
         call = await Conversation.start(demo, caller="+15555550999")
         answer = await call.say("I want to reschedule")
-        assert "can't find an upcoming booking" in answer
-        assert "What would you like to book?" in await call.say("yes")
+        assert answer == (
+            "I don't see an upcoming booking under the number you're calling from. If it was "
+            "made under another number or name, I can take a message and the team will find "
+            "it and call you back. Would you like to leave one?"
+        )
+        answer = await call.say("no, but can you book me a haircut on Friday at 11 then? I'm Maria")
+        assert "Shall I text the confirmation" in answer
+        await call.say("yes")
+        await call.say("yes")
+        assert await confirmed(demo) == {("Haircut", local(demo, 2026, 11, 27, 11))}
+
+    async def test_booked_under_my_husbands_phone_becomes_a_message(self, demo):
+        await booked(demo, "Haircut", 2026, 11, 28, 14, phone="+15555550111", name="Tom")
+        call = await Conversation.start(demo, caller="+15555550999")
+        answer = await call.say("hi, I need to cancel my haircut on Saturday")
+        assert "another number or name" in answer
+        # Another number's bookings are never read out on the phone.
+        assert "Tom" not in answer and "2 PM" not in answer
+        answer = await call.say("yeah please, it's under my husband's phone")
+        assert "What would you like me to pass on?" in answer
+        await call.say("It's Lisa, a haircut on Saturday under Tom's number, please cancel it")
+        # The team cancels it once they've checked: nothing is changed from this call.
+        assert await confirmed(demo) == {("Haircut", local(demo, 2026, 11, 28, 14))}
+        assert call.engine.state.outcome == "message_taken"
 
 
 # -- Which booking: the one the caller named, or a list they can pick from -------------------
@@ -215,7 +254,7 @@ class TestWhichBooking:
         await booked(demo, "Manicure", 2026, 11, 30, 15)
         call = await Conversation.start(demo)
         answer = await call.say("can you cancel my colouring")
-        assert "can't find a hair colouring booked for this number" in answer
+        assert "I don't see a hair colouring booked under this number." in answer
         assert "Which one" in answer
         answer = await call.say("no, leave them")
         assert "leave them as they are" in answer
@@ -370,13 +409,43 @@ class TestQuestions:
     async def test_a_price_range(self, demo):
         call = await Conversation.start(demo)
         answer = await call.say("how much is a colour roughly?")
-        assert "from 80 dollars to 150 dollars" in answer
+        assert "A hair colouring is from 80 to 150 dollars." in answer
 
     async def test_no_price_set_is_never_invented(self, demo):
         call = await Conversation.start(demo)
         answer = await call.say("how much for a manicure?")
         assert "the salon will confirm the price" in answer
         assert "dollars" not in answer
+
+    async def test_prices_are_said_in_the_business_currency(self, demo):
+        demo.currency = "GBP"
+        await demo.asave(update_fields=["currency"])
+        call = await Conversation.start(demo)
+        assert "A haircut is 35 pounds." in await call.say("how much d'you charge for a cut?")
+        answer = await call.say("and a colour?")
+        assert "from 80 to 150 pounds" in answer and "dollar" not in answer
+
+    async def test_when_is_my_appointment_with_nothing_booked(self, demo):
+        call = await Conversation.start(demo, caller="+15555550999")
+        answer = await call.say("hiya, when's my appointment? I've forgotten")
+        assert answer.startswith(
+            "I don't see an upcoming booking under the number you're calling from. If it was "
+            "made under another number or name, I can take a message"
+        )
+        answer = await call.say("oh yes please, take a message")
+        assert "What would you like me to pass on?" in answer
+
+    async def test_questions_in_a_row_are_not_followed_by_the_same_long_question(self, demo):
+        open_question = (
+            "Is there anything else I can help with, or would you like to book something?"
+        )
+        call = await Conversation.start(demo)
+        answer = await call.say("when do you shut on Fridays?")
+        assert answer == f"Friday we're open 9 AM to 6 PM. {open_question}"
+        answer = await call.say("and are you open Sundays?")
+        assert answer == "We're closed on Sundays. Anything else?"
+        answer = await call.say("how much is a cut?")
+        assert answer == f"A haircut is 35 dollars. {open_question}"
 
     async def test_how_long_is_a_colour(self, demo):
         call = await Conversation.start(demo)

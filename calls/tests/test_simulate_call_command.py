@@ -7,14 +7,15 @@ from __future__ import annotations
 
 import io
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
 from django.core.management import CommandError, call_command
 
-from bookings.models import Booking
+from bookings.models import Booking, Business
+from bookings.tests.factories import BookingFactory
 from calls.models import Call
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -96,3 +97,33 @@ def test_caller_option_sets_the_caller_id():
 def test_unknown_business_is_an_error_naming_the_active_ones():
     with pytest.raises(CommandError, match=re.escape("No active business 'nope'. Active: demo.")):
         call_command("simulate_call", "nope", stdin=io.StringIO(""), stdout=io.StringIO())
+
+
+def real_customer_booking() -> Booking:
+    """A booking a real customer made on a real call (not a simulated one)."""
+    business = Business.objects.get(slug="demo")
+    return BookingFactory(
+        business=business,
+        service=business.services.get(name="Manicure"),
+        customer_phone="+12125550148",
+        start=NOW + timedelta(days=5),
+        source_call_sid="CA" + "7" * 32,
+    )
+
+
+def test_a_real_customers_number_is_refused_without_consent():
+    booking = real_customer_booking()
+    with pytest.raises(
+        CommandError, match=r"real customer's number \(1 upcoming booking\).*--as-customer"
+    ):
+        simulate("cancel my manicure\nyes\n", "--caller", "+12125550148")
+    booking.refresh_from_db()
+    assert booking.status == Booking.Status.CONFIRMED
+    assert not Call.objects.exists()
+
+
+def test_calling_as_the_customer_on_purpose_finds_their_booking():
+    real_customer_booking()
+    output = simulate("when is my appointment?\n", "--caller", "+12125550148", "--as-customer")
+    assert "manicure" in output.lower()
+    assert Call.objects.get().from_number == "+12125550148"

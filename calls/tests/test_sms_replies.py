@@ -1,5 +1,6 @@
 """Texts customers send back: a signed Twilio Messaging webhook. C cancels (through the
-cancel service and the provider: the calendar event goes), Y confirms, STOP/START opt out and
+booking desk's cancel, as a spoken cancel: the provider deletes the calendar event and the
+cancellation text goes through the outbox), Y confirms, STOP/START opt out and
 in, anything else is kept for staff. Forged requests are refused and store nothing."""
 
 from __future__ import annotations
@@ -9,10 +10,13 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 from twilio.request_validator import RequestValidator
 
+from bookings.admin_times import local_time
 from bookings.models import Booking, OutboxTask
+from bookings.outbox import run_due
 from bookings.tests.factories import BookingFactory, BusinessFactory, ServiceFactory
 from bookings.tests.timeutil import local, upcoming
 from calls.sms.models import IncomingSms, SmsMessage, SmsOptOut
@@ -66,7 +70,7 @@ def salon():
 def book(salon, day_offset: int = 3, hour: int = 10, **fields) -> Booking:
     start = local(salon, upcoming(salon, 1, at_least_days=day_offset), hour)
     return BookingFactory(
-        service=salon.services.get(), start=start, customer_phone=CUSTOMER, **fields
+        service=salon.services.get(), start=start, **{"customer_phone": CUSTOMER, **fields}
     )
 
 
@@ -76,8 +80,8 @@ def reply_of(response) -> str:
     return response.content.decode()
 
 
-def test_c_cancels_the_booking_and_says_so(salon, text):
-    booking = book(salon, provider="google_calendar")
+def test_c_cancels_the_booking_as_a_spoken_cancel_does(salon, text):
+    booking = book(salon, provider="google_calendar", customer_name="Dana")
     # Its calendar event, as the Google provider's event sync records it.
     CalendarEventSync.objects.create(
         booking=booking, calendar_id="primary", event_id="abc123", status="synced"
@@ -87,13 +91,21 @@ def test_c_cancels_the_booking_and_says_so(salon, text):
 
     booking.refresh_from_db()
     assert booking.status == "cancelled"
-    assert "<Message>Your beard trim at Bright Cuts on" in reply and "is cancelled" in reply
+    assert "<Message>" not in reply  # the outbox's cancellation text is the answer, once
     [incoming] = IncomingSms.objects.all()
     assert (incoming.action, incoming.booking_id, incoming.body) == ("cancelled", booking.pk, "C")
-    # Through the provider: its calendar event is deleted by the queued clean-up.
-    assert OutboxTask.objects.filter(
-        kind="provider.after_cancel", payload__booking_id=booking.pk
-    ).exists()
+    # The desk's follow-ups, queued with the cancellation: the provider's clean-up (its
+    # calendar event is deleted) and the customer's cancellation text.
+    queued = OutboxTask.objects.filter(payload__booking_id=booking.pk)
+    assert set(queued.values_list("kind", flat=True)) == {
+        "provider.after_cancel",
+        "sms.booking_change",
+    }
+    run_due()
+    [sms] = SmsMessage.objects.filter(booking=booking)
+    assert (sms.kind, sms.status, sms.to) == ("booking_cancelled", "sent", CUSTOMER)
+    assert sms.body.startswith("Hi Dana, your beard trim at Bright Cuts on ")
+    assert "is cancelled. To book again, call +15558670100." in sms.body
 
 
 @pytest.mark.parametrize("body", ["cancel", "Cancel.", " c "])
@@ -111,6 +123,30 @@ def test_y_confirms_and_changes_nothing_else(salon, text):
     assert booking.status == "confirmed"
     assert "<Message>Thanks, see you on" in reply
     assert IncomingSms.objects.get().action == "confirmed"
+
+
+def test_y_is_shown_to_staff_on_the_schedule_and_the_booking(salon, text, admin_client):
+    booking = book(salon, customer_name="Dana")
+    other = book(salon, hour=14, customer_phone="+15558670142", customer_name="Sam")
+    schedule = reverse("admin:bookings_business_schedule", args=[salon.pk])
+    day = {"date": booking.start.astimezone(salon.tz).date().isoformat()}
+    assert 'class="schedule-texted"' not in admin_client.get(schedule, day).content.decode()
+
+    text("Y")
+
+    booking.refresh_from_db()
+    assert booking.confirmed_by_text_at is not None
+    html = admin_client.get(schedule, day).content.decode()
+    assert html.count('<span class="schedule-texted" title="Confirmed by text">') == 1
+    assert "Beard trim for Dana, 10:00-10:15 (Confirmed, confirmed by text)" in html
+    assert "Beard trim for Sam, 14:00-14:15 (Confirmed)" in html
+    listing = admin_client.get(reverse("admin:bookings_booking_changelist")).content.decode()
+    assert listing.count('<span class="confirmed-by-text"') == 1
+    page = admin_client.get(reverse("admin:bookings_booking_change", args=[booking.pk]))
+    received = local_time(booking.confirmed_by_text_at, salon.tz)
+    assert f"Yes, {received}" in page.content.decode()
+    page = admin_client.get(reverse("admin:bookings_booking_change", args=[other.pk]))
+    assert "Confirmed by text:" in page.content.decode()
 
 
 @pytest.mark.parametrize(

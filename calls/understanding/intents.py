@@ -73,6 +73,7 @@ _REPEAT_PART = _rx(
     r"sorry|what|huh|again",
 )
 _FILLER = _rx(r"please|um+|uh+|er+|hmm+|oh")
+_UH_HUH = _rx(r"uh huh")
 _GOODBYE = _rx(
     r"(?:good ?)?bye(?: bye)?|thats all|that will be all|thatll be all|thats everything",
     r"nothing else|no thats it|thats it (?:thanks|thank you|for (?:now|today))",
@@ -108,6 +109,8 @@ _BOOK_WEAK = _rx(
 
 
 def _is_just_repeat_request(norm: str) -> bool:
+    if _UH_HUH.search(norm):
+        return False  # a yes, not "huh?"
     words = " ".join(_FILLER.sub(" ", norm).split())
     return bool(words) and _REPEAT_PART.sub(" ", words).strip() == ""
 

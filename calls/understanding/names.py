@@ -1,7 +1,8 @@
 """The caller's name, from what they said.
 
-Two ways in: an introduction anywhere in a sentence ("this is Maria", "my name is Ann"), or,
-right after we asked for their name, the bare answer ("Maria Lopez", "M-A-R-I-A"). Introduction
+Three ways in: an introduction anywhere in a sentence ("this is Maria", "my name is Ann"); right
+after we asked for their name, the bare answer ("Maria Lopez", "M-A-R-I-A"); or, after a
+request, a capitalised name closing the sentence ("manicure Thursday at 2, Maria"). Introduction
 phrases are also ordinary English ("this is for a haircut", "it's tomorrow", "I'm free at 3"),
 so the words after them only count as a name when they are alphabetic and not common words.
 """
@@ -66,12 +67,15 @@ _STOP_TEXT = """
     come open closed around actually half past quarter oclock curious confused important
     outside nearby existing regular customer client
     zero two three four five six seven eight nine ten eleven twelve
+    mm mmm mhm mmhm mmhmm uhhuh uhuh huh hmm yep yup yeah ya yah aha ah okey alright perfect lovely
+    cool brilliant cheers ta
 """
 _STOP_WORDS = frozenset(_STOP_TEXT.split())
 
 
 def _clean(word: str) -> str:
-    return word.replace("’", "'").replace("'", "").lower()
+    """Lower case without apostrophes or hyphens: "Mm-hmm" -> "mmhmm", "O'Neil" -> "oneil"."""
+    return re.sub(r"['’-]", "", word).lower()
 
 
 def _is_name_word(word: str) -> bool:
@@ -126,16 +130,46 @@ def _introduced(text: str) -> str | None:
     return None
 
 
-def extract_name(text: str, *, expecting_name: bool = False) -> str | None:
+# "..., Maria." / "..., Maria Lopez, thanks": the last clause of a request.
+_POLITE_END = re.compile(r"[,\s]*\b(?:please|thanks|thank you|cheers)[\s.!]*$", re.IGNORECASE)
+_CLOSING_CLAUSE = re.compile(r",\s*(?P<name>[^,.;:!?]+?)[\s.!]*$")
+
+
+def _closing_name(text: str) -> str | None:
+    """A name closing a request ("manicure Thursday at 2, Maria"). Speech-to-text capitalises
+    names and not the words after a comma, so every word must be capitalised."""
+    text = _POLITE_END.sub("", text[-_LOOKAHEAD_CHARS:])
+    match = _CLOSING_CLAUSE.search(text)
+    if not match:
+        return None
+    words = match["name"].split()
+    while words and _clean(words[-1]) in _TRAILING_POLITE:
+        words.pop()
+    if not words or len(words) > _MAX_NAME_WORDS:
+        return None
+    if all(w[:1].isupper() and _is_name_word(w) for w in words):
+        return " ".join(words)
+    return None
+
+
+def extract_name(
+    text: str, *, expecting_name: bool = False, after_request: bool = False
+) -> str | None:
     """The caller's name, title-cased, or None.
 
     A letter-by-letter spelling wins over the spoken word (speech-to-text mangles names more
     often than letters), but only when a name was introduced or we just asked for it.
+    `after_request`: the utterance asked for something (a service or a time), so a name may
+    close it.
     """
     name = _introduced(text)
+    if name is None and after_request:
+        name = _closing_name(text)
     if name is None and expecting_name:
         name = _leading_name(_LEADING_FILLER.sub("", text), whole=True)
     if name is None and not expecting_name:
         return None
+    if name is not None and not expecting_name and not _introduced(text):
+        return name  # a closing name is never a spelling
     spelled = _spelled(text)
     return spelled or name

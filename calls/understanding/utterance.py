@@ -79,10 +79,15 @@ def hear(
     when_text = text if found is None else f"{text[: found[1]]}, {text[found[2] :]}"
     expecting_time = expecting in (Expecting.TIME, Expecting.CHOICE)
     when = parse_when(when_text, today=today, expecting_time=expecting_time, now=now)
+    service = match_service(text, services)
     return Heard(
-        service=match_service(text, services),
+        service=service,
         when=when,
-        name=extract_name(text, expecting_name=expecting == Expecting.NAME),
+        name=extract_name(
+            text,
+            expecting_name=expecting == Expecting.NAME,
+            after_request=service is not None or not when.is_empty,
+        ),
         phone=phone,
         intents=frozenset(detect_intents(text)),
         yes=yes_or_no(text),

@@ -329,6 +329,7 @@ _CLOCK = re.compile(
     r"|\d{1,2}(?=\s+(?:to|till|past|after)\s+(?:noon|midnight)\b))\s+"
     r"(?P<dir>past|after|to|till)\s+(?P<rh>\d{1,2}|noon|midnight)\b"  # "half past 2", "10 to 6"
     r"|\b(?P<mil>(?:[01]?\d|2[0-3])[0-5]\d)\s*(?:hours|hrs)\b"  # "1500 hours"
+    r"|\bhalf\s+(?P<halfh>1[0-2]|[1-9])\b(?!\s*(?::|hours?\b|hrs?\b|\d))"  # British "half two"
     # "3", "3:30", "15:00", and "10 30" / "2 15" as speech-to-text writes them
     r"|\b(?P<h>\d{1,2})(?:(?P<sep>:|\s)(?P<m>[0-5]\d))?\b"
     r"|\b(?P<hhmm>(?:1[0-2]|[1-9])[0-5]\d)\b"  # "at 1030", "730 in the evening"
@@ -876,6 +877,8 @@ def _read_clock(m: re.Match, s: str, cued: bool) -> tuple[time, bool] | None:
         explicit = False
     elif m["word"]:
         h, mi, explicit = (0 if m["word"] == "midnight" else 12), 0, True
+    elif m["halfh"]:  # "half two" is half past two
+        h, mi, explicit = int(m["halfh"]), 30, False
     elif m["mil"]:
         (h, mi), explicit = divmod(int(m["mil"]), 100), True
     elif m["rel"]:

@@ -12,7 +12,7 @@ from django.db import models
 from django.utils import timezone
 
 from bookings.models import Business
-from bookings.notifications import notify_calendar_needs_reconnect
+from bookings.notifications import CALENDAR_DOWN_MEANWHILE, notify_calendar_needs_reconnect
 from bookings.tasks import retry_provider_follow_ups
 from integrations.calendar_base import errors
 from integrations.calendar_base.models import CalendarConnection, EventSync
@@ -27,13 +27,16 @@ class ConnectionStore:
     """The writes for one integration's connection model.
 
     `calendar` names the service for staff ("Google Calendar"); `labels` words each problem
-    kind; `key` prefixes the once-only staff notices."""
+    kind; `key` prefixes the once-only staff notices; `meanwhile` tells staff what callers get
+    until a lost grant is reconnected. `sync_model` is None for an integration that writes no
+    events of its own (Calendly books in Calendly itself)."""
 
     model: type[CalendarConnection]
-    sync_model: type[EventSync]
+    sync_model: type[EventSync] | None
     calendar: str
     key: str
     labels: dict[str, str]
+    meanwhile: str = CALENDAR_DOWN_MEANWHILE
 
     def connection_for(self, business: Business) -> CalendarConnection | None:
         return self.model.objects.filter(business=business).first()
@@ -67,6 +70,8 @@ class ConnectionStore:
         connection.connected_at = timezone.now()
         connection.save()
         logger.info("%s connected for %s as %s.", self.calendar, business.slug, account_email)
+        if self.sync_model is None:
+            return connection
         # Events that waited for a working connection (e.g. after a revoked token) go now.
         waiting = self.sync_model.objects.filter(
             booking__business=business,
@@ -125,6 +130,7 @@ class ConnectionStore:
                 calendar=self.calendar,
                 key=f"{self.key}:{connection.pk}:{connected}",
                 detail=label,
+                meanwhile=self.meanwhile,
             )
 
     def record_undecryptable(self, *, business: Business) -> None:

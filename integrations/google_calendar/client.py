@@ -41,6 +41,7 @@ from googleapiclient.errors import HttpError
 from bookings.orm import run_blocking
 from bookings.slots import Interval
 from integrations.calendar_base.errors import CalendarError, backoff_seconds, retry_after_seconds
+from integrations.calendar_base.event_text import event_description, event_title, merge_busy
 from integrations.google_calendar import connections
 from integrations.google_calendar.models import GoogleCalendarConnection
 
@@ -207,7 +208,7 @@ class CalendarClient:
                         for span in entry.get("busy") or []
                     )
             cursor = chunk_end
-        return FreeBusy(busy=_merge(busy), unknown=unknown)
+        return FreeBusy(busy=merge_busy(busy), unknown=unknown)
 
     # -- Events --------------------------------------------------------------------------------
 
@@ -516,33 +517,13 @@ def _parse_time(value: str) -> datetime:
     return datetime.fromisoformat(value).astimezone(UTC)
 
 
-def _merge(spans: list[Interval]) -> list[Interval]:
-    merged: list[list[datetime]] = []
-    for start, end in sorted(spans):
-        if end <= start:
-            continue
-        if merged and start <= merged[-1][1]:
-            merged[-1][1] = max(merged[-1][1], end)
-        else:
-            merged.append([start, end])
-    return [(start, end) for start, end in merged]
-
-
 def _event_body(booking) -> dict:
     """The event as Google stores it: the business's zone, what staff need to see."""
     business = booking.business
     zone = business.timezone
-    service = booking.service.name
     return {
-        "summary": f"{service} - {booking.customer_name}",
-        "description": "\n".join(
-            [
-                f"Service: {service}",
-                f"Customer: {booking.customer_name}",
-                f"Phone: {booking.customer_phone}",
-                f"Booked with the {business.name} receptionist.",
-            ]
-        ),
+        "summary": event_title(booking),
+        "description": event_description(booking),
         "start": {"dateTime": booking.start.astimezone(business.tz).isoformat(), "timeZone": zone},
         "end": {"dateTime": booking.end.astimezone(business.tz).isoformat(), "timeZone": zone},
         "extendedProperties": {"private": {BOOKING_PROPERTY: str(booking.pk)}},

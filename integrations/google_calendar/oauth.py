@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import logging
 import os
-import secrets
-import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
@@ -31,6 +29,7 @@ from oauthlib.oauth2.rfc6749.errors import InsecureTransportError, OAuth2Error
 from oauthlib.oauth2.rfc6749.utils import is_secure_transport
 
 from bookings.models import Business
+from integrations.calendar_base.signins import PendingSignIns, StateRejected, new_state
 from integrations.google_calendar import connections
 from integrations.google_calendar.client import SCOPES, CalendarClient, GoogleCalendarError
 from integrations.google_calendar.models import GoogleCalendarConnection
@@ -40,11 +39,10 @@ logger = logging.getLogger(__name__)
 # Both are needed before the button can work; the endpoints default to Google's own.
 REQUIRED_SETTINGS = ("GOOGLE_OAUTH_CLIENT_ID", "GOOGLE_OAUTH_CLIENT_SECRET")
 
+__all__ = ["StateRejected"]  # the callback view catches it here
+
 PENDING_SESSION_KEY = "google_calendar_oauth_pending"
-# Long enough to read Google's consent screen, short enough that a stale tab is refused.
-PENDING_TTL = timedelta(minutes=15)
-# A few tabs at once are fine; an endless stream of abandoned starts is not kept forever.
-MAX_PENDING = 5
+SIGN_INS = PendingSignIns(PENDING_SESSION_KEY)
 
 # The words Google's consent screen uses for each permission, so staff recognise the box
 # they unticked.
@@ -57,10 +55,6 @@ PERMISSION_NAMES = {
 }
 
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
-
-
-class StateRejected(Exception):
-    """The callback's state is not one this staff member started (or it was used already)."""
 
 
 class ConnectFailed(Exception):
@@ -152,23 +146,12 @@ def build_flow(*, code_verifier: str | None = None) -> Flow:
 # -- Start: the consent URL and the server-side state ---------------------------------------
 
 
-def _pending(session: SessionBase) -> dict[str, dict]:
-    return dict(session.get(PENDING_SESSION_KEY, {}))
-
-
-def _fresh(entries: dict[str, dict], now: float) -> dict[str, dict]:
-    ttl = PENDING_TTL.total_seconds()
-    return {state: e for state, e in entries.items() if now - e["started_at"] <= ttl}
-
-
 def start_authorization(*, session: SessionBase, business: Business, user) -> str:
     """Google's consent URL for connecting `business`; remembers the state in `session`.
 
     Raises ConnectFailed when the endpoints are unusable (plain http outside development)."""
     flow = build_flow()
-    # The entry, not the callback, says which business is connected. The business id in the
-    # state only makes a state that was edited to name another business an unknown one.
-    state = f"{business.pk}.{secrets.token_urlsafe(32)}"
+    state = new_state(business)
     try:
         url, _ = flow.authorization_url(
             state=state,
@@ -181,17 +164,9 @@ def start_authorization(*, session: SessionBase, business: Business, user) -> st
             "GOOGLE_OAUTH_AUTH_URI must be an https:// address "
             "(plain http is only allowed for a local fake Google under DEBUG)."
         ) from exc
-    now = time.time()
-    entries = _fresh(_pending(session), now)
-    entries[state] = {
-        "business_id": business.pk,
-        "user_id": user.pk,
-        "code_verifier": flow.code_verifier,
-        "started_at": now,
-    }
-    # Keep only the newest few: older tabs then get "start again", which is harmless.
-    newest = sorted(entries.items(), key=lambda item: item[1]["started_at"])[-MAX_PENDING:]
-    session[PENDING_SESSION_KEY] = dict(newest)
+    SIGN_INS.remember(
+        session, state=state, business=business, user=user, code_verifier=flow.code_verifier
+    )
     logger.info("Google Calendar connect started for %s by user %s.", business.slug, user.pk)
     return url
 
@@ -200,18 +175,7 @@ def take_pending(*, session: SessionBase, state: str, user) -> PendingAuthorizat
     """The authorization this callback completes, removed from the session (one use).
 
     Raises StateRejected for a missing, unknown, replayed, expired, foreign or tampered state."""
-    entries = _pending(session)
-    entry = entries.pop(state, None) if state else None
-    now = time.time()
-    # Write back even on failure: the used entry is gone and expired ones go with it.
-    session[PENDING_SESSION_KEY] = _fresh(entries, now)
-    if entry is None:
-        raise StateRejected("no sign-in was started with this state in this session")
-    if entry["user_id"] != user.pk:
-        raise StateRejected("the sign-in was started by another staff member")
-    if now - entry["started_at"] > PENDING_TTL.total_seconds():
-        raise StateRejected("the sign-in took too long")
-    return PendingAuthorization(state=state, **entry)
+    return PendingAuthorization(state=state, **SIGN_INS.take(session, state=state, user=user))
 
 
 # -- Callback: the code exchange ------------------------------------------------------------

@@ -9,135 +9,62 @@ to the business, with a message saying what happened.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from functools import wraps
 
 from django import forms
-from django.conf import settings
-from django.contrib import admin, messages
-from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
-from django.views.decorators.debug import sensitive_variables
-from django.views.decorators.http import require_GET, require_http_methods
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.views.decorators.http import require_http_methods
 
 from bookings.models import Business
+from integrations.calendar_base.connect_views import ConnectFlow, connect_views
+from integrations.calendar_base.staff import (
+    admin_page,
+    business_page,
+    staff_who_may_change_businesses,
+)
 from integrations.google_calendar import connections, oauth
 from integrations.google_calendar.client import CalendarClient, CalendarInfo, GoogleCalendarError
 from integrations.google_calendar.models import PRIMARY, UNREADABLE_TOKENS_TEXT
 
 logger = logging.getLogger(__name__)
 
-CHANGE_BUSINESS = "bookings.change_business"
 # Roles that may create events; any role lets Google tell us when the calendar is busy.
 WRITABLE_ROLES = {"owner", "writer"}
 
 
-def may_connect(user) -> bool:
-    return bool(user.is_active and user.is_staff and user.has_perm(CHANGE_BUSINESS))
-
-
-def staff_who_may_change_businesses(view: Callable) -> Callable:
-    @wraps(view)
-    def guarded(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        if not request.user.is_authenticated:
-            return redirect_to_login(request.get_full_path(), reverse("admin:login"))
-        if not may_connect(request.user):
-            raise PermissionDenied
-        return view(request, *args, **kwargs)
-
-    return guarded
-
-
-def business_page(business: Business) -> str:
-    return reverse("admin:bookings_business_change", args=[business.pk])
-
-
 def _page(request: HttpRequest, template: str, context: dict, *, status: int = 200):
-    return render(
-        request,
-        f"google_calendar/{template}",
-        {**admin.site.each_context(request), **context},
-        status=status,
+    return admin_page(request, f"google_calendar/{template}", context, status=status)
+
+
+def _disconnect(connection) -> tuple[int, str]:
+    result = oauth.disconnect(connection=connection)
+    if result.ok:
+        return messages.SUCCESS, "Google Calendar disconnected; Google revoked our access."
+    return messages.WARNING, (
+        f"Google Calendar disconnected here, but Google did not confirm revoking our access "
+        f"({result.detail}). Remove it at https://myaccount.google.com/permissions."
     )
 
 
-# -- Connect -------------------------------------------------------------------------------
-
-
-@require_GET
-@staff_who_may_change_businesses
-def connect(request: HttpRequest, business_id: int) -> HttpResponse:
-    business = get_object_or_404(Business, pk=business_id)
-    if not oauth.is_configured():
-        return _page(
-            request,
-            "not_configured.html",
-            {
-                "title": "Google Calendar is not set up",
-                "business": business,
-                "missing": oauth.missing_settings(),
-                "redirect_uri": oauth.redirect_uri(),
-            },
-        )
-    try:
-        url = oauth.start_authorization(
-            session=request.session, business=business, user=request.user
-        )
-    except oauth.ConnectFailed as exc:
-        messages.error(request, str(exc))
-        return redirect(business_page(business))
-    return HttpResponseRedirect(url)
-
-
-@require_GET
-@staff_who_may_change_businesses
-@sensitive_variables()
-def callback(request: HttpRequest) -> HttpResponse:
-    """Google sends the staff member back here with `code` and `state` (or `error`)."""
-    try:
-        pending = oauth.take_pending(
-            session=request.session, state=request.GET.get("state", ""), user=request.user
-        )
-    except oauth.StateRejected as exc:
-        logger.warning("Refused a Google Calendar callback: %s.", exc)
-        return _page(
-            request,
-            "state_rejected.html",
-            {"title": "This sign-in cannot be used", "public_base_url": settings.PUBLIC_BASE_URL},
-            status=403,
-        )
-    business = get_object_or_404(Business, pk=pending.business_id)
-    error = request.GET.get("error", "")
-    if error:
-        if error == "access_denied":
-            messages.warning(
-                request,
-                "Google Calendar was not connected: access was not allowed on Google's "
-                "consent screen.",
-            )
-        else:
-            # Google's error codes are short words (invalid_scope, ...); nothing secret.
-            messages.error(request, f"Google Calendar was not connected: Google said {error[:80]}.")
-        return redirect(business_page(business))
-    code = request.GET.get("code", "")
-    if not code:
-        messages.error(request, "Google Calendar was not connected: Google sent no code back.")
-        return redirect(business_page(business))
-    try:
-        connection, warning = oauth.connect_with_code(
-            business=business, user=request.user, pending=pending, code=code
-        )
-    except oauth.ConnectFailed as exc:
-        messages.error(request, str(exc))
-        return redirect(business_page(business))
-    if warning:
-        messages.warning(request, warning)
-    else:
-        messages.success(request, f"Connected as {connection.account_email}.")
-    return redirect("google_calendar:calendars", business_id=business.pk)
+connect, callback, disconnect = connect_views(
+    ConnectFlow(
+        name="Google Calendar",
+        service="Google",
+        namespace="google_calendar",
+        store=connections.store,
+        is_configured=oauth.is_configured,
+        missing_settings=oauth.missing_settings,
+        redirect_uri=oauth.redirect_uri,
+        start=oauth.start_authorization,
+        take_pending=oauth.take_pending,
+        finish=lambda *, business, user, pending, query: oauth.connect_with_code(
+            business=business, user=user, pending=pending, code=query["code"]
+        ),
+        disconnect=_disconnect,
+        connect_failed=oauth.ConnectFailed,
+    )
+)
 
 
 # -- Choose calendars ----------------------------------------------------------------------
@@ -219,40 +146,3 @@ def calendars(request: HttpRequest, business_id: int) -> HttpResponse:
             calendars=listed,
         )
     return _page(request, "calendars.html", {**context, "form": form})
-
-
-# -- Disconnect ----------------------------------------------------------------------------
-
-
-@require_http_methods(["GET", "POST"])
-@staff_who_may_change_businesses
-def disconnect(request: HttpRequest, business_id: int) -> HttpResponse:
-    business = get_object_or_404(Business, pk=business_id)
-    connection = connections.connection_for(business)
-    has_tokens = connection is not None and (
-        connection.tokens_unreadable or bool(connection.refresh_token or connection.access_token)
-    )
-    if request.method == "GET":
-        return _page(
-            request,
-            "disconnect.html",
-            {
-                "title": "Disconnect Google Calendar",
-                "business": business,
-                "connection": connection,
-                "has_tokens": has_tokens,
-            },
-        )
-    if connection is None or not has_tokens:
-        messages.info(request, "Google Calendar was not connected.")
-        return redirect(business_page(business))
-    result = oauth.disconnect(connection=connection)
-    if result.ok:
-        messages.success(request, "Google Calendar disconnected; Google revoked our access.")
-    else:
-        messages.warning(
-            request,
-            f"Google Calendar disconnected here, but Google did not confirm revoking our access "
-            f"({result.detail}). Remove it at https://myaccount.google.com/permissions.",
-        )
-    return redirect(business_page(business))

@@ -45,6 +45,7 @@ for day in range(-2, 5):
             customer_phone=f"+1212555{{(day + 2) * 10 + n:04d}}", start=start,
             end=start + service.duration, provider="native",
             status="cancelled" if (day + n) % 5 == 0 else "confirmed",
+            confirmed_by_text_at=timezone.now() if n == 1 else None,  # answered Y
         )
         call = Call.objects.create(
             sid="CA" + f"{{(day + 2) * 10 + n:032x}}", business=salon,
@@ -145,6 +146,8 @@ def test_schedule_day_view(browser, server):
     expect(page.locator("section.schedule-day")).to_have_count(1)
     bookings = page.locator(".schedule-booking")
     expect(bookings).to_have_count(4)
+    expect(page.locator(".schedule-texted")).to_have_count(1)
+    expect(page.locator(".schedule-texted")).to_be_visible()
     screenshot(page, "schedule-day")
     assert sideways_overflow(page) == 0
     # Every booking is a link to its admin page.

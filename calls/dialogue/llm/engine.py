@@ -278,7 +278,6 @@ class LLMEngine(DialogueEngine):
             before_turn=before_turn,
             now=self.gathered,
             earlier_words=earlier,
-            today=self._today(),
         )
         self.fallback = engine
         if engine.ending is not None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from calls.dialogue.embedded import EmbeddedEngine
@@ -50,7 +50,6 @@ async def take_over(
     before_turn: Gathered,
     now: Gathered,
     earlier_words: list[str],
-    today: date,
 ) -> tuple[EmbeddedEngine, str]:
     """An embedded engine for the rest of the call, and its answer to this turn.
 
@@ -60,7 +59,9 @@ async def take_over(
     engine = EmbeddedEngine(context)
     engine.state = state  # one record of the call, whichever engine speaks
     names = [ServiceName(id=s.pk, name=s.name, synonyms=s.synonym_list) for s in context.services]
-    heard = hear(utterance, today=today, services=names)
+    # The call's own clock, as the embedded engine reads it: "in an hour" counts from now.
+    local_now = context.clock().astimezone(context.business.tz)
+    heard = hear(utterance, today=local_now.date(), services=names, now=local_now.time())
     acts_on_it = heard.has_booking_details or bool(heard.intents - {Intent.REPEAT})
     gathered = before_turn if acts_on_it else now
     name = gathered.name or _name_in(earlier_words if acts_on_it else [*earlier_words, utterance])

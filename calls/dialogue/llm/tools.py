@@ -18,6 +18,7 @@ from datetime import date, datetime, time
 from typing import Any
 
 from bookings.models import Booking, Service
+from bookings.providers.base import ProviderUnavailable
 from bookings.slots import Refusal, Schedule
 from calls.dialogue.base import CallContext, Ending, EngineState
 from calls.dialogue.consent import Change, phone_was_given
@@ -26,7 +27,13 @@ from calls.dialogue.llm.arguments import read_phone, read_service, read_start
 from calls.dialogue.llm.consent import Consent
 from calls.dialogue.llm.handover import Gathered
 from calls.dialogue.llm.history import History
-from calls.dialogue.speech import explain_refusal, say_day, say_offers, say_slot
+from calls.dialogue.speech import (
+    UNAVAILABLE_WORDS,
+    explain_refusal,
+    say_day,
+    say_offers,
+    say_slot,
+)
 from calls.understanding.requests import Question
 from calls.understanding.when import WhenParse
 
@@ -264,6 +271,13 @@ class ToolBox:
                 "calling from, digit by digit; for a move, the booking being moved too), ask "
                 "the caller to confirm, and act only after they say yes.",
             }
+        if checked.unchanged:
+            return {
+                "available": False,
+                "reason": "unchanged",
+                "say": checked.explanation,
+                "next": "Nothing to move: ask the caller when they would like it instead.",
+            }
         return {
             "available": False,
             "service": service.name,
@@ -292,7 +306,10 @@ class ToolBox:
                 ),
                 "next": "Tell the caller and ask which other day would suit them.",
             }
-        picked = await self.desk.free_times(service, day, day, window=window, moving=moving)
+        try:
+            picked = await self.desk.free_times(service, day, day, window=window, moving=moving)
+        except ProviderUnavailable:
+            return _unavailable()
         if not picked:
             return {
                 "available": False,
@@ -405,8 +422,10 @@ class ToolBox:
         if not found:
             return {
                 "bookings": [],
-                "next": "Tell the caller you can't find an upcoming booking for the number "
-                "they're calling from, and ask whether they would like to make one.",
+                "next": "Tell the caller you don't see an upcoming booking under the number "
+                "they're calling from. If it was made under another number or name, offer to "
+                "take a message so the team can find it and call back; bookings are never looked "
+                "up by another number on the phone. Or offer to make a new booking.",
             }
         result: dict[str, Any] = {"bookings": found}
         if len(found) > 1:
@@ -534,6 +553,8 @@ class ToolBox:
         alternatives: list[datetime],
         service: Service,
     ) -> dict[str, Any]:
+        if reason == Refusal.UNAVAILABLE:
+            return _unavailable()
         offers = sorted(a.astimezone(self.schedule.tz) for a in alternatives)[:OFFER_COUNT]
         explanation = self.desk.explain(reason, start, service)
         if not offers:
@@ -569,3 +590,15 @@ class ToolBox:
 
     def _today(self) -> date:
         return self.context.clock().astimezone(self.schedule.tz).date()
+
+
+def _unavailable() -> dict[str, Any]:
+    """The booking calendar that owns the bookings can't be reached: nothing can be booked."""
+    return {
+        "available": False,
+        "reason": Refusal.UNAVAILABLE.value,
+        "explanation": UNAVAILABLE_WORDS,
+        "alternatives": [],
+        "next": "Tell the caller honestly, offer no other time, and offer to take a message "
+        "so someone can call them back.",
+    }

@@ -17,6 +17,7 @@ from django.core.management.base import BaseCommand, CommandError, OutputWrapper
 from bookings.models import Business
 from calls.models import Call
 from calls.session import CallSession
+from calls.simulator.access import real_bookings_of
 from calls.simulator.identity import fresh_test_number, new_call_sid
 from calls.simulator.records import call_summary
 
@@ -60,18 +61,32 @@ class Command(BaseCommand):
             default="",
             help="Caller ID to present (E.164). Default: a fresh test number for this call.",
         )
+        parser.add_argument(
+            "--as-customer",
+            action="store_true",
+            help="Call from a real customer's number on purpose: the receptionist may move or "
+            "cancel their bookings and text that number.",
+        )
 
-    def handle(self, *args, slug: str, caller: str, **options) -> None:
+    def handle(self, *args, slug: str, caller: str, as_customer: bool, **options) -> None:
         caller = caller or fresh_test_number()
         if not Business.objects.filter(slug=slug, is_active=True).exists():
             known = ", ".join(
                 Business.objects.filter(is_active=True).values_list("slug", flat=True)
             )
             raise CommandError(f"No active business {slug!r}. Active: {known or 'none'}.")
+        # As in the simulator page: a real customer's number only on purpose.
+        bookings = 0 if as_customer else real_bookings_of(slug=slug, caller=caller)
+        if bookings:
+            raise CommandError(
+                f"{caller} is a real customer's number ({bookings} upcoming booking"
+                f"{'s' if bookings > 1 else ''}): the receptionist could move or cancel them "
+                "and text that number. Use a test number, or add --as-customer to go ahead."
+            )
         stdin = options.get("stdin") or sys.stdin
         transport = TerminalTransport(self.stdout)
         # The conversation runs on its own event loop; the ORM work inside the session goes
-        # through its database_sync_to_async helpers, and ours waits until the loop is done.
+        # through bookings.orm's helpers, and ours waits until the loop is done.
         call_id = asyncio.run(self.converse(slug, caller, stdin, transport))
         if call_id is None:
             raise CommandError("The receptionist did not take the call.")

@@ -117,3 +117,20 @@ async def test_an_llm_without_configuration_hands_over_at_once(demo, fake, setti
     )
     assert fallbacks(call.engine.state.events) == ["the LLM is not configured (LLM_API_KEY)"]
     assert fake.requests == []
+
+
+async def test_in_two_hours_said_as_the_model_fails_counts_from_the_calls_clock(demo, fake):
+    fake.script(
+        Reply(words("Of course. What would you like, and when?")),
+        Fault.rate_limited(retry_after="20"),
+    )
+    call = await Conversation.start(demo, engine="llm")
+    await call.say("hi there, I was hoping to get something done today")
+    answer = await call.say("in two hours")
+    assert fallbacks(call.engine.state.events) == ["the model server rate-limited us (429)"]
+    # Now is 10:00: the embedded receptionist keeps noon and asks only what is missing.
+    assert answer.startswith("What would you like to book?"), answer
+    await call.say("a beard trim please, it's Maria")
+    assert await call.say("yes") == (
+        "A beard trim for Maria on Wednesday, November 25th at noon. Shall I book it?"
+    )

@@ -94,3 +94,28 @@ async def test_a_move_onto_someone_elses_booking_is_refused_with_alternatives(de
         local(demo, 2026, 11, 27, 11),
     )
     assert call.engine.ending is None
+
+
+async def test_a_move_to_the_time_it_already_has_is_not_a_move(demo, fake):
+    haircut = await sync_to_async(demo.services.get)(name="Haircut")
+    booking = await acreate(
+        BookingFactory, service=haircut, start=local(demo, 2026, 11, 27, 11), customer_phone=CALLER
+    )
+    fake.script(
+        Reply(
+            tool("find_my_booking"),
+            tool(
+                "check_availability",
+                service="Haircut",
+                start="2026-11-27 11:00",
+                booking_id=booking.pk,
+            ),
+        ),
+        Reply(words("It's already booked for then. When would you like it instead?")),
+    )
+    call = await Conversation.start(demo, engine="llm")
+    await call.say("Can I move my haircut to Friday at 11?")
+    checked = fake.requests[1].tool_results()[1]
+    assert checked["available"] is False and checked["reason"] == "unchanged"
+    assert checked["say"] == "It's already booked for then."
+    assert await Booking.objects.filter(status=Booking.Status.CONFIRMED).acount() == 1

@@ -6,14 +6,14 @@ from django import template
 from django.template.loader import render_to_string
 
 from bookings.models import Business
+from integrations.calendar_base.connection_admin import connection_status_text
+from integrations.calendar_base.staff import may_connect
 from integrations.google_calendar import connections, oauth
 from integrations.google_calendar.models import (
     PRIMARY,
-    UNREADABLE_TOKENS_TEXT,
     GoogleCalendarConnection,
 )
 from integrations.google_calendar.provider import GoogleCalendarProvider
-from integrations.google_calendar.views import may_connect
 
 register = template.Library()
 
@@ -21,17 +21,7 @@ Status = GoogleCalendarConnection.Status
 
 
 def status_text(connection: GoogleCalendarConnection | None) -> str:
-    if connection is None:
-        return "Not connected"
-    if connection.tokens_unreadable:
-        return UNREADABLE_TOKENS_TEXT
-    if connection.status == Status.DISCONNECTED:
-        return "Not connected"
-    if connection.status == Status.NEEDS_RECONNECT:
-        return f"Needs reconnect: {connection.last_error or 'Google refused our token'}"
-    if connection.account_email:
-        return f"Connected as {connection.account_email}"
-    return "Connected"
+    return connection_status_text(connection, service="Google")
 
 
 def _calendar_name(calendar_id: str) -> str:

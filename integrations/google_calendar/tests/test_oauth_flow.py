@@ -13,6 +13,7 @@ from django.urls import reverse
 from fernet_fields.hkdf import derive_fernet_key
 
 from bookings.tests.factories import BusinessFactory
+from integrations.calendar_base import signins
 from integrations.google_calendar import oauth
 from integrations.google_calendar.client import SCOPES, CalendarClient
 from integrations.google_calendar.models import GoogleCalendarConnection
@@ -243,7 +244,7 @@ def test_a_code_from_another_businesss_consent_is_refused(client, business, fake
 
 def test_an_expired_state_is_refused(client, business, fake_google, monkeypatch):
     callback = consent(start_connect(client, business))
-    monkeypatch.setattr(oauth, "PENDING_TTL", timedelta(seconds=-1))
+    monkeypatch.setattr(signins, "PENDING_TTL", timedelta(seconds=-1))
 
     assert client.get(callback).status_code == 403
     assert stored() == []

@@ -1,0 +1,148 @@
+"""The dashboard's daily rollup: each business's calls counted per day of its own calendar
+(calls.models.CallDay), with that day's first-token latency histogram (CallDayLatency).
+
+A day is always recounted from the calls themselves (`refresh_day`), never incremented, so a
+row is right whenever it was last counted:
+- when a call ends, its day is recounted once the ending commits (`recount_after_commit`);
+- a past day the dashboard needs and finds no row for is counted then (`fill_missing`);
+- `manage.py rebuild_call_days` recounts every day (after a business's time zone changes,
+  or to repair anything).
+The dashboard reads these rows for past days and counts today live from the calls.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, datetime, time, timedelta
+from functools import partial
+
+from django.db import transaction
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from bookings.models import Business
+from calls.models import Call, CallDay, CallDayLatency, CallTurn
+
+logger = logging.getLogger(__name__)
+
+# The call loop records an LLM engine fallback as this event (calls.dialogue.llm.engine).
+LLM_FALLBACK_EVENT = '"llm_fallback"'
+Outcome = Call.Outcome
+# CallDay's counter for each settled outcome.
+OUTCOME_COUNTERS = {
+    "booked": Outcome.BOOKED,
+    "moved": Outcome.MOVED,
+    "cancelled": Outcome.CANCELLED,
+    "messages": Outcome.MESSAGE_TAKEN,
+    "transfers": Outcome.TRANSFERRED,
+    "abandoned": Outcome.ABANDONED,
+    "failed": Outcome.FAILED,
+}
+COUNTERS = ("calls", *OUTCOME_COUNTERS, "llm_fallbacks")
+
+
+def bounds(business: Business, first: date, last: date) -> tuple[datetime, datetime]:
+    """Local midnight before `first` to local midnight after `last`, as instants (a DST day
+    has its real length)."""
+    tz = business.tz
+    return (
+        datetime.combine(first, time(0), tzinfo=tz),
+        datetime.combine(last + timedelta(days=1), time(0), tzinfo=tz),
+    )
+
+
+def calls_between(business: Business, start: datetime, end: datetime):
+    return Call.objects.filter(business=business, started_at__gte=start, started_at__lt=end)
+
+
+def raw_counts(business: Business, start: datetime, end: datetime) -> dict[str, int]:
+    """The counters of the calls that started in [start, end), counted by the database."""
+    totals = calls_between(business, start, end).aggregate(
+        calls=Count("pk"),
+        llm_fallbacks=Count("pk", filter=Q(events__icontains=LLM_FALLBACK_EVENT)),
+        **{name: Count("pk", filter=Q(outcome=value)) for name, value in OUTCOME_COUNTERS.items()},
+    )
+    return {name: totals[name] or 0 for name in COUNTERS}
+
+
+def raw_latencies(business: Business, start: datetime, end: datetime) -> list[tuple[int, int]]:
+    """(first-token ms, turns) of the receptionist's timed turns on those calls, by ms."""
+    return list(
+        CallTurn.objects.filter(
+            call__in=calls_between(business, start, end),
+            speaker=CallTurn.Speaker.RECEPTIONIST,
+            first_token_ms__isnull=False,
+        )
+        .values_list("first_token_ms")
+        .annotate(n=Count("pk"))
+        .order_by("first_token_ms")
+    )
+
+
+def refresh_day(business: Business, day: date) -> CallDay:
+    """Recount one day. The row is locked before the calls are read, so of two recounts
+    racing, the one that writes last also read last."""
+    now = timezone.now()
+    with transaction.atomic():
+        row, _ = CallDay.objects.select_for_update().get_or_create(
+            business=business, day=day, defaults={"counted_at": now}
+        )
+        start, end = bounds(business, day, day)
+        for name, value in raw_counts(business, start, end).items():
+            setattr(row, name, value)
+        row.counted_at = now
+        row.save()
+        row.latencies.all().delete()
+        CallDayLatency.objects.bulk_create(
+            CallDayLatency(call_day=row, first_token_ms=ms, turns=n)
+            for ms, n in raw_latencies(business, start, end)
+        )
+    return row
+
+
+def refresh_for_call(call_id: int) -> None:
+    call = Call.objects.select_related("business").only("started_at", "business").get(pk=call_id)
+    refresh_day(call.business, call.started_at.astimezone(call.business.tz).date())
+
+
+def recount_after_commit(call_id: int) -> None:
+    """The call's day is recounted once its ending commits; a failure there is logged (the
+    call's own record is safe, and the next recount or a rebuild catches up)."""
+    transaction.on_commit(partial(refresh_for_call, call_id), robust=True)
+
+
+def fill_missing(business: Business, first: date, last: date) -> int:
+    """Count the days in [first, last] that have no row yet; how many there were."""
+    have = set(
+        CallDay.objects.filter(business=business, day__range=(first, last)).values_list(
+            "day", flat=True
+        )
+    )
+    missing = [
+        first + timedelta(days=n)
+        for n in range((last - first).days + 1)
+        if first + timedelta(days=n) not in have
+    ]
+    for day in missing:
+        refresh_day(business, day)
+    return len(missing)
+
+
+def rebuild(businesses=None) -> int:
+    """Recount every day from each business's first call to its today; days recounted."""
+    counted = 0
+    for business in businesses if businesses is not None else Business.objects.all():
+        first_call = (
+            Call.objects.filter(business=business).order_by("started_at").only("started_at").first()
+        )
+        today = business.local_today()
+        CallDay.objects.filter(business=business, day__gt=today).delete()
+        if first_call is None:
+            CallDay.objects.filter(business=business).delete()
+            continue
+        first = first_call.started_at.astimezone(business.tz).date()
+        CallDay.objects.filter(business=business, day__lt=first).delete()
+        for n in range((today - first).days + 1):
+            refresh_day(business, first + timedelta(days=n))
+            counted += 1
+    return counted

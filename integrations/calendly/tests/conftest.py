@@ -1,0 +1,41 @@
+"""Fixtures for the Calendly tests: a fake Calendly on loopback that our real client talks
+to, and a business connected to it with its services mapped to event types."""
+
+from __future__ import annotations
+
+import pytest
+
+from bookings.tests.factories import BusinessFactory, ServiceFactory
+from integrations.calendly.tests.connected import connect_business, map_service
+from integrations.calendly.tests.fake_calendly import FakeCalendly
+
+
+@pytest.fixture
+def fake_calendly(settings, monkeypatch):
+    """A running fake Calendly, with the CALENDLY_* settings pointing at it."""
+    # Plain http to the loopback fake, as for the fake Google (the tests run with DEBUG off).
+    monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")
+    with FakeCalendly() as calendly:
+        for name, value in calendly.settings().items():
+            setattr(settings, name, value)
+        yield calendly
+
+
+@pytest.fixture
+def business(db):
+    return BusinessFactory(booking_provider="calendly")
+
+
+@pytest.fixture
+def haircut(business):
+    return ServiceFactory(business=business, name="Haircut", duration_minutes=30)
+
+
+@pytest.fixture
+def connection(business, fake_calendly):
+    return connect_business(business, fake_calendly)
+
+
+@pytest.fixture
+def haircut_type(connection, haircut, fake_calendly) -> str:
+    return map_service(haircut, fake_calendly)

@@ -1,0 +1,475 @@
+"""The one seam for Microsoft Graph HTTP: timeouts, the retry budget, token refresh and
+readable errors live here, so the provider and the sync tasks never see requests or msal.
+
+    client = GraphClient(connection)
+    answer = client.get_schedule(start, end)          # sync: run it off the event loop
+    answer = await client.aget_schedule(start, end)
+
+Tokens. The cached access token (encrypted on the connection) is used while it has more than
+REFRESH_MARGIN left, so a warm call costs one round trip. Otherwise, and after a 401 from
+Graph, the token is refreshed under a per-connection lock: the row is re-read (another thread
+may have refreshed already), msal asks the token endpoint once (`acquire_token_by_refresh_
+token`), and the answer, with Microsoft's rotated refresh token, is saved through
+connections.store. `invalid_grant` (the grant is dead) marks the connection "needs reconnect"
+here; every other error is raised as CalendarError for the caller to record.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+import time
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+
+import requests
+from django.conf import settings
+from django.utils import timezone
+from msal.exceptions import MsalServiceError
+
+from bookings.slots import Interval
+from integrations.calendar_base import errors
+from integrations.calendar_base.errors import CalendarError, backoff_seconds, retry_after_seconds
+from integrations.calendar_base.event_text import event_description, event_title, merge_busy
+from integrations.calendar_base.off_loop import off_loop, overall_timeout
+from integrations.calendar_base.provider import CalendarAnswer
+from integrations.microsoft_calendar import identity
+from integrations.microsoft_calendar.connections import store
+from integrations.microsoft_calendar.models import DEFAULT_CALENDAR, OutlookCalendarConnection
+
+logger = logging.getLogger(__name__)
+
+# getSchedule refuses long ranges: ask a month at a time.
+SCHEDULE_MAX_RANGE = timedelta(days=31)
+# scheduleItem statuses that make a time busy for us ("workingElsewhere" and "free" don't).
+BUSY_STATUSES = {"busy", "tentative", "oof", "unknown"}
+# Refresh this long before Microsoft's expiry (clock skew, a slow request).
+REFRESH_MARGIN = timedelta(minutes=5)
+BACKOFF_BASE = 0.5  # tests set it to 0
+MAX_INLINE_WAIT = 5.0  # a longer Retry-After goes back to the caller (outbox, degradation)
+RATE_LIMIT_PAUSE = 30.0  # when a 429 carries no Retry-After
+SERVICE = "Microsoft Graph"
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class CalendarInfo:
+    id: str
+    name: str
+    can_edit: bool
+    is_default: bool
+
+
+def transaction_id_for(booking) -> str:
+    """Graph's event `transactionId` for a booking: the same for every attempt, so a retried
+    create returns the event made the first time instead of a second one. The creation time
+    is part of it so a reused primary key (a restored database) never collides."""
+    created = booking.created_at.isoformat() if booking.created_at else ""
+    seed = f"receptionist|{booking.business_id}|{booking.pk}|{created}".encode()
+    return str(uuid.UUID(bytes=hashlib.sha256(seed).digest()[:16]))
+
+
+# One HTTP session per thread, kept across clients: a Graph request on a warm connection
+# costs one round trip, not a new TLS handshake each time (requests.Session is not
+# thread-safe, so never shared between threads).
+_sessions = threading.local()
+
+
+def _thread_session() -> requests.Session:
+    session = getattr(_sessions, "session", None)
+    if session is None:
+        session = _sessions.session = identity.HttpSession()
+    return session
+
+
+def _forget_thread_session() -> None:
+    session = getattr(_sessions, "session", None)
+    if session is not None:
+        session.close()
+    _sessions.session = None
+
+
+_refresh_locks: defaultdict[int, threading.Lock] = defaultdict(threading.Lock)
+_refresh_locks_guard = threading.Lock()
+
+
+def _refresh_lock(connection_id: int) -> threading.Lock:
+    with _refresh_locks_guard:
+        return _refresh_locks[connection_id]
+
+
+def _token_valid(token: str | None, expires_at: datetime | None) -> bool:
+    return bool(token) and expires_at is not None and expires_at - timezone.now() > REFRESH_MARGIN
+
+
+class GraphClient:
+    """Microsoft Graph for one connection. The sync methods block: call them from a thread,
+    or use the `a*` wrappers from async code. Each thread gets its own HTTP session."""
+
+    def __init__(
+        self,
+        connection: OutlookCalendarConnection,
+        *,
+        timeout: float | None = None,
+        num_retries: int | None = None,
+    ) -> None:
+        self.connection = connection
+        self.timeout = float(settings.MICROSOFT_HTTP_TIMEOUT if timeout is None else timeout)
+        self.num_retries = int(
+            settings.MICROSOFT_NUM_RETRIES if num_retries is None else num_retries
+        )
+
+    # -- Availability ------------------------------------------------------------------------
+
+    def get_schedule(self, start: datetime, end: datetime) -> CalendarAnswer:
+        """The account's free/busy between start and end (getSchedule on its own mailbox,
+        which Outlook computes from the default calendar). A schedule Graph reports an error
+        for is in `unknown`, never free."""
+        if start.tzinfo is None or end.tzinfo is None:
+            raise ValueError("get_schedule needs aware datetimes")
+        schedule = self.connection.account_email
+        if not schedule:
+            raise CalendarError(
+                "the connected account's address is unknown: reconnect the calendar",
+                kind=errors.CALENDAR_ERROR,
+                permanent=True,
+            )
+        busy: list[Interval] = []
+        unknown: dict[str, str] = {}
+        cursor, end = start.astimezone(UTC), end.astimezone(UTC)
+        while cursor < end:
+            chunk_end = min(cursor + SCHEDULE_MAX_RANGE, end)
+            answer = self._call(
+                "getSchedule",
+                "POST",
+                "/me/calendar/getSchedule",
+                json={
+                    "schedules": [schedule],
+                    "startTime": {"dateTime": _graph_time(cursor), "timeZone": "UTC"},
+                    "endTime": {"dateTime": _graph_time(chunk_end), "timeZone": "UTC"},
+                    "availabilityViewInterval": 15,
+                },
+                # Times come back in UTC (the default, said out loud).
+                headers={"Prefer": 'outlook.timezone="UTC"'},
+            )
+            found = {item.get("scheduleId", "").lower(): item for item in answer.get("value", [])}
+            item = found.get(schedule.lower())
+            if item is None:
+                unknown.setdefault(schedule, "missing from Microsoft's answer")
+            elif item.get("error"):
+                error = item["error"]
+                unknown.setdefault(
+                    schedule, str(error.get("message") or error.get("responseCode") or "error")
+                )
+            else:
+                busy.extend(
+                    (_parse_graph_time(entry["start"]), _parse_graph_time(entry["end"]))
+                    for entry in item.get("scheduleItems") or []
+                    if str(entry.get("status", "")).lower() in BUSY_STATUSES
+                )
+            cursor = chunk_end
+        return CalendarAnswer(busy=merge_busy(busy), unknown=unknown)
+
+    async def aget_schedule(
+        self, start: datetime, end: datetime, *, deadline: float | None = None
+    ) -> CalendarAnswer:
+        budget = self.overall_timeout if deadline is None else deadline
+        return await off_loop(
+            lambda: self.get_schedule(start, end),
+            budget=budget,
+            what="getSchedule",
+            service=SERVICE,
+        )
+
+    @property
+    def overall_timeout(self) -> float:
+        return overall_timeout(
+            timeout=self.timeout,
+            num_retries=self.num_retries,
+            max_wait=MAX_INLINE_WAIT,
+            base=BACKOFF_BASE,
+        )
+
+    # -- Events --------------------------------------------------------------------------------
+
+    def insert_event(self, booking) -> str:
+        """Create the booking's event in the write calendar; returns its id. Creating the same
+        booking again returns the first event: Graph matches the transactionId."""
+        calendar_id = self.connection.write_calendar_id
+        path = (
+            "/me/calendar/events"
+            if calendar_id == DEFAULT_CALENDAR
+            else f"/me/calendars/{_segment(calendar_id)}/events"
+        )
+        body = {"transactionId": transaction_id_for(booking), **_event_body(booking)}
+        created = self._call("events.create", "POST", path, json=body)
+        return created["id"]
+
+    def update_event(self, calendar_id: str, event_id: str, booking) -> None:
+        """Rewrite an existing event from the booking (its time or details changed)."""
+        self._call(
+            "events.update", "PATCH", f"/me/events/{_segment(event_id)}", json=_event_body(booking)
+        )
+
+    def delete_event(self, calendar_id: str, event_id: str) -> None:
+        """Delete an event; one that is already gone (404) is fine."""
+        try:
+            self._call("events.delete", "DELETE", f"/me/events/{_segment(event_id)}")
+        except CalendarError as exc:
+            if exc.status in (404, 410):
+                logger.info("Outlook event %s was already gone.", event_id)
+                return
+            raise
+
+    # -- The account -----------------------------------------------------------------------------
+
+    def list_calendars(self) -> list[CalendarInfo]:
+        calendars: list[CalendarInfo] = []
+        url: str | None = "/me/calendars?$select=id,name,canEdit,isDefaultCalendar"
+        while url:
+            page = self._call("calendars.list", "GET", url)
+            calendars.extend(
+                CalendarInfo(
+                    id=entry["id"],
+                    name=entry.get("name") or entry["id"],
+                    can_edit=bool(entry.get("canEdit")),
+                    is_default=bool(entry.get("isDefaultCalendar")),
+                )
+                for entry in page.get("value") or []
+            )
+            url = page.get("@odata.nextLink")
+        return calendars
+
+    def account_address(self) -> str:
+        """The signed-in account's address: its mail, else its sign-in name."""
+        me = self._call("me", "GET", "/me?$select=mail,userPrincipalName,displayName")
+        return str(me.get("mail") or me.get("userPrincipalName") or "")
+
+    # -- Plumbing ------------------------------------------------------------------------------
+
+    def _session(self) -> requests.Session:
+        return _thread_session()
+
+    def _forget_session(self) -> None:
+        # A connection that timed out may still deliver the old answer: start a new one.
+        _forget_thread_session()
+
+    def _call(
+        self,
+        what: str,
+        method: str,
+        path: str,
+        *,
+        json: dict | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Any:
+        """One Graph request with the retry budget: 5xx, 429 and dropped connections are
+        retried up to num_retries times (Retry-After, else jittered backoff); a 401 gets one
+        fresh token. Returns the JSON answer ({} for 204)."""
+        if not self.connection.is_usable:
+            raise CalendarError(
+                "Outlook Calendar is not connected", kind=errors.NOT_CONNECTED, permanent=True
+            )
+        url = path if path.startswith("https://") else settings.MICROSOFT_GRAPH_ENDPOINT + path
+        attempt = 0
+        refreshed = False
+        while True:
+            token = self._token()
+            try:
+                response = self._session().request(
+                    method,
+                    url,
+                    json=json,
+                    headers={"Authorization": f"Bearer {token}", **(headers or {})},
+                    timeout=self.timeout,
+                )
+            except requests.Timeout:
+                # Not retried: a timeout already spent the caller's patience once.
+                self._forget_session()
+                raise CalendarError(
+                    f"{what}: Microsoft Graph did not answer within {self.timeout:g}s",
+                    kind=errors.API_DOWN,
+                ) from None
+            except requests.RequestException as exc:
+                self._forget_session()
+                error = CalendarError(
+                    f"{what}: could not reach Microsoft Graph ({type(exc).__name__})",
+                    kind=errors.API_DOWN,
+                )
+                said = None
+            else:
+                if response.status_code < 300:
+                    return response.json() if response.content else {}
+                if response.status_code == 401 and not refreshed:
+                    refreshed = True
+                    self._fresh_token(stale=token)
+                    continue
+                error = _http_error(what, response)
+                said = retry_after_seconds(response.headers.get("Retry-After"))
+            if error.status == 401:
+                # Refused even with a fresh token: staff should see it; a later try may work.
+                store.record_problem(
+                    connection=self.connection, kind=errors.TOKEN_REVOKED, detail=str(error)
+                )
+                raise error
+            if error.permanent or attempt >= self.num_retries:
+                raise error
+            wait = backoff_seconds(attempt, said, BACKOFF_BASE)
+            if wait > MAX_INLINE_WAIT:
+                raise error
+            attempt += 1
+            logger.info(
+                "%s failed (%s), retry %d of %d in %.2fs",
+                what,
+                error,
+                attempt,
+                self.num_retries,
+                wait,
+            )
+            time.sleep(wait)
+
+    def _token(self) -> str:
+        connection = self.connection
+        if _token_valid(connection.access_token, connection.access_token_expires_at):
+            return connection.access_token
+        return self._fresh_token(stale=connection.access_token)
+
+    def _fresh_token(self, *, stale: str | None) -> str:
+        """A usable access token to replace `stale`: another thread's fresh one from the row
+        if there is one, else one refresh at Microsoft, saved."""
+        connection = self.connection
+        with _refresh_lock(connection.pk):
+            connection.refresh_from_db(
+                fields=["access_token", "access_token_expires_at", "refresh_token", "status"]
+            )
+            if not connection.is_usable:
+                raise CalendarError(
+                    "Outlook Calendar is not connected", kind=errors.NOT_CONNECTED, permanent=True
+                )
+            token, expires_at = connection.access_token, connection.access_token_expires_at
+            if token and token != stale and _token_valid(token, expires_at):
+                return token
+            try:
+                result = identity.confidential_app().acquire_token_by_refresh_token(
+                    connection.refresh_token, scopes=identity.SCOPES
+                )
+            except (requests.RequestException, MsalServiceError, ValueError) as exc:
+                raise CalendarError(
+                    f"token refresh failed: no answer from Microsoft ({type(exc).__name__})",
+                    kind=errors.API_DOWN,
+                ) from None
+            answer = identity.token_answer(result)
+            if answer.error:
+                raise self._refresh_failed(answer)
+            store.save_access_token(
+                connection=connection,
+                access_token=answer.access_token,
+                expires_at=answer.expires_at,
+                refresh_token=answer.refresh_token,
+            )
+            logger.info("Refreshed the Microsoft access token for %s.", connection.business.slug)
+            return answer.access_token
+
+    def _refresh_failed(self, answer: identity.TokenAnswer) -> CalendarError:
+        detail = f"token refresh refused ({answer.error}: {answer.description})"
+        if answer.grant_is_dead:
+            # Only the owner reconnecting can fix it.
+            store.record_problem(
+                connection=self.connection,
+                kind=errors.TOKEN_REVOKED,
+                detail=detail,
+                needs_reconnect=True,
+            )
+            return CalendarError(detail, kind=errors.TOKEN_REVOKED, permanent=True)
+        if answer.client_is_wrong:
+            return CalendarError(
+                f"{detail}; check MICROSOFT_OAUTH_CLIENT_ID and MICROSOFT_OAUTH_CLIENT_SECRET",
+                kind=errors.CALENDAR_ERROR,
+                permanent=True,
+            )
+        return CalendarError(detail, kind=errors.API_DOWN)
+
+
+# -- Helpers ------------------------------------------------------------------------------------
+
+
+def _http_error(what: str, response: requests.Response) -> CalendarError:
+    status = response.status_code
+    code, message = _error_code(response)
+    text = f"{what}: Microsoft Graph answered {status} {code}".rstrip()
+    if message:
+        text += f" ({message[:300]})"
+    retry_after = retry_after_seconds(response.headers.get("Retry-After"))
+    if status == 429:
+        return CalendarError(
+            text,
+            kind=errors.RATE_LIMITED,
+            retry_after=retry_after if retry_after is not None else RATE_LIMIT_PAUSE,
+            status=status,
+        )
+    if status >= 500:
+        return CalendarError(text, kind=errors.API_DOWN, retry_after=retry_after, status=status)
+    if status == 401:
+        return CalendarError(text, kind=errors.TOKEN_REVOKED, status=status)
+    return CalendarError(text, kind=errors.CALENDAR_ERROR, permanent=True, status=status)
+
+
+def _error_code(response: requests.Response) -> tuple[str, str]:
+    """(code, message) of Graph's {"error": {"code", "message"}} body."""
+    try:
+        body = response.json()
+    except ValueError:
+        return "", ""
+    error = body.get("error") if isinstance(body, dict) else None
+    if not isinstance(error, dict):
+        return "", ""
+    return str(error.get("code") or ""), str(error.get("message") or "")
+
+
+def _segment(value: str) -> str:
+    return requests.utils.quote(value, safe="")
+
+
+def _graph_time(moment: datetime) -> str:
+    """Graph's dateTimeTimeZone.dateTime: a local time without offset (the zone is beside it)."""
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="seconds")
+
+
+def _parse_graph_time(value: dict) -> datetime:
+    """A dateTimeTimeZone we asked for in UTC ("2026-12-01T14:00:00.0000000", "UTC")."""
+    text = str(value["dateTime"])
+    if "." in text:
+        head, fraction = text.split(".", 1)
+        text = f"{head}.{fraction[:6]}"
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        if str(value.get("timeZone") or "UTC").upper() not in ("UTC", "COORDINATED UNIVERSAL TIME"):
+            raise CalendarError(
+                f"getSchedule answered in {value.get('timeZone')!r}, not UTC",
+                kind=errors.CALENDAR_ERROR,
+                permanent=True,
+            )
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def _event_body(booking) -> dict:
+    """The event as Outlook stores it: local times in the business's IANA zone."""
+    business = booking.business
+    zone = business.timezone
+    return {
+        "subject": event_title(booking),
+        "body": {"contentType": "text", "content": event_description(booking)},
+        "start": {"dateTime": _local(booking.start, business.tz), "timeZone": zone},
+        "end": {"dateTime": _local(booking.end, business.tz), "timeZone": zone},
+        "showAs": "busy",
+    }
+
+
+def _local(moment: datetime, tz) -> str:
+    return moment.astimezone(tz).replace(tzinfo=None).isoformat(timespec="seconds")
