@@ -1,7 +1,7 @@
 """Availability checks against each calendar's loopback fake, with injected latency.
 
 For each provider (--provider google,outlook), `--checks` checks each for:
-  (a) a warm access token: one round trip (Google FreeBusy / Graph getSchedule, a new client
+  (a) a warm access token: one round trip (Google FreeBusy / Graph calendarView, a new client
       per check, as the provider makes one per fetch);
   (b) an expired access token every time: two round trips (token refresh + the check), the
       refreshed token saved (encrypted) on the connection each time (Outlook: through msal);
@@ -75,6 +75,7 @@ class Calendar:
     title: str
     fake: Any
     check_path: str  # the availability request, as the fake counts it
+    check_method: str
     token_path: str
     connect: Callable[[Any], Any]  # business -> connection
     add_busy: Callable[[datetime, datetime], None]
@@ -92,6 +93,7 @@ def google_calendar(google) -> Calendar:
         title="Google (FreeBusy)",
         fake=google,
         check_path="/calendar/v3/freeBusy",
+        check_method="POST",
         token_path="/token",
         connect=lambda business: connect_business(business, google),
         add_busy=lambda start, end: google.add_event("primary", start, end),
@@ -107,9 +109,10 @@ def outlook_calendar(microsoft) -> Calendar:
 
     return Calendar(
         key="outlook_calendar",
-        title="Outlook (Graph getSchedule, msal)",
+        title="Outlook (Graph calendarView, msal)",
         fake=microsoft,
-        check_path="/v1.0/me/calendar/getSchedule",
+        check_path="/v1.0/me/calendarView",
+        check_method="GET",
         token_path=microsoft.token_path,
         connect=lambda business: connect_business(business, microsoft),
         add_busy=lambda start, end: microsoft.add_event(start, end),
@@ -216,7 +219,7 @@ def report(
 
 def counts(calendar: Calendar) -> tuple[int, int]:
     return (
-        calendar.fake.count("POST", calendar.check_path),
+        calendar.fake.count(calendar.check_method, calendar.check_path),
         calendar.fake.count("POST", calendar.token_path),
     )
 

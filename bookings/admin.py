@@ -239,8 +239,8 @@ class BookingAdmin(BusinessColumnMixin, admin.ModelAdmin):
         """The status, with the customer's "Y" to a text when they sent one."""
         if booking.confirmed_by_text_at and booking.status == Booking.Status.CONFIRMED:
             return format_html(
-                '<span class="nowrap">{} <span class="confirmed-by-text" title="The customer '
-                'answered Y to a text">&#10003; by text</span></span>',
+                '{} <span class="confirmed-by-text" title="Confirmed by text: the customer '
+                'answered Y" aria-label="confirmed by text">&#10003;</span>',
                 booking.get_status_display(),
             )
         return booking.get_status_display()

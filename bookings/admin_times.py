@@ -28,9 +28,16 @@ def business_time_column(field: str, business: str, description: str = "") -> Ca
 
     @admin.display(description=description or field.replace("_", " "), ordering=field)
     def column(self, obj) -> str:
-        # One line in lists: a time broken over three lines is hard to scan.
+        # A time broken over three lines is hard to scan: one line where the list has room,
+        # else the date above the time ("Sat 2026-11-28" / "09:00 EST"), never mid-date.
+        moment = getattr(obj, field)
+        if moment is None:
+            return "-"
+        tz = business_of(obj).tz
         return format_html(
-            '<span class="nowrap">{}</span>', local_time(getattr(obj, field), business_of(obj).tz)
+            '<span class="nowrap">{}</span> <span class="nowrap">{}</span>',
+            local_time(moment, tz, "%a %Y-%m-%d").rsplit(" ", 1)[0],
+            local_time(moment, tz, "%H:%M"),
         )
 
     column.__name__ = f"{field}_local"

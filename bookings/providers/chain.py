@@ -20,6 +20,7 @@ from typing import Any
 
 from django import forms
 
+from bookings.orm import run_orm
 from bookings.providers.base import BookingContext, BookingProvider, ProviderOptionsForm
 from bookings.providers.native import NativeBookingProvider
 from bookings.providers.registry import PROVIDERS, provider_class
@@ -120,18 +121,34 @@ class ChainProvider(NativeBookingProvider):
         return self.writer.on_booked(booking) if self.writer else False
 
     def on_changed(self, booking) -> bool:
-        return self.writer.on_changed(booking) if self.writer else False
+        writer = self.writer_of(booking.pk)
+        return writer.on_changed(booking) if writer else False
 
     def on_cancelled(self, booking) -> bool:
-        return self.writer.on_cancelled(booking) if self.writer else False
+        writer = self.writer_of(booking.pk)
+        return writer.on_cancelled(booking) if writer else False
 
     async def after_booking(self, context: BookingContext, booking_id: int) -> None:
-        if self.writer is not None:
-            await self.writer.after_booking(context, booking_id)
+        writer = await run_orm(self.writer_of)(booking_id)
+        if writer is not None:
+            await writer.after_booking(context, booking_id)
 
     async def after_cancel(self, context: BookingContext, booking_id: int) -> None:
-        if self.writer is not None:
-            await self.writer.after_cancel(context, booking_id)
+        writer = await run_orm(self.writer_of)(booking_id)
+        if writer is not None:
+            await writer.after_cancel(context, booking_id)
+
+    def writer_of(self, booking_id: int) -> BookingProvider | None:
+        """The calendar that holds (or waits for) this booking's event: the source with a sync
+        row for it, whatever the chain is set to today -- after "write events to" changed, or
+        the business was switched back to native, a cancelled booking's event must still be
+        deleted where it is. A booking without one goes to the configured writer."""
+        for key, cls in PROVIDERS.items():
+            store = getattr(cls, "store", None) if cls.calendar_source else None
+            model = getattr(store, "sync_model", None)
+            if model is not None and model.objects.filter(booking_id=booking_id).exists():
+                return self.sources.get(key) or self._member(key)
+        return self.writer
 
 
 def _union(answers) -> list[Interval]:

@@ -124,8 +124,9 @@ class EventSyncer:
     def _usable_connection(self, booking: Booking, sync: EventSync) -> Any:
         connection = self.store.connection_for(booking.business)
         if connection is None or not connection.is_usable:
-            state = connection.get_status_display().lower() if connection else "not connected"
-            message = f"{self.calendar} is {state}; waiting for it to be connected."
+            needs_reconnect = connection is not None and connection.status == "needs_reconnect"
+            state = "needs reconnecting" if needs_reconnect else "is not connected"
+            message = f"{self.calendar} {state}; waiting for it to be connected."
             _note(sync, message)
             _give_up_if_last_attempt(booking, sync, message)
             raise CalendarNotReady(message)

@@ -13,14 +13,21 @@ from integrations.calendar_base.errors import CalendarError
 T = TypeVar("T")
 
 
-async def off_loop(func: Callable[[], T], *, budget: float, what: str, service: str) -> T:
+async def off_loop(
+    func: Callable[[], T],
+    *,
+    budget: float,
+    what: str,
+    service: str,
+    error: type[CalendarError] = CalendarError,
+) -> T:
     """Run func in a worker thread; past `budget` seconds the call is "down" for the caller
     (the thread finishes on its own). A slow service must not hold up other calls' work."""
     work = run_blocking(func)
     try:
         return await asyncio.wait_for(work(), timeout=budget)
     except TimeoutError:
-        raise CalendarError(
+        raise error(
             f"{what}: no answer from {service} within {budget:.1f}s", kind=errors.API_DOWN
         ) from None
 

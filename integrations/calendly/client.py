@@ -5,12 +5,13 @@ budget, token refresh and readable errors live here.
     starts = client.available_starts(event_type_uri, start, end)   # blocking: use a thread
 
 Tokens. The stored access token is used while it has more than a minute left (Calendly's
-live two hours). Otherwise, or after a 401, it is refreshed once: under a per-connection lock
-the row is re-read (another thread may have refreshed already), the token endpoint is asked,
-and the answer is saved at once through `connections.save_tokens`. Calendly's refresh tokens
-are single-use, so the rotated one must be stored before anything else happens.
-`invalid_grant` marks the connection "needs reconnect" here; every other error is raised as
-`CalendlyError` for the caller to record.
+live two hours). Otherwise, or after a 401, it is refreshed once: the row is re-read under a
+row lock (select_for_update: another process may have refreshed already), the token endpoint
+is asked, and the answer is saved at once through `connections.save_tokens`. Calendly's
+refresh tokens are single-use, so the rotated one must be stored before anything else
+happens. `invalid_grant` marks the connection "needs reconnect" here, unless the row by then
+holds another refresh token (a refresh elsewhere spent ours: its tokens are used); every
+other error is raised as `CalendlyError` for the caller to record.
 
 Writes are never retried: a POST /invitees that timed out may have booked at Calendly, so the
 caller is told we could not confirm it rather than booked twice.
@@ -20,9 +21,7 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
 import time
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -30,6 +29,7 @@ from urllib.parse import urlsplit
 
 import requests
 from django.conf import settings
+from django.db import transaction
 from django.views.decorators.debug import sensitive_variables
 
 from integrations.calendar_base.errors import CalendarError, retry_after_seconds
@@ -185,15 +185,6 @@ def request_tokens(form: dict[str, str], *, timeout: float) -> TokenResponse:
         owner=str(body.get("owner") or ""),
         organization=str(body.get("organization") or ""),
     )
-
-
-_refresh_locks: defaultdict[int, threading.Lock] = defaultdict(threading.Lock)
-_refresh_locks_guard = threading.Lock()
-
-
-def _refresh_lock(connection_id: int) -> threading.Lock:
-    with _refresh_locks_guard:
-        return _refresh_locks[connection_id]
 
 
 def _fresh(token: str | None, expires_at: datetime | None) -> bool:
@@ -388,38 +379,54 @@ class CalendlyClient:
         connection = self.connection
         if not force and _fresh(connection.access_token, connection.access_token_expires_at):
             return connection.access_token
-        with _refresh_lock(connection.pk):
-            current = CalendlyConnection.objects.get(pk=connection.pk)
+        # The row lock serialises refreshes across processes (Daphne, outbox workers) on
+        # Postgres; the loser then finds the winner's tokens when the row is read.
+        with transaction.atomic():
+            current = CalendlyConnection.objects.select_for_update().get(pk=connection.pk)
             if current.access_token != stale and _fresh(
                 current.access_token, current.access_token_expires_at
             ):
-                # Another thread refreshed while we waited: use its token.
+                # Someone else refreshed while we waited: use their token.
                 self._adopt(current)
                 return current.access_token
             if not current.is_usable:
                 raise CalendlyError(
                     "Calendly is not connected", kind=connections.NOT_CONNECTED, permanent=True
                 )
+            sent = current.refresh_token
             try:
                 tokens = request_tokens(
-                    {"grant_type": "refresh_token", "refresh_token": current.refresh_token},
-                    timeout=self.timeout,
+                    {"grant_type": "refresh_token", "refresh_token": sent}, timeout=self.timeout
                 )
             except CalendlyError as exc:
-                if exc.kind == connections.TOKEN_REVOKED:
-                    connections.record_problem(
-                        connection=current, kind=exc.kind, detail=str(exc), needs_reconnect=True
-                    )
-                    self._adopt(current)
-                raise
-            connections.save_tokens(
-                connection=current,
-                access_token=tokens.access_token,
-                expires_at=tokens.expires_at,
-                refresh_token=tokens.refresh_token,
-            )
-            self._adopt(current)
-            return tokens.access_token
+                if exc.kind != connections.TOKEN_REVOKED:
+                    raise
+                revoked = exc
+            else:
+                connections.save_tokens(
+                    connection=current,
+                    access_token=tokens.access_token,
+                    expires_at=tokens.expires_at,
+                    refresh_token=tokens.refresh_token,
+                )
+                self._adopt(current)
+                return tokens.access_token
+        # Single-use refresh tokens: a refresh that won without waiting for our lock (SQLite
+        # has no row locks) spent ours, and its rotated tokens are in the row: use them.
+        winner = CalendlyConnection.objects.get(pk=connection.pk)
+        if (
+            winner.is_usable
+            and winner.refresh_token != sent
+            and _fresh(winner.access_token, winner.access_token_expires_at)
+        ):
+            self._adopt(winner)
+            return winner.access_token
+        # Recorded outside the transaction, which the raise would roll back.
+        connections.record_problem(
+            connection=winner, kind=revoked.kind, detail=str(revoked), needs_reconnect=True
+        )
+        self._adopt(winner)
+        raise revoked
 
     def _adopt(self, current: CalendlyConnection) -> None:
         for name in ("access_token", "access_token_expires_at", "refresh_token", "status"):

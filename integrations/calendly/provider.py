@@ -250,6 +250,7 @@ class CalendlyProvider(BookingProvider):
 
     async def _settled(self, context: BookingContext, invitee: Invitee, outcome) -> BookingIntent:
         if outcome.booking is not None:
+            self._fetched.clear()  # the host is busy then now, whatever this call read before
             return BookingIntent(booked=True, booking_id=outcome.booking.pk)
         # Calendly booked a time our own records hold for someone else (a booking staff made
         # here): undo it at Calendly rather than keep a booking only Calendly knows.

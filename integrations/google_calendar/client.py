@@ -17,7 +17,6 @@ every other error is raised as `GoogleCalendarError` for the caller to record.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import http.client
 import logging
@@ -28,7 +27,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 import google_auth_httplib2
 import httplib2
@@ -38,10 +37,10 @@ from google.oauth2.credentials import Credentials
 from googleapiclient.discovery import build
 from googleapiclient.errors import HttpError
 
-from bookings.orm import run_blocking
 from bookings.slots import Interval
 from integrations.calendar_base.errors import CalendarError, backoff_seconds, retry_after_seconds
 from integrations.calendar_base.event_text import event_description, event_title, merge_busy
+from integrations.calendar_base.off_loop import off_loop, overall_timeout
 from integrations.google_calendar import connections
 from integrations.google_calendar.models import GoogleCalendarConnection
 
@@ -67,8 +66,6 @@ RATE_LIMIT_PAUSE = 30.0
 RATE_LIMIT_REASONS = {"rateLimitExceeded", "userRateLimitExceeded"}
 EVENT_ID_PREFIX = "rcpt"  # base32hex letters only (a-v)
 BOOKING_PROPERTY = "receptionist_booking"
-
-T = TypeVar("T")
 
 
 class GoogleCalendarError(CalendarError):
@@ -283,10 +280,12 @@ class CalendarClient:
 
     @property
     def overall_timeout(self) -> float:
-        """The most a sync call can take: every attempt timing out plus the backoff waits."""
-        attempts = self.num_retries + 1
-        waits = sum(min(MAX_INLINE_WAIT, BACKOFF_BASE * 2**n) for n in range(self.num_retries))
-        return self.timeout * attempts + waits + 1.0
+        return overall_timeout(
+            timeout=self.timeout,
+            num_retries=self.num_retries,
+            max_wait=MAX_INLINE_WAIT,
+            base=BACKOFF_BASE,
+        )
 
     async def afree_busy(
         self,
@@ -296,20 +295,14 @@ class CalendarClient:
         *,
         deadline: float | None = None,
     ) -> FreeBusy:
-        return await self._off_loop(
-            "freeBusy", lambda: self.free_busy(calendar_ids, start, end), deadline
-        )
-
-    async def _off_loop(self, what: str, func: Callable[[], T], deadline: float | None) -> T:
         # A slow Google must not hold up other calls' database work (bookings.orm).
-        budget = self.overall_timeout if deadline is None else deadline
-        work = run_blocking(func)
-        try:
-            return await asyncio.wait_for(work(), timeout=budget)
-        except TimeoutError:
-            raise GoogleCalendarError(
-                f"{what}: no answer from Google within {budget:.1f}s", kind=connections.API_DOWN
-            ) from None
+        return await off_loop(
+            lambda: self.free_busy(calendar_ids, start, end),
+            budget=self.overall_timeout if deadline is None else deadline,
+            what="freeBusy",
+            service="Google",
+            error=GoogleCalendarError,
+        )
 
     # -- Plumbing ------------------------------------------------------------------------------
 

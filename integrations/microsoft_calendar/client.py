@@ -2,7 +2,7 @@
 readable errors live here, so the provider and the sync tasks never see requests or msal.
 
     client = GraphClient(connection)
-    answer = client.get_schedule(start, end)          # sync: run it off the event loop
+    answer = client.get_schedule(start, end)          # busy times (calendarView); sync
     answer = await client.aget_schedule(start, end)
 
 Tokens. The cached access token (encrypted on the connection) is used while it has more than
@@ -24,7 +24,8 @@ import uuid
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
+from urllib.parse import urlencode
 
 import requests
 from django.conf import settings
@@ -43,9 +44,9 @@ from integrations.microsoft_calendar.models import DEFAULT_CALENDAR, OutlookCale
 
 logger = logging.getLogger(__name__)
 
-# getSchedule refuses long ranges: ask a month at a time.
-SCHEDULE_MAX_RANGE = timedelta(days=31)
-# scheduleItem statuses that make a time busy for us ("workingElsewhere" and "free" don't).
+# Events per calendarView page (Graph's default is 10; @odata.nextLink gives the rest).
+CALENDAR_VIEW_PAGE = 100
+# Event showAs values that make a time busy for us ("free" and "workingElsewhere" don't).
 BUSY_STATUSES = {"busy", "tentative", "oof", "unknown"}
 # Refresh this long before Microsoft's expiry (clock skew, a slow request).
 REFRESH_MARGIN = timedelta(minutes=5)
@@ -53,8 +54,6 @@ BACKOFF_BASE = 0.5  # tests set it to 0
 MAX_INLINE_WAIT = 5.0  # a longer Retry-After goes back to the caller (outbox, degradation)
 RATE_LIMIT_PAUSE = 30.0  # when a 429 carries no Retry-After
 SERVICE = "Microsoft Graph"
-
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -127,53 +126,44 @@ class GraphClient:
     # -- Availability ------------------------------------------------------------------------
 
     def get_schedule(self, start: datetime, end: datetime) -> CalendarAnswer:
-        """The account's free/busy between start and end (getSchedule on its own mailbox,
-        which Outlook computes from the default calendar). A schedule Graph reports an error
-        for is in `unknown`, never free."""
+        """The account's busy times between start and end, from the calendar staff picked
+        (the default one unless they chose another): its calendarView, which works for work
+        and personal (Outlook.com) accounts alike -- getSchedule does not support personal
+        accounts. Cancelled events and ones shown as free or workingElsewhere don't count."""
         if start.tzinfo is None or end.tzinfo is None:
             raise ValueError("get_schedule needs aware datetimes")
-        schedule = self.connection.account_email
-        if not schedule:
-            raise CalendarError(
-                "the connected account's address is unknown: reconnect the calendar",
-                kind=errors.CALENDAR_ERROR,
-                permanent=True,
-            )
+        calendar_id = self.connection.write_calendar_id
+        base = (
+            "/me/calendarView"
+            if calendar_id == DEFAULT_CALENDAR
+            else f"/me/calendars/{_segment(calendar_id)}/calendarView"
+        )
+        query = urlencode(
+            {
+                "startDateTime": _graph_instant(start),
+                "endDateTime": _graph_instant(end),
+                "$select": "showAs,isCancelled,start,end",
+                "$top": str(CALENDAR_VIEW_PAGE),
+            }
+        )
         busy: list[Interval] = []
-        unknown: dict[str, str] = {}
-        cursor, end = start.astimezone(UTC), end.astimezone(UTC)
-        while cursor < end:
-            chunk_end = min(cursor + SCHEDULE_MAX_RANGE, end)
-            answer = self._call(
-                "getSchedule",
-                "POST",
-                "/me/calendar/getSchedule",
-                json={
-                    "schedules": [schedule],
-                    "startTime": {"dateTime": _graph_time(cursor), "timeZone": "UTC"},
-                    "endTime": {"dateTime": _graph_time(chunk_end), "timeZone": "UTC"},
-                    "availabilityViewInterval": 15,
-                },
-                # Times come back in UTC (the default, said out loud).
+        url: str | None = f"{base}?{query}"
+        while url:
+            page = self._call(
+                "calendarView",
+                "GET",
+                url,
+                # Times come back in UTC, said out loud (else the mailbox's zone).
                 headers={"Prefer": 'outlook.timezone="UTC"'},
             )
-            found = {item.get("scheduleId", "").lower(): item for item in answer.get("value", [])}
-            item = found.get(schedule.lower())
-            if item is None:
-                unknown.setdefault(schedule, "missing from Microsoft's answer")
-            elif item.get("error"):
-                error = item["error"]
-                unknown.setdefault(
-                    schedule, str(error.get("message") or error.get("responseCode") or "error")
-                )
-            else:
-                busy.extend(
-                    (_parse_graph_time(entry["start"]), _parse_graph_time(entry["end"]))
-                    for entry in item.get("scheduleItems") or []
-                    if str(entry.get("status", "")).lower() in BUSY_STATUSES
-                )
-            cursor = chunk_end
-        return CalendarAnswer(busy=merge_busy(busy), unknown=unknown)
+            busy.extend(
+                (_parse_graph_time(entry["start"]), _parse_graph_time(entry["end"]))
+                for entry in page.get("value") or []
+                if not entry.get("isCancelled")
+                and str(entry.get("showAs") or "busy") in BUSY_STATUSES
+            )
+            url = page.get("@odata.nextLink")
+        return CalendarAnswer(busy=merge_busy(busy), unknown={})
 
     async def aget_schedule(
         self, start: datetime, end: datetime, *, deadline: float | None = None
@@ -182,7 +172,7 @@ class GraphClient:
         return await off_loop(
             lambda: self.get_schedule(start, end),
             budget=budget,
-            what="getSchedule",
+            what="calendarView",
             service=SERVICE,
         )
 
@@ -435,9 +425,9 @@ def _segment(value: str) -> str:
     return requests.utils.quote(value, safe="")
 
 
-def _graph_time(moment: datetime) -> str:
-    """Graph's dateTimeTimeZone.dateTime: a local time without offset (the zone is beside it)."""
-    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="seconds")
+def _graph_instant(moment: datetime) -> str:
+    """An ISO 8601 instant in UTC for calendarView's startDateTime/endDateTime."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _parse_graph_time(value: dict) -> datetime:
@@ -450,7 +440,7 @@ def _parse_graph_time(value: dict) -> datetime:
     if moment.tzinfo is None:
         if str(value.get("timeZone") or "UTC").upper() not in ("UTC", "COORDINATED UNIVERSAL TIME"):
             raise CalendarError(
-                f"getSchedule answered in {value.get('timeZone')!r}, not UTC",
+                f"calendarView answered in {value.get('timeZone')!r}, not UTC",
                 kind=errors.CALENDAR_ERROR,
                 permanent=True,
             )

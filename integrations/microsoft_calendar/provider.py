@@ -1,5 +1,5 @@
 """OutlookCalendarProvider: the native checks plus the Outlook account's busy times, from
-Graph's getSchedule. Degradation, the in-call prefetch and the live re-check before booking
+Graph's calendarView. Degradation, the in-call prefetch and the live re-check before booking
 are the shared CalendarSourceProvider's (integrations.calendar_base.provider)."""
 
 from __future__ import annotations

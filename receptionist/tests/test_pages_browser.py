@@ -53,8 +53,9 @@ for day in range(-2, 5):
             outcome=["booked", "booked", "message_taken", "abandoned"][n], booking=booking,
             ended_at=timezone.now(),
         )
-        Call.objects.filter(pk=call.pk).update(
-            started_at=start - dt.timedelta(days=7, hours=n))
+        called = start - dt.timedelta(days=7, hours=n)
+        Call.objects.filter(pk=call.pk).update(  # calls last minutes, not the week since
+            started_at=called, ended_at=called + dt.timedelta(minutes=1 + n, seconds=17 * n))
         CallTurn.objects.bulk_create(
             CallTurn(call=call, speaker="receptionist", text="...", at=start,
                      first_token_ms=180 + 37 * ((day + 2) * 4 + n + t) % 400)

@@ -8,11 +8,12 @@ from __future__ import annotations
 import pytest
 from asgiref.sync import sync_to_async
 
-from bookings.models import Business
+from bookings.models import Booking, Business
 from bookings.outbox import run_due
 from bookings.providers.base import BookingContext
 from bookings.providers.chain import ChainOptionsForm, ChainProvider
 from bookings.providers.registry import resolve_provider
+from bookings.services import cancel_booking
 from bookings.slots import Refusal
 from bookings.tests.factories import BookingFactory, BusinessFactory, ServiceFactory
 from bookings.tests.timeutil import local, upcoming
@@ -110,7 +111,7 @@ async def test_outlook_down_degrades_alone_while_google_still_counts(fake_google
     tuesday = await sync_to_async(upcoming)(business, 1)
     fake_google.add_event("primary", local(business, tuesday, 10), local(business, tuesday, 11))
     fake_microsoft.add_event(local(business, tuesday, 11), local(business, tuesday, 12))
-    fake_microsoft.fail("/v1.0/me/calendar/getSchedule", 503, times=100)
+    fake_microsoft.fail("/v1.0/me/calendarView", 503, times=100)
     provider = await chain_for(business)
 
     google_busy = await provider.check_availability(
@@ -126,3 +127,34 @@ async def test_outlook_down_degrades_alone_while_google_still_counts(fake_google
     google_sync = await CalendarEventSync.objects.aget(booking_id=intent.booking_id)
     assert google_sync.status == CalendarEventSync.Status.SYNCED
     assert not await OutlookEventSync.objects.filter(booking_id=intent.booking_id).aexists()
+
+
+@pytest.mark.parametrize(
+    "switched_to",
+    [
+        ("native", {}),  # the kill switch
+        ("chain", {"sources": [GOOGLE, OUTLOOK], "write_events_to": GOOGLE}),  # a new writer
+    ],
+    ids=["chain-switched-off", "writer-changed"],
+)
+async def test_a_cancelled_bookings_event_is_deleted_where_it_was_written(
+    fake_google, fake_microsoft, switched_to
+):
+    business = await sync_to_async(salon)(OUTLOOK)
+    haircut = await sync_to_async(ServiceFactory)(business=business, duration_minutes=30)
+    await sync_to_async(connect_google)(business, fake_google)
+    await sync_to_async(connect_outlook)(business, fake_microsoft)
+    tuesday = await sync_to_async(upcoming)(business, 1)
+    provider = await chain_for(business)
+    intent = await provider.create_booking(context(business, haircut, local(business, tuesday, 13)))
+    await sync_to_async(run_due)()
+    assert len(fake_microsoft.events()) == 1
+
+    business.booking_provider, business.provider_options = switched_to
+    await business.asave(update_fields=["booking_provider", "provider_options"])
+    booking = await Booking.objects.select_related("business", "service").aget(pk=intent.booking_id)
+    await sync_to_async(cancel_booking)(booking=booking)
+    await sync_to_async(run_due)()
+
+    assert fake_microsoft.events() == []
+    assert fake_google.events("primary") == []

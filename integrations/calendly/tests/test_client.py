@@ -9,8 +9,11 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from bookings.models import OutboxTask
+from integrations.calendly import client as client_module
 from integrations.calendly import connections
 from integrations.calendly.client import CalendlyClient, CalendlyError
+from integrations.calendly.models import CalendlyConnection
 
 pytestmark = pytest.mark.django_db
 
@@ -59,3 +62,42 @@ def test_event_types_are_the_connected_users(connection, fake_calendly):
         ("Haircut", 30, True),
         ("Colour", 120, True),
     ]
+
+
+def test_losing_a_refresh_race_to_another_process_keeps_the_winners_tokens(
+    business, connection, haircut_type, fake_calendly, monkeypatch
+):
+    """Refresh tokens are single-use: when another process (a second Daphne, an outbox
+    worker) spent ours first, its rotated tokens are used, not a false "needs reconnect"."""
+    business.notification_emails = "owner@salon.example"
+    business.save(update_fields=["notification_emails"])
+    fake_calendly.expire_access_tokens()
+    connection.access_token_expires_at = timezone.now() - timedelta(minutes=5)
+    connection.save(update_fields=["access_token_expires_at"])
+    real_request_tokens = client_module.request_tokens
+
+    def other_process_wins(form, *, timeout):
+        # The other process refreshed with the same refresh token just before us.
+        other = CalendlyConnection.objects.get(pk=connection.pk)
+        won = real_request_tokens(dict(form), timeout=timeout)
+        connections.save_tokens(
+            connection=other,
+            access_token=won.access_token,
+            expires_at=won.expires_at,
+            refresh_token=won.refresh_token,
+        )
+        monkeypatch.setattr(client_module, "request_tokens", real_request_tokens)
+        return real_request_tokens(form, timeout=timeout)  # ours: invalid_grant
+
+    monkeypatch.setattr(client_module, "request_tokens", other_process_wins)
+    start = timezone.now() + timedelta(days=1)
+
+    starts = CalendlyClient(connection).available_starts(
+        haircut_type, start, start + timedelta(days=1)
+    )
+
+    assert starts
+    connection.refresh_from_db()
+    assert connection.status == CalendlyConnection.Status.CONNECTED
+    assert connection.access_token and connection.refresh_token
+    assert not OutboxTask.objects.filter(kind="staff.email").exists()

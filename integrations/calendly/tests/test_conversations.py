@@ -11,23 +11,11 @@ from asgiref.sync import sync_to_async
 
 from bookings.models import Booking, Service
 from bookings.tests.timeutil import upcoming
-from calls.tests.conversation import Conversation, demo_business
-from integrations.calendly.tests.connected import connect_business, map_service
+from calls.tests.conversation import Conversation
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 DAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
-
-
-@pytest.fixture
-async def salon(fake_calendly):
-    business = await demo_business()
-    business.booking_provider = "calendly"
-    await sync_to_async(business.save)(update_fields=["booking_provider"])
-    await sync_to_async(connect_business)(business, fake_calendly)
-    haircut = await sync_to_async(Service.objects.get)(business=business, name="Haircut")
-    await sync_to_async(map_service)(haircut, fake_calendly)
-    return business
 
 
 @sync_to_async

@@ -244,7 +244,9 @@ def test_not_connected_waits_and_says_why(business, haircut, fake_google):
 
     booking.refresh_from_db()
     assert sync_of(booking).status == SyncStatus.PENDING
-    assert "not connected" in sync_of(booking).error
+    assert sync_of(booking).error == (
+        "Google Calendar is not connected; waiting for it to be connected."
+    )
     assert task_for(booking).status == OutboxTask.Status.PENDING
 
 

@@ -18,7 +18,8 @@ documented shapes (the templates in fixtures/*.json):
 - `{authority}/oauth2/v2.0/token`: authorization_code and refresh_token grants (refresh tokens
   rotate, as Microsoft's do); a reused code, a wrong verifier, or an invalidated refresh token
   -> 400 `invalid_grant` with an AADSTS description; a wrong secret -> 401 `invalid_client`.
-- Graph under `/v1.0`: GET /me, GET /me/calendars, POST /me/calendar/getSchedule, POST
+- Graph under `/v1.0`: GET /me, GET /me/calendars, GET /me/calendarView and
+  /me/calendars/{id}/calendarView (paged by $top/$skip, @odata.nextLink), POST
   /me/calendar/events and /me/calendars/{id}/events (a repeated `transactionId` gives back the
   first event), PATCH / GET / DELETE /me/events/{id}. Requests need a live bearer token with
   the right scope, else 401 InvalidAuthenticationToken / 403 ErrorAccessDenied.
@@ -62,9 +63,6 @@ WRITE_SCOPES = {"calendars.readwrite"}
 USER_SCOPES = {"user.read"}
 GRANTED_SCOPES = ["Calendars.ReadWrite", "User.Read", "profile", "openid", "email"]
 CODE_LIFETIME = timedelta(minutes=10)
-# getSchedule refuses longer ranges (Microsoft: "less than 42 days").
-MAX_SCHEDULE_RANGE = timedelta(days=42)
-STATUS_DIGIT = {"free": "0", "tentative": "1", "busy": "2", "oof": "3", "workingElsewhere": "4"}
 
 
 def fixture(name: str) -> dict:
@@ -289,6 +287,9 @@ class FakeMicrosoft:
             event = self._create_event(calendar_id or self.default_calendar, body)
         return event.id
 
+    def calendar_ids(self) -> list[str]:
+        return list(self._calendars)
+
     def events(self, calendar_id: str | None = None) -> list[dict]:
         """Events in a calendar (default: the default one), as Graph would return them."""
         wanted = calendar_id or self.default_calendar
@@ -340,7 +341,7 @@ class FakeMicrosoft:
         retry_after: float | None = None,
     ) -> None:
         """Answer the next `times` requests under `path_prefix` (e.g. "/v1.0/me/calendar/
-        getSchedule" or the token path) with `status` and Microsoft's error body."""
+        calendarView" or the token path) with `status` and Microsoft's error body."""
         with self._lock:
             self._faults.append(Fault(path_prefix, status, code, times, retry_after))
 
@@ -524,59 +525,60 @@ class FakeMicrosoft:
         ]
         return 200, body
 
-    def get_schedule(self, body: dict, prefer: str) -> tuple[int, dict]:
+    def calendar_view(
+        self, calendar_id: str | None, query: dict[str, str], prefer: str
+    ) -> tuple[int, dict]:
+        """GET /me/calendarView or /me/calendars/{id}/calendarView: the events overlapping
+        [startDateTime, endDateTime), a page of `$top` (Graph's default 10) at a time with an
+        @odata.nextLink carrying `$skip`; times in the Prefer zone (else UTC)."""
+        calendar = self._calendars.get(calendar_id or self.default_calendar)
+        if calendar is None:
+            return 404, graph_error(404)
         try:
-            schedules = list(body["schedules"])
-            start = _instant(body["startTime"])
-            end = _instant(body["endTime"])
-            interval = int(body.get("availabilityViewInterval") or 30)
-        except (KeyError, TypeError, ValueError):
-            return 400, graph_error(400, "ErrorInvalidParameter", "Invalid request body.")
-        if end <= start or end - start >= MAX_SCHEDULE_RANGE:
+            start = _parse_instant(query["startDateTime"])
+            end = _parse_instant(query["endDateTime"])
+            top = int(query.get("$top") or 10)
+            skip = int(query.get("$skip") or 0)
+        except (KeyError, ValueError):
             return 400, graph_error(
-                400, "ErrorInvalidTimeInterval", "The time period must be less than 42 days."
+                400,
+                "ErrorInvalidParameter",
+                "This request requires a time window specified by the query string parameters "
+                "StartDateTime and EndDateTime.",
             )
         zone = _prefer_zone(prefer)
-        template = fixture("schedule_information")
-        answer = {"@odata.context": template["@odata.context"], "value": []}
-        for schedule in schedules:
-            if str(schedule).lower() != self.account_email.lower():
-                error = fixture("schedule_error")
-                error["scheduleId"] = schedule
-                answer["value"].append(error)
-                continue
-            with self._lock:
-                mine = sorted(
-                    (
-                        e
-                        for e in self._events.values()
-                        if e.calendar_id == self.default_calendar
-                        and not e.resource.get("isCancelled")
-                        and e.start < end
-                        and e.end > start
-                    ),
-                    key=lambda e: e.start,
-                )
-            item_template = template["value"][0]["scheduleItems"][0]
-            items = [
-                {
-                    **item_template,
-                    "status": e.resource.get("showAs", "busy"),
-                    "subject": e.resource.get("subject", ""),
-                    "location": "",
-                    "isMeeting": False,
-                    "start": {"dateTime": graph_time(e.start, zone), "timeZone": _zone_name(zone)},
-                    "end": {"dateTime": graph_time(e.end, zone), "timeZone": _zone_name(zone)},
-                }
-                for e in mine
-            ]
-            answer["value"].append(
-                {
-                    "scheduleId": schedule,
-                    "availabilityView": _availability_view(mine, start, end, interval),
-                    "scheduleItems": items,
-                    "workingHours": template["value"][0]["workingHours"],
-                }
+        with self._lock:
+            mine = sorted(
+                (
+                    e
+                    for e in self._events.values()
+                    if e.calendar_id == calendar.id and e.start < end and e.end > start
+                ),
+                key=lambda e: e.start,
+            )
+            page = [copy.deepcopy(e.resource) for e in mine[skip : skip + top]]
+        for resource, event in zip(page, mine[skip : skip + top], strict=True):
+            resource.pop("calendar_id", None)
+            resource["start"] = {
+                "dateTime": graph_time(event.start, zone),
+                "timeZone": _zone_name(zone),
+            }
+            resource["end"] = {
+                "dateTime": graph_time(event.end, zone),
+                "timeZone": _zone_name(zone),
+            }
+        answer: dict = {
+            "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#users('"
+            + self.account_email.replace("@", "%40")
+            + "')/calendarView",
+            "value": page,
+        }
+        if skip + top < len(mine):
+            answer["@odata.nextLink"] = (
+                f"{self.base_url}{GRAPH}/me/"
+                + (f"calendars/{calendar_id}/" if calendar_id else "")
+                + "calendarView?"
+                + urlencode({**query, "$skip": str(skip + top)})
             )
         return 200, answer
 
@@ -798,13 +800,14 @@ class _Handler(BaseHTTPRequestHandler):
             form = {k: v[-1] for k, v in parse_qs(raw.decode()).items()}
             return self._reply(*fake.token(form))
         if path.startswith(GRAPH + "/"):
-            return self._graph(method, path[len(GRAPH) :], raw)
+            return self._graph(method, path[len(GRAPH) :], raw, query)
         return self._reply(404, graph_error(404))
 
-    def _graph(self, method: str, path: str, raw: bytes) -> None:
+    def _graph(self, method: str, path: str, raw: bytes, query: dict[str, str]) -> None:
         fake = self.fake
+        prefer = self.headers.get("Prefer", "")
         needed = USER_SCOPES if path == "/me" else CALENDAR_SCOPES
-        if method in ("POST", "PATCH", "DELETE") and path != "/me/calendar/getSchedule":
+        if method in ("POST", "PATCH", "DELETE"):
             needed = WRITE_SCOPES
         refused = fake.authorize_bearer(self.headers.get("Authorization", ""), needed)
         if refused:
@@ -821,8 +824,10 @@ class _Handler(BaseHTTPRequestHandler):
                 return self._reply(*fake.me())
             case ("GET", ["me", "calendars"]):
                 return self._reply(*fake.calendars())
-            case ("POST", ["me", "calendar", "getSchedule"]):
-                return self._reply(*fake.get_schedule(body, self.headers.get("Prefer", "")))
+            case ("GET", ["me", "calendarView"]):
+                return self._reply(*fake.calendar_view(None, query, prefer))
+            case ("GET", ["me", "calendars", calendar_id, "calendarView"]):
+                return self._reply(*fake.calendar_view(calendar_id, query, prefer))
             case ("POST", ["me", "calendar", "events"]):
                 return self._reply(*fake.create_event(None, body))
             case ("POST", ["me", "calendars", calendar_id, "events"]):
@@ -919,15 +924,7 @@ def _zone_name(zone: ZoneInfo) -> str:
     return "UTC" if zone.key == "UTC" else zone.key
 
 
-def _availability_view(events: list[FakeEvent], start: datetime, end: datetime, step: int) -> str:
-    view = []
-    cursor = start
-    while cursor < end:
-        slot_end = cursor + timedelta(minutes=step)
-        digit = "0"
-        for event in events:
-            if event.start < slot_end and event.end > cursor:
-                digit = max(digit, STATUS_DIGIT.get(event.resource.get("showAs", "busy"), "2"))
-        view.append(digit)
-        cursor = slot_end
-    return "".join(view)
+def _parse_instant(text: str) -> datetime:
+    """calendarView's startDateTime/endDateTime: ISO 8601, UTC unless an offset is given."""
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)

@@ -1,5 +1,5 @@
 """OutlookCalendarProvider through msal and our Graph client against the loopback fake
-Microsoft: getSchedule's busy times add to the native checks, answers during a call come
+Microsoft: calendarView's busy times add to the native checks, answers during a call come
 from the prefetch, the chosen slot is re-checked live before booking, and every failure
 (not connected, down, throttled, revoked) degrades to the native checks with the problem
 recorded on the connection. DST is a test case."""
@@ -26,7 +26,7 @@ from integrations.microsoft_calendar.tests.connected import connect_business
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-SCHEDULE = "/v1.0/me/calendar/getSchedule"
+SCHEDULE = "/v1.0/me/calendarView"
 
 
 @pytest.fixture
@@ -133,14 +133,14 @@ async def test_answers_during_a_call_come_from_the_prefetch(
     provider = provider_for(business)
 
     await provider.prepare_for_call()
-    asked = fake_microsoft.count("POST", SCHEDULE)
+    asked = fake_microsoft.count("GET", SCHEDULE)
     for hour in (9, 10, 14, 15, 16):
         await provider.check_availability(
             context(business, haircut, local(business, tuesday, hour))
         )
 
     assert asked >= 1  # the horizon, a month per request
-    assert fake_microsoft.count("POST", SCHEDULE) == asked
+    assert fake_microsoft.count("GET", SCHEDULE) == asked
 
 
 async def test_the_chosen_slot_is_rechecked_with_outlook_before_booking(
@@ -191,7 +191,7 @@ async def test_not_connected_falls_back_to_our_own_bookings(business, haircut, f
     intent = await provider.create_booking(context(business, haircut, local(business, tuesday, 15)))
 
     assert result.available and intent.booked
-    assert fake_microsoft.count("POST", SCHEDULE) == 0
+    assert fake_microsoft.count("GET", SCHEDULE) == 0
 
 
 @pytest.mark.parametrize(
@@ -228,7 +228,7 @@ async def test_a_throttled_graph_is_not_waited_on_during_a_call(
         context(business, haircut, local(business, tuesday, 15))
     )
     assert result.available and time.monotonic() - started < 5
-    assert fake_microsoft.count("POST", SCHEDULE) == 1
+    assert fake_microsoft.count("GET", SCHEDULE) == 1
 
 
 async def test_a_slow_graph_is_cut_short(business, haircut, connection, fake_microsoft, settings):

@@ -91,8 +91,7 @@ class Command(BaseCommand):
     def _print_events(self, microsoft: FakeMicrosoft, zone: ZoneInfo) -> None:
         seen: dict[str, str] = {}
         while True:
-            calendars = [c.id for c in microsoft._calendars.values()]
-            current = {e["id"]: e for c in calendars for e in microsoft.events(c)}
+            current = {e["id"]: e for c in microsoft.calendar_ids() for e in microsoft.events(c)}
             for event_id, event in current.items():
                 if event_id not in seen:
                     seen[event_id] = event["subject"]
