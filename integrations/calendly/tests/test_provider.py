@@ -9,6 +9,7 @@ from datetime import timedelta
 
 import pytest
 from asgiref.sync import sync_to_async
+from django.db import OperationalError
 from django.utils import timezone
 
 from bookings import outbox
@@ -20,6 +21,7 @@ from bookings.slots import Refusal
 from bookings.tests.factories import ServiceFactory
 from bookings.tests.timeutil import local, upcoming
 from integrations.calendly import connections
+from integrations.calendly import provider as provider_module
 from integrations.calendly.models import CalendlyBooking, CalendlyConnection
 from integrations.calendly.provider import CalendlyProvider
 from integrations.calendly.tests.connected import PHONE_BOOKINGS, map_service
@@ -187,6 +189,85 @@ async def test_a_local_booking_in_the_way_undoes_the_calendly_booking(
     assert not intent.booked and intent.reason == Refusal.TAKEN
     assert fake_calendly.invitees() == []  # cancelled again at Calendly
     assert len(fake_calendly.invitees(status="canceled")) == 1
+
+
+async def test_a_clash_calendly_will_not_cancel_is_sent_to_staff(
+    business, haircut, haircut_type, connection, fake_calendly
+):
+    business.notification_emails = "owner@salon.example"
+    await sync_to_async(business.save)(update_fields=["notification_emails"])
+    start = local(business, upcoming(business, TUESDAY), 15)
+    await sync_to_async(book_slot)(
+        business=business,
+        service=haircut,
+        start=start,
+        customer_name="Walk-in",
+        customer_phone="+15555550999",
+        provider="native",
+    )
+    fake_calendly.fail("/scheduled_events", 503, times=10)
+
+    intent = await provider_for(business).create_booking(context(business, haircut, start))
+
+    assert not intent.booked and intent.reason == Refusal.TAKEN
+    assert len(fake_calendly.invitees()) == 1  # still in Calendly: staff must cancel it
+    (notice,) = await sync_to_async(list)(OutboxTask.objects.filter(kind="staff.email"))
+    assert "Cancel a booking in Calendly" in notice.payload["subject"]
+    assert "Maria (+15555550123), Haircut" in notice.payload["body"]
+    assert "cancel it in Calendly" in (await reload(connection)).last_error
+
+
+def _saving_fails(*args, **kwargs):
+    raise OperationalError("could not write: the database is unavailable")
+
+
+async def test_a_booking_we_cannot_save_is_cancelled_at_calendly(
+    business, haircut, haircut_type, fake_calendly, monkeypatch
+):
+    monkeypatch.setattr(provider_module, "book_slot", _saving_fails)
+    start = local(business, upcoming(business, TUESDAY), 15)
+
+    intent = await provider_for(business).create_booking(context(business, haircut, start))
+
+    assert not intent.booked and intent.reason == Refusal.UNAVAILABLE
+    assert fake_calendly.invitees() == []
+    assert len(fake_calendly.invitees(status="canceled")) == 1
+    assert await bookings_of(business) == []
+
+
+async def test_an_unsaved_booking_calendly_will_not_cancel_is_sent_to_staff(
+    business, haircut, haircut_type, fake_calendly, monkeypatch
+):
+    business.notification_emails = "owner@salon.example"
+    await sync_to_async(business.save)(update_fields=["notification_emails"])
+    monkeypatch.setattr(provider_module, "book_slot", _saving_fails)
+    fake_calendly.fail("/scheduled_events", 503, times=10)
+    start = local(business, upcoming(business, TUESDAY), 15)
+
+    intent = await provider_for(business).create_booking(context(business, haircut, start))
+
+    assert not intent.booked and intent.reason == Refusal.UNAVAILABLE
+    assert len(fake_calendly.invitees()) == 1
+    (notice,) = await sync_to_async(list)(OutboxTask.objects.filter(kind="staff.email"))
+    assert "Cancel a booking in Calendly" in notice.payload["subject"]
+
+
+async def test_a_move_we_cannot_save_keeps_the_old_booking_and_cancels_the_new_event(
+    business, haircut, haircut_type, fake_calendly, monkeypatch
+):
+    day = upcoming(business, TUESDAY)
+    provider = provider_for(business)
+    first = await provider.create_booking(context(business, haircut, local(business, day, 15)))
+    monkeypatch.setattr(provider_module, "move_booked_slot", _saving_fails)
+
+    moved = await provider.move_booking(
+        context(business, haircut, local(business, day, 16)), first.booking_id
+    )
+
+    assert not moved.booked and moved.reason == Refusal.UNAVAILABLE
+    (active,) = fake_calendly.invitees()
+    assert active["start"] == local(business, day, 15)
+    assert [b.status for b in await bookings_of(business)] == ["confirmed"]
 
 
 async def test_without_a_phone_booking_email_nothing_is_sent_to_calendly(
