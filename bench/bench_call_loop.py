@@ -326,6 +326,9 @@ class Servers:
     def cpu(self) -> float:
         return sum(cpu_seconds(pid) for pid in self.pids)
 
+    def web_cpu(self) -> float:
+        return sum(cpu_seconds(p.pid) for p in self.daphnes)
+
     def rss(self, key: str) -> int:
         return sum(rss_kib(p.pid, key) for p in self.daphnes)
 
@@ -572,7 +575,7 @@ def main() -> None:
                     bookings_before = records.last_booking_id()
                     queries_before = servers.queries()
                     transactions_before = servers.transactions()
-                    cpu_before = servers.cpu()
+                    cpu_before, web_cpu_before = servers.cpu(), servers.web_cpu()
                     samples = asyncio.run(run_level(servers, calls, args.pause, echo, slots))
                     peak = servers.rss("VmHWM")
                     row = report(
@@ -586,6 +589,7 @@ def main() -> None:
                     booked_so_far += calls
                     waited = records.wait_for_outbox()
                     cpu = servers.cpu() - cpu_before
+                    web_cpu = servers.web_cpu() - web_cpu_before
                     time.sleep(1.5)  # Postgres reports its statistics about once a second
                     queries = servers.queries() - queries_before
                     transactions_after = servers.transactions()
@@ -599,7 +603,9 @@ def main() -> None:
                     print(
                         f"{'':>16}   server CPU {cpu:6.2f} s over the calls and their "
                         f"follow-ups: {cpu / max(turns, 1) * 1000:5.1f} ms/turn, "
-                        f"{cpu / calls * 1000:6.1f} ms/call; database: "
+                        f"{cpu / calls * 1000:6.1f} ms/call (Daphnes "
+                        f"{web_cpu / max(turns, 1) * 1000:.1f} ms/turn, workers "
+                        f"{(cpu - web_cpu) / max(turns, 1) * 1000:.1f}); database: "
                         f"{queries / calls:.1f} statements/call{xacts}"
                     )
                     problems = records.check(bookings_before, slots, waited)

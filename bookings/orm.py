@@ -14,16 +14,19 @@ Both close the thread's stale connections before and after the work, as
 connection goes back to the pool the moment the work ends, whoever awaits it. (Channels'
 test communicators switch `channels.db`'s closing off while they wait, which left a pooled
 connection checked out per test and ran the suite's pool dry.)
+
+`insert_or_get` is the one way rows that are nearly always new are written (see there).
 """
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from asgiref.sync import sync_to_async
-from django.db import close_old_connections, connections
+from django.db import IntegrityError, close_old_connections, connection, connections, transaction
+from django.db.models import Model
 
 
 def _returning_connections(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -47,3 +50,26 @@ def run_orm(func: Callable[..., Any]) -> Callable[..., Any]:
 def run_blocking(func: Callable[..., Any]) -> Callable[..., Any]:
     """`func` as a coroutine function on a pool thread of its own (decorator or wrapper)."""
     return sync_to_async(_returning_connections(func), thread_sensitive=False)
+
+
+M = TypeVar("M", bound=Model)
+
+
+def insert_or_get(new: M, **unique: Any) -> tuple[M, bool]:
+    """Insert `new`, or on a clash with its unique `unique` fields return the row already there:
+    (row, inserted). Like get_or_create the other way round: where nearly every row is new
+    (a call arriving, a text about a new booking, a queued task), this is one statement
+    rather than a read and then a write. Inside a transaction a savepoint keeps the clash
+    from aborting it."""
+    try:
+        if connection.in_atomic_block:
+            with transaction.atomic():
+                new.save(force_insert=True)
+        else:
+            new.save(force_insert=True)
+    except IntegrityError:
+        existing = type(new)._default_manager.filter(**unique).first()
+        if existing is None:
+            raise
+        return existing, False
+    return new, True

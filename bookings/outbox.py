@@ -26,12 +26,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, close_old_connections, connection, transaction
+from django.db import close_old_connections, connection, transaction
 from django.db.models import F, QuerySet
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from bookings.models import OutboxTask
+from bookings.orm import insert_or_get
 
 logger = logging.getLogger(__name__)
 
@@ -72,6 +73,24 @@ def register_task(kind: str) -> Callable[[TaskHandler], TaskHandler]:
     return decorator
 
 
+def outbox_task(
+    kind: str,
+    payload: dict[str, Any],
+    *,
+    dedupe_key: str,
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+    run_at: datetime | None = None,
+) -> OutboxTask:
+    """A task not queued yet: `enqueue` writes one, `enqueue_together` several at once."""
+    return OutboxTask(
+        kind=kind,
+        payload=payload,
+        dedupe_key=dedupe_key,
+        max_attempts=max_attempts,
+        next_attempt_at=run_at or timezone.now(),
+    )
+
+
 def enqueue(
     kind: str,
     payload: dict[str, Any],
@@ -82,29 +101,19 @@ def enqueue(
 ) -> OutboxTask:
     """Queue `kind` once per `dedupe_key` (e.g. "sms:booking:42"): enqueueing the same key
     again returns the existing task, whatever its status."""
-    new = OutboxTask(
-        kind=kind,
-        payload=payload,
-        dedupe_key=dedupe_key,
-        max_attempts=max_attempts,
-        next_attempt_at=run_at or timezone.now(),
+    new = outbox_task(
+        kind, payload, dedupe_key=dedupe_key, max_attempts=max_attempts, run_at=run_at
     )
-    # Insert first, look up only on a clash (get_or_create does it the other way round):
-    # a call enqueues while the caller waits for its goodbye, and nearly every key is new,
-    # so this is one statement rather than a read and a transaction. Inside a transaction,
-    # a savepoint keeps the clash from aborting it.
-    try:
-        if connection.in_atomic_block:
-            with transaction.atomic():
-                new.save(force_insert=True)
-        else:
-            new.save(force_insert=True)
-    except IntegrityError:
-        existing = OutboxTask.objects.filter(dedupe_key=dedupe_key).first()
-        if existing is None:
-            raise
-        return existing
-    return new
+    # A call enqueues while the caller waits for its goodbye, and nearly every key is new.
+    task, _ = insert_or_get(new, dedupe_key=dedupe_key)
+    return task
+
+
+def enqueue_together(tasks: list[OutboxTask]) -> None:
+    """Queue `outbox_task`s in one statement (e.g. everything a new booking needs); a key
+    already queued keeps its task, whatever its status. The rows get no ids here."""
+    if tasks:
+        OutboxTask.objects.bulk_create(tasks, ignore_conflicts=True)
 
 
 def backoff(attempts: int, *, rng: random.Random | None = None) -> timedelta:
@@ -130,9 +139,10 @@ def claim_due(*, limit: int, now: datetime | None = None) -> list[OutboxTask]:
         status__in=[OutboxTask.Status.PENDING, OutboxTask.Status.RUNNING],
         next_attempt_at__lte=now,
     )
-    # An idle worker polls every second: when nothing is due, one read and no transaction
-    # (on SQLite the claim's transaction would take the write lock from the calls).
-    if not due.exists():
+    # An idle worker polls every second. On SQLite the claim's transaction would take the
+    # write lock from the calls each time, so it looks first; Postgres' row locks cost the
+    # calls nothing, and the claim's own SELECT is the look.
+    if connection.vendor == "sqlite" and not due.exists():
         return []
     with transaction.atomic():
         tasks = list(
@@ -222,10 +232,11 @@ def retry_now(queryset: QuerySet[OutboxTask]) -> list[int]:
 _work_queued = threading.Event()
 
 
-def nudge(task_ids: Iterable[int]) -> None:
-    """Tell this process's worker thread (OUTBOX_RUN_IN_PROCESS) about new work, once the
-    current transaction commits. Without one, `run_worker` finds it at its next poll."""
-    if list(task_ids) and settings.OUTBOX_RUN_IN_PROCESS:
+def nudge(tasks: Iterable[object]) -> None:
+    """Tell this process's worker thread (OUTBOX_RUN_IN_PROCESS) about new work (the tasks
+    just queued, or their ids), once the current transaction commits. Without one,
+    `run_worker` finds it at its next poll."""
+    if list(tasks) and settings.OUTBOX_RUN_IN_PROCESS:
         transaction.on_commit(_work_queued.set)
 
 

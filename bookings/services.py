@@ -12,11 +12,15 @@ from django.db import IntegrityError, OperationalError, transaction
 from django.utils import timezone
 
 from bookings.models import Booking, Business, Service
-from bookings.outbox import nudge
+from bookings.outbox import enqueue_together, nudge
 from bookings.providers.registry import provider_named, provider_that_made, resolve_provider
 from bookings.signals import booking_made
 from bookings.slots import Interval, Refusal, check_slot, overlaps
-from bookings.tasks import enqueue_provider_after_booking, enqueue_provider_after_cancel
+from bookings.tasks import (
+    enqueue_provider_after_booking,
+    enqueue_provider_after_cancel,
+    provider_after_booking_task,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -81,6 +85,10 @@ def book_slot(
     for attempt in range(1, RETRIES_ON_CONFLICT + 1):
         try:
             with transaction.atomic():
+                # On Postgres too, though the exclusion constraint is the guarantee: a loser
+                # that reads the winner refuses without inserting, where concurrent inserts
+                # of overlapping slots deadlock each other in the constraint's check and use
+                # up their retries (test_double_booking's overlapping race).
                 busy = busy_intervals(business, start, end + schedule.buffer)
                 if owner_checked:
                     taken = overlaps(start, end + schedule.buffer, busy)
@@ -100,11 +108,19 @@ def book_slot(
                     provider=provider,
                     source_call_sid=call_sid,
                 )
+                # In the booking's own transaction, in one statement: a booking that needs
+                # its calendar event (or the receivers' text) always has the task that
+                # writes it, whatever crashes next.
+                tasks = []
                 if provider_named(provider, business).on_booked(booking):
-                    # In the booking's own transaction: a booking that needs its calendar
-                    # event always has the task that writes it, whatever crashes next.
-                    enqueue_provider_after_booking(booking_id=booking.pk, provider=provider)
-                booking_made.send(sender=Booking, booking=booking, replaces=replaces)
+                    tasks.append(
+                        provider_after_booking_task(booking_id=booking.pk, provider=provider)
+                    )
+                for _, queued in booking_made.send(
+                    sender=Booking, booking=booking, replaces=replaces
+                ):
+                    tasks.extend(queued or ())
+                enqueue_together(tasks)
             return BookingOutcome(booking=booking)
         except IntegrityError as exc:
             if _sqlstate(exc) != EXCLUSION_VIOLATION:

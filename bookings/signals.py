@@ -50,5 +50,6 @@ def connect() -> None:
 # (new and confirmed) and `replaces` (the booking a move cancelled, else None). A receiver's
 # writes commit or roll back with the booking: what must never be missing after a crash (the
 # call's link to it, the customer's text) is written here, not after the commit. A receiver
-# that raises undoes the booking.
+# returns the outbox tasks it wants queued (`bookings.outbox.outbox_task`s, or None):
+# book_slot writes them all in one statement. A receiver that raises undoes the booking.
 booking_made = Signal()

@@ -12,7 +12,14 @@ from typing import Any
 from asgiref.sync import async_to_sync
 
 from bookings.models import Booking, OutboxTask
-from bookings.outbox import PermanentTaskError, enqueue, nudge, register_task, retry_now
+from bookings.outbox import (
+    PermanentTaskError,
+    enqueue,
+    nudge,
+    outbox_task,
+    register_task,
+    retry_now,
+)
 from bookings.providers.base import BookingContext
 from bookings.providers.registry import provider_that_made
 
@@ -26,16 +33,23 @@ def after_booking_dedupe_key(booking_id: int) -> str:
     return f"{PROVIDER_AFTER_BOOKING}:booking:{booking_id}"
 
 
-def enqueue_provider_after_booking(
+def provider_after_booking_task(
     *, booking_id: int, provider: str = "", revision: str = ""
 ) -> OutboxTask:
     """Once per booking; a `revision` (e.g. staff changed its time) queues it once more."""
     key = after_booking_dedupe_key(booking_id)
-    return enqueue(
+    return outbox_task(
         PROVIDER_AFTER_BOOKING,
         {"booking_id": booking_id, "provider": provider},
         dedupe_key=f"{key}:{revision}" if revision else key,
     )
+
+
+def enqueue_provider_after_booking(
+    *, booking_id: int, provider: str = "", revision: str = ""
+) -> OutboxTask:
+    task = provider_after_booking_task(booking_id=booking_id, provider=provider, revision=revision)
+    return enqueue(task.kind, task.payload, dedupe_key=task.dedupe_key)
 
 
 def after_cancel_dedupe_key(booking_id: int) -> str:

@@ -11,33 +11,32 @@ from __future__ import annotations
 
 import logging
 
-from bookings.models import Booking
+from bookings.models import Booking, OutboxTask
 from bookings.orm import run_orm
-from bookings.outbox import nudge
+from bookings.outbox import enqueue_together, nudge
 from bookings.providers.base import BookingContext, BookingProvider
-from bookings.tasks import enqueue_provider_after_booking
+from bookings.tasks import provider_after_booking_task
 from calls.models import Call
 from calls.sms.models import SmsMessage
-from calls.sms.tasks import enqueue_booking_change_text, enqueue_booking_confirmation
+from calls.sms.tasks import booking_change_text_task, booking_confirmation_task
 
 logger = logging.getLogger(__name__)
 
 
 def record_booking_made_on_call(
     sender: type, *, booking: Booking, replaces: Booking | None = None, **kwargs: object
-) -> None:
+) -> list[OutboxTask]:
     """In the booking's transaction: the call it is being made on links it and is settled as
     booked or moved (the conversation may still settle it otherwise when it ends, e.g. a later
-    cancellation), and the customer's confirmation text is queued. A call that has ended is
-    never touched (finished calls don't change)."""
+    cancellation), and the customer's confirmation text is returned for book_slot to queue.
+    A call that has ended is never touched (finished calls don't change)."""
     if not booking.source_call_sid:
-        return
+        return []
     outcome = Call.Outcome.MOVED if replaces is not None else Call.Outcome.BOOKED
     linked = Call.objects.filter(
         sid=booking.source_call_sid, business_id=booking.business_id, ended_at__isnull=True
     ).update(booking=booking, outcome=outcome)
-    if linked:
-        _queue_text(booking_id=booking.pk, moved=replaces is not None)
+    return [_text_task(booking_id=booking.pk, moved=replaces is not None)] if linked else []
 
 
 async def after_booked(
@@ -66,20 +65,18 @@ async def after_moved(
     await after_booked(provider=provider, context=context, booking_id=booking_id, moved=True)
 
 
-def _queue_text(*, booking_id: int, moved: bool):
+def _text_task(*, booking_id: int, moved: bool) -> OutboxTask:
     if moved:
-        return enqueue_booking_change_text(
-            booking_id=booking_id, kind=SmsMessage.Kind.BOOKING_MOVED
-        )
-    return enqueue_booking_confirmation(booking_id=booking_id)
+        return booking_change_text_task(booking_id=booking_id, kind=SmsMessage.Kind.BOOKING_MOVED)
+    return booking_confirmation_task(booking_id=booking_id)
 
 
-def queue_follow_ups(*, booking_id: int, provider: str, moved: bool = False) -> list[int]:
-    """Enqueue (idempotently) everything a new booking needs and nudge the runner."""
+def queue_follow_ups(*, booking_id: int, provider: str, moved: bool = False) -> None:
+    """Enqueue (idempotently, in one statement) everything a new booking needs and nudge
+    the runner."""
     tasks = [
-        _queue_text(booking_id=booking_id, moved=moved),
-        enqueue_provider_after_booking(booking_id=booking_id, provider=provider),
+        _text_task(booking_id=booking_id, moved=moved),
+        provider_after_booking_task(booking_id=booking_id, provider=provider),
     ]
-    ids = [task.pk for task in tasks]
-    nudge(ids)
-    return ids
+    enqueue_together(tasks)
+    nudge(tasks)

@@ -11,6 +11,7 @@ import json
 import logging
 from typing import Any
 
+from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
@@ -60,6 +61,16 @@ class ConversationRelayConsumer(AsyncWebsocketConsumer):
     claim: RelayClaim | None = None
     started = False
     told_ended = False
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        # Channels' own dispatch first closes stale database connections, in a thread hop of
+        # its own, for every frame. This consumer touches the database only through
+        # bookings.orm, which does that in the thread that does the work, so a frame costs
+        # no hop unless the call needs the database.
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
 
     async def connect(self) -> None:
         route = self.scope["url_route"]["kwargs"]
@@ -169,7 +180,9 @@ class ConversationRelayConsumer(AsyncWebsocketConsumer):
                     _excerpt(str(setup_value)),
                     signed_value,
                 )
-        await self.session.start(caller_number=claim.from_number, to_number=claim.to_number)
+        await self.session.start(
+            caller_number=claim.from_number, to_number=claim.to_number, claimed=claim
+        )
 
     async def on_prompt(self, frame: dict[str, Any]) -> None:
         text = _required(frame, "voicePrompt", str)

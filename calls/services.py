@@ -12,15 +12,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Case, DateTimeField, F, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from bookings.models import Business
+from bookings.orm import insert_or_get
 from bookings.phones import to_e164
 from calls.call_days import recount_after_commit
-from calls.models import Call
+from calls.dialogue import registry
+from calls.dialogue.base import DialogueEngine
+from calls.models import Call, ReceptionistSettings
 from calls.staff_alerts import PERSON_UNREACHABLE, alert_staff_about_call
 
 logger = logging.getLogger(__name__)
@@ -51,27 +54,43 @@ class SessionEnd:
 
 @dataclass(frozen=True)
 class ClosedCall:
-    call: Call | None  # None: no such call for this business
+    found: bool  # False: no such call for this business
     transfer_to: str = ""  # the business's own transfer number, when the caller goes there
+    caller_id: str = ""  # the business's number, shown to whoever the caller is put through to
 
 
 def record_incoming_call(
-    *, business: Business, call_sid: str, from_number: str, to_number: str
+    *, business: Business, call_sid: str, from_number: str, to_number: str, engine: str = ""
 ) -> Call:
-    """The Call for a ringing phone call. Idempotent on the CallSid: Twilio retries webhooks,
-    and a retry (even a concurrent one) finds the row the first attempt made."""
-    call, created = Call.objects.get_or_create(
+    """The Call for a ringing phone call, with the dialogue engine that will answer it.
+    Idempotent on the CallSid: Twilio retries webhooks, and a retry (even a concurrent one)
+    finds the row the first attempt made."""
+    call, created = insert_or_get(
+        Call(
+            sid=call_sid,
+            business=business,
+            channel=Call.Channel.PHONE,
+            from_number=from_number,
+            to_number=to_number,
+            engine=engine,
+        ),
         sid=call_sid,
-        defaults={
-            "business": business,
-            "channel": Call.Channel.PHONE,
-            "from_number": from_number,
-            "to_number": to_number,
-        },
     )
     if not created:
         logger.info("Twilio retried the incoming webhook for call %s", call_sid)
     return call
+
+
+def engine_for(business: Business, key: str | None = None) -> type[DialogueEngine]:
+    """The engine that answers the business's calls: `key` when given (e.g. the simulator's
+    choice), else the business's choice in admin, else CALL_DIALOGUE_ENGINE, else the
+    default. Reads `business.receptionist_settings` (select_related it)."""
+    if not key:
+        try:
+            key = business.receptionist_settings.engine
+        except ReceptionistSettings.DoesNotExist:
+            key = settings.CALL_DIALOGUE_ENGINE
+    return registry.engine_class(key)
 
 
 @dataclass(frozen=True)
@@ -83,6 +102,7 @@ class RelayClaim:
     connected_at: datetime
     from_number: str
     to_number: str
+    engine: str = ""  # the dialogue engine the webhook chose for the call
 
 
 def claim_relay_socket(
@@ -94,10 +114,38 @@ def claim_relay_socket(
     socket has claimed before: the handshake's signature covers nothing but the URL and never
     expires, so a captured one must not reopen a finished call or run a second conversation
     beside the real one. One conditional UPDATE decides, so of any number of processes racing
-    for the call exactly one wins.
+    for the call exactly one wins; it also returns the row's numbers and engine (RETURNING,
+    which the ORM's update() cannot ask for: Postgres and SQLite 3.35+ both have it), so a
+    claimed socket costs one statement. Only a refusal reads the row again, to log why.
     """
     now = now or timezone.now()
     recorded_since = now - timedelta(seconds=settings.CALL_SOCKET_WINDOW_SECONDS)
+    adapt = connection.ops.adapt_datetimefield_value
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE calls_call SET relay_connected_at = %s "
+            "WHERE sid = %s AND business_id IN "
+            "(SELECT id FROM bookings_business WHERE slug = %s) "
+            "AND channel = %s AND started_at >= %s "
+            "AND ended_at IS NULL AND relay_connected_at IS NULL "
+            "RETURNING id, from_number, to_number, engine",
+            [adapt(now), call_sid, business_slug, Call.Channel.PHONE, adapt(recorded_since)],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        _log_refused_claim(business_slug, call_sid, recorded_since)
+        return None
+    call_id, from_number, to_number, engine = row
+    return RelayClaim(
+        call_id=call_id,
+        connected_at=now,
+        from_number=from_number,
+        to_number=to_number,
+        engine=engine,
+    )
+
+
+def _log_refused_claim(business_slug: str, call_sid: str, recorded_since: datetime) -> None:
     call = (
         Call.objects.filter(sid=call_sid, business__slug=business_slug)
         .only("pk", "channel", "started_at", "ended_at", "relay_connected_at")
@@ -105,24 +153,11 @@ def claim_relay_socket(
     )
     if call is None:
         logger.warning("Refused a ConversationRelay socket for unknown call %s", call_sid)
-        return None
-    claimed = Call.objects.filter(
-        pk=call.pk,
-        channel=Call.Channel.PHONE,
-        started_at__gte=recorded_since,
-        ended_at__isnull=True,
-        relay_connected_at__isnull=True,
-    ).update(relay_connected_at=now)
-    if not claimed:
-        logger.warning(
-            "Refused a ConversationRelay socket for call %s: %s",
-            call_sid,
-            _why_unclaimable(call, recorded_since),
-        )
-        return None
-    numbers = Call.objects.filter(pk=call.pk).values_list("from_number", "to_number").get()
-    return RelayClaim(
-        call_id=call.pk, connected_at=now, from_number=numbers[0], to_number=numbers[1]
+        return
+    logger.warning(
+        "Refused a ConversationRelay socket for call %s: %s",
+        call_sid,
+        _why_unclaimable(call, recorded_since),
     )
 
 
@@ -176,6 +211,19 @@ def close_call_from_session_end(
     otherwise. A retried request changes nothing further.
     """
     now = now or timezone.now()
+    if not (end.handoff or {}).get("transferTo") and not end.handoff_problem and not end.failed:
+        # The usual end of a call whose conversation settled it (e.g. booked): nothing here
+        # changes its outcome, events or its day's counts, so one UPDATE does.
+        settled = (
+            Call.objects.filter(sid=end.call_sid, business__slug=business_slug)
+            .exclude(outcome__in=UNSETTLED)
+            .update(
+                session_status=end.status[:32],
+                ended_at=Coalesce(F("ended_at"), Value(now, output_field=DateTimeField())),
+            )
+        )
+        if settled:
+            return ClosedCall(found=True)
     call = (
         Call.objects.select_for_update()
         .select_related("business")
@@ -184,7 +232,7 @@ def close_call_from_session_end(
     )
     if call is None:
         logger.warning("Session ended for unknown call %s (%s)", end.call_sid, business_slug)
-        return ClosedCall(call=None)
+        return ClosedCall(found=False)
 
     transfer_to = approved_transfer_number(call.business, end.handoff)
     requested = (end.handoff or {}).get("transferTo", "")
@@ -214,7 +262,7 @@ def close_call_from_session_end(
         ]
     )
     recount_after_commit(call.pk)
-    return ClosedCall(call=call, transfer_to=transfer_to)
+    return ClosedCall(found=True, transfer_to=transfer_to, caller_id=call.business.phone_number)
 
 
 # DialCallStatus values (Twilio) that mean the caller never reached anyone.

@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from django.conf import settings
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
@@ -28,10 +27,14 @@ from bookings.phones import to_e164
 from bookings.providers.base import BookingProvider
 from bookings.providers.registry import resolve_provider
 from calls.call_limits import CallLimits
-from calls.dialogue import registry
 from calls.dialogue.base import CallContext, DialogueEngine, Ending
-from calls.models import Call, CallTurn, ReceptionistSettings
-from calls.services import approved_transfer_number, record_conversation_end
+from calls.models import Call, CallTurn
+from calls.services import (
+    RelayClaim,
+    approved_transfer_number,
+    engine_for,
+    record_conversation_end,
+)
 from calls.speech_chunks import SpeechChunker
 from calls.staff_alerts import alert_staff_about_call, call_needs_staff
 from calls.transcript import Reply, TranscriptRecorder
@@ -65,7 +68,7 @@ class _Loaded:
     business: Business
     services: list
     provider: BookingProvider
-    call: Call
+    call_id: int
     engine_class: type[DialogueEngine]
     has_turns: bool = False
 
@@ -100,6 +103,7 @@ class CallSession:
         self._turn_lock = asyncio.Lock()
         self._provider_warmup: asyncio.Task | None = None
         self._finalizing: asyncio.Task | None = None
+        self._outcome_seen: tuple | None = None
 
     @property
     def call_id(self) -> int | None:
@@ -107,10 +111,15 @@ class CallSession:
 
     # -- Lifecycle -------------------------------------------------------------------------
 
-    async def start(self, *, caller_number: str = "", to_number: str = "") -> bool:
+    async def start(
+        self, *, caller_number: str = "", to_number: str = "", claimed: RelayClaim | None = None
+    ) -> bool:
         """Load the business (active), get-or-create the Call (idempotent on sid), build the
         engine via the dialogue registry with a CallContext. Returns False (after saying sorry
-        and ending through the transport) when the business is unknown/inactive."""
+        and ending through the transport) when the business is unknown/inactive.
+
+        `claimed`: the Call row this transport has claimed for itself (a ConversationRelay
+        socket), which the session then uses as it is: one conversation per claim."""
         if self.engine is not None:
             logger.warning("Call %s: start() called twice; ignored", self.call_sid)
             return True
@@ -119,12 +128,12 @@ class CallSession:
             "from_number": caller_number[:32],
             "to_number": to_number[:32],
         }
-        loaded = await _load(self.business_slug, self.call_sid, fields, self.engine_key)
+        loaded = await _load(self.business_slug, self.call_sid, fields, self.engine_key, claimed)
         if loaded is None:
             await self._refuse()
             return False
         self.business = loaded.business
-        self.transcript.call_id = loaded.call.pk
+        self.transcript.call_id = loaded.call_id
         self.greeting = loaded.business.welcome_greeting
         self.engine = loaded.engine_class(
             CallContext(
@@ -136,6 +145,7 @@ class CallSession:
                 clock=self.clock,
             )
         )
+        self._achieved_something()  # what the engine starts from is no achievement
         if not loaded.has_turns:
             # The greeting is spoken by the transport (Twilio's welcomeGreeting); it is part
             # of the transcript, and the caller may talk over it like any answer.
@@ -168,7 +178,7 @@ class CallSession:
             await self._stop_answer(record_heard=None)
         try:
             self.transcript.write_reply()
-            await self.transcript.written()
+            await self.transcript.flush()
             await self._finalize()
         except Exception:
             logger.exception("Call %s: could not persist the end of the call", self.call_sid)
@@ -180,8 +190,9 @@ class CallSession:
             await asyncio.wait({task})
 
     async def turns_written(self) -> None:
-        """Until every queued transcript turn is in the database."""
-        await self.transcript.written()
+        """Write the transcript's turns so far now (they are otherwise written at the
+        transcript's checkpoints: calls/transcript.py)."""
+        await self.transcript.flush()
 
     # -- Caller input ----------------------------------------------------------------------
 
@@ -371,6 +382,15 @@ class CallSession:
             await self._end(self.engine.ending)
         else:
             self.limits.answer_spoken(reply.text)
+            await self.transcript.checkpoint(achieved_something=self._achieved_something())
+
+    def _achieved_something(self) -> bool:
+        """Whether the conversation's outcome (a booking, a move, a cancellation, a message)
+        changed since the last answer."""
+        state = self.engine.state
+        outcome = (state.outcome, state.booking_id, state.message)
+        changed, self._outcome_seen = outcome != self._outcome_seen, outcome
+        return changed
 
     async def _apologize(self, reply: Reply) -> None:
         """Never silence: whatever went wrong, the caller hears something and can go on."""
@@ -407,7 +427,7 @@ class CallSession:
         self.transcript.record(
             CallTurn.Speaker.SYSTEM, f"Call ended ({ending.reason}).", timezone.now()
         )
-        await self.transcript.written()  # the record is complete once the call has ended
+        await self.transcript.flush()  # the record is complete once the call has ended
         await self._finalize(handoff)
 
     # -- Saying things outside a turn --------------------------------------------------------
@@ -488,8 +508,15 @@ async def _prepare_provider(provider: BookingProvider, session: CallSession) -> 
 
 @run_orm
 def _load(
-    slug: str, call_sid: str, fields: dict[str, str], engine_key: str | None
+    slug: str,
+    call_sid: str,
+    fields: dict[str, str],
+    engine_key: str | None,
+    claimed: RelayClaim | None,
 ) -> _Loaded | None:
+    """The call's context, once per call: the business (with its engine choice), its
+    services and schedule (this process's copy while current: bookings.schedules), its
+    provider, and the Call row."""
     business = (
         Business.objects.filter(slug=slug, is_active=True)
         .select_related("receptionist_settings")
@@ -497,9 +524,15 @@ def _load(
     )
     if business is None:
         return None
-    services = list(business.services.filter(is_active=True))
+    services = business.active_services()
     provider = resolve_provider(business)
-    engine_class = registry.engine_class(engine_key or _business_engine(business))
+    engine_class = engine_for(business, engine_key)
+    if claimed is not None:
+        # The webhook's row, claimed by this socket (so no conversation has been on it yet),
+        # with the engine the webhook chose; written again only if admin changed it since.
+        if claimed.engine != engine_class.name:
+            Call.objects.filter(pk=claimed.call_id).update(engine=engine_class.name)
+        return _Loaded(business, services, provider, claimed.call_id, engine_class)
     fields = {**fields, "engine": engine_class.name}
     # With whether it has turns yet (a reconnect), in the same query.
     call, created = Call.objects.annotate(
@@ -515,20 +548,11 @@ def _load(
             setattr(call, name, fields[name])
         if missing:
             call.save(update_fields=missing)
-    has_turns = not created and call.has_turns
     return _Loaded(
         business=business,
         services=services,
         provider=provider,
-        call=call,
+        call_id=call.pk,
         engine_class=engine_class,
-        has_turns=has_turns,
+        has_turns=not created and call.has_turns,
     )
-
-
-def _business_engine(business: Business) -> str | None:
-    """The business's choice in admin; else the CALL_DIALOGUE_ENGINE setting; else default."""
-    try:
-        return business.receptionist_settings.engine
-    except ReceptionistSettings.DoesNotExist:
-        return settings.CALL_DIALOGUE_ENGINE

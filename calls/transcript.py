@@ -5,9 +5,9 @@ streaming it, so the caller usually interrupts an answer we already consider don
 insert-only, so the answer waits (with its own timestamp) until the next thing happens on the
 call: an interrupt cuts it to what was heard, anything else writes it whole.
 
-Turns are queued in order and inserted by one background writer per call, in batches, so the
-caller's answer never waits for the transcript; the turns of all the calls on one event loop
-go to the database together.
+When turns reach the database: the recorder keeps them in memory and inserts them in one
+statement at a checkpoint (see `TranscriptRecorder.checkpoint`), never while the caller
+waits for an answer.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-import weakref
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -56,7 +55,7 @@ class TranscriptRecorder:
         self.call_id: int | None = None  # set once the call's row is known
         self.reply: Reply | None = None  # the last answer, not yet written
         self._pending: list[CallTurn] = []
-        self._writer: asyncio.Future | None = None
+        self._flushing = asyncio.Lock()  # one insert at a time: turns keep their order
         self._engine_events_saved = 0
 
     # -- Turns -------------------------------------------------------------------------------
@@ -101,7 +100,7 @@ class TranscriptRecorder:
         interrupted: bool = False,
         first_token_ms: int | None = None,
     ) -> None:
-        """Queue a turn; the call's writer inserts it after the ones before it."""
+        """Keep a turn for the next checkpoint, after the ones before it."""
         if self.call_id is None:
             return
         self._pending.append(
@@ -115,21 +114,32 @@ class TranscriptRecorder:
                 first_token_ms=first_token_ms,
             )
         )
-        if self._writer is None or self._writer.done():
-            self._writer = asyncio.ensure_future(self._write())
 
-    async def _write(self) -> None:
-        while self._pending:
-            batch, self._pending = self._pending, []
+    # The crash-safe rule, and why it is not one insert per turn: a call's turns are written
+    # in one statement at its end, and before that whenever the call has just achieved
+    # something durable (a booking, a move, a cancellation, a message: the read-back and the
+    # caller's "yes" are then on record with it) or MAX_UNWRITTEN_TURNS are waiting. A process
+    # that dies mid-call loses at most the small talk since the last such moment, never the
+    # conversation behind a booking, and a booking call costs one insert instead of one per
+    # turn. Checkpoints run after an answer has gone out, so the caller never waits for them.
+    MAX_UNWRITTEN_TURNS = 8
+
+    async def checkpoint(self, *, achieved_something: bool) -> None:
+        """After an answer: write the turns if the rule above says it is time."""
+        if achieved_something or len(self._pending) >= self.MAX_UNWRITTEN_TURNS:
+            await self.flush()
+
+    async def flush(self) -> None:
+        """Write every turn recorded so far (one insert); a failure is logged, never raised:
+        the call goes on."""
+        async with self._flushing:
+            turns, self._pending = self._pending, []
+            if not turns:
+                return
             try:
-                await _insert_turns(batch)
-            except Exception:
-                logger.exception("Call %s: could not record %d turn(s)", self.call_sid, len(batch))
-
-    async def written(self) -> None:
-        """Until every queued turn is in the database."""
-        while self._writer is not None and not self._writer.done():
-            await asyncio.shield(self._writer)
+                await run_orm(CallTurn.objects.bulk_create)(turns)
+            except Exception:  # not only DatabaseError: a driver's encoding error fails it too
+                logger.exception("Call %s: could not record %d turn(s)", self.call_sid, len(turns))
 
     # -- Events ------------------------------------------------------------------------------
 
@@ -154,84 +164,3 @@ class TranscriptRecorder:
         if new:
             # Shielded: the caller talking over this answer must not lose the record.
             await asyncio.shield(self.add_events(new))
-
-
-# Transcript turns of all the calls on one event loop are inserted together: turns queued
-# while an insert waits for (or runs on) the ORM thread go in the next one. Under load that
-# is one ORM hop for many calls' turns rather than one per turn. The linger lets the answer
-# that follows a caller's turn reach the ORM thread before the turn's insert does.
-TURN_INSERT_LINGER_SECONDS = 0.005
-
-
-class _TurnInserts:
-    def __init__(self) -> None:
-        self._queued: list[tuple[list[CallTurn], asyncio.Future]] = []
-        self._writer: asyncio.Task | None = None
-
-    async def insert(self, turns: list[CallTurn]) -> None:
-        written = asyncio.get_running_loop().create_future()
-        self._queued.append((turns, written))
-        if self._writer is None or self._writer.done():
-            self._writer = asyncio.ensure_future(self._write())
-        await written
-
-    async def _write(self) -> None:
-        queued: list[tuple[list[CallTurn], asyncio.Future]] = []
-        try:
-            await asyncio.sleep(TURN_INSERT_LINGER_SECONDS)
-            while self._queued:
-                queued, self._queued = self._queued, []
-                try:
-                    failures = await _bulk_insert_turns([turns for turns, _ in queued])
-                except Exception as exc:
-                    failures = [exc] * len(queued)
-                for (_, written), failure in zip(queued, failures, strict=True):
-                    _settle(written, failure)
-                queued = []
-        finally:
-            # Only when cancelled (the loop is shutting down): the waiters hear it.
-            for _, written in [*queued, *self._queued]:
-                _settle(written, RuntimeError("Turn not written: the event loop stopped."))
-            self._queued = []
-
-
-def _settle(written: asyncio.Future, failure: Exception | None) -> None:
-    if written.done():
-        return  # its waiter was cancelled
-    if failure is None:
-        written.set_result(None)
-    else:
-        written.set_exception(failure)
-
-
-_turn_inserts: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _TurnInserts] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-async def _insert_turns(turns: list[CallTurn]) -> None:
-    loop = asyncio.get_running_loop()
-    inserts = _turn_inserts.get(loop)
-    if inserts is None:
-        inserts = _turn_inserts[loop] = _TurnInserts()
-    await inserts.insert(turns)
-
-
-@run_orm
-def _bulk_insert_turns(batches: list[list[CallTurn]]) -> list[Exception | None]:
-    """Every call's turns in one statement; if that fails, call by call, so that one call's
-    problem (e.g. its row deleted) stays that call's."""
-    try:
-        CallTurn.objects.bulk_create([turn for turns in batches for turn in turns])
-        return [None] * len(batches)
-    except Exception:  # not only DatabaseError: a driver's encoding error fails it too
-        if len(batches) == 1:
-            raise
-    failures: list[Exception | None] = []
-    for turns in batches:
-        try:
-            CallTurn.objects.bulk_create(turns)
-            failures.append(None)
-        except Exception as exc:
-            failures.append(exc)
-    return failures

@@ -29,6 +29,7 @@ from calls import twiml
 from calls.services import (
     SessionEnd,
     close_call_from_session_end,
+    engine_for,
     record_incoming_call,
     record_transfer_result,
 )
@@ -73,7 +74,11 @@ def incoming(request: HttpRequest, slug: str) -> HttpResponse:
     call_sid = request.POST.get("CallSid", "")
     if not CALL_SID.fullmatch(call_sid):
         return HttpResponseBadRequest("Missing or malformed CallSid.")
-    business = Business.objects.filter(slug=slug, is_active=True).first()
+    business = (
+        Business.objects.filter(slug=slug, is_active=True)
+        .select_related("receptionist_settings")
+        .first()
+    )
     if business is None:
         logger.warning("Call %s to unknown or inactive business %r", call_sid, slug)
         return twiml_response(twiml.not_taking_calls())
@@ -83,6 +88,7 @@ def incoming(request: HttpRequest, slug: str) -> HttpResponse:
         call_sid=call_sid,
         from_number=request.POST.get("From", "")[:32],
         to_number=request.POST.get("To", "")[:32],
+        engine=engine_for(business).name,
     )
     return twiml_response(
         twiml.conversation_relay(
@@ -108,11 +114,11 @@ def session_ended(request: HttpRequest, slug: str) -> HttpResponse:
         error_message=request.POST.get("ErrorMessage", ""),
     )
     closed = close_call_from_session_end(business_slug=slug, end=end)
-    if closed.call is not None and closed.transfer_to:
+    if closed.transfer_to:
         return twiml_response(
             twiml.dial(
                 closed.transfer_to,
-                caller_id=closed.call.business.phone_number,
+                caller_id=closed.caller_id,
                 action_url=public_url(reverse("calls:dial_ended", args=[slug])),
             )
         )

@@ -3,10 +3,11 @@
 import gc
 import os
 
-from django.core.asgi import get_asgi_application
-
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "receptionist.settings")
-django_asgi_app = get_asgi_application()
+
+from receptionist.http_app import http_application
+
+django_asgi_app = http_application()
 
 from django.conf import settings  # noqa: E402
 

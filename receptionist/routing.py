@@ -4,11 +4,11 @@ import logging
 
 from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.routing import ProtocolTypeRouter, URLRouter
-from django.core.asgi import get_asgi_application
 from django.urls import re_path
 
 from calls.routing import websocket_urlpatterns as relay_patterns
 from calls.simulator.routing import websocket_urlpatterns as simulator_patterns
+from receptionist.http_app import http_application
 
 logger = logging.getLogger(__name__)
 
@@ -24,7 +24,7 @@ class NoSuchSocket(AsyncWebsocketConsumer):
 
 application = ProtocolTypeRouter(
     {
-        "http": get_asgi_application(),
+        "http": http_application(),
         # Twilio's socket carries no Origin (no Origin validator there); the simulator's
         # patterns come wrapped in an exact Origin check + AuthMiddlewareStack.
         "websocket": URLRouter(

@@ -6,9 +6,11 @@ from __future__ import annotations
 import logging
 
 from django.conf import settings
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from bookings.models import Booking, Business
+from bookings.orm import insert_or_get
 from calls.sms.backends import (
     Sender,
     SmsBackend,
@@ -72,34 +74,67 @@ def send_booking_text(
     SmsOutcomeUnknown (recorded as unknown: the next call looks the text up first). It
     never writes to the booking.
     """
-    booking = Booking.objects.select_related("business", "service").filter(pk=booking_id).first()
+    booking = (
+        Booking.objects.select_related("business", "service")
+        .annotate(
+            opted_out=Exists(
+                SmsOptOut.objects.filter(
+                    business=OuterRef("business"), phone=OuterRef("customer_phone")
+                )
+            )
+        )
+        .filter(pk=booking_id)
+        .first()
+    )
     if booking is None:
         raise BookingGone(f"Booking {booking_id} no longer exists.")
-    sms, _ = SmsMessage.objects.get_or_create(
+    # Nearly always the first attempt: the text's row is inserted already decided (not to
+    # be sent, or about to be), so a text costs a read, this insert and its outcome.
+    now = timezone.now()
+    refusal = _why_not(booking, kind, opted_out=booking.opted_out, not_after=not_after, now=now)
+    sms, first = insert_or_get(
+        SmsMessage(
+            booking=booking,
+            kind=kind,
+            to=booking.customer_phone,
+            body=BODIES[kind](booking),
+            sender=str(sender_for(booking.business)),
+            status=SmsMessage.Status.FAILED if refusal else SmsMessage.Status.UNKNOWN,
+            error=refusal,
+            attempts=0 if refusal else 1,
+            first_attempt_at=None if refusal else now,
+        ),
         booking=booking,
         kind=kind,
-        defaults={
-            "to": booking.customer_phone,
-            "body": BODIES[kind](booking),
-            "sender": str(sender_for(booking.business)),
-        },
     )
+    backend = backend or get_backend()
+    if first:
+        # Recorded before the request (as "unknown"): if we die waiting for the answer, the
+        # next attempt looks before sending.
+        return sms if refusal else _deliver(sms, backend)
     if sms.status in (SmsMessage.Status.SENT, SmsMessage.Status.FAILED):
         return sms
-    backend = backend or get_backend()
     if sms.status == SmsMessage.Status.UNKNOWN and _sent_earlier(sms, backend):
         return sms
-    # Only the cancellation notice still goes out once the booking is cancelled.
-    if booking.status == Booking.Status.CANCELLED and kind != SmsMessage.Kind.BOOKING_CANCELLED:
-        _save(sms, status=SmsMessage.Status.FAILED, error="Not sent: the booking was cancelled.")
-        return sms
-    if opted_out(booking.business, sms.to):
-        _save(sms, status=SmsMessage.Status.FAILED, error="Not sent: the customer texted STOP.")
-        return sms
-    if not_after is not None and timezone.now() >= not_after:
-        _save(sms, status=SmsMessage.Status.FAILED, error="Not sent: too late to be of use.")
+    refusal = _why_not(
+        booking, kind, opted_out=opted_out(booking.business, sms.to), not_after=not_after, now=now
+    )
+    if refusal:
+        _save(sms, status=SmsMessage.Status.FAILED, error=refusal)
         return sms
     return _send(sms, backend)
+
+
+def _why_not(booking: Booking, kind: str, *, opted_out: bool, not_after, now) -> str:
+    """Why this text must not go out now ("" when it may)."""
+    # Only the cancellation notice still goes out once the booking is cancelled.
+    if booking.status == Booking.Status.CANCELLED and kind != SmsMessage.Kind.BOOKING_CANCELLED:
+        return "Not sent: the booking was cancelled."
+    if opted_out:
+        return "Not sent: the customer texted STOP."
+    if not_after is not None and now >= not_after:
+        return "Not sent: too late to be of use."
+    return ""
 
 
 def _sent_earlier(sms: SmsMessage, backend: SmsBackend) -> bool:
@@ -122,6 +157,11 @@ def _send(sms: SmsMessage, backend: SmsBackend) -> SmsMessage:
         attempts=sms.attempts + 1,
         first_attempt_at=sms.first_attempt_at or now,
     )
+    return _deliver(sms, backend)
+
+
+def _deliver(sms: SmsMessage, backend: SmsBackend) -> SmsMessage:
+    """Send a text already recorded as "unknown" and record what came of it."""
     try:
         sent = backend.send(to=sms.to, body=sms.body, sender=_sender(sms))
     except SmsRejected as exc:

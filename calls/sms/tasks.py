@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from bookings.models import Booking, OutboxTask
-from bookings.outbox import PermanentTaskError, RetryAfter, enqueue, register_task
+from bookings.outbox import PermanentTaskError, RetryAfter, enqueue, outbox_task, register_task
 from calls.sms.backends import SmsNotSent, SmsRejected
 from calls.sms.models import SmsMessage
 from calls.sms.reminders import SMS_BOOKING_REMINDER
@@ -18,12 +18,17 @@ SMS_BOOKING_CONFIRMATION = "sms.booking_confirmation"
 SMS_BOOKING_CHANGE = "sms.booking_change"
 
 
-def enqueue_booking_confirmation(*, booking_id: int) -> OutboxTask:
-    return enqueue(
+def booking_confirmation_task(*, booking_id: int) -> OutboxTask:
+    return outbox_task(
         SMS_BOOKING_CONFIRMATION,
         {"booking_id": booking_id},
         dedupe_key=f"sms:booking:{booking_id}",
     )
+
+
+def enqueue_booking_confirmation(*, booking_id: int) -> OutboxTask:
+    task = booking_confirmation_task(booking_id=booking_id)
+    return enqueue(task.kind, task.payload, dedupe_key=task.dedupe_key)
 
 
 @register_task(SMS_BOOKING_CONFIRMATION)
@@ -31,13 +36,18 @@ def run_booking_confirmation(payload: dict[str, Any]) -> None:
     _sending(lambda: send_booking_confirmation(booking_id=payload["booking_id"]))
 
 
-def enqueue_booking_change_text(*, booking_id: int, kind: str) -> OutboxTask:
+def booking_change_text_task(*, booking_id: int, kind: str) -> OutboxTask:
     """The text for a move (on the new booking) or a cancellation (on the cancelled one)."""
-    return enqueue(
+    return outbox_task(
         SMS_BOOKING_CHANGE,
         {"booking_id": booking_id, "kind": SmsMessage.Kind(kind).value},
         dedupe_key=f"sms:{kind}:{booking_id}",
     )
+
+
+def enqueue_booking_change_text(*, booking_id: int, kind: str) -> OutboxTask:
+    task = booking_change_text_task(booking_id=booking_id, kind=kind)
+    return enqueue(task.kind, task.payload, dedupe_key=task.dedupe_key)
 
 
 @register_task(SMS_BOOKING_CHANGE)

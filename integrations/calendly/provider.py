@@ -45,6 +45,7 @@ from bookings.providers.base import (
 from bookings.services import book_slot
 from bookings.services import move_booking as move_booked_slot
 from bookings.slots import Refusal, check_slot
+from calls.sms.services import opted_out
 from integrations.calendly import connections
 from integrations.calendly.client import (
     AVAILABLE_TIMES_WINDOW,
@@ -136,7 +137,10 @@ class CalendlyProvider(BookingProvider):
         booked = await self._book_at_calendly(context)
         if not isinstance(booked, Invitee):
             return booked
-        outcome = await run_orm(self._record_new)(context, booked)
+        try:
+            outcome = await run_orm(self._record_new)(context, booked)
+        except Exception:
+            return await self._not_recorded(context, booked)
         return await self._settled(context, booked, outcome)
 
     async def move_booking(self, context: BookingContext, booking_id: int) -> BookingIntent:
@@ -146,7 +150,10 @@ class CalendlyProvider(BookingProvider):
         booked = await self._book_at_calendly(context)
         if not isinstance(booked, Invitee):
             return booked
-        outcome = await run_orm(self._record_move)(context, booking_id, booked)
+        try:
+            outcome = await run_orm(self._record_move)(context, booking_id, booked)
+        except Exception:
+            return await self._not_recorded(context, booked)
         return await self._settled(context, booked, outcome)
 
     async def after_booking(self, context: BookingContext, booking_id: int) -> None:
@@ -179,6 +186,8 @@ class CalendlyProvider(BookingProvider):
             )
             return BookingIntent(booked=False, reason=Refusal.UNAVAILABLE)
         client = self._client(connection)
+        # Calendly texts reminders to this number: not to a caller who texted us STOP.
+        texts_allowed = not await run_orm(opted_out)(self.business, context.customer_phone)
         try:
             return await run_blocking(client.create_invitee)(
                 event_type_uri=mapping.uri,
@@ -186,7 +195,7 @@ class CalendlyProvider(BookingProvider):
                 name=context.customer_name,
                 email=connection.invitee_email,
                 timezone=self.business.timezone,
-                phone=context.customer_phone,
+                phone=context.customer_phone if texts_allowed else "",
             )
         except CalendlyError as exc:
             return await self._refused(context, mapping, exc)
@@ -207,8 +216,9 @@ class CalendlyProvider(BookingProvider):
                     reason=Refusal.TAKEN,
                     alternatives=await self._alternatives(mapping, context.start, starts),
                 )
-        if exc.kind == connections.API_DOWN and exc.status is None:
-            # No answer to a write: Calendly may have booked it. Staff must look.
+        if exc.kind == connections.API_DOWN and exc.sent:
+            # The write reached Calendly (or may have) but no clear answer came back (a
+            # timeout, a 5xx): Calendly may have booked it. Staff must look.
             local = context.start.astimezone(self.business.tz)
             what = (
                 f"{context.customer_name} ({context.customer_phone}), {context.service.name}, "
@@ -254,21 +264,13 @@ class CalendlyProvider(BookingProvider):
             return BookingIntent(booked=True, booking_id=outcome.booking.pk)
         # Calendly booked a time our own records hold for someone else (a booking staff made
         # here): undo it at Calendly rather than keep a booking only Calendly knows.
-        connection = await self._usable_connection()
-        try:
-            if connection is None:
-                raise CalendlyError("Calendly is not connected", kind=connections.NOT_CONNECTED)
-            event_uuid = invitee.event_uri.rstrip("/").rsplit("/", 1)[-1]
-            await run_blocking(self._client(connection).cancel_event)(
-                event_uuid, reason="Booked twice: this time is already taken."
-            )
-        except CalendlyError as exc:
-            await self._record(
-                connections.CANCEL_FAILED,
-                f"{invitee.event_uri} clashes with one of our bookings and could not be "
-                f"cancelled ({exc}): cancel it in Calendly",
-                once=False,
-            )
+        await self._undo_at_calendly(
+            context,
+            invitee,
+            reason="Booked twice: this time is already taken.",
+            problem="clashes with one of our bookings",
+            key=f"calendly-clash:{invitee.uri}",
+        )
         mapping = await self._mapping_for(context.service)
         day_start, day_end = self._around(context.start)
         starts = await self._starts(mapping.uri, day_start, day_end) if mapping else None
@@ -278,6 +280,44 @@ class CalendlyProvider(BookingProvider):
         return BookingIntent(
             booked=False, reason=outcome.refusal or Refusal.TAKEN, alternatives=alternatives
         )
+
+    async def _not_recorded(self, context: BookingContext, invitee: Invitee) -> BookingIntent:
+        """Calendly booked it but saving it here failed: a booking only Calendly knows would
+        be lost to staff and to the caller's later questions, so it is undone at Calendly."""
+        logger.exception(
+            "Calendly booked %s for %s but it could not be recorded here: cancelling it.",
+            invitee.event_uri,
+            self.business.slug,
+        )
+        await self._undo_at_calendly(
+            context,
+            invitee,
+            reason="The booking could not be recorded; please book again.",
+            problem="could not be recorded here",
+            key=f"calendly-unrecorded:{invitee.uri}",
+        )
+        return BookingIntent(booked=False, reason=Refusal.UNAVAILABLE)
+
+    async def _undo_at_calendly(
+        self, context: BookingContext, invitee: Invitee, *, reason: str, problem: str, key: str
+    ) -> None:
+        """Cancel an event Calendly booked that we can't keep; when that fails, staff must."""
+        connection = await self._usable_connection()
+        try:
+            if connection is None:
+                raise CalendlyError("Calendly is not connected", kind=connections.NOT_CONNECTED)
+            event_uuid = invitee.event_uri.rstrip("/").rsplit("/", 1)[-1]
+            await run_blocking(self._client(connection).cancel_event)(event_uuid, reason=reason)
+        except CalendlyError as exc:
+            detail = (
+                f"{invitee.event_uri} {problem} and could not be cancelled ({exc}): "
+                "cancel it in Calendly"
+            )
+            await self._record(connections.CANCEL_FAILED, detail, once=False)
+            try:
+                await run_orm(_notify_not_cancelled)(context=context, key=key, detail=detail)
+            except Exception:
+                logger.exception("Could not tell staff of %s", detail)
 
     # -- Reading Calendly's times ---------------------------------------------------------
 
@@ -459,9 +499,27 @@ def _notify_unconfirmed(*, context: BookingContext, what: str) -> None:
         key=f"calendly-unconfirmed:{context.call_sid}:{context.start.isoformat()}",
         subject="Calendly did not confirm a booking",
         body=(
-            f"A caller asked to book {what}. Calendly did not answer in time, so the caller "
+            f"A caller asked to book {what}. Calendly gave no clear answer (no answer in "
+            "time, or a server error), so the caller "
             "was told it was not booked and offered a message. Check Calendly: if the booking "
             "is there, keep or cancel it and call the customer back."
+        ),
+        admin_path=reverse("admin:bookings_business_change", args=[context.business.pk]),
+    )
+
+
+def _notify_not_cancelled(*, context: BookingContext, key: str, detail: str) -> None:
+    """A booking is in Calendly that we could not keep nor cancel: staff cancel it."""
+    local = context.start.astimezone(context.business.tz)
+    notify_staff(
+        business=context.business,
+        alert=Alert.SYNC_FAILED,
+        key=key,
+        subject=f"Cancel a booking in Calendly ({local:%a %b %d, %H:%M})",
+        body=(
+            f"{context.customer_name} ({context.customer_phone}), {context.service.name}, "
+            f"{local:%Y-%m-%d %H:%M %Z}: the caller was told it was not booked, but Calendly "
+            f"booked it. {detail}."
         ),
         admin_path=reverse("admin:bookings_business_change", args=[context.business.pk]),
     )

@@ -9,6 +9,7 @@ from datetime import timedelta
 
 import pytest
 from asgiref.sync import sync_to_async
+from django.db import OperationalError
 from django.utils import timezone
 
 from bookings import outbox
@@ -19,7 +20,9 @@ from bookings.services import book_slot, cancel_booking
 from bookings.slots import Refusal
 from bookings.tests.factories import ServiceFactory
 from bookings.tests.timeutil import local, upcoming
+from calls.sms.models import SmsOptOut
 from integrations.calendly import connections
+from integrations.calendly import provider as provider_module
 from integrations.calendly.models import CalendlyBooking, CalendlyConnection
 from integrations.calendly.provider import CalendlyProvider
 from integrations.calendly.tests.connected import PHONE_BOOKINGS, map_service
@@ -149,6 +152,21 @@ async def test_booking_creates_the_invitee_in_calendly_then_records_it_as_calend
     assert record.event_uuid == invitee["event_uuid"]
 
 
+async def test_a_caller_who_texted_stop_gets_no_texts_from_calendly(
+    business, haircut, haircut_type, fake_calendly
+):
+    await sync_to_async(SmsOptOut.objects.create)(
+        business=business, phone="+15555550123", opted_out_at=timezone.now()
+    )
+    start = local(business, upcoming(business, TUESDAY), 15)
+
+    intent = await provider_for(business).create_booking(context(business, haircut, start))
+
+    assert intent.booked
+    (invitee,) = fake_calendly.invitees()
+    assert "text_reminder_number" not in invitee  # no number sent at all
+
+
 async def test_second_caller_for_the_same_time_is_refused_and_nothing_is_recorded(
     business, haircut, haircut_type, fake_calendly
 ):
@@ -187,6 +205,85 @@ async def test_a_local_booking_in_the_way_undoes_the_calendly_booking(
     assert not intent.booked and intent.reason == Refusal.TAKEN
     assert fake_calendly.invitees() == []  # cancelled again at Calendly
     assert len(fake_calendly.invitees(status="canceled")) == 1
+
+
+async def test_a_clash_calendly_will_not_cancel_is_sent_to_staff(
+    business, haircut, haircut_type, connection, fake_calendly
+):
+    business.notification_emails = "owner@salon.example"
+    await sync_to_async(business.save)(update_fields=["notification_emails"])
+    start = local(business, upcoming(business, TUESDAY), 15)
+    await sync_to_async(book_slot)(
+        business=business,
+        service=haircut,
+        start=start,
+        customer_name="Walk-in",
+        customer_phone="+15555550999",
+        provider="native",
+    )
+    fake_calendly.fail("/scheduled_events", 503, times=10)
+
+    intent = await provider_for(business).create_booking(context(business, haircut, start))
+
+    assert not intent.booked and intent.reason == Refusal.TAKEN
+    assert len(fake_calendly.invitees()) == 1  # still in Calendly: staff must cancel it
+    (notice,) = await sync_to_async(list)(OutboxTask.objects.filter(kind="staff.email"))
+    assert "Cancel a booking in Calendly" in notice.payload["subject"]
+    assert "Maria (+15555550123), Haircut" in notice.payload["body"]
+    assert "cancel it in Calendly" in (await reload(connection)).last_error
+
+
+def _saving_fails(*args, **kwargs):
+    raise OperationalError("could not write: the database is unavailable")
+
+
+async def test_a_booking_we_cannot_save_is_cancelled_at_calendly(
+    business, haircut, haircut_type, fake_calendly, monkeypatch
+):
+    monkeypatch.setattr(provider_module, "book_slot", _saving_fails)
+    start = local(business, upcoming(business, TUESDAY), 15)
+
+    intent = await provider_for(business).create_booking(context(business, haircut, start))
+
+    assert not intent.booked and intent.reason == Refusal.UNAVAILABLE
+    assert fake_calendly.invitees() == []
+    assert len(fake_calendly.invitees(status="canceled")) == 1
+    assert await bookings_of(business) == []
+
+
+async def test_an_unsaved_booking_calendly_will_not_cancel_is_sent_to_staff(
+    business, haircut, haircut_type, fake_calendly, monkeypatch
+):
+    business.notification_emails = "owner@salon.example"
+    await sync_to_async(business.save)(update_fields=["notification_emails"])
+    monkeypatch.setattr(provider_module, "book_slot", _saving_fails)
+    fake_calendly.fail("/scheduled_events", 503, times=10)
+    start = local(business, upcoming(business, TUESDAY), 15)
+
+    intent = await provider_for(business).create_booking(context(business, haircut, start))
+
+    assert not intent.booked and intent.reason == Refusal.UNAVAILABLE
+    assert len(fake_calendly.invitees()) == 1
+    (notice,) = await sync_to_async(list)(OutboxTask.objects.filter(kind="staff.email"))
+    assert "Cancel a booking in Calendly" in notice.payload["subject"]
+
+
+async def test_a_move_we_cannot_save_keeps_the_old_booking_and_cancels_the_new_event(
+    business, haircut, haircut_type, fake_calendly, monkeypatch
+):
+    day = upcoming(business, TUESDAY)
+    provider = provider_for(business)
+    first = await provider.create_booking(context(business, haircut, local(business, day, 15)))
+    monkeypatch.setattr(provider_module, "move_booked_slot", _saving_fails)
+
+    moved = await provider.move_booking(
+        context(business, haircut, local(business, day, 16)), first.booking_id
+    )
+
+    assert not moved.booked and moved.reason == Refusal.UNAVAILABLE
+    (active,) = fake_calendly.invitees()
+    assert active["start"] == local(business, day, 15)
+    assert [b.status for b in await bookings_of(business)] == ["confirmed"]
 
 
 async def test_without_a_phone_booking_email_nothing_is_sent_to_calendly(
@@ -289,12 +386,15 @@ async def test_calendly_down_means_no_booking_here_and_an_honest_refusal(
     provider = provider_for(business)
 
     checked = await provider.check_availability(context(business, haircut, start))
+    problem = (await reload(connection)).last_error
     intent = await provider.create_booking(context(business, haircut, start))
 
     assert checked.reason == Refusal.UNAVAILABLE and checked.alternatives == []
+    assert "Calendly did not answer" in problem
     assert not intent.booked and intent.reason == Refusal.UNAVAILABLE
     assert await bookings_of(business) == []
-    assert "Calendly did not answer" in (await reload(connection)).last_error
+    # A 5xx to the booking itself may still have booked: staff are asked to check.
+    assert "did not confirm a booking" in (await reload(connection)).last_error
 
 
 async def test_no_answer_to_a_booking_is_reported_for_staff_to_check(
@@ -314,6 +414,43 @@ async def test_no_answer_to_a_booking_is_reported_for_staff_to_check(
     assert "did not confirm a booking" in (await reload(connection)).last_error
     (notice,) = await sync_to_async(list)(OutboxTask.objects.filter(kind="staff.email"))
     assert "Maria (+15555550123), Haircut" in notice.payload["body"]
+
+
+async def test_a_server_error_to_a_booking_is_reported_for_staff_to_check(
+    business, haircut, haircut_type, connection, fake_calendly
+):
+    business.notification_emails = "owner@salon.example"
+    await sync_to_async(business.save)(update_fields=["notification_emails"])
+    fake_calendly.fail("/invitees", 502)
+    start = local(business, upcoming(business, TUESDAY), 15)
+
+    intent = await provider_for(business).create_booking(context(business, haircut, start))
+
+    assert not intent.booked and intent.reason == Refusal.UNAVAILABLE
+    assert fake_calendly.count("POST", "/invitees") == 1
+    assert "did not confirm a booking" in (await reload(connection)).last_error
+    (notice,) = await sync_to_async(list)(OutboxTask.objects.filter(kind="staff.email"))
+    assert "Maria (+15555550123), Haircut" in notice.payload["body"]
+
+
+async def test_no_answer_while_refreshing_the_token_is_no_booking_to_check(
+    business, haircut, haircut_type, connection, fake_calendly, settings
+):
+    settings.CALENDLY_IN_CALL_TIMEOUT = 0.5
+    business.notification_emails = "owner@salon.example"
+    await sync_to_async(business.save)(update_fields=["notification_emails"])
+    fake_calendly.expire_access_tokens()
+    connection.access_token_expires_at = timezone.now() - timedelta(minutes=5)
+    await sync_to_async(connection.save)(update_fields=["access_token_expires_at"])
+    fake_calendly.hang("/oauth/token")
+    start = local(business, upcoming(business, TUESDAY), 15)
+
+    intent = await provider_for(business).create_booking(context(business, haircut, start))
+
+    assert not intent.booked and intent.reason == Refusal.UNAVAILABLE
+    assert fake_calendly.count("POST", "/invitees") == 0  # never sent: nothing to check
+    assert not await sync_to_async(OutboxTask.objects.filter(kind="staff.email").exists)()
+    assert "Calendly did not answer" in (await reload(connection)).last_error
 
 
 async def test_a_revoked_grant_needs_reconnect_and_tells_staff(
