@@ -216,8 +216,9 @@ class CalendlyProvider(BookingProvider):
                     reason=Refusal.TAKEN,
                     alternatives=await self._alternatives(mapping, context.start, starts),
                 )
-        if exc.kind == connections.API_DOWN and exc.status is None:
-            # No answer to a write: Calendly may have booked it. Staff must look.
+        if exc.kind == connections.API_DOWN and exc.sent:
+            # The write reached Calendly (or may have) but no clear answer came back (a
+            # timeout, a 5xx): Calendly may have booked it. Staff must look.
             local = context.start.astimezone(self.business.tz)
             what = (
                 f"{context.customer_name} ({context.customer_phone}), {context.service.name}, "
@@ -498,7 +499,8 @@ def _notify_unconfirmed(*, context: BookingContext, what: str) -> None:
         key=f"calendly-unconfirmed:{context.call_sid}:{context.start.isoformat()}",
         subject="Calendly did not confirm a booking",
         body=(
-            f"A caller asked to book {what}. Calendly did not answer in time, so the caller "
+            f"A caller asked to book {what}. Calendly gave no clear answer (no answer in "
+            "time, or a server error), so the caller "
             "was told it was not booked and offered a message. Check Calendly: if the booking "
             "is there, keep or cancel it and call the customer back."
         ),

@@ -386,12 +386,15 @@ async def test_calendly_down_means_no_booking_here_and_an_honest_refusal(
     provider = provider_for(business)
 
     checked = await provider.check_availability(context(business, haircut, start))
+    problem = (await reload(connection)).last_error
     intent = await provider.create_booking(context(business, haircut, start))
 
     assert checked.reason == Refusal.UNAVAILABLE and checked.alternatives == []
+    assert "Calendly did not answer" in problem
     assert not intent.booked and intent.reason == Refusal.UNAVAILABLE
     assert await bookings_of(business) == []
-    assert "Calendly did not answer" in (await reload(connection)).last_error
+    # A 5xx to the booking itself may still have booked: staff are asked to check.
+    assert "did not confirm a booking" in (await reload(connection)).last_error
 
 
 async def test_no_answer_to_a_booking_is_reported_for_staff_to_check(
@@ -411,6 +414,43 @@ async def test_no_answer_to_a_booking_is_reported_for_staff_to_check(
     assert "did not confirm a booking" in (await reload(connection)).last_error
     (notice,) = await sync_to_async(list)(OutboxTask.objects.filter(kind="staff.email"))
     assert "Maria (+15555550123), Haircut" in notice.payload["body"]
+
+
+async def test_a_server_error_to_a_booking_is_reported_for_staff_to_check(
+    business, haircut, haircut_type, connection, fake_calendly
+):
+    business.notification_emails = "owner@salon.example"
+    await sync_to_async(business.save)(update_fields=["notification_emails"])
+    fake_calendly.fail("/invitees", 502)
+    start = local(business, upcoming(business, TUESDAY), 15)
+
+    intent = await provider_for(business).create_booking(context(business, haircut, start))
+
+    assert not intent.booked and intent.reason == Refusal.UNAVAILABLE
+    assert fake_calendly.count("POST", "/invitees") == 1
+    assert "did not confirm a booking" in (await reload(connection)).last_error
+    (notice,) = await sync_to_async(list)(OutboxTask.objects.filter(kind="staff.email"))
+    assert "Maria (+15555550123), Haircut" in notice.payload["body"]
+
+
+async def test_no_answer_while_refreshing_the_token_is_no_booking_to_check(
+    business, haircut, haircut_type, connection, fake_calendly, settings
+):
+    settings.CALENDLY_IN_CALL_TIMEOUT = 0.5
+    business.notification_emails = "owner@salon.example"
+    await sync_to_async(business.save)(update_fields=["notification_emails"])
+    fake_calendly.expire_access_tokens()
+    connection.access_token_expires_at = timezone.now() - timedelta(minutes=5)
+    await sync_to_async(connection.save)(update_fields=["access_token_expires_at"])
+    fake_calendly.hang("/oauth/token")
+    start = local(business, upcoming(business, TUESDAY), 15)
+
+    intent = await provider_for(business).create_booking(context(business, haircut, start))
+
+    assert not intent.booked and intent.reason == Refusal.UNAVAILABLE
+    assert fake_calendly.count("POST", "/invitees") == 0  # never sent: nothing to check
+    assert not await sync_to_async(OutboxTask.objects.filter(kind="staff.email").exists)()
+    assert "Calendly did not answer" in (await reload(connection)).last_error
 
 
 async def test_a_revoked_grant_needs_reconnect_and_tells_staff(
