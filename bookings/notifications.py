@@ -157,18 +157,34 @@ def notify_calendar_needs_reconnect(
     )
 
 
-def notify_sync_failed(*, booking: Booking, error: str) -> list[OutboxTask]:
-    """A booking's calendar event could not be written, for good (no more retries)."""
+def notify_sync_failed(
+    *, booking: Booking, calendar: str, error: str, manual_fix: str = ""
+) -> list[OutboxTask]:
+    """A booking's event in `calendar` ("Outlook Calendar") could not be written -- or, for a
+    cancelled booking, deleted -- for good (no more retries). Told once per calendar, booking
+    and revision of the booking (its last change): a later failure of a changed booking, or
+    in another calendar, is news again."""
+    revision = f"{booking.updated_at:%Y%m%d%H%M%S%f}" if booking.updated_at else "new"
     local = booking.start.astimezone(booking.business.tz)
+    if booking.status == Booking.Status.CANCELLED:
+        subject = f"A cancelled booking is still in {calendar} ({local:%a %b %d, %H:%M})"
+        body = (
+            f"The booking {booking} was cancelled, but its event could not be deleted from "
+            f"{calendar}: {error}\n\nThe time still looks taken there: "
+            f"{manual_fix or 'remove the event by hand'}."
+        )
+    else:
+        subject = f"A booking is missing from the calendar ({local:%a %b %d, %H:%M})"
+        body = (
+            f"The booking {booking} is confirmed, but its {calendar} event could not be "
+            f'written: {error}\n\nFix the cause, then use "Retry calendar sync now" on the '
+            "booking."
+        )
     return notify_staff(
         business=booking.business,
         alert=Alert.SYNC_FAILED,
-        key=f"booking:{booking.pk}",
-        subject=f"A booking is missing from the calendar ({local:%a %b %d, %H:%M})",
-        body=(
-            f"The booking {booking} is confirmed, but its calendar event could not be "
-            f'written: {error}\n\nFix the cause, then use "Retry calendar sync now" on the '
-            "booking."
-        ),
+        key=f"{calendar}:booking:{booking.pk}:{revision}",
+        subject=subject,
+        body=body,
         admin_path=reverse("admin:bookings_booking_change", args=[booking.pk]),
     )

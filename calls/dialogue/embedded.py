@@ -36,6 +36,7 @@ from calls.understanding.phones import speak_phone
 from calls.understanding.requests import (
     Question,
     keeps_booking,
+    move_parts,
     never_mind,
     questions_in,
     unknown_thing,
@@ -43,9 +44,9 @@ from calls.understanding.requests import (
     wants_move,
     wrong_number,
 )
-from calls.understanding.services import ServiceName
+from calls.understanding.services import ServiceName, match_service
 from calls.understanding.utterance import Expecting, Heard, hear
-from calls.understanding.when import WhenParse, plausible_times
+from calls.understanding.when import WhenParse, parse_when, plausible_times
 
 logger = logging.getLogger(__name__)
 
@@ -242,14 +243,17 @@ class EmbeddedEngine(DialogueEngine):
             or (heard.yes is False and self.step == Step.GATHER and self._nothing_started())
         ):
             return self.desk.goodbye()
+        split = self._move_split(text) if self.moving is None else None
         questions = questions_in(text) or self._same_question_about(text, heard)
-        if questions and not (Intent.CANCEL in intents or Intent.MOVE in intents):
+        if questions and not (Intent.CANCEL in intents or Intent.MOVE in intents or split):
             answer = await self._answer_questions(questions, heard)
             if Intent.BOOK in intents and heard.service and Question.HOURS not in questions:
                 changed, ack = self._absorb(heard)
                 return f"{answer} {await self._next_step()}"
             return f"{answer} {self._back_to_it()}"
         move = Intent.MOVE in intents or wants_move(text, names_a_service=heard.service is not None)
+        if split is not None:
+            return await self._start(heard, purpose="move", split=split)
         if move and self.moving is None:
             return await self._start(heard, purpose="move")
         if Intent.CANCEL in intents and not keeps_booking(text):
@@ -366,7 +370,22 @@ class EmbeddedEngine(DialogueEngine):
 
     # -- Which booking ---------------------------------------------------------------------
 
-    async def _start(self, heard: Heard, *, purpose: str) -> str:
+    def _move_split(self, text: str) -> tuple[WhenParse, WhenParse] | None:
+        """A move said as "move my Monday one to Friday at 3": (when the booking is, when it
+        should be), when the first part names a time or day; else None."""
+        parts = move_parts(text)
+        if parts is None:
+            return None
+        before, after = parts
+        today, now = self._today(), self.context.clock().astimezone(self._tz()).time()
+        picked = parse_when(before, today=today, now=now)
+        if picked.is_empty and match_service(before, self._service_names) is None:
+            return None
+        return picked, parse_when(after, today=today, now=now)
+
+    async def _start(
+        self, heard: Heard, *, purpose: str, split: tuple[WhenParse, WhenParse] | None = None
+    ) -> str:
         bookings = await self.desk.callers_bookings()
         if bookings is None:
             self.step = Step.OFFER_MESSAGE
@@ -380,13 +399,20 @@ class EmbeddedEngine(DialogueEngine):
             self.expecting = Expecting.YES_NO
             return f"{NOT_FOUND} {NOT_FOUND_HELP} Would you like to leave one?"
         service_id = heard.service.id if heard.service else None
-        # For a move, the time said is usually the new one ("move my colouring to Friday").
+        # For a move, the time said is usually the new one ("move my colouring to Friday"),
+        # unless it was said as "move my Monday one to Friday": Monday picks the booking.
         when = heard.when if purpose == "cancel" else None
+        if split is not None:
+            when, heard = split[0], replace(heard, when=split[1])
         matches = self.desk.matching(bookings, service_id=service_id, when=when)
+        if split is not None and when.time is not None:
+            hour = when.time.hour % 12
+            matches = [b for b in matches if self.desk.local(b.start).hour % 12 == hour]
         lead = ""
         if not matches:
             named = heard.service.name.lower() if heard.service else "booking"
-            lead = f"I don't see {with_article(named)} booked under this number."
+            then = " then" if split is not None else ""
+            lead = f"I don't see {with_article(named)}{then} booked under this number."
             matches = bookings
         if len(matches) == 1 and not lead:
             if purpose == "cancel":
@@ -672,6 +698,9 @@ class EmbeddedEngine(DialogueEngine):
             r.day = None
             self._ask(Expecting.WHEN)
             return "That date has already passed. Which day would you like to come in?"
+        if r.day is None and r.days is None and self.moving is not None and r.time is not None:
+            # "Move my 2:45 to 4:30": the same day, not today.
+            r.day = self.desk.local(self.moving.start).date()
         if r.day is None and r.days is None:
             if r.time is not None:
                 start = self._resolve(today, r.time, r.ampm_explicit)

@@ -202,6 +202,85 @@ class TestMoves:
         assert call.engine.state.outcome == "message_taken"
 
 
+class TestMovesByDayOrTime:
+    """Moves said without "appointment" or the service: "my Monday one", "my 3 o'clock". The
+    first day or time picks the booking, the second is the new slot; never a second booking."""
+
+    @pytest.mark.parametrize(
+        ("said", "new_start"),
+        [
+            ("can I move my Monday one to Friday at 3", (2026, 11, 27, 15)),
+            ("can I change my Monday one to Wednesday at 2", (2026, 12, 2, 14)),
+            (
+                "I can't make Monday, can we do Wednesday instead at the same time",
+                (2026, 12, 2, 12, 15),
+            ),
+        ],
+    )
+    async def test_the_monday_one_is_moved(self, demo, said, new_start):
+        await booked(demo, "Haircut", 2026, 11, 30, 12, 15)
+        await booked(demo, "Manicure", 2026, 11, 27, 11)
+        call = await Conversation.start(demo)
+        answer = await call.say(said)
+        assert answer.startswith("Your haircut on Monday, November 30th at 12:15 PM moves to ")
+        assert answer.endswith("Shall I move it?")
+        assert "What would you like to book" not in answer
+        await call.say("yes")
+        assert await rows(demo) == {
+            ("Haircut", "cancelled", local(demo, 2026, 11, 30, 12, 15)),
+            ("Haircut", "confirmed", local(demo, *new_start)),
+            ("Manicure", "confirmed", local(demo, 2026, 11, 27, 11)),
+        }
+        assert call.engine.state.outcome == "moved"
+
+    async def test_my_3_oclock_on_friday_to_saturday(self, demo):
+        await booked(demo, "Manicure", 2026, 11, 27, 15)
+        await booked(demo, "Haircut", 2026, 11, 27, 11)
+        call = await Conversation.start(demo)
+        answer = await call.say("can I move my 3 o'clock on Friday to Saturday")
+        assert answer == (
+            "Your manicure on Friday, November 27th at 3 PM moves to Saturday, November 28th at "
+            "3 PM. Shall I move it?"
+        )
+        await call.say("yes please")
+        assert await confirmed(demo) == {
+            ("Manicure", local(demo, 2026, 11, 28, 15)),
+            ("Haircut", local(demo, 2026, 11, 27, 11)),
+        }
+
+    async def test_my_2_45_to_4_30_same_day_keeps_the_day(self, demo):
+        await booked(demo, "Beard trim", 2026, 11, 27, 14, 45)
+        await booked(demo, "Haircut", 2026, 11, 30, 11)
+        call = await Conversation.start(demo)
+        answer = await call.say("could you move my 2:45 to 4:30 same day")
+        assert answer == (
+            "Your beard trim on Friday, November 27th at 2:45 PM moves to Friday, November 27th "
+            "at 4:30 PM. Shall I move it?"
+        )
+        await call.say("yes")
+        assert await confirmed(demo) == {
+            ("Beard trim", local(demo, 2026, 11, 27, 16, 30)),
+            ("Haircut", local(demo, 2026, 11, 30, 11)),
+        }
+
+    async def test_a_move_from_a_day_with_no_booking_asks_which_and_books_nothing(self, demo):
+        await booked(demo, "Haircut", 2026, 11, 30, 12, 15)
+        await booked(demo, "Manicure", 2026, 11, 27, 11)
+        call = await Conversation.start(demo)
+        answer = await call.say("can I move my Thursday one to Saturday at 2")
+        assert answer == (
+            "I don't see a booking then booked under this number. Which one: your manicure on "
+            "Friday at 11 AM or your haircut on Monday at 12:15 PM?"
+        )
+        answer = await call.say("the Monday one")
+        assert "haircut on Monday, November 30th at 12:15 PM moves to Saturday" in answer
+        await call.say("yes")
+        assert await confirmed(demo) == {
+            ("Haircut", local(demo, 2026, 11, 28, 14)),
+            ("Manicure", local(demo, 2026, 11, 27, 11)),
+        }
+
+
 # -- Which booking: the one the caller named, or a list they can pick from -------------------
 
 

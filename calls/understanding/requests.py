@@ -176,6 +176,31 @@ def wants_move(text: str, *, names_a_service: bool) -> bool:
     return names_a_service or bool(re.search(r"\b(?:day|date|time)\b", match.group(0)))
 
 
+# "Move my Monday one to Friday at 3", "change my 2:45 to 4:30", "I can't make Monday, can we
+# do Wednesday instead": the words before "to"/"can we do" pick the booking, the rest is the
+# new time. Read on lower-cased text with its punctuation, so "2:45" stays a clock time.
+_MOVE_FROM_TO = re.compile(
+    r"\b(?:move|change|shift|swap|switch|push|bring|reschedule|rebook)\s+(?:my|our|the)\s+"
+    r"(?P<from>.+?)\s+(?:to|till|until)\s+(?P<to>.+)$"
+)
+_CANT_MAKE_INSTEAD = re.compile(
+    r"\b(?:cant|cannot|can not|wont be able to|wont)\s+make\s+(?:it\s+)?(?:on\s+|at\s+)?"
+    r"(?P<from>.+?)[\s,.;!]+(?:so\s+)?(?:can|could)\s+(?:we|i|you)\s+"
+    r"(?:do|make it|have|go for|switch to|move it to|change it to|come)\s+(?P<to>.+)$"
+)
+
+
+def move_parts(text: str) -> tuple[str, str] | None:
+    """(the words naming the booking, the words naming the new time) of a move said as
+    "move my X to Y" or "can't make X, can we do Y"; None when it is not said that way."""
+    lowered = re.sub(r"['’]", "", text.lower())
+    for rx in (_MOVE_FROM_TO, _CANT_MAKE_INSTEAD):
+        match = rx.search(lowered)
+        if match is not None:
+            return match.group("from"), match.group("to")
+    return None
+
+
 def keeps_booking(text: str) -> bool:
     """ "Don't cancel it": whatever else they say, not a yes to a cancellation."""
     return bool(_KEEP_IT.search(_normalise(text)))

@@ -19,8 +19,9 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from django.db import transaction
+from django.db.models import F
 
-from bookings.models import Booking
+from bookings.models import Booking, OutboxTask
 from bookings.notifications import notify_sync_failed
 from bookings.outbox import PermanentTaskError, RetryAfter
 from bookings.tasks import PROVIDER_AFTER_BOOKING, provider_follow_ups
@@ -67,7 +68,7 @@ class EventSyncer:
         if sync.status == SyncStatus.SYNCED and sync.event_id:
             return  # done by an earlier attempt
         if not enabled:
-            _save(sync, status=SyncStatus.NOT_REQUIRED, error="")
+            self._save(sync, status=SyncStatus.NOT_REQUIRED, error="")
             return
         connection = self._usable_connection(booking, sync)
         client = self.client(connection)
@@ -82,7 +83,7 @@ class EventSyncer:
             self._failed(booking, sync, connection, exc)
         sync.calendar_id = calendar_id
         sync.event_id = event_id
-        _save(sync, status=SyncStatus.SYNCED, error="", extra=["calendar_id", "event_id"])
+        self._save(sync, status=SyncStatus.SYNCED, error="", extra=["calendar_id", "event_id"])
         logger.info("%s event %s created for booking %s.", self.calendar, event_id, booking.pk)
         # Cancelled while we were writing the event: the cancellation's delete may have run
         # before the event existed, so remove it here too (a delete is idempotent).
@@ -99,12 +100,12 @@ class EventSyncer:
         event_id = sync.event_id or self.derived_event_id(booking)
         if is_disconnected(connection) and not sync.event_id:
             # Cancelled before its event was ever written (the calendar went away first).
-            _save(sync, status=SyncStatus.NOT_REQUIRED, error="")
+            self._save(sync, status=SyncStatus.NOT_REQUIRED, error="")
             return
         if is_disconnected(connection):
-            raise PermanentTaskError(
-                f"{self.calendar} is disconnected: {self.manual_fix}, or reconnect and retry."
-            )
+            message = f"{self.calendar} is disconnected: {self.manual_fix}, or reconnect and retry."
+            self._left_in_calendar(booking, sync, message)
+            raise PermanentTaskError(message)
         connection = self._usable_connection(booking, sync)
         if event_id:
             calendar_id = sync.calendar_id or connection.write_calendar_id
@@ -113,7 +114,7 @@ class EventSyncer:
             except CalendarError as exc:
                 self._failed(booking, sync, connection, exc, keep_status=True)
         sync.event_id = ""
-        _save(sync, status=SyncStatus.NOT_REQUIRED, error="", extra=["event_id"])
+        self._save(sync, status=SyncStatus.NOT_REQUIRED, error="", extra=["event_id"])
         logger.info("%s event of cancelled booking %s deleted.", self.calendar, booking.pk)
 
     def _sync(self, booking: Booking) -> EventSync:
@@ -128,7 +129,7 @@ class EventSyncer:
             state = "needs reconnecting" if needs_reconnect else "is not connected"
             message = f"{self.calendar} {state}; waiting for it to be connected."
             _note(sync, message)
-            _give_up_if_last_attempt(booking, sync, message)
+            self._give_up_if_last_attempt(booking, sync, message)
             raise CalendarNotReady(message)
         return connection
 
@@ -147,17 +148,57 @@ class EventSyncer:
             self.store.record_problem(connection=connection, kind=exc.kind, detail=message)
         if exc.permanent and exc.kind != errors.TOKEN_REVOKED:
             if not keep_status:
-                _save(sync, status=SyncStatus.FAILED, error=message)
+                self._save(sync, status=SyncStatus.FAILED, error=message)
             else:
-                _note(sync, message)
+                self._left_in_calendar(booking, sync, message)
             raise PermanentTaskError(message) from exc
         # Retryable, or a dead token that a reconnect will fix: try again later.
         _note(sync, message)
-        if not keep_status:
-            _give_up_if_last_attempt(booking, sync, message)
+        self._give_up_if_last_attempt(booking, sync, message)
         if exc.retry_after:
             raise RetryAfter(exc.retry_after, message) from exc
         raise exc
+
+    def _give_up_if_last_attempt(self, booking: Booking, sync: EventSync, message: str) -> None:
+        """The outbox gives up after its last attempt: a booking must then say 'failed', and
+        a cancelled one whose event is still there must be reported to staff."""
+        if booking.status == Booking.Status.CANCELLED:
+            if _on_last_attempt(booking):
+                self._left_in_calendar(booking, sync, message)
+            return
+        task = provider_follow_ups([booking.pk]).filter(kind=PROVIDER_AFTER_BOOKING).first()
+        if task is not None and task.attempts >= task.max_attempts:
+            self._save(sync, status=SyncStatus.FAILED, error=message)
+
+    def _left_in_calendar(self, booking: Booking, sync: EventSync, message: str) -> None:
+        """A cancelled booking's event could not be deleted, for good: staff must know the
+        time still looks taken in the calendar. The row keeps its event id (a retry can
+        still delete it)."""
+        with transaction.atomic():
+            _note(sync, message)
+            notify_sync_failed(
+                booking=booking, calendar=self.calendar, error=message, manual_fix=self.manual_fix
+            )
+
+    def _save(
+        self, sync: EventSync, *, status: str, error: str, extra: list[str] | None = None
+    ) -> None:
+        sync.status = status
+        sync.error = error[:2000]
+        with transaction.atomic():
+            sync.save(update_fields=["status", "error", "updated_at"] + (extra or []))
+            if status == SyncStatus.FAILED:
+                # In the same transaction: a failure on record always has its notice queued.
+                notify_sync_failed(booking=sync.booking, calendar=self.calendar, error=error)
+
+
+def _on_last_attempt(booking: Booking) -> bool:
+    """Whether the follow-up task running for this booking now is on its last attempt."""
+    return (
+        provider_follow_ups([booking.pk])
+        .filter(status=OutboxTask.Status.RUNNING, attempts__gte=F("max_attempts"))
+        .exists()
+    )
 
 
 def _booking(booking_id: int) -> Booking:
@@ -167,25 +208,6 @@ def _booking(booking_id: int) -> Booking:
     return booking
 
 
-def _give_up_if_last_attempt(booking: Booking, sync: EventSync, message: str) -> None:
-    """The outbox gives up after its last attempt: the booking must then say 'failed'."""
-    if booking.status == Booking.Status.CANCELLED:
-        return
-    task = provider_follow_ups([booking.pk]).filter(kind=PROVIDER_AFTER_BOOKING).first()
-    if task is not None and task.attempts >= task.max_attempts:
-        _save(sync, status=SyncStatus.FAILED, error=message)
-
-
 def _note(sync: EventSync, message: str) -> None:
     sync.error = message[:2000]
     sync.save(update_fields=["error", "updated_at"])
-
-
-def _save(sync: EventSync, *, status: str, error: str, extra: list[str] | None = None) -> None:
-    sync.status = status
-    sync.error = error[:2000]
-    with transaction.atomic():
-        sync.save(update_fields=["status", "error", "updated_at"] + (extra or []))
-        if status == SyncStatus.FAILED:
-            # In the same transaction: a failure on record always has its notice queued.
-            notify_sync_failed(booking=sync.booking, error=error)

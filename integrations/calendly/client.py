@@ -13,8 +13,9 @@ happens. `invalid_grant` marks the connection "needs reconnect" here, unless the
 holds another refresh token (a refresh elsewhere spent ours: its tokens are used); every
 other error is raised as `CalendlyError` for the caller to record.
 
-Writes are never retried: a POST /invitees that timed out may have booked at Calendly, so the
-caller is told we could not confirm it rather than booked twice.
+Writes are never retried: a POST /invitees that timed out or got a 5xx may have booked at
+Calendly (`CalendlyError.sent`), so the caller is told we could not confirm it rather than
+booked twice.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ import requests
 from django.conf import settings
 from django.db import transaction
 from django.views.decorators.debug import sensitive_variables
+from urllib3.exceptions import NewConnectionError
 
 from integrations.calendar_base.errors import CalendarError, retry_after_seconds
 from integrations.calendly import connections
@@ -52,7 +54,22 @@ LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
 
 class CalendlyError(CalendarError):
-    """Talking to Calendly failed (`kind`: a `connections` problem kind; see CalendarError)."""
+    """Talking to Calendly failed (`kind`: a `connections` problem kind; see CalendarError).
+    `sent`: the API request itself may have reached Calendly (an answer came, or the wait
+    for one failed after connecting); False when it failed before that, e.g. while
+    refreshing the token, so a write can't have happened."""
+
+    def __init__(self, message: str, *, sent: bool = False, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.sent = sent
+
+
+def _may_have_arrived(exc: requests.RequestException) -> bool:
+    """False only when no connection was made (refused, or timed out connecting)."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return False
+    reason = getattr(exc.args[0] if exc.args else None, "reason", None)
+    return not isinstance(reason, NewConnectionError)
 
 
 @dataclass(frozen=True)
@@ -273,7 +290,8 @@ class CalendlyClient:
         timezone: str,
         phone: str = "",
     ) -> Invitee:
-        """POST /invitees (Scheduling API): book `start` of the event type for the invitee."""
+        """POST /invitees (Scheduling API): book `start` of the event type for the invitee.
+        `phone` becomes Calendly's SMS reminder number; empty sends none."""
         invitee: dict[str, Any] = {"name": name, "email": email, "timezone": timezone}
         if phone:
             invitee["text_reminder_number"] = phone
@@ -332,7 +350,9 @@ class CalendlyClient:
                     attempt += 1
                     continue
                 raise CalendlyError(
-                    f"{method} {path}: no answer ({type(exc).__name__})", kind=connections.API_DOWN
+                    f"{method} {path}: no answer ({type(exc).__name__})",
+                    kind=connections.API_DOWN,
+                    sent=_may_have_arrived(exc),
                 ) from exc
             if response.status_code == 401 and not refreshed:
                 refreshed = True
@@ -359,7 +379,7 @@ class CalendlyClient:
                 needs_reconnect=True,
             )
             return CalendlyError(
-                text, kind=connections.TOKEN_REVOKED, permanent=True, status=status
+                text, kind=connections.TOKEN_REVOKED, permanent=True, status=status, sent=True
             )
         if status == 429:
             return CalendlyError(
@@ -367,12 +387,17 @@ class CalendlyClient:
                 kind=connections.RATE_LIMITED,
                 retry_after=_retry_after(response),
                 status=status,
+                sent=True,
             )
         if status >= 500:
-            return CalendlyError(text, kind=connections.API_DOWN, status=status)
+            return CalendlyError(text, kind=connections.API_DOWN, status=status, sent=True)
         if status == 403:
-            return CalendlyError(text, kind=connections.NOT_ALLOWED, permanent=True, status=status)
-        return CalendlyError(text, kind=connections.REFUSED, permanent=True, status=status)
+            return CalendlyError(
+                text, kind=connections.NOT_ALLOWED, permanent=True, status=status, sent=True
+            )
+        return CalendlyError(
+            text, kind=connections.REFUSED, permanent=True, status=status, sent=True
+        )
 
     @sensitive_variables()
     def _access_token(self, *, force: bool, stale: str | None = None) -> str:

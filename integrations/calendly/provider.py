@@ -45,6 +45,7 @@ from bookings.providers.base import (
 from bookings.services import book_slot
 from bookings.services import move_booking as move_booked_slot
 from bookings.slots import Refusal, check_slot
+from calls.sms.services import opted_out
 from integrations.calendly import connections
 from integrations.calendly.client import (
     AVAILABLE_TIMES_WINDOW,
@@ -85,7 +86,7 @@ class CalendlyProvider(BookingProvider):
         self._fetched: dict[str, list[_Fetched]] = {}
         self._connection: CalendlyConnection | None = None
         self._mappings: dict[int, CalendlyEventType] | None = None
-        self._loaded = False
+        self._loading: asyncio.Task | None = None  # reading the rows, awaited by every caller
         self._reported: set[str] = set()
         self._failed_at: float | None = None  # time.monotonic() of the last failed fetch
 
@@ -185,6 +186,8 @@ class CalendlyProvider(BookingProvider):
             )
             return BookingIntent(booked=False, reason=Refusal.UNAVAILABLE)
         client = self._client(connection)
+        # Calendly texts reminders to this number: not to a caller who texted us STOP.
+        texts_allowed = not await run_orm(opted_out)(self.business, context.customer_phone)
         try:
             return await run_blocking(client.create_invitee)(
                 event_type_uri=mapping.uri,
@@ -192,7 +195,7 @@ class CalendlyProvider(BookingProvider):
                 name=context.customer_name,
                 email=connection.invitee_email,
                 timezone=self.business.timezone,
-                phone=context.customer_phone,
+                phone=context.customer_phone if texts_allowed else "",
             )
         except CalendlyError as exc:
             return await self._refused(context, mapping, exc)
@@ -213,8 +216,9 @@ class CalendlyProvider(BookingProvider):
                     reason=Refusal.TAKEN,
                     alternatives=await self._alternatives(mapping, context.start, starts),
                 )
-        if exc.kind == connections.API_DOWN and exc.status is None:
-            # No answer to a write: Calendly may have booked it. Staff must look.
+        if exc.kind == connections.API_DOWN and exc.sent:
+            # The write reached Calendly (or may have) but no clear answer came back (a
+            # timeout, a 5xx): Calendly may have booked it. Staff must look.
             local = context.start.astimezone(self.business.tz)
             what = (
                 f"{context.customer_name} ({context.customer_phone}), {context.service.name}, "
@@ -376,9 +380,21 @@ class CalendlyProvider(BookingProvider):
         return CalendlyClient(connection, timeout=settings.CALENDLY_IN_CALL_TIMEOUT, retries=1)
 
     async def _load(self) -> None:
-        if self._loaded:
-            return
-        self._loaded = True
+        """Read the connection and mappings once per call. prepare_for_call starts this in
+        the background: every caller awaits the same read, none sees it half done."""
+        if self._loading is None:
+            self._loading = asyncio.ensure_future(self._read())
+        loading = self._loading
+        try:
+            # Shielded: a caller cancelled while waiting (the prefetch at hang-up) must not
+            # cancel the read the others wait on.
+            await asyncio.shield(loading)
+        except Exception:
+            if self._loading is loading and loading.done():
+                self._loading = None  # a failed read is tried again by the next caller
+            raise
+
+    async def _read(self) -> None:
         self._connection, self._mappings = await run_orm(self._read_rows)()
         if self._connection is not None and self._connection.tokens_unreadable:
             logger.error(
@@ -495,7 +511,8 @@ def _notify_unconfirmed(*, context: BookingContext, what: str) -> None:
         key=f"calendly-unconfirmed:{context.call_sid}:{context.start.isoformat()}",
         subject="Calendly did not confirm a booking",
         body=(
-            f"A caller asked to book {what}. Calendly did not answer in time, so the caller "
+            f"A caller asked to book {what}. Calendly gave no clear answer (no answer in "
+            "time, or a server error), so the caller "
             "was told it was not booked and offered a message. Check Calendly: if the booking "
             "is there, keep or cancel it and call the customer back."
         ),

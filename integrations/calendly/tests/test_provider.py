@@ -5,6 +5,8 @@ Calendly can't book, nothing is booked here and the caller is told so."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from datetime import timedelta
 
 import pytest
@@ -20,6 +22,7 @@ from bookings.services import book_slot, cancel_booking
 from bookings.slots import Refusal
 from bookings.tests.factories import ServiceFactory
 from bookings.tests.timeutil import local, upcoming
+from calls.sms.models import SmsOptOut
 from integrations.calendly import connections
 from integrations.calendly import provider as provider_module
 from integrations.calendly.models import CalendlyBooking, CalendlyConnection
@@ -149,6 +152,21 @@ async def test_booking_creates_the_invitee_in_calendly_then_records_it_as_calend
     record = await sync_to_async(CalendlyBooking.objects.get)(booking=booking)
     assert record.invitee_uri == invitee["uri"]
     assert record.event_uuid == invitee["event_uuid"]
+
+
+async def test_a_caller_who_texted_stop_gets_no_texts_from_calendly(
+    business, haircut, haircut_type, fake_calendly
+):
+    await sync_to_async(SmsOptOut.objects.create)(
+        business=business, phone="+15555550123", opted_out_at=timezone.now()
+    )
+    start = local(business, upcoming(business, TUESDAY), 15)
+
+    intent = await provider_for(business).create_booking(context(business, haircut, start))
+
+    assert intent.booked
+    (invitee,) = fake_calendly.invitees()
+    assert "text_reminder_number" not in invitee  # no number sent at all
 
 
 async def test_second_caller_for_the_same_time_is_refused_and_nothing_is_recorded(
@@ -370,12 +388,15 @@ async def test_calendly_down_means_no_booking_here_and_an_honest_refusal(
     provider = provider_for(business)
 
     checked = await provider.check_availability(context(business, haircut, start))
+    problem = (await reload(connection)).last_error
     intent = await provider.create_booking(context(business, haircut, start))
 
     assert checked.reason == Refusal.UNAVAILABLE and checked.alternatives == []
+    assert "Calendly did not answer" in problem
     assert not intent.booked and intent.reason == Refusal.UNAVAILABLE
     assert await bookings_of(business) == []
-    assert "Calendly did not answer" in (await reload(connection)).last_error
+    # A 5xx to the booking itself may still have booked: staff are asked to check.
+    assert "did not confirm a booking" in (await reload(connection)).last_error
 
 
 async def test_no_answer_to_a_booking_is_reported_for_staff_to_check(
@@ -395,6 +416,43 @@ async def test_no_answer_to_a_booking_is_reported_for_staff_to_check(
     assert "did not confirm a booking" in (await reload(connection)).last_error
     (notice,) = await sync_to_async(list)(OutboxTask.objects.filter(kind="staff.email"))
     assert "Maria (+15555550123), Haircut" in notice.payload["body"]
+
+
+async def test_a_server_error_to_a_booking_is_reported_for_staff_to_check(
+    business, haircut, haircut_type, connection, fake_calendly
+):
+    business.notification_emails = "owner@salon.example"
+    await sync_to_async(business.save)(update_fields=["notification_emails"])
+    fake_calendly.fail("/invitees", 502)
+    start = local(business, upcoming(business, TUESDAY), 15)
+
+    intent = await provider_for(business).create_booking(context(business, haircut, start))
+
+    assert not intent.booked and intent.reason == Refusal.UNAVAILABLE
+    assert fake_calendly.count("POST", "/invitees") == 1
+    assert "did not confirm a booking" in (await reload(connection)).last_error
+    (notice,) = await sync_to_async(list)(OutboxTask.objects.filter(kind="staff.email"))
+    assert "Maria (+15555550123), Haircut" in notice.payload["body"]
+
+
+async def test_no_answer_while_refreshing_the_token_is_no_booking_to_check(
+    business, haircut, haircut_type, connection, fake_calendly, settings
+):
+    settings.CALENDLY_IN_CALL_TIMEOUT = 0.5
+    business.notification_emails = "owner@salon.example"
+    await sync_to_async(business.save)(update_fields=["notification_emails"])
+    fake_calendly.expire_access_tokens()
+    connection.access_token_expires_at = timezone.now() - timedelta(minutes=5)
+    await sync_to_async(connection.save)(update_fields=["access_token_expires_at"])
+    fake_calendly.hang("/oauth/token")
+    start = local(business, upcoming(business, TUESDAY), 15)
+
+    intent = await provider_for(business).create_booking(context(business, haircut, start))
+
+    assert not intent.booked and intent.reason == Refusal.UNAVAILABLE
+    assert fake_calendly.count("POST", "/invitees") == 0  # never sent: nothing to check
+    assert not await sync_to_async(OutboxTask.objects.filter(kind="staff.email").exists)()
+    assert "Calendly did not answer" in (await reload(connection)).last_error
 
 
 async def test_a_revoked_grant_needs_reconnect_and_tells_staff(
@@ -449,6 +507,27 @@ async def test_the_call_prefetch_answers_later_questions_without_asking_again(
     )
 
     assert fake_calendly.count("GET", "/event_type_available_times") == asked
+
+
+async def test_a_question_while_the_call_is_still_loading_waits_for_the_load(
+    business, haircut, haircut_type, fake_calendly, monkeypatch
+):
+    read_rows = CalendlyProvider._read_rows
+
+    def slow_read_rows(self):
+        time.sleep(0.3)  # a busy database as the call starts
+        return read_rows(self)
+
+    monkeypatch.setattr(CalendlyProvider, "_read_rows", slow_read_rows)
+    start = local(business, upcoming(business, TUESDAY), 15)
+    provider = provider_for(business)
+
+    prefetch = asyncio.create_task(provider.prepare_for_call())
+    await asyncio.sleep(0.05)  # the prefetch is reading the rows
+    checked = await provider.check_availability(context(business, haircut, start))
+    await prefetch
+
+    assert checked.available
 
 
 async def test_each_service_offers_its_own_event_type(

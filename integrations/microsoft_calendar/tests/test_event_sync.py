@@ -238,3 +238,91 @@ def test_staff_moving_a_booking_in_admin_moves_its_event(
     assert event["start"]["dateTime"].startswith(later.strftime("%Y-%m-%dT%H:%M"))
     assert sync_of(booking).status == SyncStatus.SYNCED
     assert fake_microsoft.count("PATCH", "/v1.0/me/events/") == 1
+
+
+def test_an_event_outlook_refuses_to_delete_is_reported_to_staff(
+    business, haircut, connection, fake_microsoft
+):
+    booking = book(business, haircut)
+    run_all_due()
+    mail.outbox.clear()
+    fake_microsoft.fail("/v1.0/me/events/", 403, times=1)
+
+    cancel_booking(booking=booking)
+    run_all_due()
+    run_all_due()  # the staff notice goes through the outbox too
+
+    assert len(fake_microsoft.events()) == 1  # still there: staff must know
+    assert sync_of(booking).event_id  # kept, so a retry can still delete it
+    [notice] = mail.outbox
+    assert "cancelled booking is still in Outlook Calendar" in notice.subject
+    assert "could not be deleted" in notice.body
+
+
+def test_a_delete_that_keeps_failing_is_reported_on_its_last_attempt(
+    business, haircut, connection, fake_microsoft
+):
+    booking = book(business, haircut)
+    run_all_due()
+    mail.outbox.clear()
+    fake_microsoft.fail("/v1.0/me/events/", 503, times=100)
+    cancel_booking(booking=booking)
+    OutboxTask.objects.filter(payload__booking_id=booking.pk, status="pending").update(
+        max_attempts=2
+    )
+
+    run_all_due()
+    run_all_due(later=timedelta(hours=1))
+    assert not mail.outbox  # the first failure is retried, not reported
+    run_all_due(later=timedelta(hours=2))  # the last attempt gives up ...
+    run_all_due(later=timedelta(hours=3))  # ... and its notice goes out
+
+    assert [m.subject for m in mail.outbox if "still in Outlook" in m.subject]
+
+
+def test_cancelling_after_the_calendar_was_disconnected_tells_staff(
+    business, haircut, connection, fake_microsoft
+):
+    booking = book(business, haircut)
+    run_all_due()
+    mail.outbox.clear()
+    OutlookCalendarConnection.objects.filter(pk=connection.pk).update(
+        status=OutlookCalendarConnection.Status.DISCONNECTED
+    )
+
+    cancel_booking(booking=booking)
+    run_all_due()
+    run_all_due()
+
+    assert len(fake_microsoft.events()) == 1
+    assert any("still in Outlook Calendar" in m.subject for m in mail.outbox)
+
+
+def test_a_later_different_failure_of_the_same_booking_is_reported_again(
+    business, haircut, connection, fake_microsoft, admin_client
+):
+    fake_microsoft.fail(EVENTS, 403, times=1)
+    booking = book(business, haircut, hour=11)
+    run_all_due()
+    run_all_due()
+    assert sum("missing from the calendar" in m.subject for m in mail.outbox) == 1
+    admin_client.post(
+        "/admin/bookings/booking/",
+        {"action": "retry_outlook_sync", "_selected_action": [booking.pk]},
+    )
+    run_all_due()
+    assert sync_of(booking).status == SyncStatus.SYNCED
+
+    fake_microsoft.fail("/v1.0/me/events/", 403, times=1)  # staff move it; Outlook refuses
+    url = f"/admin/bookings/booking/{booking.pk}/change/"
+    later = local(business, upcoming(business, 1), 16)
+    data = form_values(admin_client.get(url).content.decode()) | {
+        "start_0": later.strftime("%Y-%m-%d"),
+        "start_1": later.strftime("%H:%M:%S"),
+    }
+    assert admin_client.post(url, data).status_code == 302
+    run_all_due()
+    run_all_due()
+
+    assert sync_of(booking).status == SyncStatus.FAILED
+    assert sum("missing from the calendar" in m.subject for m in mail.outbox) == 2
