@@ -86,7 +86,7 @@ class CalendlyProvider(BookingProvider):
         self._fetched: dict[str, list[_Fetched]] = {}
         self._connection: CalendlyConnection | None = None
         self._mappings: dict[int, CalendlyEventType] | None = None
-        self._loaded = False
+        self._loading: asyncio.Task | None = None  # reading the rows, awaited by every caller
         self._reported: set[str] = set()
         self._failed_at: float | None = None  # time.monotonic() of the last failed fetch
 
@@ -380,9 +380,21 @@ class CalendlyProvider(BookingProvider):
         return CalendlyClient(connection, timeout=settings.CALENDLY_IN_CALL_TIMEOUT, retries=1)
 
     async def _load(self) -> None:
-        if self._loaded:
-            return
-        self._loaded = True
+        """Read the connection and mappings once per call. prepare_for_call starts this in
+        the background: every caller awaits the same read, none sees it half done."""
+        if self._loading is None:
+            self._loading = asyncio.ensure_future(self._read())
+        loading = self._loading
+        try:
+            # Shielded: a caller cancelled while waiting (the prefetch at hang-up) must not
+            # cancel the read the others wait on.
+            await asyncio.shield(loading)
+        except Exception:
+            if self._loading is loading and loading.done():
+                self._loading = None  # a failed read is tried again by the next caller
+            raise
+
+    async def _read(self) -> None:
         self._connection, self._mappings = await run_orm(self._read_rows)()
         if self._connection is not None and self._connection.tokens_unreadable:
             logger.error(

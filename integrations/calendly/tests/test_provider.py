@@ -5,6 +5,8 @@ Calendly can't book, nothing is booked here and the caller is told so."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from datetime import timedelta
 
 import pytest
@@ -505,6 +507,27 @@ async def test_the_call_prefetch_answers_later_questions_without_asking_again(
     )
 
     assert fake_calendly.count("GET", "/event_type_available_times") == asked
+
+
+async def test_a_question_while_the_call_is_still_loading_waits_for_the_load(
+    business, haircut, haircut_type, fake_calendly, monkeypatch
+):
+    read_rows = CalendlyProvider._read_rows
+
+    def slow_read_rows(self):
+        time.sleep(0.3)  # a busy database as the call starts
+        return read_rows(self)
+
+    monkeypatch.setattr(CalendlyProvider, "_read_rows", slow_read_rows)
+    start = local(business, upcoming(business, TUESDAY), 15)
+    provider = provider_for(business)
+
+    prefetch = asyncio.create_task(provider.prepare_for_call())
+    await asyncio.sleep(0.05)  # the prefetch is reading the rows
+    checked = await provider.check_availability(context(business, haircut, start))
+    await prefetch
+
+    assert checked.available
 
 
 async def test_each_service_offers_its_own_event_type(
