@@ -26,6 +26,7 @@ from bookings.orm import run_orm
 from bookings.phones import to_e164
 from bookings.providers.base import BookingProvider
 from bookings.providers.registry import resolve_provider
+from bookings.slots import Schedule
 from calls.call_limits import CallLimits
 from calls.dialogue.base import CallContext, DialogueEngine, Ending
 from calls.models import Call, CallTurn
@@ -71,6 +72,7 @@ class _Loaded:
     call_id: int
     engine_class: type[DialogueEngine]
     has_turns: bool = False
+    schedule: Schedule | None = None
 
 
 class CallSession:
@@ -143,6 +145,7 @@ class CallSession:
                 provider=loaded.provider,
                 caller_number=_e164_or_blank(caller_number),
                 clock=self.clock,
+                schedule=loaded.schedule,
             )
         )
         self._achieved_something()  # what the engine starts from is no achievement
@@ -525,6 +528,7 @@ def _load(
     if business is None:
         return None
     services = business.active_services()
+    schedule = business.schedule()  # loaded with the services: no query of its own
     provider = resolve_provider(business)
     engine_class = engine_for(business, engine_key)
     if claimed is not None:
@@ -532,7 +536,14 @@ def _load(
         # with the engine the webhook chose; written again only if admin changed it since.
         if claimed.engine != engine_class.name:
             Call.objects.filter(pk=claimed.call_id).update(engine=engine_class.name)
-        return _Loaded(business, services, provider, claimed.call_id, engine_class)
+        return _Loaded(
+            business=business,
+            services=services,
+            provider=provider,
+            call_id=claimed.call_id,
+            engine_class=engine_class,
+            schedule=schedule,
+        )
     fields = {**fields, "engine": engine_class.name}
     # With whether it has turns yet (a reconnect), in the same query.
     call, created = Call.objects.annotate(
@@ -555,4 +566,5 @@ def _load(
         call_id=call.pk,
         engine_class=engine_class,
         has_turns=not created and call.has_turns,
+        schedule=schedule,
     )

@@ -20,6 +20,7 @@ from django.utils import timezone
 if TYPE_CHECKING:
     from bookings.models import Business, Service
     from bookings.providers.base import BookingProvider
+    from bookings.slots import Schedule
 
 
 @dataclass
@@ -32,6 +33,9 @@ class CallContext:
     provider: BookingProvider
     caller_number: str = ""  # E.164 caller ID from setup.from ("" when withheld)
     clock: Callable[[], datetime] = timezone.now  # injectable for tests
+    # The business's schedule as the call found it (opening hours don't change mid-call;
+    # the booking itself checks the current rules); None: the engine loads it.
+    schedule: Schedule | None = None
 
 
 @dataclass

@@ -110,7 +110,7 @@ class Desk:
     async def open(self) -> None:
         """Once per call: opening hours don't change mid-call."""
         if self.schedule is None:
-            self.schedule = await run_orm(self.context.business.schedule)()
+            self.schedule = self.context.schedule or await run_orm(self.context.business.schedule)()
 
     # -- Time ------------------------------------------------------------------------------
 

@@ -51,7 +51,7 @@ BUSY_STATUSES = {"busy", "tentative", "oof", "unknown"}
 # Refresh this long before Microsoft's expiry (clock skew, a slow request).
 REFRESH_MARGIN = timedelta(minutes=5)
 BACKOFF_BASE = 0.5  # tests set it to 0
-MAX_INLINE_WAIT = 5.0  # a longer Retry-After goes back to the caller (outbox, degradation)
+MAX_INLINE_WAIT = 5.0  # a longer wait goes back to the caller (outbox, degradation)
 RATE_LIMIT_PAUSE = 30.0  # when a 429 carries no Retry-After
 SERVICE = "Microsoft Graph"
 
@@ -116,8 +116,13 @@ class GraphClient:
         *,
         timeout: float | None = None,
         num_retries: int | None = None,
+        inline_wait: float = MAX_INLINE_WAIT,
     ) -> None:
+        """`inline_wait`: the longest throttling (a 429, or any Retry-After) is waited out
+        here before retrying; longer goes back to the caller. 0 during a call: a caller is
+        never kept waiting on Microsoft's throttling (the answer degrades at once)."""
         self.connection = connection
+        self.inline_wait = min(float(inline_wait), MAX_INLINE_WAIT)
         self.timeout = float(settings.MICROSOFT_HTTP_TIMEOUT if timeout is None else timeout)
         self.num_retries = int(
             settings.MICROSOFT_NUM_RETRIES if num_retries is None else num_retries
@@ -178,11 +183,15 @@ class GraphClient:
 
     @property
     def overall_timeout(self) -> float:
-        return overall_timeout(
-            timeout=self.timeout,
-            num_retries=self.num_retries,
-            max_wait=MAX_INLINE_WAIT,
-            base=BACKOFF_BASE,
+        # Plus the throttling waits taken inline, so one is never cut short as "down".
+        return (
+            overall_timeout(
+                timeout=self.timeout,
+                num_retries=self.num_retries,
+                max_wait=MAX_INLINE_WAIT,
+                base=BACKOFF_BASE,
+            )
+            + self.num_retries * self.inline_wait
         )
 
     # -- Events --------------------------------------------------------------------------------
@@ -310,6 +319,9 @@ class GraphClient:
             if error.permanent or attempt >= self.num_retries:
                 raise error
             wait = backoff_seconds(attempt, said, BACKOFF_BASE)
+            throttled = error.kind == errors.RATE_LIMITED or said is not None
+            if throttled and (self.inline_wait <= 0 or wait > self.inline_wait):
+                raise error
             if wait > MAX_INLINE_WAIT:
                 raise error
             attempt += 1

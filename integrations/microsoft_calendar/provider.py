@@ -28,6 +28,9 @@ class OutlookCalendarProvider(CalendarSourceProvider):
         self, connection: OutlookCalendarConnection, start: datetime, end: datetime
     ) -> CalendarAnswer:
         client = GraphClient(
-            connection, timeout=settings.MICROSOFT_IN_CALL_TIMEOUT, num_retries=IN_CALL_RETRIES
+            connection,
+            timeout=settings.MICROSOFT_IN_CALL_TIMEOUT,
+            num_retries=IN_CALL_RETRIES,
+            inline_wait=0,  # a throttled Graph degrades the answer at once
         )
         return await client.aget_schedule(start, end)

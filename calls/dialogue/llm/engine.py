@@ -127,7 +127,7 @@ class LLMEngine(DialogueEngine):
         config = await run_orm(llm_config)(business=business)
         if not config.configured:
             raise ModelUnavailable("the LLM is not configured (LLM_API_KEY)")
-        schedule = await run_orm(business.schedule)()
+        schedule = self.context.schedule or await run_orm(business.schedule)()
         greeting = business.welcome_greeting
         if self._greeting_heard is not None:
             greeting = self._greeting_heard

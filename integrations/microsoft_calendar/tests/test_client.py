@@ -114,6 +114,18 @@ def test_throttling_hands_back_retry_after(connection, fake_microsoft):
     assert fake_microsoft.count("GET", SCHEDULE) == 1  # 90 s is not waited for inline
 
 
+def test_a_short_retry_after_is_waited_out_unless_inline_wait_is_zero(connection, fake_microsoft):
+    fake_microsoft.fail(SCHEDULE, 429, retry_after=1, times=1)
+    GraphClient(connection, num_retries=1).get_schedule(at(0, 0), at(1, 0))
+    assert fake_microsoft.count("GET", SCHEDULE) == 2  # waited 1 s, then answered
+
+    fake_microsoft.fail(SCHEDULE, 429, retry_after=1, times=1)
+    with pytest.raises(CalendarError) as raised:
+        GraphClient(connection, num_retries=1, inline_wait=0).get_schedule(at(0, 0), at(1, 0))
+    assert raised.value.kind == errors.RATE_LIMITED
+    assert fake_microsoft.count("GET", SCHEDULE) == 3
+
+
 def test_a_wrong_client_secret_is_named_and_not_the_owners_fault(
     connection, fake_microsoft, settings
 ):

@@ -231,6 +231,23 @@ async def test_a_throttled_graph_is_not_waited_on_during_a_call(
     assert fake_microsoft.count("GET", SCHEDULE) == 1
 
 
+async def test_a_short_retry_after_is_not_waited_on_during_a_call_either(
+    business, haircut, connection, fake_microsoft
+):
+    """429 with Retry-After 3: still no waiting in a call, and it is recorded as throttled,
+    not as Graph being down."""
+    tuesday = upcoming(business, 1)
+    fake_microsoft.fail(SCHEDULE, 429, times=100, retry_after=3)
+    started = time.monotonic()
+    result = await provider_for(business).check_availability(
+        context(business, haircut, local(business, tuesday, 15))
+    )
+    assert result.available and time.monotonic() - started < 2
+    assert fake_microsoft.count("GET", SCHEDULE) == 1
+    connection = await reload(connection)
+    assert "throttled" in connection.last_error
+
+
 async def test_a_slow_graph_is_cut_short(business, haircut, connection, fake_microsoft, settings):
     settings.MICROSOFT_IN_CALL_TIMEOUT = 0.5
     tuesday = upcoming(business, 1)
