@@ -209,10 +209,17 @@ class SlotRefused(Exception):
 
 
 def move_booking(
-    *, booking: Booking, start: datetime, call_sid: str = "", owner_checked: bool = False
+    *,
+    booking: Booking,
+    start: datetime,
+    call_sid: str = "",
+    owner_checked: bool = False,
+    provider: str | None = None,
 ) -> BookingOutcome:
     """Move a booking to `start` atomically: the old slot is freed only if the new one is
-    booked (the booking may move into its own old time). `owner_checked` as in book_slot."""
+    booked (the booking may move into its own old time). `owner_checked` as in book_slot.
+    `provider`: whose the new booking is (default the old booking's; a business that
+    switched providers since books the new time through its current one)."""
     try:
         with transaction.atomic():
             cancel_booking(booking=booking)
@@ -222,7 +229,7 @@ def move_booking(
                 start=start,
                 customer_name=booking.customer_name,
                 customer_phone=booking.customer_phone,
-                provider=booking.provider,
+                provider=booking.provider if provider is None else provider,
                 call_sid=call_sid or booking.source_call_sid,
                 replaces=booking,
                 owner_checked=owner_checked,

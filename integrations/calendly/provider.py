@@ -252,7 +252,11 @@ class CalendlyProvider(BookingProvider):
         )
         with transaction.atomic():
             outcome = move_booked_slot(
-                booking=booking, start=context.start, call_sid=context.call_sid, owner_checked=True
+                booking=booking,
+                start=context.start,
+                call_sid=context.call_sid,
+                owner_checked=True,
+                provider=self.name,  # booked in Calendly now, whoever made the old one
             )
             if outcome.booking is not None:
                 _remember_invitee(outcome.booking, invitee)

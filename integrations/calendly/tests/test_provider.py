@@ -376,6 +376,30 @@ async def test_moving_books_the_new_time_in_calendly_and_cancels_the_old(
     assert [b.status for b in await bookings_of(business)] == ["cancelled", "confirmed"]
 
 
+async def test_moving_a_booking_made_before_calendly_makes_a_calendly_booking(
+    business, haircut, haircut_type, fake_calendly
+):
+    day = upcoming(business, TUESDAY)
+    # Booked here before the business switched to Calendly.
+    outcome = await sync_to_async(book_slot)(
+        business=business,
+        service=haircut,
+        start=local(business, day, 15),
+        customer_name="Maria",
+        customer_phone="+15555550123",
+        provider="native",
+    )
+
+    moved = await provider_for(business).move_booking(
+        context(business, haircut, local(business, day, 16)), outcome.booking.pk
+    )
+
+    assert moved.booked
+    new = await sync_to_async(Booking.objects.get)(pk=moved.booking_id)
+    assert new.provider == "calendly"
+    assert await sync_to_async(CalendlyBooking.objects.filter(booking=new).exists)()
+
+
 # -- When Calendly can't book -------------------------------------------------------------------
 
 
