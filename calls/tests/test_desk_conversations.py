@@ -215,6 +215,11 @@ class TestMovesByDayOrTime:
                 "I can't make Monday, can we do Wednesday instead at the same time",
                 (2026, 12, 2, 12, 15),
             ),
+            ("could I push my Monday one to Friday at 3 please", (2026, 11, 27, 15)),
+            (
+                "I won't be able to make it on Monday, could we do Wednesday, same time?",
+                (2026, 12, 2, 12, 15),
+            ),
         ],
     )
     async def test_the_monday_one_is_moved(self, demo, said, new_start):
