@@ -36,6 +36,7 @@ from calls.understanding.phones import speak_phone
 from calls.understanding.requests import (
     Question,
     keeps_booking,
+    means_caller_id,
     move_parts,
     never_mind,
     questions_in,
@@ -43,8 +44,9 @@ from calls.understanding.requests import (
     wants_message,
     wants_move,
     wrong_number,
+    yeah_no_fine,
 )
-from calls.understanding.services import ServiceName, match_service
+from calls.understanding.services import ServiceMatch, ServiceName, match_service, services_together
 from calls.understanding.utterance import Expecting, Heard, hear
 from calls.understanding.when import WhenParse, parse_when, plausible_times
 
@@ -108,6 +110,9 @@ class EmbeddedEngine(DialogueEngine):
         self.purpose = ""  # what the listed booking is for: "move" or "cancel"
         self.new_when = WhenParse()  # a move's new time, said before we knew which booking
         self.pending: Change | None = None  # read back, waiting for the yes
+        # "A haircut and a beard trim": booked one at a time, the rest offered after.
+        self.also_book: list[ServiceMatch] = []
+        self.offering_next = False  # "shall I book the beard trim too?" asked
         self.heard_answer = ""  # the last answer as the caller heard it (cut by interrupts)
         self.last_answer = ""
         self.history: list[tuple[str, str]] = []
@@ -231,6 +236,11 @@ class EmbeddedEngine(DialogueEngine):
             return self._start_message()
         if pending is not None:
             return await self._after_read_back(pending, heard, text)
+        if self.offering_next:
+            self.offering_next = False
+            if heard.yes is False or never_mind(text) or Intent.GOODBYE in intents:
+                self.also_book = []
+                return self.desk.goodbye()
         if self.step == Step.WHICH_BOOKING:
             answer = await self._which_booking(heard, text)
             if answer is not None:
@@ -266,7 +276,16 @@ class EmbeddedEngine(DialogueEngine):
         if picked is not None:
             # "The first one" is a choice, not "1 o'clock": keep the time out of the reading.
             heard = replace(heard, when=WhenParse())
+        one_at_a_time = ""
+        together = services_together(text, self._service_names) if self.moving is None else []
+        if together:
+            heard = replace(heard, service=together[0])
+            self.also_book = together[1:]
+            one_at_a_time = (
+                f"I can book those one at a time. Let's start with the {together[0].name.lower()}."
+            )
         changed, ack = self._absorb(heard)
+        ack = f"{one_at_a_time} {ack}".strip()
         if picked is not None:
             self._set_start_from(picked)
             changed.add("when")
@@ -277,6 +296,14 @@ class EmbeddedEngine(DialogueEngine):
                 "Sorry, I'm not sure which day you mean. Could you tell me the day and date, "
                 "like Friday the 11th?"
             )
+        asking_number = self.step == Step.CONFIRM_PHONE or self.expecting == Expecting.PHONE
+        caller_id = self.context.caller_number
+        if asking_number and "phone" not in changed and caller_id and means_caller_id(text):
+            # "Actually the one I'm calling from is fine", even after a no.
+            self.request.phone, self.request.phone_confirmed = caller_id, True
+            changed.add("phone")
+        if self.step == Step.CONFIRM_PHONE and yeah_no_fine(text):
+            heard = replace(heard, yes=True)
         if self.step == Step.CONFIRM_PHONE and "phone" not in changed:
             if heard.yes is True:
                 self.request.phone_confirmed = True
@@ -339,6 +366,8 @@ class EmbeddedEngine(DialogueEngine):
 
     async def _commit(self, change: Change) -> str:
         done = await self.desk.commit(change)
+        if done.ok and change.action == "book" and self.also_book:
+            return self._offer_next(change, done)
         if done.ok:
             return done.words
         self.request.start = None
@@ -347,6 +376,29 @@ class EmbeddedEngine(DialogueEngine):
         if change.action == "book" and done.alternatives:
             return self._offer(done.alternatives, lead="I'm sorry, that time was just taken.")
         return self._offer(done.alternatives, lead=done.explanation)
+
+    def _offer_next(self, change: Change, done) -> str:
+        """Booked the first of several services asked for together: offer the next one, right
+        after it, instead of saying goodbye."""
+        following = self.also_book.pop(0)
+        self.desk.ending = None
+        r = self.request
+        r.service = self._services_by_id[following.id]
+        after = change.start + change.service.duration
+        r.day, r.days, r.window, r.weekdays = after.date(), None, None, None
+        r.time, r.ampm_explicit, r.start = after.time(), True, None
+        self.offers = []
+        self.step = Step.GATHER
+        self.expecting = Expecting.YES_NO
+        self.offering_next = True
+        booked = (
+            f"You're all set, {change.name}: {with_article(change.service.name)} on "
+            f"{say_date(change.start.date())} at {say_time(change.start)}."
+        )
+        return (
+            f"{booked} Shall I book the {following.name.lower()} too, right after, at "
+            f"{say_time(after)}?"
+        )
 
     async def _not_that_one(self, pending: Change, heard: Heard, text: str) -> str:
         """ "No, the other one" / "no, the Monday one" to a cancellation read-back."""

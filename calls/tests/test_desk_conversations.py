@@ -281,6 +281,43 @@ class TestMovesByDayOrTime:
         }
 
 
+class TestTwoServices:
+    async def test_a_haircut_and_a_beard_trim_are_booked_one_at_a_time(self, demo):
+        call = await Conversation.start(demo)
+        answer = await call.say("can I get a haircut and a beard trim on Friday at 11 30")
+        assert answer.startswith("I can book those one at a time. Let's start with the haircut.")
+        await call.say("Jo Park")
+        answer = await call.say("yes")
+        assert answer == (
+            "A haircut for Jo Park on Friday, November 27th at 11:30 AM. Shall I book it?"
+        )
+        answer = await call.say("yes")
+        assert answer.startswith("You're all set, Jo Park: a haircut on Friday")
+        assert "Shall I book the beard trim too" in answer and not call.ended
+        assert await confirmed(demo) == {("Haircut", local(demo, 2026, 11, 27, 11, 30))}
+        answer = await call.say("yes please")
+        assert answer.startswith("A beard trim for Jo Park on Friday, November 27th at")
+        await call.say("yes")
+        assert call.ended
+        services = {name for name, _ in await confirmed(demo)}
+        assert services == {"Haircut", "Beard trim"}
+        assert len(await confirmed(demo)) == 2
+
+    async def test_no_to_the_second_service_ends_with_just_the_first(self, demo):
+        call = await Conversation.start(demo)
+        await call.say("this is Jo Park, a haircut and a beard trim on Friday at 11 30")
+        await call.say("yes")
+        assert "Shall I book the beard trim too" in await call.say("yes")
+        answer = await call.say("no thanks")
+        assert "Goodbye" in answer and call.ended
+        assert await confirmed(demo) == {("Haircut", local(demo, 2026, 11, 27, 11, 30))}
+
+    async def test_a_haircut_actually_a_manicure_is_one_service(self, demo):
+        call = await Conversation.start(demo)
+        answer = await call.say("a haircut, actually make it a manicure, Friday at 11, I'm Jo")
+        assert "one at a time" not in answer
+
+
 # -- Which booking: the one the caller named, or a list they can pick from -------------------
 
 
@@ -626,6 +663,42 @@ class TestLoops:
         await call.say("this is Maria, haircut tomorrow at 3")
         answer = await call.say("mm-hmm")
         assert answer.startswith("A haircut for Maria on Thursday, November 26th at 3 PM")
+
+    @pytest.mark.parametrize(
+        "back",
+        [
+            "actually the one I'm calling from is fine",
+            "same number",
+            "this one",
+            "the number I'm calling from is fine",
+        ],
+    )
+    async def test_no_to_the_number_then_the_one_im_calling_from_books_it(self, demo, back):
+        call = await Conversation.start(demo)
+        await call.say("this is Jo Park, haircut tomorrow at 3")
+        assert "What number should I text" in await call.say("no")
+        answer = await call.say(back)
+        assert answer == (
+            "A haircut for Jo Park on Thursday, November 26th at 3 PM. Shall I book it?"
+        )
+        await call.say("yes")
+        assert await confirmed(demo) == {("Haircut", local(demo, 2026, 11, 26, 15))}
+        assert [b.customer_phone async for b in Booking.objects.all()] == [CALLER]
+
+    async def test_yeah_no_thats_fine_to_the_number_question_is_a_yes(self, demo):
+        call = await Conversation.start(demo)
+        await call.say("this is Jo Park, haircut tomorrow at 3")
+        answer = await call.say("yeah no, that's fine")
+        assert answer == (
+            "A haircut for Jo Park on Thursday, November 26th at 3 PM. Shall I book it?"
+        )
+        await call.say("yes")
+        assert await confirmed(demo) == {("Haircut", local(demo, 2026, 11, 26, 15))}
+
+    async def test_no_not_this_one_asks_for_the_digits(self, demo):
+        call = await Conversation.start(demo)
+        await call.say("this is Jo Park, haircut tomorrow at 3")
+        assert "What number should I text" in await call.say("no, not this one")
 
     async def test_the_number_question_is_not_asked_a_third_time(self, demo):
         call = await Conversation.start(demo)

@@ -201,6 +201,33 @@ def move_parts(text: str) -> tuple[str, str] | None:
     return None
 
 
+# -- The number to text -------------------------------------------------------------------------
+
+# "Actually the one I'm calling from is fine", "same number", "this one": the caller ID. Only
+# read when the number to text is being asked for.
+_CALLER_ID = _rx(
+    r"(?:one|number|phone) (?:im|i am) (?:calling|ringing|phoning) (?:you )?(?:from|on|with)",
+    r"(?:this|same|that same) (?:one|number|phone|mobile|cell)",
+    r"same as (?:this|the one|what)",
+)
+_NOT_CALLER_ID = _rx(r"(?:not|isnt|dont use|different from) (?:the |this |that )?(?:same|this|one)")
+_YEAH_NO_FINE = _rx(
+    r"(?:yeah|yea|ya|yes) no (?:thats|its|that is|it is|that ll be|thatll be) "
+    r"(?:fine|ok|okay|good|great|alright|perfect)"
+)
+
+
+def means_caller_id(text: str) -> bool:
+    """The number they are calling from, named without its digits."""
+    norm = _normalise(text)
+    return bool(_CALLER_ID.search(norm)) and not _NOT_CALLER_ID.search(norm)
+
+
+def yeah_no_fine(text: str) -> bool:
+    """ "Yeah no, that's fine": a yes, whatever the "no" in the middle."""
+    return bool(_YEAH_NO_FINE.search(_normalise(text)))
+
+
 def keeps_booking(text: str) -> bool:
     """ "Don't cancel it": whatever else they say, not a yes to a cancellation."""
     return bool(_KEEP_IT.search(_normalise(text)))

@@ -8,6 +8,7 @@ exactly: fuzzy matching them would turn "save" into "shave" or "bye" into "dye".
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -163,6 +164,31 @@ def match_service(text: str, services: Sequence[ServiceName]) -> ServiceMatch | 
         return None
     last = wanted[-1]
     return ServiceMatch(id=last.service.id, name=last.service.name, score=float(last.score))
+
+
+_TOGETHER = re.compile(r"^[\s,]*(?:(?:and|plus|also|with|as well as|&|then|a|an|the|some)[\s,]*)+$")
+_JOINED = re.compile(r"\b(?:and|plus|also|with|as well as)\b|&")
+
+
+def services_together(text: str, services: Sequence[ServiceName]) -> list[ServiceMatch]:
+    """Every service asked for at once ("a haircut and a beard trim"), in the order said;
+    empty unless two or more different ones were joined by "and"/"plus"/"with". A correction
+    ("a haircut, actually a manicure") is not two."""
+    words = _words(text)
+    mentions = _best_non_overlapping(_candidates(words, services))
+    wanted = sorted((m for m in mentions if not _is_negated(m, words, text)), key=lambda m: m.first)
+    together = wanted[:1]
+    for before, after in itertools.pairwise(wanted):
+        between = text[words[before.last].end : words[after.first].start].lower()
+        if not (_TOGETHER.match(between) and _JOINED.search(between)):
+            return []
+        if all(m.service.id != after.service.id for m in together):
+            together.append(after)
+    if len(together) < 2:
+        return []
+    return [
+        ServiceMatch(id=m.service.id, name=m.service.name, score=float(m.score)) for m in together
+    ]
 
 
 def spoken_list(names: Sequence[str]) -> str:
