@@ -1,13 +1,15 @@
 """The dashboard's daily rollup: each business's calls counted per day of its own calendar
 (calls.models.CallDay), with that day's first-token latency histogram (CallDayLatency).
 
-A day is always recounted from the calls themselves (`refresh_day`), never incremented, so a
-row is right whenever it was last counted:
-- when a call ends, its day is recounted once the ending commits (`recount_after_commit`);
+A day is always recounted from the calls themselves (`refresh_day`), never incremented, and
+only once it is over (the dashboard counts today live from the calls), so a row is right
+whenever it was last counted:
 - a past day the dashboard needs and finds no row for is counted then (`fill_missing`);
-- `manage.py rebuild_call_days` recounts every day (after a business's time zone changes,
-  or to repair anything).
-The dashboard reads these rows for past days and counts today live from the calls.
+- a call that ends after its day is over (it ran past midnight) recounts that day once its
+  ending commits (`recount_after_commit`); a call ending on its own day costs one read, so
+  the call loop never waits on a recount or its row lock;
+- `manage.py rebuild_call_days` recounts every past day (after a business's time zone
+  changes, or to repair anything).
 """
 
 from __future__ import annotations
@@ -101,13 +103,16 @@ def refresh_day(business: Business, day: date) -> CallDay:
 
 
 def refresh_for_call(call_id: int) -> None:
+    """Recount the call's day if that day is already over (today is counted live)."""
     call = Call.objects.select_related("business").only("started_at", "business").get(pk=call_id)
-    refresh_day(call.business, call.started_at.astimezone(call.business.tz).date())
+    day = call.started_at.astimezone(call.business.tz).date()
+    if day < call.business.local_today():
+        refresh_day(call.business, day)
 
 
 def recount_after_commit(call_id: int) -> None:
-    """The call's day is recounted once its ending commits; a failure there is logged (the
-    call's own record is safe, and the next recount or a rebuild catches up)."""
+    """The call's day is recounted, if it is over, once its ending commits; a failure there
+    is logged (the call's own record is safe, and the next recount or a rebuild catches up)."""
     transaction.on_commit(partial(refresh_for_call, call_id), robust=True)
 
 
@@ -129,20 +134,21 @@ def fill_missing(business: Business, first: date, last: date) -> int:
 
 
 def rebuild(businesses=None) -> int:
-    """Recount every day from each business's first call to its today; days recounted."""
+    """Recount every past day from each business's first call; days recounted. Today has no
+    row until it is over: a row counted now would miss the rest of today's calls."""
     counted = 0
     for business in businesses if businesses is not None else Business.objects.all():
         first_call = (
             Call.objects.filter(business=business).order_by("started_at").only("started_at").first()
         )
         today = business.local_today()
-        CallDay.objects.filter(business=business, day__gt=today).delete()
+        CallDay.objects.filter(business=business, day__gte=today).delete()
         if first_call is None:
             CallDay.objects.filter(business=business).delete()
             continue
         first = first_call.started_at.astimezone(business.tz).date()
         CallDay.objects.filter(business=business, day__lt=first).delete()
-        for n in range((today - first).days + 1):
+        for n in range((today - first).days):
             refresh_day(business, first + timedelta(days=n))
             counted += 1
     return counted

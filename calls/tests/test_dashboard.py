@@ -251,6 +251,30 @@ def test_a_call_ending_recounts_its_day(salon, django_capture_on_commit_callback
     assert build(salon, yesterday, yesterday).booked == 1
 
 
+def test_a_call_ending_on_its_own_day_leaves_the_rollup_alone(
+    salon, django_capture_on_commit_callbacks
+):
+    """Today is counted live, so the call loop never recounts (or locks) today's row; a
+    rebuild leaves today without one too, since it would miss the rest of today's calls."""
+    from calls.services import record_conversation_end
+
+    now = datetime.now(salon.tz)
+    started = call(salon, now, "in_progress")
+    with django_capture_on_commit_callbacks(execute=True):
+        record_conversation_end(
+            call_id=started.pk,
+            achieved="booked",
+            booking_id=None,
+            message="",
+            handoff_to="",
+            events=[],
+        )
+    assert not CallDay.objects.filter(business=salon).exists()
+    rebuild([salon])
+    assert not CallDay.objects.filter(business=salon, day=salon.local_today()).exists()
+    assert build(salon, salon.local_today(), salon.local_today()).booked == 1
+
+
 def test_today_is_counted_live(salon):
     today = salon.local_today()
     call(salon, datetime.now(salon.tz) - timedelta(seconds=5), "moved", ends=False)
