@@ -762,3 +762,20 @@ class TestCorrections:
         answer = await call.say("no, my name is Anna")
         assert answer.startswith("Sorry, Anna then.")
         assert "A haircut for Anna on" in answer
+
+    async def test_a_name_corrected_in_the_same_breath_is_the_one_booked(self, demo):
+        call = await Conversation.start(demo)
+        answer = await call.say(
+            "hi, it's Jon, sorry, John with an h, John Smith, haircut tomorrow at 3"
+        )
+        assert answer.startswith("Thanks, John Smith.")
+        answer = await call.say("yes")
+        assert "A haircut for John Smith on Thursday, November 26th at 3 PM" in answer
+        await call.say("yes")
+        booking = await Booking.objects.aget(business=demo)
+        assert booking.customer_name == "John Smith"
+
+    async def test_sorry_after_a_name_is_not_a_correction(self, demo):
+        call = await Conversation.start(demo)
+        answer = await call.say("this is Maria, sorry to bother you, haircut tomorrow at 3")
+        assert answer.startswith("Thanks, Maria.")

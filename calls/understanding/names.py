@@ -123,11 +123,34 @@ def _introduced(text: str) -> str | None:
     for match in _INTRO.finditer(text):
         name = _leading_name(text[match.end() : match.end() + _LOOKAHEAD_CHARS])
         if name:
-            return name
+            return _corrected(text, name, match.end() + len(name))
     here = _NAME_HERE.match(text)
     if here and all(_is_name_word(w) for w in here.group("name").split()):
         return " ".join(_title(w) for w in here.group("name").split())
     return None
+
+
+# "it's Jon, sorry, John with an h, John Smith": the caller corrects the name they gave.
+_NAME_CORRECTION = re.compile(
+    r"[,.;]\s*(?:no|sorry|i mean|actually|rather|my bad)\b"
+    r"(?:[\s,.;]+(?:no|sorry|wait|i mean|actually|rather|it['’]?s))*[\s,.;]+",
+    re.IGNORECASE,
+)
+
+
+def _corrected(text: str, name: str, after: int) -> str:
+    """The name as finally given: after each correction that follows it, the name starting
+    the next clause ("John with an h"), then each following clause that is only a name
+    ("John Smith"); the last one wins, and the first clause that is not a name ends it."""
+    for marker in _NAME_CORRECTION.finditer(text, after, after + _LOOKAHEAD_CHARS):
+        rest = text[marker.end() : marker.end() + _LOOKAHEAD_CHARS]
+        for n, clause in enumerate(_CLAUSE_END.split(rest)):
+            said = _leading_name(clause.strip(), whole=True)
+            said = said or (_leading_name(clause.strip()) if n == 0 else None)
+            if said is None:
+                break
+            name = said
+    return name
 
 
 # "..., Maria." / "..., Maria Lopez, thanks": the last clause of a request.
