@@ -462,9 +462,12 @@ class EmbeddedEngine(DialogueEngine):
             matches = [b for b in matches if self.desk.local(b.start).hour % 12 == hour]
         lead = ""
         if not matches:
-            named = heard.service.name.lower() if heard.service else "booking"
-            then = " then" if split is not None else ""
-            lead = f"I don't see {with_article(named)}{then} booked under this number."
+            named = with_article(heard.service.name.lower() if heard.service else "booking")
+            booked = service_id is None or any(b.service_id == service_id for b in bookings)
+            if booked and (split is not None or when is not None):
+                lead = f"I don't have {named} for you then."  # booked, but not on the day said
+            else:
+                lead = f"I don't see {named} booked under this number."
             matches = bookings
         if len(matches) == 1 and not lead:
             if purpose == "cancel":

@@ -274,7 +274,7 @@ class TestMovesByDayOrTime:
         call = await Conversation.start(demo)
         answer = await call.say("can I move my Thursday one to Saturday at 2")
         assert answer == (
-            "I don't see a booking then booked under this number. Which one: your manicure on "
+            "I don't have a booking for you then. Which one: your manicure on "
             "Friday at 11 AM or your haircut on Monday at 12:15 PM?"
         )
         answer = await call.say("the Monday one")
@@ -336,6 +336,16 @@ class TestWhichBooking:
         assert "haircut" not in answer.lower()
         await call.say("yes")
         assert await confirmed(demo) == {("Haircut", haircut.start)}
+
+    async def test_a_manicure_on_another_day_is_not_denied_then_offered(self, demo):
+        await booked(demo, "Manicure", 2026, 11, 27, 15, 45)
+        await booked(demo, "Haircut", 2026, 11, 30, 12)
+        call = await Conversation.start(demo)
+        answer = await call.say("I need to cancel my manicure next Monday")
+        assert answer.startswith("I don't have a manicure for you then. Which one: your ")
+        assert "I don't see" not in answer
+        await call.say("no, leave it, bye")
+        assert len(await confirmed(demo)) == 2
 
     async def test_unclear_cancel_lists_them_and_the_monday_one_is_taken(self, demo):
         await booked(demo, "Haircut", 2026, 11, 28, 14)
