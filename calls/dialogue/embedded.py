@@ -225,7 +225,7 @@ class EmbeddedEngine(DialogueEngine):
         if Intent.HUMAN in intents:
             return self._to_a_person()
         if self.step == Step.TAKE_MESSAGE:
-            return self._take_message(text)
+            return self._take_message(heard, text)
         if wrong_number(text):
             return "No problem at all. " + self.desk.goodbye()
         if self.step == Step.OFFER_MESSAGE or self.step == Step.OFFER_HELP:
@@ -862,11 +862,17 @@ class EmbeddedEngine(DialogueEngine):
         self.expecting = Expecting.NOTHING
         return f"{lead} What would you like me to pass on? Please include your name."
 
-    def _take_message(self, text: str) -> str:
+    def _take_message(self, heard: Heard, text: str) -> str:
         short = len(text.split()) <= 12
         if short and (never_mind(text) or wrong_number(text)) and not wants_message(text):
             # "Nah it's fine, I'll ring back later" is not a message.
             return "No problem. " + self.desk.goodbye()
+        # A bare "yes please" / "no" / "bye" answers the question; it is not the message.
+        bare = len(text.split()) <= 3 and not heard.has_booking_details
+        if bare and (heard.yes is False or Intent.GOODBYE in heard.intents):
+            return "No problem, no message then. " + self.desk.goodbye()
+        if bare and heard.yes is True:
+            return "Go ahead: what would you like me to pass on?"
         return self.desk.take_message(text, name=self.request.name)
 
     def _after_offering(self, heard: Heard, text: str) -> str | None:

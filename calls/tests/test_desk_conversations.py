@@ -634,6 +634,22 @@ class TestEndings:
         await call.say("Jo here, 555 555 0142, can someone move my Friday cut to Monday")
         assert call.engine.state.outcome == "message_taken"
 
+    async def test_a_bare_yes_or_bye_when_asked_for_the_message_is_not_the_message(self, demo):
+        call = await Conversation.start(demo)
+        assert "take a message" in await call.say("can I talk to someone?")
+        answer = await call.say("yes please")
+        assert answer == "Go ahead: what would you like me to pass on?"
+        await call.say("it's Jo, can Sam call me back about my colour")
+        assert call.engine.state.outcome == "message_taken"
+        assert call.engine.state.message.endswith("can Sam call me back about my colour")
+
+        call = await Conversation.start(demo)
+        await call.say("can I talk to someone?")
+        answer = await call.say("bye")
+        assert answer.startswith("No problem, no message then.") and call.ended
+        assert call.engine.state.message == ""
+        assert call.engine.state.outcome != "message_taken"
+
     async def test_declined_read_back_then_never_mind_ends_with_nothing_booked(self, demo):
         call = await Conversation.start(demo)
         await call.say("this is Maria, haircut tomorrow at 3")
