@@ -22,6 +22,8 @@ import re
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 
+from calls.understanding import corrections
+
 log = logging.getLogger(__name__)
 
 END_OF_DAY = time(23, 59)
@@ -143,7 +145,9 @@ _HYPHEN_RANGE = re.compile(
 )
 # "the 4 o'clock one", "the 3 pm one": "one" is the offer, not 1 o'clock.
 # "10 am, sorry, pm": the am/pm alone corrects the time before it.
-_AMPM_CORRECTION = re.compile(r"\b(?:no|sorry|i mean|wait|actually)\s+(?P<half>am|pm)\b")
+_AMPM_CORRECTION = re.compile(
+    r"\b" + corrections.any_of(corrections.TAKE_BACK, corrections.WAIT) + r"\s+(?P<half>am|pm)\b"
+)
 _CLOCK_ONE = re.compile(r"\b(oclock|[ap]m|\d:[0-5]\d)\s+ones?\b")
 # Said the other way round: "no later than 3" is "before 3".
 _FLIPPED_BOUNDS = re.compile(r"\b(?:no later than|not after|not later than)\b")
@@ -345,9 +349,22 @@ _TIME_CUE_BEFORE = re.compile(
 # After a clock time was heard, a number right after these words corrects it: "three, no wait,
 # four"; "at 9, sorry, 10".
 _CORRECTION_BEFORE = re.compile(
-    r"\b(?:no|nope|wait|sorry|i mean|actually|rather|scratch that|oops|or rather|lets say|better"
-    r"|make it|make that)\s+(?:(?:no|wait|sorry|i mean|actually|make it|make that|say|lets say"
-    r"|like|maybe|at|how about|its|it s|uh)\s+){0,3}$"
+    r"\b"
+    + corrections.any_of(
+        corrections.TAKE_BACK,
+        corrections.WAIT,
+        corrections.RATHER,
+        corrections.SLIPS,
+        ("nope", "or rather", "lets say", "better", "make it"),
+    )
+    + r"\s+(?:"
+    + corrections.any_of(
+        corrections.TAKE_BACK,
+        corrections.WAIT,
+        ("make it", "make that", "say", "lets say", "like", "maybe", "at", "how about"),
+        ("its", "it s", "uh"),
+    )
+    + r"\s+){0,3}$"
 )
 _PERIOD_AFTER = re.compile(
     r"\s+(?:in\s+the\s+|at\s+|this\s+|tomorrow\s+)?(?:morning|afternoon|evening|night|tonight)\b"
