@@ -203,6 +203,7 @@ class _Mention:
     shift: timedelta | None = None
     nudge: int = 0
     negated: str | None = None  # "not" (rejects this option) or "no" (may reject the previous)
+    rolls_over: bool = False  # "this evening at 12": midnight, the start of the next day
 
 
 _WEEKDAYS = {"monday": 0, "tuesday": 1, "tues": 1, "tue": 1, "wednesday": 2, "weds": 2}
@@ -1049,6 +1050,9 @@ def _merge_clock(a: _Mention, b: _Mention) -> _Mention | None:
         if period_m.period and time_m.time is not None:
             if time_m.explicit:
                 return time_m
+            if period_m.period == "evening" and time_m.time.hour == 12:
+                # "This evening at 12" is midnight, never noon; the schedule says it's closed.
+                return replace(time_m, time=time(0), explicit=True, rolls_over=True)
             h = time_m.time.hour % 12 + (0 if period_m.period == "morning" else 12)
             return replace(time_m, time=time_m.time.replace(hour=h), explicit=True)
         after, before = period_m.window, time_m.window
@@ -1120,6 +1124,8 @@ def _parse(text: str, today: date, expecting_time: bool, now: time | None = None
             flip = flips[-1]
             hour = clock.time.hour % 12 + (12 if flip["half"] == "pm" else 0)
             clock = replace(clock, time=clock.time.replace(hour=hour), explicit=True)
+    if clock is not None and clock.rolls_over and day is not None and day.day is not None:
+        day = replace(day, day=day.day + timedelta(days=1), ambiguous=True)
     if day is not None and day.unclear:
         return WhenParse(
             time=clock and clock.time,
