@@ -30,6 +30,7 @@ from calls.dialogue.desk import (
     upper_first,
     with_article,
 )
+from calls.dialogue.offer_choice import answer_to_offers
 from calls.dialogue.speech import (
     UNAVAILABLE_WORDS,
     say_date,
@@ -286,7 +287,17 @@ class EmbeddedEngine(DialogueEngine):
             then = self._prompt_again() if self.request.service else "Would you like one of those?"
             return f"{self.desk.not_offered(thing)} {then}"
 
-        picked = self._pick_offer(text, heard) if self.step == Step.OFFERED else None
+        picked = None
+        if self.step == Step.OFFERED:
+            choice = answer_to_offers(text, heard, self.offers, today=self._today())
+            if choice is not None and choice.none:
+                self._absorb(replace(heard, when=WhenParse()))
+                self.offers = []
+                self._ask(Expecting.WHEN)
+                return "No problem. What other day or time would suit you?"
+            if choice is not None and choice.among:
+                return self._offer_again_among(choice.among)
+            picked = choice.picked if choice is not None else None
         if picked is not None:
             # "The first one" is a choice, not "1 o'clock": keep the time out of the reading.
             heard = replace(heard, when=WhenParse())
@@ -727,20 +738,6 @@ class EmbeddedEngine(DialogueEngine):
         self.offers = []
         return True
 
-    def _pick_offer(self, text: str, heard: Heard) -> datetime | None:
-        index = pick_ordinal(text, len(self.offers))
-        if index is not None:
-            return self.offers[index]
-        if heard.yes is True and len(self.offers) == 1:
-            return self.offers[0]
-        when = heard.when
-        if when.day is not None and when.time is None and when.window is None:
-            # "Friday, please" when one offer is on Friday: that offer.
-            same_day = [offer for offer in self.offers if offer.date() == when.day]
-            if len(same_day) == 1:
-                return same_day[0]
-        return None
-
     def _set_start_from(self, moment: datetime) -> None:
         local = moment.astimezone(self._tz())
         r = self.request
@@ -894,6 +891,14 @@ class EmbeddedEngine(DialogueEngine):
         if len(self.offers) == 1:
             return f"{lead} I can do {times}. Would that work?".strip()
         return f"{lead} I can do {times}. Which would you like?".strip()
+
+    def _offer_again_among(self, among: tuple[datetime, ...]) -> str:
+        """ "Yeah that's fine" to several offers, or "the 9 o'clock one" that fits two: which?"""
+        self.offers = list(among)
+        self.step = Step.OFFERED
+        self.expecting = Expecting.CHOICE
+        times = say_offers(self.offers, self._today(), full=self.request.ambiguous)
+        return self._missed(f"Which one: {times}?")
 
     # -- People and messages --------------------------------------------------------------
 
