@@ -40,7 +40,7 @@ from calls.dialogue.speech import (
     say_time,
 )
 from calls.understanding.intents import Intent, pick_ordinal
-from calls.understanding.phones import speak_phone
+from calls.understanding.phones import digits_said, phone_from_digits, speak_digits, speak_phone
 from calls.understanding.requests import (
     Question,
     keeps_booking,
@@ -116,6 +116,7 @@ class EmbeddedEngine(DialogueEngine):
         self.candidates: list[Booking] = []  # listed for "which one?"
         # "A trim": the services the word fits, asked about ("A haircut or a beard trim?").
         self.service_options: tuple[ServiceMatch, ...] = ()
+        self.phone_start = ""  # "212 555": the first digits of a number said in pieces
         self._last_questions: list[Question] = []  # for a follow-up: "and a colour?"
         self.purpose = ""  # what the listed booking is for: "move" or "cancel"
         self.new_when = WhenParse()  # a move's new time, said before we knew which booking
@@ -234,6 +235,11 @@ class EmbeddedEngine(DialogueEngine):
             return self.last_answer
         if Intent.HUMAN in intents:
             return self._to_a_person()
+        if self.expecting == Expecting.PHONE or self.step == Step.CONFIRM_PHONE:
+            pieces = self._phone_in_pieces(heard, text)
+            if isinstance(pieces, str):
+                return pieces
+            heard = pieces
         if self.step == Step.TAKE_MESSAGE:
             return self._take_message(heard, text)
         if wrong_number(text):
@@ -564,6 +570,37 @@ class EmbeddedEngine(DialogueEngine):
             return answer if self.step == Step.CONFIRM else f"{lead} {answer}"
         self._ask(Expecting.WHEN)
         return f"{lead} What day and time would you like instead?"
+
+    # -- The number, in pieces --------------------------------------------------------------
+
+    def _phone_in_pieces(self, heard: Heard, text: str) -> Heard | str:
+        """ "212 555" ... "0 1 9 9": the first part is kept and the rest asked for ("2 1 2,
+        5 5 5, and then?"); the whole number is then read back digit by digit for a yes."""
+        start, self.phone_start = self.phone_start, ""
+        digits = digits_said(text) if heard.phone is None else None
+        if digits is None or len(digits.lstrip("+")) < 3:  # "a different one" is no digit
+            letting_go = never_mind(text) or Intent.GOODBYE in heard.intents
+            if start and not (heard.has_booking_details or letting_go or questions_in(text)):
+                self.phone_start = start  # "uh, hang on": the first part is still good
+                return self._missed(f"Take your time. I have {speak_digits(start)} so far.")
+            return heard
+        if not start and (heard.yes is True or not heard.when.is_empty):
+            return heard  # "no, make it 9 45 in the morning" moves the time; it starts no number
+        whole = start + digits
+        number = phone_from_digits(whole)
+        if number is not None:
+            return replace(heard, phone=number, when=WhenParse())
+        if len(whole.lstrip("+")) >= 10:
+            self._ask(Expecting.PHONE)
+            return self._missed(
+                "Sorry, I didn't get the whole number. Could you say it again from the start?"
+            )
+        self.phone_start = whole
+        r = self.request
+        if self.step == Step.CONFIRM_PHONE:
+            r.phone, r.phone_confirmed = None, False
+        self._ask(Expecting.PHONE)
+        return f"{speak_digits(whole)}, and then?"
 
     # -- Which service ---------------------------------------------------------------------
 

@@ -445,6 +445,57 @@ async def test_time_correction_next_to_a_phone_number_stays_a_time(demo):
     assert booking.start == local(demo, 2026, 11, 27, 10, 45)
 
 
+# --- a number said in pieces -----------------------------------------------------------------
+
+
+async def test_a_number_in_two_pieces_is_kept_asked_on_and_read_back(demo):
+    call = await Conversation.start(demo)
+    await call.say("haircut Friday at 11, I'm Dana")
+    assert "What number" in await call.say("no, not this one")
+    answer = await call.say("212 555")
+    assert answer == "2 1 2, 5 5 5, and then?"
+    answer = await call.say("0 1 9 9")
+    assert answer == (
+        "A haircut for Dana on Friday, November 27th at 11 AM, and I'll text the "
+        "confirmation to 2 1 2, 5 5 5, 0 1 9 9. Shall I book it?"
+    )
+    assert await bookings_of(demo) == []
+    await call.say("yes")
+    (booking,) = await bookings_of(demo)
+    assert booking.customer_phone == "+12125550199"
+
+
+async def test_its_646_555_trailing_off_then_the_rest(demo):
+    call = await Conversation.start(demo, caller="")
+    await call.say("manicure Friday at 2, I'm Ana")
+    assert await call.say("it's 646 555...") == "6 4 6, 5 5 5, and then?"
+    answer = await call.say("uh, hang on")
+    assert answer == "Take your time. I have 6 4 6, 5 5 5 so far."
+    answer = await call.say("0189")
+    assert answer.endswith("I'll text the confirmation to 6 4 6, 5 5 5, 0 1 8 9. Shall I book it?")
+    await call.say("yep")
+    (booking,) = await bookings_of(demo)
+    assert booking.customer_phone == "+16465550189"
+
+
+async def test_no_its_and_the_first_part_at_the_number_question(demo):
+    call = await Conversation.start(demo)
+    await call.say("beard trim tomorrow at 10, it's Sam")
+    assert await call.say("no, it's 646 555") == "6 4 6, 5 5 5, and then?"
+    answer = await call.say("zero one eight eight")
+    assert "to 6 4 6, 5 5 5, 0 1 8 8. Shall I book it?" in answer
+
+
+async def test_too_many_digits_in_pieces_asks_for_the_whole_number_again(demo):
+    call = await Conversation.start(demo, caller="")
+    await call.say("haircut Friday at 11, I'm Dana")
+    assert await call.say("212 555 019") == "2 1 2, 5 5 5, 0 1 9, and then?"
+    answer = await call.say("9 9 9 9")
+    assert answer == "Sorry, I didn't get the whole number. Could you say it again from the start?"
+    answer = await call.say("212 555 0199")
+    assert "to 2 1 2, 5 5 5, 0 1 9 9. Shall I book it?" in answer
+
+
 # --- casual yes and no -----------------------------------------------------------------------
 
 
