@@ -323,6 +323,8 @@ class EmbeddedEngine(DialogueEngine):
     # -- After a read-back -----------------------------------------------------------------
 
     async def _after_read_back(self, pending: Change, heard: Heard, text: str) -> str:
+        if heard.yes is False or keeps_booking(text):
+            self.desk.declined()
         if pending.action == "cancel":
             if keeps_booking(text) and wants_move(text, names_a_service=True):
                 return await self._start_move_of(pending.booking, heard)
@@ -335,6 +337,7 @@ class EmbeddedEngine(DialogueEngine):
             return await self._commit(pending)
         letting_go = never_mind(text) or Intent.GOODBYE in heard.intents
         if heard.yes is not True and letting_go and not heard.has_booking_details:
+            self.desk.declined()
             nothing = "nothing's been booked" if pending.action == "book" else "nothing's changed"
             return f"No problem, {nothing}. " + self.desk.goodbye()
         if pending.action == "cancel" and heard.has_booking_details:
