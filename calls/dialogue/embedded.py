@@ -30,7 +30,14 @@ from calls.dialogue.desk import (
     upper_first,
     with_article,
 )
-from calls.dialogue.speech import UNAVAILABLE_WORDS, say_date, say_day, say_offers, say_time
+from calls.dialogue.speech import (
+    UNAVAILABLE_WORDS,
+    say_date,
+    say_day,
+    say_list,
+    say_offers,
+    say_time,
+)
 from calls.understanding.intents import Intent, pick_ordinal
 from calls.understanding.phones import speak_phone
 from calls.understanding.requests import (
@@ -106,6 +113,8 @@ class EmbeddedEngine(DialogueEngine):
         self.offers: list[datetime] = []
         self.moving: Booking | None = None  # the booking being moved, when moving
         self.candidates: list[Booking] = []  # listed for "which one?"
+        # "A trim": the services the word fits, asked about ("A haircut or a beard trim?").
+        self.service_options: tuple[ServiceMatch, ...] = ()
         self._last_questions: list[Question] = []  # for a follow-up: "and a colour?"
         self.purpose = ""  # what the listed booking is for: "move" or "cancel"
         self.new_when = WhenParse()  # a move's new time, said before we knew which booking
@@ -268,7 +277,12 @@ class EmbeddedEngine(DialogueEngine):
             return await self._start(heard, purpose="move")
         if Intent.CANCEL in intents and not keeps_booking(text):
             return await self._start(heard, purpose="cancel")
+        heard = self._service_chosen(heard, text)
+        if heard.service_options and self.moving is None:
+            return self._ask_which_service(heard)
         if heard.service is None and (thing := unknown_thing(text)):
+            # "A pedicure on Friday at 3": the day and time said are kept for another service.
+            self._absorb(heard)
             then = self._prompt_again() if self.request.service else "Would you like one of those?"
             return f"{self.desk.not_offered(thing)} {then}"
 
@@ -323,6 +337,14 @@ class EmbeddedEngine(DialogueEngine):
     # -- After a read-back -----------------------------------------------------------------
 
     async def _after_read_back(self, pending: Change, heard: Heard, text: str) -> str:
+        asked = questions_in(text)
+        about_it = heard.service is None or heard.service.id == pending.service.pk
+        details = replace(heard, service=None).has_booking_details or not about_it
+        if asked and heard.yes is not True and not details:
+            # "Wait, how much is that?" is a question, not a no: answered, then the read-back
+            # again for a fresh yes.
+            answer = await self._answer_questions(asked, heard)
+            return f"{answer} {self._read_back_change(pending)}"
         if heard.yes is False or keeps_booking(text):
             self.desk.declined()
         if pending.action == "cancel":
@@ -535,6 +557,27 @@ class EmbeddedEngine(DialogueEngine):
         self._ask(Expecting.WHEN)
         return f"{lead} What day and time would you like instead?"
 
+    # -- Which service ---------------------------------------------------------------------
+
+    def _service_chosen(self, heard: Heard, text: str) -> Heard:
+        """The answer to "A haircut or a beard trim?": a service named, or "the first one"."""
+        options, self.service_options = self.service_options, ()
+        if not options or heard.service is not None or heard.service_options:
+            return heard
+        index = pick_ordinal(text, len(options))
+        if index is None:
+            return heard
+        return replace(heard, service=options[index], when=WhenParse())
+
+    def _ask_which_service(self, heard: Heard) -> str:
+        """A word that fits several services is asked about, never picked; whatever else was
+        said (the day, the time, the name) is kept."""
+        self.service_options = heard.service_options
+        self._absorb(replace(heard, service_options=()))
+        self._ask(Expecting.SERVICE)
+        names = [with_article(option.name) for option in heard.service_options]
+        return self._missed(f"{upper_first(say_list(names))}?")
+
     # -- Questions -------------------------------------------------------------------------
 
     def _same_question_about(self, text: str, heard: Heard) -> list[Question]:
@@ -549,6 +592,11 @@ class EmbeddedEngine(DialogueEngine):
         self._last_questions = list(questions)
         service = self._services_by_id.get(heard.service.id) if heard.service else None
         if service is None and questions[0] in (Question.PRICE, Question.DURATION):
+            options = [self._services_by_id.get(o.id) for o in heard.service_options]
+            if options and all(options):
+                # "What do you charge for a trim?": the price of each service it could be.
+                said = [await self.desk.answer(questions[0], service=o) for o in options]
+                return " ".join(said)
             service = self.request.service
         answers = [
             await self.desk.answer(q, service=service, when=heard.when) for q in questions[:2]

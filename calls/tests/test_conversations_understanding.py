@@ -279,6 +279,16 @@ async def test_closed_hours_are_said_to_be_closed(demo, hour):
     assert await bookings_of(demo) == []
 
 
+@pytest.mark.parametrize("said", ["a haircut this evening at 12", "haircut at 12 tonight please"])
+async def test_12_in_the_evening_is_midnight_and_closed_never_noon(demo, said):
+    call = await Conversation.start(demo)
+    answer = await call.say(said)
+    assert "that's outside our hours" in answer
+    assert "noon" not in answer and "12 PM" not in answer
+    assert "I can do Thursday, November 26th at 9 AM" in answer
+    assert await bookings_of(demo) == []
+
+
 # --- speech-to-text forms --------------------------------------------------------------------
 
 
@@ -443,7 +453,7 @@ async def test_a_word_after_a_comma_is_not_taken_for_a_name(demo):
     [
         ("could I book a haircut Friday at half two", "Friday, November 27th at 2:30 PM"),
         ("haircut, half past two on Friday", "Friday, November 27th at 2:30 PM"),
-        ("a trim tomorrow, say half ten?", "Thursday, November 26th at 10:30 AM"),
+        ("a beard trim tomorrow, say half ten?", "Thursday, November 26th at 10:30 AM"),
         ("colouring Saturday about half eleven", "Saturday, November 28th at 11:30 AM"),
     ],
 )

@@ -66,6 +66,8 @@ class Slots:
     shift: int | None = None  # minutes relative to what was offered
     nudge: int = 0  # "a bit earlier" -1, "the one after that" +1
     unclear: bool = False  # a day named in a way that is asked about, not guessed
+    # A word that fits several services ("a trim"): asked about, none picked.
+    service_options: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, heard: Heard) -> Slots:
@@ -86,6 +88,7 @@ class Slots:
             shift=when.shift and int(when.shift.total_seconds() // 60),
             nudge=when.nudge,
             unclear=when.unclear,
+            service_options=tuple(o.name for o in heard.service_options),
         )
 
 
@@ -209,6 +212,9 @@ ROWS = [
     row("Three o'clock.", TIME, time="15:00"),
     row("Nine in the morning on Thursday.", day=d(11, 26), time="09:00"),
     row("Could I come by 7 tonight?", day=TODAY, time="19:00"),
+    # 12 in the evening is midnight, the start of the next day, never noon.
+    row("Can I come in this evening at 12?", day=d(11, 26), time="00:00"),
+    row("12 tonight?", day=d(11, 26), time="00:00"),
     row("Between 2 and 4 on Thursday.", day=d(11, 26), window=("14:00", "16:00")),
     row("Is there anything this weekend?", days=(d(11, 28), d(11, 29))),
     row("Tuesday next week at 11.", day=d(12, 1), time="11:00"),
@@ -331,7 +337,12 @@ ROWS = [
     row("Just a second.", yes=None),
     row("The first available is fine.", yes=True, soonest=True),
     # --- services: names, synonyms and speech-to-text fuzz
-    row("I need a trim.", service=BEARD, intents={BOOK}),
+    # "Trim" is the beard trim's word and in the haircut's "trim up": asked, never picked.
+    row("I need a trim.", service_options=(HAIRCUT, BEARD), intents={BOOK}),
+    row("Could I get a trim Friday?", service_options=(HAIRCUT, BEARD), day=d(11, 27)),
+    row("Just a trim on my beard.", service=BEARD),
+    row("A hair trim, please.", service=HAIRCUT),
+    row("Not a haircut, just a trim.", service=BEARD),
     row("Just a colour please.", service=COLOUR),
     row("Can I get a mani on Saturday?", service=MANICURE, day=d(11, 28), intents={BOOK}),
     row("I want a hare cut.", service=HAIRCUT, intents={BOOK}),

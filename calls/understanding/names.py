@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import re
 
+from calls.understanding import corrections
+
 _MAX_NAME_WORDS = 3
 
 # "my name is", "this is", "it's", "I'm", "call me", ... followed by the name.
@@ -132,8 +134,11 @@ def _introduced(text: str) -> str | None:
 
 # "it's Jon, sorry, John with an h, John Smith": the caller corrects the name they gave.
 _NAME_CORRECTION = re.compile(
-    r"[,.;]\s*(?:no|sorry|i mean|actually|rather|my bad)\b"
-    r"(?:[\s,.;]+(?:no|sorry|wait|i mean|actually|rather|it['’]?s))*[\s,.;]+",
+    r"[,.;]\s*"
+    + corrections.any_of(corrections.TAKE_BACK, corrections.RATHER, corrections.MY_BAD)
+    + r"\b(?:[\s,.;]+"
+    + corrections.any_of(corrections.TAKE_BACK, corrections.WAIT, corrections.RATHER, r"it['’]?s")
+    + r")*[\s,.;]+",
     re.IGNORECASE,
 )
 

@@ -11,6 +11,8 @@ import re
 
 import phonenumbers
 
+from calls.understanding import corrections
+
 _MIN_DIGITS = 7
 
 _UNITS = {
@@ -134,8 +136,17 @@ def _to_e164(run: str, region: str) -> str | None:
 
 # Between a number and what follows it: the caller is correcting themselves.
 _CORRECTION = re.compile(
-    r"\b(?:no|sorry|wait|i mean|actually|oops|scratch that|make that|rather|correction|my bad"
-    r"|not)\b"
+    r"\b"
+    + corrections.any_of(
+        corrections.TAKE_BACK,
+        corrections.WAIT,
+        corrections.RATHER,
+        corrections.SLIPS,
+        corrections.MY_BAD,
+        "correction",
+        "not",
+    )
+    + r"\b"
 )
 # A corrected tail said like a time ("10 30", "9:45", "4 pm") is a time, not digits of the number.
 _TIME_LIKE = re.compile(r"^\s*\d{1,2}(?:[:\s]\d{2})?\s*$")

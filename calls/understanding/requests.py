@@ -100,6 +100,7 @@ _NOT_A_THING = frozenset(
         "here", "again", "please", "what", "how", "more", "same", "new", "another", "other",
         "morning", "afternoon", "evening", "week", "weekend", "back", "call", "leave",
         "check", "make", "reschedule", "just", "quick", "question", "is", "are", "does", "do",
+        "on", "at", "for", "in", "with", "and", "or", "around", "about", "then", "too",
     }
 )  # fmt: skip
 
