@@ -41,6 +41,7 @@ from calls.dialogue.speech import (
 )
 from calls.sms.models import SmsMessage
 from calls.sms.tasks import enqueue_booking_change_text
+from calls.understanding.intents import yes_or_no
 from calls.understanding.phones import speak_phone
 from calls.understanding.requests import Question
 from calls.understanding.when import WhenParse
@@ -48,6 +49,9 @@ from calls.understanding.when import WhenParse
 logger = logging.getLogger(__name__)
 
 OFFER_COUNT = 3
+# What a call came to short of a change, weakest first: a question answered, then a read-back
+# the caller said no to. A change, a message or a transfer replaces either.
+SOFT_OUTCOMES = ("in_progress", "answered", "declined")
 BOOKINGS_LISTED = 3
 # Bookings are only looked up by the number calling (reading out someone else's would give them
 # away), so one made under another number or name is found by the team from a message.
@@ -289,7 +293,21 @@ class Desk:
             today=self.today(),
         )
         self._agreed = change if refusal is None else None
+        caller_id, today = self.context.caller_number, self.today()
+        said_no = refusal is not None and yes_or_no(utterance) is False
+        if said_no and not change.unheard(heard, caller_id=caller_id, today=today):
+            self.declined()
         return refusal
+
+    def declined(self) -> None:
+        """The caller said no to a read-back: unless something else comes of the call, it is
+        recorded as declined, not as a caller who hung up early."""
+        self._note("declined")
+
+    def _note(self, outcome: str) -> None:
+        current = self.state.outcome
+        if current in SOFT_OUTCOMES and SOFT_OUTCOMES.index(outcome) > SOFT_OUTCOMES.index(current):
+            self.state.outcome = outcome
 
     async def commit(self, change: Change) -> Done:
         """Write the change the caller just agreed to, then queue its text."""
@@ -402,6 +420,7 @@ class Desk:
     async def answer(
         self, question: Question, *, service: Service | None = None, when: WhenParse | None = None
     ) -> str:
+        self._note("answered")
         if question == Question.HOURS:
             return self.hours(when)
         if question == Question.PRICE:

@@ -362,6 +362,8 @@ class EmbeddedEngine(DialogueEngine):
             # again for a fresh yes.
             answer = await self._answer_questions(asked, heard)
             return f"{answer} {self._read_back_change(pending)}"
+        if heard.yes is False or keeps_booking(text):
+            self.desk.declined()
         if pending.action == "cancel":
             if keeps_booking(text) and wants_move(text, names_a_service=True):
                 return await self._start_move_of(pending.booking, heard)
@@ -374,6 +376,7 @@ class EmbeddedEngine(DialogueEngine):
             return await self._commit(pending)
         letting_go = never_mind(text) or Intent.GOODBYE in heard.intents
         if heard.yes is not True and letting_go and not heard.has_booking_details:
+            self.desk.declined()
             nothing = "nothing's been booked" if pending.action == "book" else "nothing's changed"
             return f"No problem, {nothing}. " + self.desk.goodbye()
         if pending.action == "cancel" and heard.has_booking_details:
