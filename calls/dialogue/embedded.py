@@ -30,6 +30,7 @@ from calls.dialogue.desk import (
     upper_first,
     with_article,
 )
+from calls.dialogue.offer_choice import answer_to_offers
 from calls.dialogue.speech import (
     UNAVAILABLE_WORDS,
     say_date,
@@ -39,7 +40,7 @@ from calls.dialogue.speech import (
     say_time,
 )
 from calls.understanding.intents import Intent, pick_ordinal
-from calls.understanding.phones import speak_phone
+from calls.understanding.phones import digits_said, phone_from_digits, speak_digits, speak_phone
 from calls.understanding.requests import (
     Question,
     keeps_booking,
@@ -115,6 +116,7 @@ class EmbeddedEngine(DialogueEngine):
         self.candidates: list[Booking] = []  # listed for "which one?"
         # "A trim": the services the word fits, asked about ("A haircut or a beard trim?").
         self.service_options: tuple[ServiceMatch, ...] = ()
+        self.phone_start = ""  # "212 555": the first digits of a number said in pieces
         self._last_questions: list[Question] = []  # for a follow-up: "and a colour?"
         self.purpose = ""  # what the listed booking is for: "move" or "cancel"
         self.new_when = WhenParse()  # a move's new time, said before we knew which booking
@@ -233,6 +235,11 @@ class EmbeddedEngine(DialogueEngine):
             return self.last_answer
         if Intent.HUMAN in intents:
             return self._to_a_person()
+        if self.expecting == Expecting.PHONE or self.step == Step.CONFIRM_PHONE:
+            pieces = self._phone_in_pieces(heard, text)
+            if isinstance(pieces, str):
+                return pieces
+            heard = pieces
         if self.step == Step.TAKE_MESSAGE:
             return self._take_message(heard, text)
         if wrong_number(text):
@@ -288,7 +295,17 @@ class EmbeddedEngine(DialogueEngine):
             then = self._prompt_again() if self.request.service else "Would you like one of those?"
             return f"{self.desk.not_offered(thing)} {then}"
 
-        picked = self._pick_offer(text, heard) if self.step == Step.OFFERED else None
+        picked = None
+        if self.step == Step.OFFERED:
+            choice = answer_to_offers(text, heard, self.offers, today=self._today())
+            if choice is not None and choice.none:
+                self._absorb(replace(heard, when=WhenParse()))
+                self.offers = []
+                self._ask(Expecting.WHEN)
+                return "No problem. What other day or time would suit you?"
+            if choice is not None and choice.among:
+                return self._offer_again_among(choice.among)
+            picked = choice.picked if choice is not None else None
         if picked is not None:
             # "The first one" is a choice, not "1 o'clock": keep the time out of the reading.
             heard = replace(heard, when=WhenParse())
@@ -559,6 +576,37 @@ class EmbeddedEngine(DialogueEngine):
         self._ask(Expecting.WHEN)
         return f"{lead} What day and time would you like instead?"
 
+    # -- The number, in pieces --------------------------------------------------------------
+
+    def _phone_in_pieces(self, heard: Heard, text: str) -> Heard | str:
+        """ "212 555" ... "0 1 9 9": the first part is kept and the rest asked for ("2 1 2,
+        5 5 5, and then?"); the whole number is then read back digit by digit for a yes."""
+        start, self.phone_start = self.phone_start, ""
+        digits = digits_said(text) if heard.phone is None else None
+        if digits is None or len(digits.lstrip("+")) < 3:  # "a different one" is no digit
+            letting_go = never_mind(text) or Intent.GOODBYE in heard.intents
+            if start and not (heard.has_booking_details or letting_go or questions_in(text)):
+                self.phone_start = start  # "uh, hang on": the first part is still good
+                return self._missed(f"Take your time. I have {speak_digits(start)} so far.")
+            return heard
+        if not start and (heard.yes is True or not heard.when.is_empty):
+            return heard  # "no, make it 9 45 in the morning" moves the time; it starts no number
+        whole = start + digits
+        number = phone_from_digits(whole)
+        if number is not None:
+            return replace(heard, phone=number, when=WhenParse())
+        if len(whole.lstrip("+")) >= 10:
+            self._ask(Expecting.PHONE)
+            return self._missed(
+                "Sorry, I didn't get the whole number. Could you say it again from the start?"
+            )
+        self.phone_start = whole
+        r = self.request
+        if self.step == Step.CONFIRM_PHONE:
+            r.phone, r.phone_confirmed = None, False
+        self._ask(Expecting.PHONE)
+        return f"{speak_digits(whole)}, and then?"
+
     # -- Which service ---------------------------------------------------------------------
 
     def _service_chosen(self, heard: Heard, text: str) -> Heard:
@@ -732,20 +780,6 @@ class EmbeddedEngine(DialogueEngine):
         self.offers = []
         return True
 
-    def _pick_offer(self, text: str, heard: Heard) -> datetime | None:
-        index = pick_ordinal(text, len(self.offers))
-        if index is not None:
-            return self.offers[index]
-        if heard.yes is True and len(self.offers) == 1:
-            return self.offers[0]
-        when = heard.when
-        if when.day is not None and when.time is None and when.window is None:
-            # "Friday, please" when one offer is on Friday: that offer.
-            same_day = [offer for offer in self.offers if offer.date() == when.day]
-            if len(same_day) == 1:
-                return same_day[0]
-        return None
-
     def _set_start_from(self, moment: datetime) -> None:
         local = moment.astimezone(self._tz())
         r = self.request
@@ -899,6 +933,14 @@ class EmbeddedEngine(DialogueEngine):
         if len(self.offers) == 1:
             return f"{lead} I can do {times}. Would that work?".strip()
         return f"{lead} I can do {times}. Which would you like?".strip()
+
+    def _offer_again_among(self, among: tuple[datetime, ...]) -> str:
+        """ "Yeah that's fine" to several offers, or "the 9 o'clock one" that fits two: which?"""
+        self.offers = list(among)
+        self.step = Step.OFFERED
+        self.expecting = Expecting.CHOICE
+        times = say_offers(self.offers, self._today(), full=self.request.ambiguous)
+        return self._missed(f"Which one: {times}?")
 
     # -- People and messages --------------------------------------------------------------
 
