@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 
 from django.db import transaction
@@ -445,7 +445,7 @@ class Desk:
             return self.context.business.about or (
                 f"This is {self.context.business.name}. We offer {self.service_list()}."
             )
-        return await self.my_bookings()
+        return await self.my_bookings(when)
 
     def hours(self, when: WhenParse | None) -> str:
         schedule = self.schedule
@@ -517,12 +517,26 @@ class Desk:
         ]
         return " ".join(parts)
 
-    async def my_bookings(self) -> str:
+    async def my_bookings(self, when: WhenParse | None = None) -> str:
+        """The caller's upcoming bookings; only those on the day (or in the days) they named,
+        and when none is then, what they do have."""
         bookings = await self.callers_bookings()
         if bookings is None:
             return "I can only find bookings by the number you're calling from, and it's withheld."
         if not bookings:
             return f"{NOT_FOUND} {NOT_FOUND_HELP}"
+        named = when is not None and (when.day is not None or when.days is not None)
+        if named:
+            then = self.matching(bookings, service_id=None, when=replace(when, time=None))
+            if then:
+                return upper_first(say_list([self._booking_is(b) for b in then], "and")) + "."
+            if when.day is not None:
+                day = f"on {say_date(when.day)}"
+            else:
+                first, last = when.days
+                day = f"between {say_date(first)} and {say_date(last)}"
+            others = say_list([self._booking_is(b) for b in bookings[:BOOKINGS_LISTED]], "and")
+            return f"I don't see a booking for you {day}. {upper_first(others)}."
         listed = []
         for booking in bookings[:BOOKINGS_LISTED]:
             local = self.local(booking.start)
@@ -531,6 +545,12 @@ class Desk:
                 f"{say_time(local)}"
             )
         return f"You have {say_list(listed, 'and')}."
+
+    def _booking_is(self, booking: Booking) -> str:
+        """'your manicure is on Monday, December 7th at 3 PM'"""
+        local = self.local(booking.start)
+        name = booking.service.name.lower()
+        return f"your {name} is on {say_date(local.date())} at {say_time(local)}"
 
     # -- Helpers ---------------------------------------------------------------------------
 

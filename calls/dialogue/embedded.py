@@ -289,6 +289,8 @@ class EmbeddedEngine(DialogueEngine):
             return await self._start(heard, purpose="move", split=split)
         if move and self.moving is None:
             return await self._start(heard, purpose="move")
+        if self._moves_by_offset(heard):
+            return await self._start(heard, purpose="move")
         if Intent.CANCEL in intents and not keeps_booking(text):
             return await self._start(heard, purpose="cancel")
         heard = self._service_chosen(heard, text)
@@ -1062,6 +1064,12 @@ class EmbeddedEngine(DialogueEngine):
         if self.context.business.transfer_number:
             return f"{lead} Would you like me to put you through to someone?"
         return f"{lead} Would you like to leave a message instead?"
+
+    def _moves_by_offset(self, heard: Heard) -> bool:
+        """ "Can we make it half an hour later?" with nothing being booked or offered: later
+        than the caller's booking, so a move of it by that much."""
+        offset = heard.when.shift is not None or heard.when.nudge != 0
+        return offset and self.step == Step.GATHER and not self.offers and self._nothing_started()
 
     def _nothing_started(self) -> bool:
         r = self.request

@@ -16,7 +16,7 @@ from django.core.management import call_command
 
 from calls.models import Call
 from calls.tests.conversation import Conversation, demo_business, local
-from calls.tests.test_desk_conversations import NOW, booked, confirmed, rows
+from calls.tests.test_desk_conversations import NOW, booked, confirmed, rows, texts_sent
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -80,3 +80,131 @@ class TestHonestOutcomes:
         )
         assert "Call ended: answered" in out.getvalue()
         assert Call.objects.get().outcome == "answered"
+
+
+# -- "What time was my booking?" for a day -------------------------------------------------------
+
+
+class TestMyBookingsOnADay:
+    async def test_i_booked_something_for_monday_what_time_was_it(self, demo):
+        await booked(demo, "Manicure", 2026, 11, 30, 15)
+        await booked(demo, "Haircut", 2026, 12, 4, 11)
+        call = await Conversation.start(demo)
+        answer = await call.say("Hi, I booked something for Monday, what time was it again?")
+        assert answer.startswith("Your manicure is on Monday, November 30th at 3 PM.")
+        assert "haircut" not in answer and "What would you like to book" not in answer
+        assert not call.ended
+        await call.say("great, thanks, bye")
+        assert call.ended and call.engine.state.outcome == "answered"
+        assert len(await confirmed(demo)) == 2
+
+    async def test_nothing_that_day_says_so_and_what_they_have(self, demo):
+        await booked(demo, "Manicure", 2026, 11, 30, 15)
+        call = await Conversation.start(demo)
+        answer = await call.say("I think I booked something for Tuesday, what time was it?")
+        assert answer.startswith(
+            "I don't see a booking for you on Tuesday, December 1st. Your manicure is on "
+            "Monday, November 30th at 3 PM."
+        )
+        assert len(await rows(demo)) == 1
+
+    async def test_whens_my_appointment(self, demo):
+        await booked(demo, "Manicure", 2026, 12, 7, 15)
+        call = await Conversation.start(demo)
+        answer = await call.say("when's my appointment?")
+        assert answer.startswith("You have a manicure on Monday, December 7th at 3 PM.")
+
+    async def test_do_i_have_anything_booked_next_week(self, demo):
+        await booked(demo, "Haircut", 2026, 11, 28, 14)
+        await booked(demo, "Manicure", 2026, 12, 2, 15)
+        await booked(demo, "Beard trim", 2026, 12, 9, 10)
+        call = await Conversation.start(demo)
+        answer = await call.say("do I have anything booked next week?")
+        assert answer.startswith("Your manicure is on Wednesday, December 2nd at 3 PM.")
+        assert "haircut" not in answer and "beard" not in answer
+
+    async def test_someone_elses_bookings_are_not_read_out(self, demo):
+        await booked(demo, "Manicure", 2026, 11, 30, 15, phone="+15555550111")
+        call = await Conversation.start(demo)
+        answer = await call.say("I booked something for Monday, what time was it again?")
+        assert "I don't see an upcoming booking under the number you're calling from" in answer
+        assert "manicure" not in answer.lower()
+
+
+# -- Moves by an offset from the booking's own time ---------------------------------------------
+
+
+class TestMovesByOffset:
+    async def test_push_my_manicure_back_30_minutes(self, demo):
+        await booked(demo, "Manicure", 2026, 11, 30, 15)
+        call = await Conversation.start(demo)
+        answer = await call.say("hi, could you push my manicure back 30 minutes?")
+        assert answer == (
+            "Your manicure on Monday, November 30th at 3 PM moves to Monday, November 30th at "
+            "3:30 PM. Shall I move it?"
+        )
+        assert "now on Monday, November 30th at 3:30 PM" in await call.say("yes please")
+        assert await rows(demo) == {
+            ("Manicure", "cancelled", local(demo, 2026, 11, 30, 15)),
+            ("Manicure", "confirmed", local(demo, 2026, 11, 30, 15, 30)),
+        }
+        assert call.engine.state.outcome == "moved"
+        moved = [t for t in await texts_sent() if t[0] == "booking_moved"]
+        assert len(moved) == 1 and "Mon, Nov 30 at 3:30 PM" in moved[0][2]
+
+    async def test_can_we_make_it_half_an_hour_later(self, demo):
+        await booked(demo, "Haircut", 2026, 11, 28, 14)
+        call = await Conversation.start(demo)
+        answer = await call.say(
+            "Hi, it's about my appointment Saturday, can we make it half an hour later?"
+        )
+        assert (
+            "Your haircut on Saturday, November 28th at 2 PM moves to Saturday, November 28th "
+            "at 2:30 PM" in answer
+        )
+        await call.say("yep")
+        assert await confirmed(demo) == {("Haircut", local(demo, 2026, 11, 28, 14, 30))}
+
+    async def test_move_it_an_hour_earlier(self, demo):
+        await booked(demo, "Beard trim", 2026, 12, 2, 11)
+        call = await Conversation.start(demo)
+        answer = await call.say("can you move it an hour earlier")
+        assert (
+            "Your beard trim on Wednesday, December 2nd at 11 AM moves to Wednesday, December "
+            "2nd at 10 AM" in answer
+        )
+        await call.say("yes")
+        assert await confirmed(demo) == {("Beard trim", local(demo, 2026, 12, 2, 10))}
+
+    async def test_an_offset_into_a_taken_time_offers_others_and_keeps_the_booking(self, demo):
+        await booked(demo, "Haircut", 2026, 11, 30, 11)
+        await booked(demo, "Haircut", 2026, 11, 30, 11, 30, phone="+15555550111", name="Ann")
+        call = await Conversation.start(demo)
+        answer = await call.say("push my haircut back half an hour")
+        assert "11:30 AM is already booked" in answer and "Shall I move it?" not in answer
+        assert await confirmed(demo) == {
+            ("Haircut", local(demo, 2026, 11, 30, 11)),
+            ("Haircut", local(demo, 2026, 11, 30, 11, 30)),
+        }
+        answer = await call.say("the first one")
+        assert "Your haircut on Monday, November 30th at 11 AM moves to" in answer
+        await call.say("yes")
+        assert len(await confirmed(demo)) == 2
+        assert ("Haircut", local(demo, 2026, 11, 30, 11)) not in await confirmed(demo)
+
+    async def test_with_two_bookings_an_offset_asks_which_then_moves_that_one(self, demo):
+        await booked(demo, "Haircut", 2026, 11, 28, 14)
+        await booked(demo, "Manicure", 2026, 11, 30, 15)
+        call = await Conversation.start(demo)
+        answer = await call.say("can we make it an hour later?")
+        assert answer.startswith("Which one:")
+        answer = await call.say("the Monday one")
+        assert (
+            "Your manicure on Monday, November 30th at 3 PM moves to Monday, November 30th at 4 PM"
+            in answer
+        )
+        await call.say("yes")
+        assert await confirmed(demo) == {
+            ("Haircut", local(demo, 2026, 11, 28, 14)),
+            ("Manicure", local(demo, 2026, 11, 30, 16)),
+        }

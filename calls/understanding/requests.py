@@ -32,6 +32,14 @@ _QUESTIONS: list[tuple[Question, re.Pattern[str]]] = [
             r"(?:do|have) i (?:have|got) (?:an |a |any )?(?:appointment|booking)",
             r"(?:check|confirm|remind me (?:of|about)) my (?:appointment|booking)s?",
             r"my (?:appointment|booking) (?:again|is when)",
+            # "I booked something for Monday, what time was it again?"
+            r"(?:i|we) (?:booked|have booked|had booked|made (?:a|an) (?:booking|appointment))"
+            r"(?: \w+){0,6} (?:what time|when)",
+            r"(?:do|did|have) (?:i|we) (?:have|got) (?:anything|something|any ?thing|an? \w+) "
+            r"(?:\w+ )?(?:booked|on|in)\b",
+            r"(?:am i|are we) (?:booked|down|in)\b(?: in)?(?: for)?",
+            r"what (?:have|do) (?:i|we) (?:got |have )?booked",
+            r"when am i (?:in|booked|coming in|due|down)",
         ),
     ),
     (
