@@ -24,7 +24,7 @@ from bookings.orm import run_orm
 from bookings.outbox import nudge
 from bookings.providers.base import BookingContext
 from bookings.services import cancel_booking as cancel_booking_service
-from bookings.services import upcoming_bookings
+from bookings.services import name_on_file, upcoming_bookings
 from bookings.slots import Refusal, Schedule
 from calls.confirmations import after_booked, after_moved
 from calls.dialogue.base import CallContext, Ending, EngineState
@@ -211,6 +211,13 @@ class Desk:
         return await run_orm(upcoming_bookings)(
             business=self.context.business, phone=phone, now=self.context.clock()
         )
+
+    async def name_on_file(self) -> str:
+        """The name this caller ID booked under before, or "" (withheld, or never booked)."""
+        phone = self.context.caller_number
+        if not phone:
+            return ""
+        return await run_orm(name_on_file)(business=self.context.business, phone=phone)
 
     def matching(
         self, bookings: Sequence[Booking], *, service_id: int | None, when: WhenParse | None

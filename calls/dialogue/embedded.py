@@ -40,6 +40,7 @@ from calls.dialogue.speech import (
     say_time,
 )
 from calls.understanding.intents import Intent, pick_ordinal
+from calls.understanding.names import for_someone_else
 from calls.understanding.phones import digits_said, phone_from_digits, speak_digits, speak_phone
 from calls.understanding.requests import (
     Question,
@@ -118,6 +119,11 @@ class EmbeddedEngine(DialogueEngine):
         # "A trim": the services the word fits, asked about ("A haircut or a beard trim?").
         self.service_options: tuple[ServiceMatch, ...] = ()
         self.phone_start = ""  # "212 555": the first digits of a number said in pieces
+        # A returning caller: the name their earlier bookings were under, used in the read-back
+        # (where they agree to it or say who it's for), looked up once.
+        self.name_looked_up = False
+        self.name_from_file = False
+        self.someone_else = False  # "it's for my daughter": not the name on file
         self._last_questions: list[Question] = []  # for a follow-up: "and a colour?"
         self.purpose = ""  # what the listed booking is for: "move" or "cancel"
         self.new_when = WhenParse()  # a move's new time, said before we knew which booking
@@ -222,6 +228,7 @@ class EmbeddedEngine(DialogueEngine):
         if not re.search(r"[A-Za-z0-9]", text):
             self.pending = pending
             return self._missed(f"Sorry, I didn't catch that. {self._prompt_again()}")
+        self.someone_else = self.someone_else or for_someone_else(text)
         heard = hear(
             text,
             today=self._today(),
@@ -393,6 +400,11 @@ class EmbeddedEngine(DialogueEngine):
         if changed:
             answer = await self._next_step()
             return f"{ack} {answer}".strip()
+        if pending.action == "book" and for_someone_else(text):
+            # "No, it's for my daughter": the name read back is not theirs; who is it for?
+            self.request.name, self.name_from_file, self.someone_else = None, False, True
+            self._ask(Expecting.NAME)
+            return "Of course. What name shall I put it under?"
         if heard.yes is False:
             self.step = Step.GATHER
             self.expecting = Expecting.NOTHING
@@ -724,7 +736,12 @@ class EmbeddedEngine(DialogueEngine):
             )
         ):
             if r.name is not None:
-                acks.append(f"Sorry, {heard.name} then.")
+                acks.append(
+                    f"For {heard.name}, then."
+                    if self.name_from_file
+                    else f"Sorry, {heard.name} then."
+                )
+                self.name_from_file = False
             r.name = heard.name
             changed.add("name")
         if heard.phone and (heard.phone != r.phone or not r.phone_confirmed):
@@ -833,11 +850,15 @@ class EmbeddedEngine(DialogueEngine):
             answer = await self._find_start()
             if answer is not None:
                 return answer
+        if r.name is None and self.moving is None:
+            await self._name_on_file()
         if r.name is None:
             asked_already = self.expecting == Expecting.NAME  # "mm-hmm" is not a name
             self._ask(Expecting.NAME)
             if asked_already:
                 return self._missed("Sorry, what name shall I put the booking under?")
+            if self.someone_else:
+                return "Great. What name shall I put it under?"
             return "Great. Can I take your name, please?"
         if r.phone is None:
             self._ask(Expecting.PHONE)
@@ -854,6 +875,17 @@ class EmbeddedEngine(DialogueEngine):
         return self._read_back_change(
             self.desk.change_to_book(r.service, r.start, r.name, r.phone or "")
         )
+
+    async def _name_on_file(self) -> None:
+        """A caller whose number booked before under a name is not asked it again: the read-back
+        names them, and the number on their bookings is the one they're calling from."""
+        if self.name_looked_up or self.someone_else:
+            return
+        self.name_looked_up = True
+        known = await self.desk.name_on_file()
+        r = self.request
+        if known and r.phone == self.context.caller_number:
+            r.name, r.phone_confirmed, self.name_from_file = known, True, True
 
     def _read_back_change(self, change: Change) -> str:
         self.pending = change

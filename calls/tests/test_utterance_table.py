@@ -359,6 +359,10 @@ ROWS = [
     # --- names
     row("My name is Maria Lopez.", name="Maria Lopez"),
     row("This is Tom.", name="Tom"),
+    # Booking for someone else: their name, not the caller's.
+    row("No, it's for my daughter, Mia.", YES_NO, name="Mia", yes=False),
+    row("It's for my son Jack, he's 8.", name="Jack"),
+    row("No, it's for my husband.", YES_NO, name=None, yes=False),
     row("It's Anna.", name="Anna"),
     row("Maria", NAME, name="Maria"),
     row("uh, Jennifer Walsh", NAME, name="Jennifer Walsh"),
