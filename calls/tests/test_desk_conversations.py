@@ -350,6 +350,12 @@ class TestWhichService:
         answer = await call.say("yes")
         assert answer == "A beard trim for Joe on Friday, November 27th at 10 AM. Shall I book it?"
 
+    async def test_a_trim_and_a_colour_asks_which_trim_first(self, demo):
+        call = await Conversation.start(demo)
+        answer = await call.say("Can I get a trim and a colour tomorrow at 2? I'm Dana")
+        assert answer == "A beard trim or a haircut?"
+        assert await rows(demo) == set()
+
     async def test_trim_my_beard_needs_no_question(self, demo):
         call = await Conversation.start(demo)
         answer = await call.say("I'd like to get my beard trimmed tomorrow at 11, I'm Joe")
