@@ -260,6 +260,11 @@ class Desk:
     def change_to_cancel(self, booking: Booking) -> Change:
         return self._change_of(booking, "cancel", booking.start)
 
+    def change_to_cancel_all(self, bookings: Sequence[Booking]) -> Change:
+        """Every one of these bookings cancelled by one yes ("cancel both my appointments")."""
+        first, *rest = [self.change_to_cancel(b) for b in bookings]
+        return replace(first, together=tuple(rest))
+
     def _change_of(self, booking: Booking, action: str, start: datetime) -> Change:
         return Change(
             action,
@@ -277,6 +282,9 @@ class Desk:
                 f"{upper_first(self.say_booking(change.booking, full=True))} moves to {when}. "
                 "Shall I move it?"
             )
+        if change.action == "cancel" and change.together:
+            listed = [self.say_booking(b, full=True) for b in change.bookings]
+            return f"{upper_first(say_list(listed, 'and'))}. Shall I cancel {both(listed)}?"
         if change.action == "cancel":
             return (
                 f"{upper_first(with_article(change.service.name))} for "
@@ -368,13 +376,19 @@ class Desk:
         return Done(ok=True, booking_id=intent.booking_id, words=words)
 
     async def _cancel(self, change: Change) -> Done:
-        await run_orm(cancel_with_text)(booking=change.booking)
+        bookings = change.bookings
+        await run_orm(cancel_with_texts)(bookings=bookings)
         self._settle("cancelled", change.booking.pk)
+        done = "That's cancelled, and I'll text you to confirm."
+        if len(bookings) > 1:
+            done = (
+                f"{upper_first(both(bookings))} are cancelled, and I'll text you to confirm "
+                "each one."
+            )
         return Done(
             ok=True,
             booking_id=change.booking.pk,
-            words="That's cancelled, and I'll text you to confirm. Thanks for letting us know, "
-            "goodbye!",
+            words=f"{done} Thanks for letting us know, goodbye!",
         )
 
     def _refused(self, intent, change: Change) -> Done:
@@ -579,13 +593,25 @@ class Desk:
 def cancel_with_text(*, booking: Booking) -> Booking:
     """Cancel, with the customer's text queued in the same transaction (sent once). The one
     way a customer cancels: spoken on a call (`Desk._cancel`) or texted (calls.sms.replies)."""
+    return cancel_with_texts(bookings=[booking])[0]
+
+
+def cancel_with_texts(*, bookings: Sequence[Booking]) -> list[Booking]:
+    """Cancel all of them or none ("cancel both"), each with its own text, queued in the same
+    transaction."""
     with transaction.atomic():
-        cancelled = cancel_booking_service(booking=booking)
-        task = enqueue_booking_change_text(
-            booking_id=booking.pk, kind=SmsMessage.Kind.BOOKING_CANCELLED
-        )
-    nudge([task.pk])
+        cancelled = [cancel_booking_service(booking=booking) for booking in bookings]
+        tasks = [
+            enqueue_booking_change_text(booking_id=b.pk, kind=SmsMessage.Kind.BOOKING_CANCELLED)
+            for b in bookings
+        ]
+    nudge([task.pk for task in tasks])
     return cancelled
+
+
+def both(items: Sequence) -> str:
+    """'both' of two, 'all 3' of three."""
+    return "both" if len(items) == 2 else f"all {len(items)}"
 
 
 def spread(starts: list[datetime]) -> list[datetime]:

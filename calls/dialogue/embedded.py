@@ -44,6 +44,7 @@ from calls.understanding.names import for_someone_else
 from calls.understanding.phones import digits_said, phone_from_digits, speak_digits, speak_phone
 from calls.understanding.requests import (
     Question,
+    cancels_all,
     keeps_booking,
     means_caller_id,
     move_parts,
@@ -292,7 +293,7 @@ class EmbeddedEngine(DialogueEngine):
         if self._moves_by_offset(heard):
             return await self._start(heard, purpose="move")
         if Intent.CANCEL in intents and not keeps_booking(text):
-            return await self._start(heard, purpose="cancel")
+            return await self._start(heard, purpose="cancel", everything=cancels_all(text))
         heard = self._service_chosen(heard, text)
         if heard.service_options and self.moving is None:
             return self._ask_which_service(heard)
@@ -458,6 +459,14 @@ class EmbeddedEngine(DialogueEngine):
 
     async def _not_that_one(self, pending: Change, heard: Heard, text: str) -> str:
         """ "No, the other one" / "no, the Monday one" to a cancellation read-back."""
+        if pending.together:  # "no, just the Monday one" to "shall I cancel both?"
+            service_id = heard.service.id if heard.service else None
+            named = self.desk.matching(pending.bookings, service_id=service_id, when=heard.when)
+            if (heard.service or not heard.when.is_empty) and len(named) == 1:
+                return self._propose_cancel(named[0])
+            self.step = Step.GATHER
+            self.candidates = []
+            return "Okay, I'll leave them as they are. Is there anything else I can help with?"
         others = [b for b in self.candidates if b.pk != pending.booking.pk]
         if not others:
             bookings = await self.desk.callers_bookings() or []
@@ -492,7 +501,12 @@ class EmbeddedEngine(DialogueEngine):
         return picked, parse_when(after, today=today, now=now)
 
     async def _start(
-        self, heard: Heard, *, purpose: str, split: tuple[WhenParse, WhenParse] | None = None
+        self,
+        heard: Heard,
+        *,
+        purpose: str,
+        split: tuple[WhenParse, WhenParse] | None = None,
+        everything: bool = False,
     ) -> str:
         bookings = await self.desk.callers_bookings()
         if bookings is None:
@@ -516,6 +530,8 @@ class EmbeddedEngine(DialogueEngine):
         if split is not None and when.time is not None:
             hour = when.time.hour % 12
             matches = [b for b in matches if self.desk.local(b.start).hour % 12 == hour]
+        if everything and purpose == "cancel" and matches:
+            return self._propose_cancel_all(matches, only=len(bookings) == 1)
         lead = ""
         if not matches:
             named = with_article(heard.service.name.lower() if heard.service else "booking")
@@ -546,6 +562,8 @@ class EmbeddedEngine(DialogueEngine):
 
     async def _which_booking(self, heard: Heard, text: str) -> str | None:
         candidates = self.candidates
+        if self.purpose == "cancel" and len(candidates) > 1 and cancels_all(text):
+            return self._propose_cancel_all(candidates)
         index = pick_ordinal(text, len(candidates))
         chosen: Booking | None = candidates[index] if index is not None else None
         if chosen is None and (heard.service or not heard.when.is_empty):
@@ -565,6 +583,17 @@ class EmbeddedEngine(DialogueEngine):
         if self.purpose == "cancel":
             return self._propose_cancel(chosen)
         return await self._start_move_of(chosen, replace(heard, when=self.new_when))
+
+    def _propose_cancel_all(self, bookings: list[Booking], *, only: bool = False) -> str:
+        """ "Cancel both": every one read back, one yes cancels them all. With just one
+        booking, the caller hears that it is the only one before a yes can cancel it."""
+        if len(bookings) == 1:
+            read_back = self._propose_cancel(bookings[0])
+            if not only:
+                return read_back
+            return f"You only have one booking with us: {read_back[:1].lower()}{read_back[1:]}"
+        self.candidates = list(bookings)
+        return self._read_back_change(self.desk.change_to_cancel_all(bookings))
 
     def _propose_cancel(self, booking: Booking) -> str:
         change = self.desk.change_to_cancel(booking)
@@ -1079,7 +1108,8 @@ class EmbeddedEngine(DialogueEngine):
         """The current question, asked plainly (after noise, a question, or a detour)."""
         r = self.request
         if self.step == Step.CONFIRM and self.pending is not None:
-            verb = {"move": "move it", "cancel": "cancel it"}.get(self.pending.action, "book it")
+            cancel = "cancel them" if self.pending.together else "cancel it"
+            verb = {"move": "move it", "cancel": cancel}.get(self.pending.action, "book it")
             return f"Shall I {verb}? Please say yes or no."
         if self.step == Step.CONFIRM:
             self.pending = None

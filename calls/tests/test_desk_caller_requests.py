@@ -14,6 +14,7 @@ import pytest
 import time_machine
 from django.core.management import call_command
 
+from calls.dialogue import desk
 from calls.models import Call
 from calls.tests.conversation import Conversation, demo_business, local
 from calls.tests.test_desk_conversations import NOW, booked, confirmed, rows, texts_sent
@@ -208,3 +209,118 @@ class TestMovesByOffset:
             ("Haircut", local(demo, 2026, 11, 28, 14)),
             ("Manicure", local(demo, 2026, 11, 30, 16)),
         }
+
+
+# -- Cancelling every booking in one go ----------------------------------------------------------
+
+
+class TestCancelAll:
+    async def test_cancel_both_my_appointments_reads_both_back_and_one_yes_cancels_both(self, demo):
+        await booked(demo, "Haircut", 2026, 11, 28, 14)
+        await booked(demo, "Manicure", 2026, 11, 30, 15)
+        await booked(demo, "Haircut", 2026, 11, 30, 11, phone="+15555550111", name="Ann")
+        call = await Conversation.start(demo)
+        answer = await call.say("hi, I need to cancel both my appointments please")
+        assert answer == (
+            "Your haircut on Saturday, November 28th at 2 PM and your manicure on Monday, "
+            "November 30th at 3 PM. Shall I cancel both?"
+        )
+        assert len(await confirmed(demo)) == 3
+        answer = await call.say("yes please")
+        assert answer.startswith("Both are cancelled") and call.ended
+        assert await confirmed(demo) == {("Haircut", local(demo, 2026, 11, 30, 11))}  # Ann's
+        assert call.engine.state.outcome == "cancelled"
+        cancelled = [t for t in await texts_sent() if t[0] == "booking_cancelled"]
+        assert len(cancelled) == 2
+        assert {t[1] for t in cancelled} == {"+15555550123"}
+        assert any("haircut" in t[2] for t in cancelled)
+        assert any("manicure" in t[2] for t in cancelled)
+
+    async def test_cancel_all_of_them_after_hearing_what_they_have(self, demo):
+        await booked(demo, "Haircut", 2026, 11, 28, 14)
+        await booked(demo, "Manicure", 2026, 11, 30, 15)
+        await booked(demo, "Beard trim", 2026, 12, 2, 10)
+        call = await Conversation.start(demo)
+        answer = await call.say("what have I got booked?")
+        assert "haircut" in answer and "manicure" in answer and "beard trim" in answer
+        answer = await call.say("ugh, I'm moving away. Cancel all of them.")
+        assert answer.endswith("Shall I cancel all 3?")
+        for words in ("haircut on Saturday", "manicure on Monday", "beard trim on Wednesday"):
+            assert words in answer
+        await call.say("yep")
+        assert await confirmed(demo) == set()
+        assert len([t for t in await texts_sent() if t[0] == "booking_cancelled"]) == 3
+
+    async def test_cancel_everything_i_have_then_no_keeps_them_all(self, demo):
+        await booked(demo, "Haircut", 2026, 11, 28, 14)
+        await booked(demo, "Manicure", 2026, 11, 30, 15)
+        call = await Conversation.start(demo)
+        assert "Shall I cancel both?" in await call.say("can you cancel everything I have")
+        await call.say("no, actually, leave them")
+        await call.say("bye")
+        assert len(await confirmed(demo)) == 2
+        assert call.engine.state.outcome == "declined"
+        assert await texts_sent() == []
+
+    async def test_both_of_them_when_asked_which(self, demo):
+        await booked(demo, "Haircut", 2026, 11, 28, 14)
+        await booked(demo, "Manicure", 2026, 11, 30, 15)
+        call = await Conversation.start(demo)
+        assert (await call.say("I need to cancel my appointment")).startswith("Which one:")
+        assert "Shall I cancel both?" in await call.say("both of them actually")
+        await call.say("yes")
+        assert await confirmed(demo) == set()
+
+    async def test_no_just_the_monday_one_cancels_only_that(self, demo):
+        await booked(demo, "Haircut", 2026, 11, 28, 14)
+        await booked(demo, "Manicure", 2026, 11, 30, 15)
+        call = await Conversation.start(demo)
+        await call.say("cancel both my bookings")
+        answer = await call.say("no, just the Monday one")
+        assert answer == "A manicure for Maria on Monday, November 30th at 3 PM. Shall I cancel it?"
+        await call.say("yes")
+        assert await confirmed(demo) == {("Haircut", local(demo, 2026, 11, 28, 14))}
+
+    async def test_both_with_only_one_booking_says_what_they_have_and_cancels_nothing_yet(
+        self, demo
+    ):
+        await booked(demo, "Manicure", 2026, 11, 30, 15)
+        call = await Conversation.start(demo)
+        answer = await call.say("cancel both my appointments")
+        assert answer == (
+            "You only have one booking with us: a manicure for Maria on Monday, November 30th "
+            "at 3 PM. Shall I cancel it?"
+        )
+        assert await confirmed(demo) == {("Manicure", local(demo, 2026, 11, 30, 15))}
+        await call.say("oh, then no, I'll keep it")
+        assert await confirmed(demo) == {("Manicure", local(demo, 2026, 11, 30, 15))}
+
+    async def test_a_yes_to_a_read_back_heard_only_in_part_cancels_nothing(self, demo):
+        await booked(demo, "Haircut", 2026, 11, 28, 14)
+        await booked(demo, "Manicure", 2026, 11, 30, 15)
+        call = await Conversation.start(demo)
+        await call.say("cancel both please")
+        call.engine.heard("Your haircut on Saturday, November 28th at 2 PM and")  # talked over
+        answer = await call.say("yes")
+        assert answer.startswith("Just to be sure:") and "Shall I cancel both?" in answer
+        assert len(await confirmed(demo)) == 2
+
+    async def test_cancelling_both_is_one_transaction(self, demo, monkeypatch):
+        await booked(demo, "Haircut", 2026, 11, 28, 14)
+        await booked(demo, "Manicure", 2026, 11, 30, 15)
+        queue = desk.enqueue_booking_change_text
+        queued: list[int] = []
+
+        def second_fails(*, booking_id, kind):
+            if queued:
+                raise RuntimeError("database went away")
+            queued.append(booking_id)
+            return queue(booking_id=booking_id, kind=kind)
+
+        monkeypatch.setattr(desk, "enqueue_booking_change_text", second_fails)
+        call = await Conversation.start(demo)
+        await call.say("cancel both of my appointments")
+        answer = await call.say("yes")
+        assert "something went wrong" in answer
+        assert len(await confirmed(demo)) == 2
+        assert await texts_sent() == []

@@ -237,6 +237,18 @@ def yeah_no_fine(text: str) -> bool:
     return bool(_YEAH_NO_FINE.search(_normalise(text)))
 
 
+# "Cancel both my appointments", "cancel all of them", "cancel everything I have".
+_ALL_OF_THEM = _rx(
+    r"both|them all|all (?:of )?(?:them|those|these|my|our|the)|all (?:appointments|bookings)",
+    r"everything|every (?:one|booking|appointment|single one)|the lot|cancel all",
+)
+
+
+def cancels_all(text: str) -> bool:
+    """Every booking the caller has (or every one named), not one of them."""
+    return bool(_ALL_OF_THEM.search(_normalise(text)))
+
+
 def keeps_booking(text: str) -> bool:
     """ "Don't cancel it": whatever else they say, not a yes to a cancellation."""
     return bool(_KEEP_IT.search(_normalise(text)))
