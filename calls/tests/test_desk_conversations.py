@@ -350,6 +350,12 @@ class TestWhichService:
         answer = await call.say("yes")
         assert answer == "A beard trim for Joe on Friday, November 27th at 10 AM. Shall I book it?"
 
+    async def test_a_trim_and_a_colour_asks_which_trim_first(self, demo):
+        call = await Conversation.start(demo)
+        answer = await call.say("Can I get a trim and a colour tomorrow at 2? I'm Dana")
+        assert answer == "A beard trim or a haircut?"
+        assert await rows(demo) == set()
+
     async def test_trim_my_beard_needs_no_question(self, demo):
         call = await Conversation.start(demo)
         answer = await call.say("I'd like to get my beard trimmed tomorrow at 11, I'm Joe")
@@ -528,6 +534,56 @@ class TestConsent:
         with pytest.raises(PermissionError):
             await desk.commit(change)
         assert await rows(demo) == set()
+
+
+# -- Returning callers: the name on file is read back, not asked for again ----------------------
+
+
+class TestReturningCallers:
+    async def test_the_name_on_file_is_read_back_instead_of_asked(self, demo):
+        await booked(demo, "Haircut", 2026, 11, 20, 14, name="Ana Ruiz")  # last week
+        call = await Conversation.start(demo)
+        answer = await call.say("Hi, can I get a manicure on Friday at 3?")
+        assert answer == (
+            "A manicure for Ana Ruiz on Friday, November 27th at 3 PM. Shall I book it?"
+        )
+        assert "all set, Ana Ruiz" in await call.say("yes please")
+        (booking,) = [b async for b in Booking.objects.filter(start__gt=NOW)]
+        assert (booking.customer_name, booking.customer_phone) == ("Ana Ruiz", CALLER)
+
+    async def test_no_its_for_my_daughter_mia_switches_the_name(self, demo):
+        await booked(demo, "Haircut", 2026, 12, 5, 11, name="Ana Ruiz")
+        call = await Conversation.start(demo)
+        await call.say("I'd like to book a beard trim, Friday at 3")
+        answer = await call.say("no, it's for my daughter, Mia")
+        assert answer == (
+            "For Mia, then. A beard trim for Mia on Friday, November 27th at 3 PM. Shall I book it?"
+        )
+        await call.say("yes")
+        names = {b.customer_name async for b in Booking.objects.all()}
+        assert names == {"Ana Ruiz", "Mia"}
+
+    async def test_its_for_my_husband_asks_his_name(self, demo):
+        await booked(demo, "Haircut", 2026, 11, 20, 14, name="Ana Ruiz")
+        call = await Conversation.start(demo)
+        await call.say("manicure Friday at 3 please")
+        answer = await call.say("oh no, it's for my husband")
+        assert answer == "Of course. What name shall I put it under?"
+        assert await rows(demo) == {("Haircut", "confirmed", local(demo, 2026, 11, 20, 14))}
+        answer = await call.say("Tom Ruiz")
+        assert (
+            answer == "A manicure for Tom Ruiz on Friday, November 27th at 3 PM. Shall I book it?"
+        )
+        await call.say("yes")
+        assert ("Manicure", local(demo, 2026, 11, 27, 15)) in await confirmed(demo)
+
+    async def test_booking_for_my_son_does_not_use_the_name_on_file(self, demo):
+        await booked(demo, "Haircut", 2026, 11, 20, 14, name="Ana Ruiz")
+        call = await Conversation.start(demo)
+        answer = await call.say("Hi, I'd like to book a haircut for my son, Friday at 4")
+        assert answer == "Great. What name shall I put it under?"
+        answer = await call.say("Leo")
+        assert "Ana" not in answer and "Thanks, Leo" in answer
 
 
 # -- Texts for every change, once each --------------------------------------------------------

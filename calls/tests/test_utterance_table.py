@@ -359,6 +359,10 @@ ROWS = [
     # --- names
     row("My name is Maria Lopez.", name="Maria Lopez"),
     row("This is Tom.", name="Tom"),
+    # Booking for someone else: their name, not the caller's.
+    row("No, it's for my daughter, Mia.", YES_NO, name="Mia", yes=False),
+    row("It's for my son Jack, he's 8.", name="Jack"),
+    row("No, it's for my husband.", YES_NO, name=None, yes=False),
     row("It's Anna.", name="Anna"),
     row("Maria", NAME, name="Maria"),
     row("uh, Jennifer Walsh", NAME, name="Jennifer Walsh"),
@@ -469,7 +473,8 @@ ROWS = [
         time="14:00",
         intents={MOVE},
     ),
-    row("Could you push my appointment back an hour?", intents={MOVE}),
+    row("Could you push my appointment back an hour?", shift=60, intents={MOVE}),
+    row("Can you bring my manicure forward by 15 minutes?", service="Manicure", shift=-15),
     row("What services do you offer?", intents={Intent.LIST_SERVICES}),
     row("What time do you close on Saturday?", day=d(11, 28), intents={HOURS}),
     row("That's all, thank you, bye!", intents={GOODBYE}),

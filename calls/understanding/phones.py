@@ -185,6 +185,25 @@ def find_phone(text: str, *, region: str = "US") -> tuple[str, int, int] | None:
     return found
 
 
+def digits_said(text: str) -> str | None:
+    """The digits of a number said in one run ("212 555", "oh one nine nine"), whether or not
+    they make a whole number; None when no digits or several separate runs were said."""
+    runs = _runs(text)
+    return runs[0][0] if len(runs) == 1 else None
+
+
+def phone_from_digits(digits: str, *, region: str = "US") -> str | None:
+    """A whole number put together from digits said in pieces, in E.164 form, or None."""
+    return _to_e164(digits, region)
+
+
+def speak_digits(digits: str) -> str:
+    """Part of a number read back in groups of three: "2 1 2, 5 5 5"."""
+    bare = digits.lstrip("+")
+    groups = [bare[i : i + 3] for i in range(0, min(len(bare), 6), 3)] + [bare[6:]]
+    return ", ".join(" ".join(group) for group in groups if group)
+
+
 def extract_phone(text: str, *, region: str = "US") -> str | None:
     """The first phone number in what the caller said, in E.164 form, or None."""
     found = find_phone(text, region=region)

@@ -171,20 +171,37 @@ def service_options(text: str, services: Sequence[ServiceName]) -> list[ServiceM
     wanted = [m for m in mentions if not _is_negated(m, words, text)]
     if not wanted:
         return []
-    last = wanted[-1]
-    fits = _also_fits(last, words, services)
+    said = wanted[-1]
+    # "A trim and a colour": the one that could be either is asked about first.
+    for mention in _joined(text, words, wanted) if len(wanted) > 1 else []:
+        if len(_fits(mention, wanted, mentions, words, services)) > 1:
+            said = mention
+            break
+    fits = _fits(said, wanted, mentions, words, services)
+    return [ServiceMatch(id=s.id, name=s.name, score=float(said.score)) for s in fits]
+
+
+def _fits(
+    said: _Mention,
+    wanted: list[_Mention],
+    mentions: list[_Mention],
+    words: list[_Word],
+    services: Sequence[ServiceName],
+) -> list[ServiceName]:
+    """The services one mention may mean, narrowed by what else was said."""
+    fits = _also_fits(said, words, services)
     refused = {m.service.id for m in mentions if m not in wanted}
     if len(fits) > 1 and len([s for s in fits if s.id not in refused]) == 1:
         fits = [s for s in fits if s.id not in refused]  # "not a haircut, a trim"
     if len(fits) > 1:
         # "Trim my beard", "a hair trim": another word said picks one of them.
         refused_words = {i for m in mentions if m not in wanted for i in range(m.first, m.last + 1)}
-        said = [w for i, w in enumerate(words) if i not in refused_words]
-        named = {m.service.id for m in wanted if m is not last}
-        named |= _named_by_other_words(said, fits)
+        kept = [w for i, w in enumerate(words) if i not in refused_words]
+        named = {m.service.id for m in wanted if m is not said}
+        named |= _named_by_other_words(kept, fits)
         picked = [s for s in fits if s.id in named]
         fits = picked if len(picked) == 1 else fits
-    return [ServiceMatch(id=s.id, name=s.name, score=float(last.score)) for s in fits]
+    return fits
 
 
 def _term_words(service: ServiceName) -> list[list[str]]:
@@ -238,18 +255,27 @@ def services_together(text: str, services: Sequence[ServiceName]) -> list[Servic
     words = _words(text)
     mentions = _best_non_overlapping(_candidates(words, services))
     wanted = sorted((m for m in mentions if not _is_negated(m, words, text)), key=lambda m: m.first)
-    together = wanted[:1]
-    for before, after in itertools.pairwise(wanted):
-        between = text[words[before.last].end : words[after.first].start].lower()
-        if not (_TOGETHER.match(between) and _JOINED.search(between)):
-            return []
-        if all(m.service.id != after.service.id for m in together):
-            together.append(after)
+    joined = _joined(text, words, wanted)
+    together: list[_Mention] = []
+    for mention in joined:
+        if len(_fits(mention, wanted, mentions, words, services)) > 1:
+            return []  # "a trim and a colour": which trim is asked first (service_options)
+        if all(m.service.id != mention.service.id for m in together):
+            together.append(mention)
     if len(together) < 2:
         return []
     return [
         ServiceMatch(id=m.service.id, name=m.service.name, score=float(m.score)) for m in together
     ]
+
+
+def _joined(text: str, words: list[_Word], wanted: list[_Mention]) -> list[_Mention]:
+    """The mentions, when every one is joined to the next by "and"/"plus"/"with"; else []."""
+    for before, after in itertools.pairwise(wanted):
+        between = text[words[before.last].end : words[after.first].start].lower()
+        if not (_TOGETHER.match(between) and _JOINED.search(between)):
+            return []
+    return list(wanted)
 
 
 def spoken_list(names: Sequence[str]) -> str:

@@ -435,6 +435,12 @@ _FROM_NOW_AFTER = re.compile(r"\s+from now\b")
 # "15 minutes after 1 pm": counted from a clock time the caller said.
 _FROM_CLOCK = re.compile(r"\s+(?P<dir>from|after|past|before)\s+(?!now\b)")
 _SHIFT_AFTER = re.compile(r"\s+(?P<dir>later|earlier|sooner|after that|before that)\b")
+# "push it back 30 minutes", "bring my manicure forward by an hour": the direction said before.
+_SHIFT_BEFORE = re.compile(
+    r"\b(?:push|pushed|put|move|moved|shift|bump|set|bring|brought|knock)"
+    r"(?:\s+(?:it|that|this|me|my|the|our|\w+))?(?:\s+\w+)?"
+    r"\s+(?P<dir>back|forward|forwards|up|later|earlier)\s+(?:by\s+)?(?:(?:about|around|like)\s+)?$"
+)
 # "a bit earlier", "anything later?", "the one after that": a direction, no amount.
 _NUDGE = re.compile(
     r"\b(?P<dir>later|earlier|sooner)\b(?!\s+(?:this|that|today|tonight|on|in the|than))"
@@ -820,6 +826,13 @@ def _scan_durations(s: str, today: date, now: time | None, taken: _Taken) -> lis
     for m in _DURATION.finditer(s):
         minutes = _minutes(m)
         start, end = m.span()
+        pushed = _SHIFT_BEFORE.search(s, max(0, start - 60), start)
+        if pushed and minutes is not None and not _SHIFT_AFTER.match(s, end):
+            earlier = pushed["dir"] in ("forward", "forwards", "up", "earlier")
+            delta = timedelta(minutes=-minutes if earlier else minutes)
+            found.append(_Mention(pushed.start("dir"), end, "shift", shift=delta))
+            taken.add((pushed.start("dir"), end))
+            continue
         if shift := _SHIFT_AFTER.match(s, end):
             earlier = shift["dir"] in ("earlier", "sooner", "before that")
             end = shift.end()
