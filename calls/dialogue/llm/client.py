@@ -78,14 +78,21 @@ class LLMConfig:
 
 def llm_config(*, business: Business) -> LLMConfig:
     """The settings, with the business's model override (ReceptionistSettings.llm_model).
-    Synchronous: reads the database."""
+    Reads the database unless the business was loaded with its settings (`settings_loaded`:
+    a call's context is, once, when the call starts)."""
     from calls.models import ReceptionistSettings
 
-    override = (
-        ReceptionistSettings.objects.filter(business=business)
-        .values_list("llm_model", flat=True)
-        .first()
-    )
+    if settings_loaded(business):
+        try:
+            override = business.receptionist_settings.llm_model
+        except ReceptionistSettings.DoesNotExist:
+            override = ""
+    else:
+        override = (
+            ReceptionistSettings.objects.filter(business=business)
+            .values_list("llm_model", flat=True)
+            .first()
+        )
     return LLMConfig(
         base_url=settings.LLM_BASE_URL,
         api_key=settings.LLM_API_KEY,
@@ -93,6 +100,12 @@ def llm_config(*, business: Business) -> LLMConfig:
         timeout=settings.LLM_TIMEOUT_SECONDS,
         max_retries=max(0, settings.LLM_MAX_RETRIES),
     )
+
+
+def settings_loaded(business: Business) -> bool:
+    """Whether the business came with its ReceptionistSettings (select_related), or with
+    the knowledge that it has none: then `llm_config` needs no database."""
+    return type(business).receptionist_settings.is_cached(business)
 
 
 @dataclass(frozen=True)
