@@ -8,6 +8,7 @@ exactly: fuzzy matching them would turn "save" into "shave" or "bye" into "dye".
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 from collections.abc import Sequence
@@ -94,27 +95,71 @@ def _sound(word: str) -> str:
     return _DOUBLED.sub(r"\1", word.replace("y", "i").replace("ph", "f"))
 
 
-def _similarity(window: str, term: str) -> float:
-    if len(term) <= _SHORT_TERM or len(window) <= _SHORT_TERM:
-        return 100.0 if window == term else 0.0
-    return max(fuzz.ratio(window, term), fuzz.ratio(_sound(window), _sound(term)))
+@dataclass(frozen=True)
+class _Term:
+    service: ServiceName
+    key: str  # stemmed words joined without spaces
+    sound: str  # _sound(key); "" for a short term, which only matches exactly
+    widths: tuple[int, ...]  # how many of the caller's words may say it
 
 
-def _candidates(words: list[_Word], services: Sequence[ServiceName]) -> list[_Mention]:
-    """Every window of words that looks like some service's name or synonym."""
-    found = []
+@functools.lru_cache(maxsize=64)
+def _terms(services: tuple[ServiceName, ...]) -> tuple[_Term, ...]:
+    """Every service's name and synonyms, worked out once per list of services (a call asks
+    about the same few on every turn), in the order they are tried."""
+    terms = []
     for service in services:
         for term in (service.name, *service.synonyms):
             size, key = _term_key(term)
             if not key:
                 continue
             # One word more or fewer than the term: "hare cut" ~ "haircut", "haircut" ~ "hair cut".
-            for width in {max(1, size - 1), size, size + 1}:
-                for first in range(len(words) - width + 1):
-                    window = "".join(w.stem for w in words[first : first + width])
-                    score = _similarity(window, key)
-                    if score >= _MIN_SCORE:
-                        found.append(_Mention(first, first + width - 1, service, score))
+            widths = tuple(sorted({max(1, size - 1), size, size + 1}))
+            sound = _sound(key) if len(key) > _SHORT_TERM else ""
+            terms.append(_Term(service, key, sound, widths))
+    return tuple(terms)
+
+
+def _candidates(words: list[_Word], services: Sequence[ServiceName]) -> list[_Mention]:
+    """Every window of words that looks like some service's name or synonym.
+
+    A window matches a term when they are equal, or, when both are longer than _SHORT_TERM,
+    when the better of fuzz.ratio of the two and of their sounds reaches _MIN_SCORE (that is
+    the score). Comparisons that cannot reach it are not made: a short term only matches
+    exactly, which a lookup finds, and rapidfuzz stops early below the cut-off."""
+    stems = [w.stem for w in words]
+    # width -> the windows of that many words, their sounds, and where each exact text starts
+    windows: dict[int, tuple[list[str], list[str], dict[str, list[int]]]] = {}
+
+    def of_width(width: int) -> tuple[list[str], list[str], dict[str, list[int]]]:
+        if width not in windows:
+            texts = ["".join(stems[i : i + width]) for i in range(len(stems) - width + 1)]
+            starts: dict[str, list[int]] = {}
+            for first, text in enumerate(texts):
+                starts.setdefault(text, []).append(first)
+            sounds = [_sound(t) if len(t) > _SHORT_TERM else "" for t in texts]
+            windows[width] = (texts, sounds, starts)
+        return windows[width]
+
+    found = []
+    for term in _terms(tuple(services)):
+        for width in term.widths:
+            texts, sounds, starts = of_width(width)
+            if not term.sound:
+                found.extend(
+                    _Mention(first, first + width - 1, term.service, 100.0)
+                    for first in starts.get(term.key, ())
+                )
+                continue
+            for first, window in enumerate(texts):
+                if len(window) <= _SHORT_TERM:
+                    continue  # a short window matches only itself, and the term is longer
+                score = max(
+                    fuzz.ratio(window, term.key, score_cutoff=_MIN_SCORE),
+                    fuzz.ratio(sounds[first], term.sound, score_cutoff=_MIN_SCORE),
+                )
+                if score >= _MIN_SCORE:
+                    found.append(_Mention(first, first + width - 1, term.service, score))
     return found
 
 
@@ -150,6 +195,19 @@ def _is_negated(mention: _Mention, words: list[_Word], text: str) -> bool:
     return i > 0 and (words[i - 1].raw, words[i].raw) in _NEGATOR_PAIRS
 
 
+@functools.lru_cache(maxsize=64)
+def _wanted(
+    text: str, services: tuple[ServiceName, ...]
+) -> tuple[tuple[_Word, ...], tuple[_Mention, ...]]:
+    """The words of `text` and the services it mentions without refusing them, in the order
+    said; kept for a few utterances, since a turn asks about the same one more than once
+    (`match_service`, `services_together`)."""
+    words = _words(text)
+    mentions = _best_non_overlapping(_candidates(words, services))
+    wanted = [m for m in mentions if not _is_negated(m, words, text)]
+    return tuple(words), tuple(wanted)
+
+
 def match_service(text: str, services: Sequence[ServiceName]) -> ServiceMatch | None:
     """The service the caller wants, or None when they did not name one.
 
@@ -157,9 +215,7 @@ def match_service(text: str, services: Sequence[ServiceName]) -> ServiceMatch | 
     mentioned; otherwise the last mention wins ("a haircut, actually make it a manicure").
     If every mention was refused we return None rather than book what they said they don't want.
     """
-    words = _words(text)
-    mentions = _best_non_overlapping(_candidates(words, services))
-    wanted = [m for m in mentions if not _is_negated(m, words, text)]
+    _, wanted = _wanted(text, tuple(services))
     if not wanted:
         return None
     last = wanted[-1]
@@ -174,10 +230,8 @@ def services_together(text: str, services: Sequence[ServiceName]) -> list[Servic
     """Every service asked for at once ("a haircut and a beard trim"), in the order said;
     empty unless two or more different ones were joined by "and"/"plus"/"with". A correction
     ("a haircut, actually a manicure") is not two."""
-    words = _words(text)
-    mentions = _best_non_overlapping(_candidates(words, services))
-    wanted = sorted((m for m in mentions if not _is_negated(m, words, text)), key=lambda m: m.first)
-    together = wanted[:1]
+    words, wanted = _wanted(text, tuple(services))
+    together = list(wanted[:1])
     for before, after in itertools.pairwise(wanted):
         between = text[words[before.last].end : words[after.first].start].lower()
         if not (_TOGETHER.match(between) and _JOINED.search(between)):
