@@ -202,6 +202,19 @@ def upcoming_bookings(
     )
 
 
+def name_on_file(*, business: Business, phone: str) -> str:
+    """The name on the caller's most recently made booking at this business (kept, moved,
+    cancelled or past), or "" when this number has booked nothing under a name."""
+    latest = (
+        Booking.objects.filter(business=business, customer_phone=phone)
+        .exclude(customer_name="")
+        .order_by("-created_at", "-pk")
+        .values_list("customer_name", flat=True)
+        .first()
+    )
+    return latest or ""
+
+
 class SlotRefused(Exception):
     def __init__(self, refusal: Refusal) -> None:
         super().__init__(refusal)

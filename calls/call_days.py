@@ -37,6 +37,8 @@ OUTCOME_COUNTERS = {
     "cancelled": Outcome.CANCELLED,
     "messages": Outcome.MESSAGE_TAKEN,
     "transfers": Outcome.TRANSFERRED,
+    "answered": Outcome.ANSWERED,
+    "declined": Outcome.DECLINED,
     "abandoned": Outcome.ABANDONED,
     "failed": Outcome.FAILED,
 }

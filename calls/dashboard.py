@@ -37,6 +37,8 @@ class Dashboard:
     cancelled: int = 0
     messages: int = 0
     transfers: int = 0
+    answered: int = 0
+    declined: int = 0
     abandoned: int = 0
     failed: int = 0
     llm_fallbacks: int = 0
@@ -58,6 +60,8 @@ class Dashboard:
             ("Cancelled", self.cancelled),
             ("Message taken", self.messages),
             ("Transferred", self.transfers),
+            ("Questions answered", self.answered),
+            ("Declined at read-back", self.declined),
             ("Hung up early", self.abandoned),
             ("Failed", self.failed),
         ]

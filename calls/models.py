@@ -15,6 +15,10 @@ class Call(models.Model):
         MOVED = "moved", "Moved"
         TRANSFERRED = "transferred", "Transferred"
         MESSAGE_TAKEN = "message_taken", "Message taken"
+        # Ended by the caller with nothing changed: questions answered, or a read-back
+        # (booking, move, cancellation) they said no to. Not "abandoned" (hung up early).
+        ANSWERED = "answered", "Questions answered"
+        DECLINED = "declined", "Declined at read-back"
         ABANDONED = "abandoned", "Abandoned"
         FAILED = "failed", "Failed"
 
@@ -125,6 +129,8 @@ class CallDay(models.Model):
     cancelled = models.PositiveIntegerField(default=0)
     messages = models.PositiveIntegerField(default=0)
     transfers = models.PositiveIntegerField(default=0)
+    answered = models.PositiveIntegerField(default=0)
+    declined = models.PositiveIntegerField(default=0)
     abandoned = models.PositiveIntegerField(default=0)
     failed = models.PositiveIntegerField(default=0)
     llm_fallbacks = models.PositiveIntegerField(default=0)

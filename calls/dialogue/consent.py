@@ -71,10 +71,18 @@ class Change:
     name: str = ""
     phone: str = ""  # E.164
     booking: Booking | None = None  # the booking moved or cancelled
+    # Cancellations agreed to with the same yes ("cancel both"): each must be read back too.
+    together: tuple[Change, ...] = ()
+
+    @property
+    def bookings(self) -> list[Booking]:
+        return [c.booking for c in (self, *self.together) if c.booking is not None]
 
     def unheard(self, text: str, *, caller_id: str, today: date) -> list[str]:
         """The fields these words do not name (empty: all of it was read back)."""
         missing = []
+        for other in self.together:
+            missing += other.unheard(text, caller_id=caller_id, today=today)
         if not names_service(text, self.service):
             missing.append("the service")
         if not names_moment(text, self.start, today):

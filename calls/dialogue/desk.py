@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 
 from django.db import transaction
@@ -24,7 +24,7 @@ from bookings.orm import run_orm
 from bookings.outbox import nudge
 from bookings.providers.base import BookingContext
 from bookings.services import cancel_booking as cancel_booking_service
-from bookings.services import upcoming_bookings
+from bookings.services import name_on_file, upcoming_bookings
 from bookings.slots import Refusal, Schedule
 from calls.confirmations import after_booked, after_moved
 from calls.dialogue.base import CallContext, Ending, EngineState
@@ -41,6 +41,7 @@ from calls.dialogue.speech import (
 )
 from calls.sms.models import SmsMessage
 from calls.sms.tasks import enqueue_booking_change_text
+from calls.understanding.intents import yes_or_no
 from calls.understanding.phones import speak_phone
 from calls.understanding.requests import Question
 from calls.understanding.when import WhenParse
@@ -48,6 +49,9 @@ from calls.understanding.when import WhenParse
 logger = logging.getLogger(__name__)
 
 OFFER_COUNT = 3
+# What a call came to short of a change, weakest first: a question answered, then a read-back
+# the caller said no to. A change, a message or a transfer replaces either.
+SOFT_OUTCOMES = ("in_progress", "answered", "declined")
 BOOKINGS_LISTED = 3
 # Bookings are only looked up by the number calling (reading out someone else's would give them
 # away), so one made under another number or name is found by the team from a message.
@@ -208,6 +212,13 @@ class Desk:
             business=self.context.business, phone=phone, now=self.context.clock()
         )
 
+    async def name_on_file(self) -> str:
+        """The name this caller ID booked under before, or "" (withheld, or never booked)."""
+        phone = self.context.caller_number
+        if not phone:
+            return ""
+        return await run_orm(name_on_file)(business=self.context.business, phone=phone)
+
     def matching(
         self, bookings: Sequence[Booking], *, service_id: int | None, when: WhenParse | None
     ) -> list[Booking]:
@@ -249,6 +260,11 @@ class Desk:
     def change_to_cancel(self, booking: Booking) -> Change:
         return self._change_of(booking, "cancel", booking.start)
 
+    def change_to_cancel_all(self, bookings: Sequence[Booking]) -> Change:
+        """Every one of these bookings cancelled by one yes ("cancel both my appointments")."""
+        first, *rest = [self.change_to_cancel(b) for b in bookings]
+        return replace(first, together=tuple(rest))
+
     def _change_of(self, booking: Booking, action: str, start: datetime) -> Change:
         return Change(
             action,
@@ -266,6 +282,9 @@ class Desk:
                 f"{upper_first(self.say_booking(change.booking, full=True))} moves to {when}. "
                 "Shall I move it?"
             )
+        if change.action == "cancel" and change.together:
+            listed = [self.say_booking(b, full=True) for b in change.bookings]
+            return f"{upper_first(say_list(listed, 'and'))}. Shall I cancel {both(listed)}?"
         if change.action == "cancel":
             return (
                 f"{upper_first(with_article(change.service.name))} for "
@@ -289,7 +308,21 @@ class Desk:
             today=self.today(),
         )
         self._agreed = change if refusal is None else None
+        caller_id, today = self.context.caller_number, self.today()
+        said_no = refusal is not None and yes_or_no(utterance) is False
+        if said_no and not change.unheard(heard, caller_id=caller_id, today=today):
+            self.declined()
         return refusal
+
+    def declined(self) -> None:
+        """The caller said no to a read-back: unless something else comes of the call, it is
+        recorded as declined, not as a caller who hung up early."""
+        self._note("declined")
+
+    def _note(self, outcome: str) -> None:
+        current = self.state.outcome
+        if current in SOFT_OUTCOMES and SOFT_OUTCOMES.index(outcome) > SOFT_OUTCOMES.index(current):
+            self.state.outcome = outcome
 
     async def commit(self, change: Change) -> Done:
         """Write the change the caller just agreed to, then queue its text."""
@@ -343,13 +376,19 @@ class Desk:
         return Done(ok=True, booking_id=intent.booking_id, words=words)
 
     async def _cancel(self, change: Change) -> Done:
-        await run_orm(cancel_with_text)(booking=change.booking)
+        bookings = change.bookings
+        await run_orm(cancel_with_texts)(bookings=bookings)
         self._settle("cancelled", change.booking.pk)
+        done = "That's cancelled, and I'll text you to confirm."
+        if len(bookings) > 1:
+            done = (
+                f"{upper_first(both(bookings))} are cancelled, and I'll text you to confirm "
+                "each one."
+            )
         return Done(
             ok=True,
             booking_id=change.booking.pk,
-            words="That's cancelled, and I'll text you to confirm. Thanks for letting us know, "
-            "goodbye!",
+            words=f"{done} Thanks for letting us know, goodbye!",
         )
 
     def _refused(self, intent, change: Change) -> Done:
@@ -402,6 +441,7 @@ class Desk:
     async def answer(
         self, question: Question, *, service: Service | None = None, when: WhenParse | None = None
     ) -> str:
+        self._note("answered")
         if question == Question.HOURS:
             return self.hours(when)
         if question == Question.PRICE:
@@ -419,7 +459,7 @@ class Desk:
             return self.context.business.about or (
                 f"This is {self.context.business.name}. We offer {self.service_list()}."
             )
-        return await self.my_bookings()
+        return await self.my_bookings(when)
 
     def hours(self, when: WhenParse | None) -> str:
         schedule = self.schedule
@@ -491,12 +531,26 @@ class Desk:
         ]
         return " ".join(parts)
 
-    async def my_bookings(self) -> str:
+    async def my_bookings(self, when: WhenParse | None = None) -> str:
+        """The caller's upcoming bookings; only those on the day (or in the days) they named,
+        and when none is then, what they do have."""
         bookings = await self.callers_bookings()
         if bookings is None:
             return "I can only find bookings by the number you're calling from, and it's withheld."
         if not bookings:
             return f"{NOT_FOUND} {NOT_FOUND_HELP}"
+        named = when is not None and (when.day is not None or when.days is not None)
+        if named:
+            then = self.matching(bookings, service_id=None, when=replace(when, time=None))
+            if then:
+                return upper_first(say_list([self._booking_is(b) for b in then], "and")) + "."
+            if when.day is not None:
+                day = f"on {say_date(when.day)}"
+            else:
+                first, last = when.days
+                day = f"between {say_date(first)} and {say_date(last)}"
+            others = say_list([self._booking_is(b) for b in bookings[:BOOKINGS_LISTED]], "and")
+            return f"I don't see a booking for you {day}. {upper_first(others)}."
         listed = []
         for booking in bookings[:BOOKINGS_LISTED]:
             local = self.local(booking.start)
@@ -505,6 +559,12 @@ class Desk:
                 f"{say_time(local)}"
             )
         return f"You have {say_list(listed, 'and')}."
+
+    def _booking_is(self, booking: Booking) -> str:
+        """'your manicure is on Monday, December 7th at 3 PM'"""
+        local = self.local(booking.start)
+        name = booking.service.name.lower()
+        return f"your {name} is on {say_date(local.date())} at {say_time(local)}"
 
     # -- Helpers ---------------------------------------------------------------------------
 
@@ -533,13 +593,25 @@ class Desk:
 def cancel_with_text(*, booking: Booking) -> Booking:
     """Cancel, with the customer's text queued in the same transaction (sent once). The one
     way a customer cancels: spoken on a call (`Desk._cancel`) or texted (calls.sms.replies)."""
+    return cancel_with_texts(bookings=[booking])[0]
+
+
+def cancel_with_texts(*, bookings: Sequence[Booking]) -> list[Booking]:
+    """Cancel all of them or none ("cancel both"), each with its own text, queued in the same
+    transaction."""
     with transaction.atomic():
-        cancelled = cancel_booking_service(booking=booking)
-        task = enqueue_booking_change_text(
-            booking_id=booking.pk, kind=SmsMessage.Kind.BOOKING_CANCELLED
-        )
-    nudge([task.pk])
+        cancelled = [cancel_booking_service(booking=booking) for booking in bookings]
+        tasks = [
+            enqueue_booking_change_text(booking_id=b.pk, kind=SmsMessage.Kind.BOOKING_CANCELLED)
+            for b in bookings
+        ]
+    nudge([task.pk for task in tasks])
     return cancelled
+
+
+def both(items: Sequence) -> str:
+    """'both' of two, 'all 3' of three."""
+    return "both" if len(items) == 2 else f"all {len(items)}"
 
 
 def spread(starts: list[datetime]) -> list[datetime]:

@@ -30,11 +30,21 @@ from calls.dialogue.desk import (
     upper_first,
     with_article,
 )
-from calls.dialogue.speech import UNAVAILABLE_WORDS, say_date, say_day, say_offers, say_time
+from calls.dialogue.offer_choice import answer_to_offers
+from calls.dialogue.speech import (
+    UNAVAILABLE_WORDS,
+    say_date,
+    say_day,
+    say_list,
+    say_offers,
+    say_time,
+)
 from calls.understanding.intents import Intent, pick_ordinal
-from calls.understanding.phones import speak_phone
+from calls.understanding.names import for_someone_else
+from calls.understanding.phones import digits_said, phone_from_digits, speak_digits, speak_phone
 from calls.understanding.requests import (
     Question,
+    cancels_all,
     keeps_booking,
     means_caller_id,
     move_parts,
@@ -106,6 +116,14 @@ class EmbeddedEngine(DialogueEngine):
         self.offers: list[datetime] = []
         self.moving: Booking | None = None  # the booking being moved, when moving
         self.candidates: list[Booking] = []  # listed for "which one?"
+        # "A trim": the services the word fits, asked about ("A haircut or a beard trim?").
+        self.service_options: tuple[ServiceMatch, ...] = ()
+        self.phone_start = ""  # "212 555": the first digits of a number said in pieces
+        # A returning caller: the name their earlier bookings were under, used in the read-back
+        # (where they agree to it or say who it's for), looked up once.
+        self.name_looked_up = False
+        self.name_from_file = False
+        self.someone_else = False  # "it's for my daughter": not the name on file
         self._last_questions: list[Question] = []  # for a follow-up: "and a colour?"
         self.purpose = ""  # what the listed booking is for: "move" or "cancel"
         self.new_when = WhenParse()  # a move's new time, said before we knew which booking
@@ -210,6 +228,7 @@ class EmbeddedEngine(DialogueEngine):
         if not re.search(r"[A-Za-z0-9]", text):
             self.pending = pending
             return self._missed(f"Sorry, I didn't catch that. {self._prompt_again()}")
+        self.someone_else = self.someone_else or for_someone_else(text)
         heard = hear(
             text,
             today=self._today(),
@@ -224,6 +243,11 @@ class EmbeddedEngine(DialogueEngine):
             return self.last_answer
         if Intent.HUMAN in intents:
             return self._to_a_person()
+        if self.expecting == Expecting.PHONE or self.step == Step.CONFIRM_PHONE:
+            pieces = self._phone_in_pieces(heard, text)
+            if isinstance(pieces, str):
+                return pieces
+            heard = pieces
         if self.step == Step.TAKE_MESSAGE:
             return self._take_message(heard, text)
         if wrong_number(text):
@@ -266,13 +290,30 @@ class EmbeddedEngine(DialogueEngine):
             return await self._start(heard, purpose="move", split=split)
         if move and self.moving is None:
             return await self._start(heard, purpose="move")
+        if self._moves_by_offset(heard):
+            return await self._start(heard, purpose="move")
         if Intent.CANCEL in intents and not keeps_booking(text):
-            return await self._start(heard, purpose="cancel")
+            return await self._start(heard, purpose="cancel", everything=cancels_all(text))
+        heard = self._service_chosen(heard, text)
+        if heard.service_options and self.moving is None:
+            return self._ask_which_service(heard)
         if heard.service is None and (thing := unknown_thing(text)):
+            # "A pedicure on Friday at 3": the day and time said are kept for another service.
+            self._absorb(heard)
             then = self._prompt_again() if self.request.service else "Would you like one of those?"
             return f"{self.desk.not_offered(thing)} {then}"
 
-        picked = self._pick_offer(text, heard) if self.step == Step.OFFERED else None
+        picked = None
+        if self.step == Step.OFFERED:
+            choice = answer_to_offers(text, heard, self.offers, today=self._today())
+            if choice is not None and choice.none:
+                self._absorb(replace(heard, when=WhenParse()))
+                self.offers = []
+                self._ask(Expecting.WHEN)
+                return "No problem. What other day or time would suit you?"
+            if choice is not None and choice.among:
+                return self._offer_again_among(choice.among)
+            picked = choice.picked if choice is not None else None
         if picked is not None:
             # "The first one" is a choice, not "1 o'clock": keep the time out of the reading.
             heard = replace(heard, when=WhenParse())
@@ -323,6 +364,16 @@ class EmbeddedEngine(DialogueEngine):
     # -- After a read-back -----------------------------------------------------------------
 
     async def _after_read_back(self, pending: Change, heard: Heard, text: str) -> str:
+        asked = questions_in(text)
+        about_it = heard.service is None or heard.service.id == pending.service.pk
+        details = replace(heard, service=None).has_booking_details or not about_it
+        if asked and heard.yes is not True and not details:
+            # "Wait, how much is that?" is a question, not a no: answered, then the read-back
+            # again for a fresh yes.
+            answer = await self._answer_questions(asked, heard)
+            return f"{answer} {self._read_back_change(pending)}"
+        if heard.yes is False or keeps_booking(text):
+            self.desk.declined()
         if pending.action == "cancel":
             if keeps_booking(text) and wants_move(text, names_a_service=True):
                 return await self._start_move_of(pending.booking, heard)
@@ -335,6 +386,7 @@ class EmbeddedEngine(DialogueEngine):
             return await self._commit(pending)
         letting_go = never_mind(text) or Intent.GOODBYE in heard.intents
         if heard.yes is not True and letting_go and not heard.has_booking_details:
+            self.desk.declined()
             nothing = "nothing's been booked" if pending.action == "book" else "nothing's changed"
             return f"No problem, {nothing}. " + self.desk.goodbye()
         if pending.action == "cancel" and heard.has_booking_details:
@@ -348,6 +400,11 @@ class EmbeddedEngine(DialogueEngine):
         if changed:
             answer = await self._next_step()
             return f"{ack} {answer}".strip()
+        if pending.action == "book" and for_someone_else(text):
+            # "No, it's for my daughter": the name read back is not theirs; who is it for?
+            self.request.name, self.name_from_file, self.someone_else = None, False, True
+            self._ask(Expecting.NAME)
+            return "Of course. What name shall I put it under?"
         if heard.yes is False:
             self.step = Step.GATHER
             self.expecting = Expecting.NOTHING
@@ -402,6 +459,14 @@ class EmbeddedEngine(DialogueEngine):
 
     async def _not_that_one(self, pending: Change, heard: Heard, text: str) -> str:
         """ "No, the other one" / "no, the Monday one" to a cancellation read-back."""
+        if pending.together:  # "no, just the Monday one" to "shall I cancel both?"
+            service_id = heard.service.id if heard.service else None
+            named = self.desk.matching(pending.bookings, service_id=service_id, when=heard.when)
+            if (heard.service or not heard.when.is_empty) and len(named) == 1:
+                return self._propose_cancel(named[0])
+            self.step = Step.GATHER
+            self.candidates = []
+            return "Okay, I'll leave them as they are. Is there anything else I can help with?"
         others = [b for b in self.candidates if b.pk != pending.booking.pk]
         if not others:
             bookings = await self.desk.callers_bookings() or []
@@ -436,7 +501,12 @@ class EmbeddedEngine(DialogueEngine):
         return picked, parse_when(after, today=today, now=now)
 
     async def _start(
-        self, heard: Heard, *, purpose: str, split: tuple[WhenParse, WhenParse] | None = None
+        self,
+        heard: Heard,
+        *,
+        purpose: str,
+        split: tuple[WhenParse, WhenParse] | None = None,
+        everything: bool = False,
     ) -> str:
         bookings = await self.desk.callers_bookings()
         if bookings is None:
@@ -460,6 +530,8 @@ class EmbeddedEngine(DialogueEngine):
         if split is not None and when.time is not None:
             hour = when.time.hour % 12
             matches = [b for b in matches if self.desk.local(b.start).hour % 12 == hour]
+        if everything and purpose == "cancel" and matches:
+            return self._propose_cancel_all(matches, only=len(bookings) == 1)
         lead = ""
         if not matches:
             named = with_article(heard.service.name.lower() if heard.service else "booking")
@@ -490,6 +562,8 @@ class EmbeddedEngine(DialogueEngine):
 
     async def _which_booking(self, heard: Heard, text: str) -> str | None:
         candidates = self.candidates
+        if self.purpose == "cancel" and len(candidates) > 1 and cancels_all(text):
+            return self._propose_cancel_all(candidates)
         index = pick_ordinal(text, len(candidates))
         chosen: Booking | None = candidates[index] if index is not None else None
         if chosen is None and (heard.service or not heard.when.is_empty):
@@ -509,6 +583,17 @@ class EmbeddedEngine(DialogueEngine):
         if self.purpose == "cancel":
             return self._propose_cancel(chosen)
         return await self._start_move_of(chosen, replace(heard, when=self.new_when))
+
+    def _propose_cancel_all(self, bookings: list[Booking], *, only: bool = False) -> str:
+        """ "Cancel both": every one read back, one yes cancels them all. With just one
+        booking, the caller hears that it is the only one before a yes can cancel it."""
+        if len(bookings) == 1:
+            read_back = self._propose_cancel(bookings[0])
+            if not only:
+                return read_back
+            return f"You only have one booking with us: {read_back[:1].lower()}{read_back[1:]}"
+        self.candidates = list(bookings)
+        return self._read_back_change(self.desk.change_to_cancel_all(bookings))
 
     def _propose_cancel(self, booking: Booking) -> str:
         change = self.desk.change_to_cancel(booking)
@@ -532,6 +617,58 @@ class EmbeddedEngine(DialogueEngine):
         self._ask(Expecting.WHEN)
         return f"{lead} What day and time would you like instead?"
 
+    # -- The number, in pieces --------------------------------------------------------------
+
+    def _phone_in_pieces(self, heard: Heard, text: str) -> Heard | str:
+        """ "212 555" ... "0 1 9 9": the first part is kept and the rest asked for ("2 1 2,
+        5 5 5, and then?"); the whole number is then read back digit by digit for a yes."""
+        start, self.phone_start = self.phone_start, ""
+        digits = digits_said(text) if heard.phone is None else None
+        if digits is None or len(digits.lstrip("+")) < 3:  # "a different one" is no digit
+            letting_go = never_mind(text) or Intent.GOODBYE in heard.intents
+            if start and not (heard.has_booking_details or letting_go or questions_in(text)):
+                self.phone_start = start  # "uh, hang on": the first part is still good
+                return self._missed(f"Take your time. I have {speak_digits(start)} so far.")
+            return heard
+        if not start and (heard.yes is True or not heard.when.is_empty):
+            return heard  # "no, make it 9 45 in the morning" moves the time; it starts no number
+        whole = start + digits
+        number = phone_from_digits(whole)
+        if number is not None:
+            return replace(heard, phone=number, when=WhenParse())
+        if len(whole.lstrip("+")) >= 10:
+            self._ask(Expecting.PHONE)
+            return self._missed(
+                "Sorry, I didn't get the whole number. Could you say it again from the start?"
+            )
+        self.phone_start = whole
+        r = self.request
+        if self.step == Step.CONFIRM_PHONE:
+            r.phone, r.phone_confirmed = None, False
+        self._ask(Expecting.PHONE)
+        return f"{speak_digits(whole)}, and then?"
+
+    # -- Which service ---------------------------------------------------------------------
+
+    def _service_chosen(self, heard: Heard, text: str) -> Heard:
+        """The answer to "A haircut or a beard trim?": a service named, or "the first one"."""
+        options, self.service_options = self.service_options, ()
+        if not options or heard.service is not None or heard.service_options:
+            return heard
+        index = pick_ordinal(text, len(options))
+        if index is None:
+            return heard
+        return replace(heard, service=options[index], when=WhenParse())
+
+    def _ask_which_service(self, heard: Heard) -> str:
+        """A word that fits several services is asked about, never picked; whatever else was
+        said (the day, the time, the name) is kept."""
+        self.service_options = heard.service_options
+        self._absorb(replace(heard, service_options=()))
+        self._ask(Expecting.SERVICE)
+        names = [with_article(option.name) for option in heard.service_options]
+        return self._missed(f"{upper_first(say_list(names))}?")
+
     # -- Questions -------------------------------------------------------------------------
 
     def _same_question_about(self, text: str, heard: Heard) -> list[Question]:
@@ -546,6 +683,11 @@ class EmbeddedEngine(DialogueEngine):
         self._last_questions = list(questions)
         service = self._services_by_id.get(heard.service.id) if heard.service else None
         if service is None and questions[0] in (Question.PRICE, Question.DURATION):
+            options = [self._services_by_id.get(o.id) for o in heard.service_options]
+            if options and all(options):
+                # "What do you charge for a trim?": the price of each service it could be.
+                said = [await self.desk.answer(questions[0], service=o) for o in options]
+                return " ".join(said)
             service = self.request.service
         answers = [
             await self.desk.answer(q, service=service, when=heard.when) for q in questions[:2]
@@ -594,7 +736,12 @@ class EmbeddedEngine(DialogueEngine):
             )
         ):
             if r.name is not None:
-                acks.append(f"Sorry, {heard.name} then.")
+                acks.append(
+                    f"For {heard.name}, then."
+                    if self.name_from_file
+                    else f"Sorry, {heard.name} then."
+                )
+                self.name_from_file = False
             r.name = heard.name
             changed.add("name")
         if heard.phone and (heard.phone != r.phone or not r.phone_confirmed):
@@ -679,20 +826,6 @@ class EmbeddedEngine(DialogueEngine):
         self.offers = []
         return True
 
-    def _pick_offer(self, text: str, heard: Heard) -> datetime | None:
-        index = pick_ordinal(text, len(self.offers))
-        if index is not None:
-            return self.offers[index]
-        if heard.yes is True and len(self.offers) == 1:
-            return self.offers[0]
-        when = heard.when
-        if when.day is not None and when.time is None and when.window is None:
-            # "Friday, please" when one offer is on Friday: that offer.
-            same_day = [offer for offer in self.offers if offer.date() == when.day]
-            if len(same_day) == 1:
-                return same_day[0]
-        return None
-
     def _set_start_from(self, moment: datetime) -> None:
         local = moment.astimezone(self._tz())
         r = self.request
@@ -717,11 +850,15 @@ class EmbeddedEngine(DialogueEngine):
             answer = await self._find_start()
             if answer is not None:
                 return answer
+        if r.name is None and self.moving is None:
+            await self._name_on_file()
         if r.name is None:
             asked_already = self.expecting == Expecting.NAME  # "mm-hmm" is not a name
             self._ask(Expecting.NAME)
             if asked_already:
                 return self._missed("Sorry, what name shall I put the booking under?")
+            if self.someone_else:
+                return "Great. What name shall I put it under?"
             return "Great. Can I take your name, please?"
         if r.phone is None:
             self._ask(Expecting.PHONE)
@@ -738,6 +875,17 @@ class EmbeddedEngine(DialogueEngine):
         return self._read_back_change(
             self.desk.change_to_book(r.service, r.start, r.name, r.phone or "")
         )
+
+    async def _name_on_file(self) -> None:
+        """A caller whose number booked before under a name is not asked it again: the read-back
+        names them, and the number on their bookings is the one they're calling from."""
+        if self.name_looked_up or self.someone_else:
+            return
+        self.name_looked_up = True
+        known = await self.desk.name_on_file()
+        r = self.request
+        if known and r.phone == self.context.caller_number:
+            r.name, r.phone_confirmed, self.name_from_file = known, True, True
 
     def _read_back_change(self, change: Change) -> str:
         self.pending = change
@@ -847,6 +995,14 @@ class EmbeddedEngine(DialogueEngine):
             return f"{lead} I can do {times}. Would that work?".strip()
         return f"{lead} I can do {times}. Which would you like?".strip()
 
+    def _offer_again_among(self, among: tuple[datetime, ...]) -> str:
+        """ "Yeah that's fine" to several offers, or "the 9 o'clock one" that fits two: which?"""
+        self.offers = list(among)
+        self.step = Step.OFFERED
+        self.expecting = Expecting.CHOICE
+        times = say_offers(self.offers, self._today(), full=self.request.ambiguous)
+        return self._missed(f"Which one: {times}?")
+
     # -- People and messages --------------------------------------------------------------
 
     def _to_a_person(self) -> str:
@@ -938,6 +1094,12 @@ class EmbeddedEngine(DialogueEngine):
             return f"{lead} Would you like me to put you through to someone?"
         return f"{lead} Would you like to leave a message instead?"
 
+    def _moves_by_offset(self, heard: Heard) -> bool:
+        """ "Can we make it half an hour later?" with nothing being booked or offered: later
+        than the caller's booking, so a move of it by that much."""
+        offset = heard.when.shift is not None or heard.when.nudge != 0
+        return offset and self.step == Step.GATHER and not self.offers and self._nothing_started()
+
     def _nothing_started(self) -> bool:
         r = self.request
         return r.service is None and self.moving is None and r.day is None and r.time is None
@@ -946,7 +1108,8 @@ class EmbeddedEngine(DialogueEngine):
         """The current question, asked plainly (after noise, a question, or a detour)."""
         r = self.request
         if self.step == Step.CONFIRM and self.pending is not None:
-            verb = {"move": "move it", "cancel": "cancel it"}.get(self.pending.action, "book it")
+            cancel = "cancel them" if self.pending.together else "cancel it"
+            verb = {"move": "move it", "cancel": cancel}.get(self.pending.action, "book it")
             return f"Shall I {verb}? Please say yes or no."
         if self.step == Step.CONFIRM:
             self.pending = None

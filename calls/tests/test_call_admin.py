@@ -119,6 +119,19 @@ def test_changelist_filters_by_channel(admin_client, booked_call, business):
     assert not listed(booked_call, content)
 
 
+def test_an_enquiry_and_a_declined_read_back_are_shown_and_filtered_by_name(
+    admin_client, business, abandoned_call
+):
+    enquiry = Call.objects.create(sid="CAq1", business=business, outcome=Call.Outcome.ANSWERED)
+    declined = Call.objects.create(sid="CAq2", business=business, outcome=Call.Outcome.DECLINED)
+    content = changelist(admin_client).content.decode()
+    assert "Questions answered" in content and "Declined at read-back" in content
+
+    content = changelist(admin_client, outcome__exact="answered").content.decode()
+    assert listed(enquiry, content)
+    assert not listed(declined, content) and not listed(abandoned_call, content)
+
+
 def test_changelist_searches_the_caller_number(admin_client, booked_call, abandoned_call):
     content = changelist(admin_client, q="+15550001111").content.decode()
 

@@ -229,6 +229,76 @@ async def test_push_a_booking_back_an_hour(demo):
     assert confirmed == [local(demo, 2026, 11, 26, 16)]
 
 
+# --- answers to offered times ---------------------------------------------------------------
+
+
+async def offered_tomorrow_afternoon(demo):
+    call = await Conversation.start(demo)
+    answer = await call.say("Hi, I'm Ann, I'd like a manicure tomorrow afternoon")
+    assert answer == "I can do tomorrow at noon, 12:30 PM or 1 PM. Which would you like?"
+    return call
+
+
+@pytest.mark.parametrize(
+    ("said", "start"),
+    [
+        ("the 12:30 one", (2026, 11, 26, 12, 30)),
+        ("um, that 12 30 one please", (2026, 11, 26, 12, 30)),
+        ("the noon one's good", (2026, 11, 26, 12)),
+    ],
+)
+async def test_the_12_30_one_is_that_offer(demo, said, start):
+    call = await offered_tomorrow_afternoon(demo)
+    await call.say(said)
+    await finish(call)
+    assert await booked_start(demo) == local(demo, *start)
+
+
+async def test_the_tuesday_one_is_the_tuesday_offer_not_1_pm(demo):
+    call = await Conversation.start(demo)
+    answer = await call.say("can I get a haircut sometime next week, mornings? It's Bo")
+    assert answer.startswith("I can do Monday at 9 AM, Tuesday at 9 AM or Wednesday")
+    await call.say("the Tuesday one")
+    read_back = await finish(call)
+    assert "Tuesday, December 1st at 9 AM" in read_back
+
+
+async def test_yeah_thats_fine_to_three_times_asks_which(demo):
+    call = await offered_tomorrow_afternoon(demo)
+    answer = await call.say("yeah that's fine")
+    assert answer == "Which one: tomorrow at noon, 12:30 PM or 1 PM?"
+    await call.say("the later one")
+    await finish(call)
+    assert await booked_start(demo) == local(demo, 2026, 11, 26, 13)
+
+
+async def test_none_of_those_work_asks_for_another_day_then_offers_it(demo):
+    call = await offered_tomorrow_afternoon(demo)
+    answer = await call.say("hmm, none of those work for me")
+    assert answer == "No problem. What other day or time would suit you?"
+    answer = await call.say("Friday maybe?")
+    assert "I can do Friday at noon, 12:30 PM or 1 PM" in answer
+    await call.say("the first one")
+    await finish(call)
+    assert await booked_start(demo) == local(demo, 2026, 11, 27, 12)
+
+
+async def test_neither_after_a_taken_time_then_another_day(demo):
+    taken = await Conversation.start(demo, caller="+15555550111")
+    await taken.say("haircut Friday at 11, I'm Lou")
+    await taken.say("yes")
+    await taken.say("yes")
+    call = await Conversation.start(demo)
+    answer = await call.say("a haircut on Friday at 11 please, it's Ann")
+    assert "Friday at 11 AM is already booked" in answer
+    answer = await call.say("neither, sorry")
+    assert answer == "No problem. What other day or time would suit you?"
+    answer = await call.say("Monday at 11 then")
+    assert "Shall I text" in answer and "already booked" not in answer
+    await call.say("yes")
+    assert "Monday, November 30th at 11 AM" in call.transcript[-1][1]
+
+
 # --- windows, offsets and edges ------------------------------------------------------------
 
 
@@ -276,6 +346,16 @@ async def test_closed_hours_are_said_to_be_closed(demo, hour):
     call = await Conversation.start(demo)
     answer = await call.say(f"haircut tomorrow at {hour}")
     assert "that's outside our hours. Tomorrow we're open 9 AM to 6 PM" in answer
+    assert await bookings_of(demo) == []
+
+
+@pytest.mark.parametrize("said", ["a haircut this evening at 12", "haircut at 12 tonight please"])
+async def test_12_in_the_evening_is_midnight_and_closed_never_noon(demo, said):
+    call = await Conversation.start(demo)
+    answer = await call.say(said)
+    assert "that's outside our hours" in answer
+    assert "noon" not in answer and "12 PM" not in answer
+    assert "I can do Thursday, November 26th at 9 AM" in answer
     assert await bookings_of(demo) == []
 
 
@@ -365,6 +445,57 @@ async def test_time_correction_next_to_a_phone_number_stays_a_time(demo):
     assert booking.start == local(demo, 2026, 11, 27, 10, 45)
 
 
+# --- a number said in pieces -----------------------------------------------------------------
+
+
+async def test_a_number_in_two_pieces_is_kept_asked_on_and_read_back(demo):
+    call = await Conversation.start(demo)
+    await call.say("haircut Friday at 11, I'm Dana")
+    assert "What number" in await call.say("no, not this one")
+    answer = await call.say("212 555")
+    assert answer == "2 1 2, 5 5 5, and then?"
+    answer = await call.say("0 1 9 9")
+    assert answer == (
+        "A haircut for Dana on Friday, November 27th at 11 AM, and I'll text the "
+        "confirmation to 2 1 2, 5 5 5, 0 1 9 9. Shall I book it?"
+    )
+    assert await bookings_of(demo) == []
+    await call.say("yes")
+    (booking,) = await bookings_of(demo)
+    assert booking.customer_phone == "+12125550199"
+
+
+async def test_its_646_555_trailing_off_then_the_rest(demo):
+    call = await Conversation.start(demo, caller="")
+    await call.say("manicure Friday at 2, I'm Ana")
+    assert await call.say("it's 646 555...") == "6 4 6, 5 5 5, and then?"
+    answer = await call.say("uh, hang on")
+    assert answer == "Take your time. I have 6 4 6, 5 5 5 so far."
+    answer = await call.say("0189")
+    assert answer.endswith("I'll text the confirmation to 6 4 6, 5 5 5, 0 1 8 9. Shall I book it?")
+    await call.say("yep")
+    (booking,) = await bookings_of(demo)
+    assert booking.customer_phone == "+16465550189"
+
+
+async def test_no_its_and_the_first_part_at_the_number_question(demo):
+    call = await Conversation.start(demo)
+    await call.say("beard trim tomorrow at 10, it's Sam")
+    assert await call.say("no, it's 646 555") == "6 4 6, 5 5 5, and then?"
+    answer = await call.say("zero one eight eight")
+    assert "to 6 4 6, 5 5 5, 0 1 8 8. Shall I book it?" in answer
+
+
+async def test_too_many_digits_in_pieces_asks_for_the_whole_number_again(demo):
+    call = await Conversation.start(demo, caller="")
+    await call.say("haircut Friday at 11, I'm Dana")
+    assert await call.say("212 555 019") == "2 1 2, 5 5 5, 0 1 9, and then?"
+    answer = await call.say("9 9 9 9")
+    assert answer == "Sorry, I didn't get the whole number. Could you say it again from the start?"
+    answer = await call.say("212 555 0199")
+    assert "to 2 1 2, 5 5 5, 0 1 9 9. Shall I book it?" in answer
+
+
 # --- casual yes and no -----------------------------------------------------------------------
 
 
@@ -443,7 +574,7 @@ async def test_a_word_after_a_comma_is_not_taken_for_a_name(demo):
     [
         ("could I book a haircut Friday at half two", "Friday, November 27th at 2:30 PM"),
         ("haircut, half past two on Friday", "Friday, November 27th at 2:30 PM"),
-        ("a trim tomorrow, say half ten?", "Thursday, November 26th at 10:30 AM"),
+        ("a beard trim tomorrow, say half ten?", "Thursday, November 26th at 10:30 AM"),
         ("colouring Saturday about half eleven", "Saturday, November 28th at 11:30 AM"),
     ],
 )

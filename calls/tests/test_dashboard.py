@@ -50,7 +50,15 @@ def at(salon, day: date, hour: int, minute: int = 0) -> datetime:
 
 
 def test_counts_by_outcome_share_fallbacks_and_calendar_problems(salon):
-    for outcome in ["booked"] * 3 + ["moved", "cancelled", "message_taken", "transferred"]:
+    for outcome in (
+        ["booked"] * 3
+        + ["moved", "cancelled", "message_taken", "transferred"]
+        + [
+            "answered",
+            "answered",
+            "declined",
+        ]
+    ):
         call(salon, at(salon, DAY, 10), outcome)
     call(salon, at(salon, DAY, 11), "abandoned",
          events=[{"at": "x", "event": "llm_fallback", "detail": "timeout"}])  # fmt: skip
@@ -72,9 +80,11 @@ def test_counts_by_outcome_share_fallbacks_and_calendar_problems(salon):
 
     d = build(salon, DAY, DAY)
 
-    assert (d.calls, d.booked, d.moved, d.cancelled) == (8, 3, 1, 1)
+    assert (d.calls, d.booked, d.moved, d.cancelled) == (11, 3, 1, 1)
     assert (d.messages, d.transfers, d.abandoned) == (1, 1, 1)
-    assert d.booked_share == 3 / 8
+    assert (d.answered, d.declined) == (2, 1)
+    assert ("Questions answered", 2) in d.outcomes and ("Declined at read-back", 1) in d.outcomes
+    assert d.booked_share == 3 / 11
     assert d.llm_fallbacks == 1
     assert d.calendar_problems == 1
 
@@ -204,6 +214,7 @@ def test_the_rollup_equals_counting_the_calls(salon):
     rng = random.Random(13)
     first, last = date(2026, 10, 20), date(2026, 11, 24)
     outcomes = ["booked", "moved", "cancelled", "message_taken", "transferred", "abandoned"]
+    outcomes += ["answered", "declined"]
     for n in range(160):
         day = first + timedelta(days=rng.randrange((last - first).days + 1))
         when = at(salon, day, rng.randrange(24), rng.randrange(60))

@@ -323,6 +323,52 @@ class TestTwoServices:
         assert "one at a time" not in answer
 
 
+# -- Which service: a word that fits two is asked about, never picked -------------------------
+
+
+class TestWhichService:
+    """The demo haircut's other names include "trim up"; the beard trim's include "trim"."""
+
+    async def test_a_trim_asks_haircut_or_beard_trim_and_keeps_the_time(self, demo):
+        call = await Conversation.start(demo)
+        answer = await call.say("Hi, I need a trim tomorrow at 2")
+        assert answer == "A beard trim or a haircut?"
+        answer = await call.say("a haircut")
+        assert "Can I take your name" in answer
+        await call.say("Dana")
+        answer = await call.say("yes")
+        assert answer == "A haircut for Dana on Thursday, November 26th at 2 PM. Shall I book it?"
+        await call.say("yes")
+        assert await confirmed(demo) == {("Haircut", local(demo, 2026, 11, 26, 14))}
+
+    async def test_the_beard_one(self, demo):
+        call = await Conversation.start(demo)
+        assert await call.say("can I book a trim Friday at 10, I'm Joe") == (
+            "A beard trim or a haircut?"
+        )
+        await call.say("the beard one")
+        answer = await call.say("yes")
+        assert answer == "A beard trim for Joe on Friday, November 27th at 10 AM. Shall I book it?"
+
+    async def test_a_trim_and_a_colour_asks_which_trim_first(self, demo):
+        call = await Conversation.start(demo)
+        answer = await call.say("Can I get a trim and a colour tomorrow at 2? I'm Dana")
+        assert answer == "A beard trim or a haircut?"
+        assert await rows(demo) == set()
+
+    async def test_trim_my_beard_needs_no_question(self, demo):
+        call = await Conversation.start(demo)
+        answer = await call.say("I'd like to get my beard trimmed tomorrow at 11, I'm Joe")
+        assert "or a haircut" not in answer and "Shall I text" in answer
+        answer = await call.say("yes")
+        assert answer.startswith("A beard trim for Joe on Thursday")
+
+    async def test_what_do_you_charge_for_a_trim_gives_both(self, demo):
+        call = await Conversation.start(demo)
+        answer = await call.say("What do you charge for a trim?")
+        assert answer.startswith("A beard trim is 15 dollars. A haircut is 35 dollars.")
+
+
 # -- Which booking: the one the caller named, or a list they can pick from -------------------
 
 
@@ -441,6 +487,31 @@ class TestConsent:
         await call.say("great, yes")
         assert await confirmed(demo) == {("Haircut", local(demo, 2026, 11, 26, 15))}
 
+    async def test_wait_how_much_is_that_is_answered_then_read_back_again(self, demo):
+        call = await Conversation.start(demo)
+        await call.say("Hi, haircut Friday at 11 please, I'm Dana")
+        await call.say("yep")
+        read_back = "A haircut for Dana on Friday, November 27th at 11 AM. Shall I book it?"
+        answer = await call.say("wait, how much is that?")
+        assert answer == f"A haircut is 35 dollars. {read_back}"
+        answer = await call.say("oh and how long does it take?")
+        assert answer == f"A haircut takes about 30 minutes. {read_back}"
+        answer = await call.say("hang on, where are you again?")
+        assert answer.startswith("We're at 12 Main Street") and answer.endswith(read_back)
+        assert await rows(demo) == set()
+        assert "all set" in await call.say("ok great, yes book it")
+        assert await confirmed(demo) == {("Haircut", local(demo, 2026, 11, 27, 11))}
+
+    async def test_a_question_at_the_read_back_then_no_books_nothing(self, demo):
+        call = await Conversation.start(demo)
+        await call.say("beard trim tomorrow at 4, it's Sam")
+        await call.say("yes")
+        answer = await call.say("wait, how much is a beard trim?")
+        assert answer.startswith("A beard trim is 15 dollars. A beard trim for Sam on")
+        answer = await call.say("hmm no, that's too much, never mind")
+        assert "nothing's been booked" in answer and call.ended
+        assert await rows(demo) == set()
+
     async def test_hmm_is_not_a_yes_to_a_cancellation(self, demo):
         await booked(demo, "Haircut", 2026, 11, 28, 14)
         call = await Conversation.start(demo)
@@ -463,6 +534,56 @@ class TestConsent:
         with pytest.raises(PermissionError):
             await desk.commit(change)
         assert await rows(demo) == set()
+
+
+# -- Returning callers: the name on file is read back, not asked for again ----------------------
+
+
+class TestReturningCallers:
+    async def test_the_name_on_file_is_read_back_instead_of_asked(self, demo):
+        await booked(demo, "Haircut", 2026, 11, 20, 14, name="Ana Ruiz")  # last week
+        call = await Conversation.start(demo)
+        answer = await call.say("Hi, can I get a manicure on Friday at 3?")
+        assert answer == (
+            "A manicure for Ana Ruiz on Friday, November 27th at 3 PM. Shall I book it?"
+        )
+        assert "all set, Ana Ruiz" in await call.say("yes please")
+        (booking,) = [b async for b in Booking.objects.filter(start__gt=NOW)]
+        assert (booking.customer_name, booking.customer_phone) == ("Ana Ruiz", CALLER)
+
+    async def test_no_its_for_my_daughter_mia_switches_the_name(self, demo):
+        await booked(demo, "Haircut", 2026, 12, 5, 11, name="Ana Ruiz")
+        call = await Conversation.start(demo)
+        await call.say("I'd like to book a beard trim, Friday at 3")
+        answer = await call.say("no, it's for my daughter, Mia")
+        assert answer == (
+            "For Mia, then. A beard trim for Mia on Friday, November 27th at 3 PM. Shall I book it?"
+        )
+        await call.say("yes")
+        names = {b.customer_name async for b in Booking.objects.all()}
+        assert names == {"Ana Ruiz", "Mia"}
+
+    async def test_its_for_my_husband_asks_his_name(self, demo):
+        await booked(demo, "Haircut", 2026, 11, 20, 14, name="Ana Ruiz")
+        call = await Conversation.start(demo)
+        await call.say("manicure Friday at 3 please")
+        answer = await call.say("oh no, it's for my husband")
+        assert answer == "Of course. What name shall I put it under?"
+        assert await rows(demo) == {("Haircut", "confirmed", local(demo, 2026, 11, 20, 14))}
+        answer = await call.say("Tom Ruiz")
+        assert (
+            answer == "A manicure for Tom Ruiz on Friday, November 27th at 3 PM. Shall I book it?"
+        )
+        await call.say("yes")
+        assert ("Manicure", local(demo, 2026, 11, 27, 15)) in await confirmed(demo)
+
+    async def test_booking_for_my_son_does_not_use_the_name_on_file(self, demo):
+        await booked(demo, "Haircut", 2026, 11, 20, 14, name="Ana Ruiz")
+        call = await Conversation.start(demo)
+        answer = await call.say("Hi, I'd like to book a haircut for my son, Friday at 4")
+        assert answer == "Great. What name shall I put it under?"
+        answer = await call.say("Leo")
+        assert "Ana" not in answer and "Thanks, Leo" in answer
 
 
 # -- Texts for every change, once each --------------------------------------------------------
@@ -601,6 +722,28 @@ class TestQuestions:
         answer = await call.say("how much is that?")
         assert answer == "A haircut is 35 dollars. What time on Friday would suit you?"
         assert "name" in await call.say("11 am")
+
+    async def test_no_pedicure_then_a_manicure_keeps_the_day_and_time(self, demo):
+        call = await Conversation.start(demo)
+        answer = await call.say("Hi, can I get a pedicure on Friday at 3?")
+        assert answer.startswith("I'm sorry, we don't offer pedicure. We offer beard trim,")
+        answer = await call.say("oh ok, a manicure then")
+        assert "What day" not in answer and "Can I take your name" in answer
+        await call.say("Lena")
+        answer = await call.say("yes")
+        assert answer == "A manicure for Lena on Friday, November 27th at 3 PM. Shall I book it?"
+        await call.say("yes")
+        assert await confirmed(demo) == {("Manicure", local(demo, 2026, 11, 27, 15))}
+
+    async def test_no_pedicures_keeps_the_name_and_the_morning(self, demo):
+        call = await Conversation.start(demo)
+        answer = await call.say("hi it's Kim, can I book pedicures for tomorrow morning?")
+        assert "we don't offer pedicures" in answer
+        answer = await call.say("I'll do nails then")
+        assert answer.startswith("I can do tomorrow at 9 AM,")
+        await call.say("the first one")
+        answer = await call.say("sure")
+        assert answer == "A manicure for Kim on Thursday, November 26th at 9 AM. Shall I book it?"
 
     async def test_a_massage_is_not_offered(self, demo):
         call = await Conversation.start(demo)

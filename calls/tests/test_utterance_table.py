@@ -66,6 +66,8 @@ class Slots:
     shift: int | None = None  # minutes relative to what was offered
     nudge: int = 0  # "a bit earlier" -1, "the one after that" +1
     unclear: bool = False  # a day named in a way that is asked about, not guessed
+    # A word that fits several services ("a trim"): asked about, none picked.
+    service_options: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, heard: Heard) -> Slots:
@@ -86,6 +88,7 @@ class Slots:
             shift=when.shift and int(when.shift.total_seconds() // 60),
             nudge=when.nudge,
             unclear=when.unclear,
+            service_options=tuple(o.name for o in heard.service_options),
         )
 
 
@@ -209,6 +212,9 @@ ROWS = [
     row("Three o'clock.", TIME, time="15:00"),
     row("Nine in the morning on Thursday.", day=d(11, 26), time="09:00"),
     row("Could I come by 7 tonight?", day=TODAY, time="19:00"),
+    # 12 in the evening is midnight, the start of the next day, never noon.
+    row("Can I come in this evening at 12?", day=d(11, 26), time="00:00"),
+    row("12 tonight?", day=d(11, 26), time="00:00"),
     row("Between 2 and 4 on Thursday.", day=d(11, 26), window=("14:00", "16:00")),
     row("Is there anything this weekend?", days=(d(11, 28), d(11, 29))),
     row("Tuesday next week at 11.", day=d(12, 1), time="11:00"),
@@ -331,7 +337,12 @@ ROWS = [
     row("Just a second.", yes=None),
     row("The first available is fine.", yes=True, soonest=True),
     # --- services: names, synonyms and speech-to-text fuzz
-    row("I need a trim.", service=BEARD, intents={BOOK}),
+    # "Trim" is the beard trim's word and in the haircut's "trim up": asked, never picked.
+    row("I need a trim.", service_options=(HAIRCUT, BEARD), intents={BOOK}),
+    row("Could I get a trim Friday?", service_options=(HAIRCUT, BEARD), day=d(11, 27)),
+    row("Just a trim on my beard.", service=BEARD),
+    row("A hair trim, please.", service=HAIRCUT),
+    row("Not a haircut, just a trim.", service=BEARD),
     row("Just a colour please.", service=COLOUR),
     row("Can I get a mani on Saturday?", service=MANICURE, day=d(11, 28), intents={BOOK}),
     row("I want a hare cut.", service=HAIRCUT, intents={BOOK}),
@@ -348,6 +359,10 @@ ROWS = [
     # --- names
     row("My name is Maria Lopez.", name="Maria Lopez"),
     row("This is Tom.", name="Tom"),
+    # Booking for someone else: their name, not the caller's.
+    row("No, it's for my daughter, Mia.", YES_NO, name="Mia", yes=False),
+    row("It's for my son Jack, he's 8.", name="Jack"),
+    row("No, it's for my husband.", YES_NO, name=None, yes=False),
     row("It's Anna.", name="Anna"),
     row("Maria", NAME, name="Maria"),
     row("uh, Jennifer Walsh", NAME, name="Jennifer Walsh"),
@@ -458,7 +473,8 @@ ROWS = [
         time="14:00",
         intents={MOVE},
     ),
-    row("Could you push my appointment back an hour?", intents={MOVE}),
+    row("Could you push my appointment back an hour?", shift=60, intents={MOVE}),
+    row("Can you bring my manicure forward by 15 minutes?", service="Manicure", shift=-15),
     row("What services do you offer?", intents={Intent.LIST_SERVICES}),
     row("What time do you close on Saturday?", day=d(11, 28), intents={HOURS}),
     row("That's all, thank you, bye!", intents={GOODBYE}),

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import re
 
+from calls.understanding import corrections
+
 _MAX_NAME_WORDS = 3
 
 # "my name is", "this is", "it's", "I'm", "call me", ... followed by the name.
@@ -119,7 +121,48 @@ def _spelled(text: str) -> str | None:
     return None
 
 
+# "It's for my daughter, Mia", "for my son Jack": the booking is for someone else, by name.
+_RELATIVES = (
+    r"daughter|son|wife|husband|partner|mum|mom|mother|dad|father|friend|boyfriend|girlfriend"
+    r"|sister|brother|kid|child|boy|girl|grandson|granddaughter|grandma|grandmother|grandpa"
+    r"|grandfather|niece|nephew|aunt|uncle|colleague|fiance|fiancee|flatmate|roommate"
+)
+_FOR_SOMEONE = re.compile(
+    rf"\bfor\s+(?:my|our)\s+(?:little\s+|eldest\s+|youngest\s+|older\s+|younger\s+)?"
+    rf"(?:{_RELATIVES})\b|\bfor\s+someone\s+else\b|\bnot\s+for\s+me\b",
+    re.IGNORECASE,
+)
+_THEIR_NAME = re.compile(
+    r"^(?:['’]s)?[\s,]*(?:(?:she|he)['’]?s|(?:her|his|their)\s+name(?:['’]?s|\s+is)|called|named"
+    r"|it['’]?s)?[\s,]*",
+    re.IGNORECASE,
+)
+# "It's for Mia": a name right after "it's for".
+_FOR_NAME = re.compile(r"\b(?:it['’]?s|it\s+is|thats|that['’]s)\s+(?:actually\s+)?for\s+", re.I)
+
+
+def for_someone_else(text: str) -> bool:
+    """ "It's for my daughter": the booking is not for the name we have."""
+    return bool(_FOR_SOMEONE.search(text))
+
+
+def _named_other(text: str) -> str | None:
+    for match in _FOR_SOMEONE.finditer(text):
+        rest = text[match.end() : match.end() + _LOOKAHEAD_CHARS]
+        rest = rest[_THEIR_NAME.match(rest).end() :]
+        name = _leading_name(rest)
+        if name:
+            return name
+    for match in _FOR_NAME.finditer(text):
+        rest = text[match.end() : match.end() + _LOOKAHEAD_CHARS]
+        if rest[:1].isupper() and (name := _leading_name(rest)):
+            return name
+    return None
+
+
 def _introduced(text: str) -> str | None:
+    if name := _named_other(text):
+        return name
     for match in _INTRO.finditer(text):
         name = _leading_name(text[match.end() : match.end() + _LOOKAHEAD_CHARS])
         if name:
@@ -132,8 +175,11 @@ def _introduced(text: str) -> str | None:
 
 # "it's Jon, sorry, John with an h, John Smith": the caller corrects the name they gave.
 _NAME_CORRECTION = re.compile(
-    r"[,.;]\s*(?:no|sorry|i mean|actually|rather|my bad)\b"
-    r"(?:[\s,.;]+(?:no|sorry|wait|i mean|actually|rather|it['’]?s))*[\s,.;]+",
+    r"[,.;]\s*"
+    + corrections.any_of(corrections.TAKE_BACK, corrections.RATHER, corrections.MY_BAD)
+    + r"\b(?:[\s,.;]+"
+    + corrections.any_of(corrections.TAKE_BACK, corrections.WAIT, corrections.RATHER, r"it['’]?s")
+    + r")*[\s,.;]+",
     re.IGNORECASE,
 )
 

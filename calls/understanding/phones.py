@@ -11,6 +11,8 @@ import re
 
 import phonenumbers
 
+from calls.understanding import corrections
+
 _MIN_DIGITS = 7
 
 _UNITS = {
@@ -134,8 +136,17 @@ def _to_e164(run: str, region: str) -> str | None:
 
 # Between a number and what follows it: the caller is correcting themselves.
 _CORRECTION = re.compile(
-    r"\b(?:no|sorry|wait|i mean|actually|oops|scratch that|make that|rather|correction|my bad"
-    r"|not)\b"
+    r"\b"
+    + corrections.any_of(
+        corrections.TAKE_BACK,
+        corrections.WAIT,
+        corrections.RATHER,
+        corrections.SLIPS,
+        corrections.MY_BAD,
+        "correction",
+        "not",
+    )
+    + r"\b"
 )
 # A corrected tail said like a time ("10 30", "9:45", "4 pm") is a time, not digits of the number.
 _TIME_LIKE = re.compile(r"^\s*\d{1,2}(?:[:\s]\d{2})?\s*$")
@@ -172,6 +183,25 @@ def find_phone(text: str, *, region: str = "US") -> tuple[str, int, int] | None:
             break
         found, digits = (patched, found[1], end), digits[: len(digits) - len(run)] + run
     return found
+
+
+def digits_said(text: str) -> str | None:
+    """The digits of a number said in one run ("212 555", "oh one nine nine"), whether or not
+    they make a whole number; None when no digits or several separate runs were said."""
+    runs = _runs(text)
+    return runs[0][0] if len(runs) == 1 else None
+
+
+def phone_from_digits(digits: str, *, region: str = "US") -> str | None:
+    """A whole number put together from digits said in pieces, in E.164 form, or None."""
+    return _to_e164(digits, region)
+
+
+def speak_digits(digits: str) -> str:
+    """Part of a number read back in groups of three: "2 1 2, 5 5 5"."""
+    bare = digits.lstrip("+")
+    groups = [bare[i : i + 3] for i in range(0, min(len(bare), 6), 3)] + [bare[6:]]
+    return ", ".join(" ".join(group) for group in groups if group)
 
 
 def extract_phone(text: str, *, region: str = "US") -> str | None:

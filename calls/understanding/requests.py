@@ -32,6 +32,14 @@ _QUESTIONS: list[tuple[Question, re.Pattern[str]]] = [
             r"(?:do|have) i (?:have|got) (?:an |a |any )?(?:appointment|booking)",
             r"(?:check|confirm|remind me (?:of|about)) my (?:appointment|booking)s?",
             r"my (?:appointment|booking) (?:again|is when)",
+            # "I booked something for Monday, what time was it again?"
+            r"(?:i|we) (?:booked|have booked|had booked|made (?:a|an) (?:booking|appointment))"
+            r"(?: \w+){0,6} (?:what time|when)",
+            r"(?:do|did|have) (?:i|we) (?:have|got) (?:anything|something|any ?thing|an? \w+) "
+            r"(?:\w+ )?(?:booked|on|in)\b",
+            r"(?:am i|are we) (?:booked|down|in)\b(?: in)?(?: for)?",
+            r"what (?:have|do) (?:i|we) (?:got |have )?booked",
+            r"when am i (?:in|booked|coming in|due|down)",
         ),
     ),
     (
@@ -100,6 +108,7 @@ _NOT_A_THING = frozenset(
         "here", "again", "please", "what", "how", "more", "same", "new", "another", "other",
         "morning", "afternoon", "evening", "week", "weekend", "back", "call", "leave",
         "check", "make", "reschedule", "just", "quick", "question", "is", "are", "does", "do",
+        "on", "at", "for", "in", "with", "and", "or", "around", "about", "then", "too",
     }
 )  # fmt: skip
 
@@ -226,6 +235,18 @@ def means_caller_id(text: str) -> bool:
 def yeah_no_fine(text: str) -> bool:
     """ "Yeah no, that's fine": a yes, whatever the "no" in the middle."""
     return bool(_YEAH_NO_FINE.search(_normalise(text)))
+
+
+# "Cancel both my appointments", "cancel all of them", "cancel everything I have".
+_ALL_OF_THEM = _rx(
+    r"both|them all|all (?:of )?(?:them|those|these|my|our|the)|all (?:appointments|bookings)",
+    r"everything|every (?:one|booking|appointment|single one)|the lot|cancel all",
+)
+
+
+def cancels_all(text: str) -> bool:
+    """Every booking the caller has (or every one named), not one of them."""
+    return bool(_ALL_OF_THEM.search(_normalise(text)))
 
 
 def keeps_booking(text: str) -> bool:

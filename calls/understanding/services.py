@@ -178,7 +178,7 @@ def _best_non_overlapping(candidates: list[_Mention]) -> list[_Mention]:
     return sorted(chosen, key=lambda m: m.first)
 
 
-def _is_negated(mention: _Mention, words: list[_Word], text: str) -> bool:
+def _is_negated(mention: _Mention, words: Sequence[_Word], text: str) -> bool:
     """True for "not a haircut", "no colour", "don't want a trim", "instead of a manicure"."""
     i = mention.first - 1
     skipped = 0
@@ -196,30 +196,109 @@ def _is_negated(mention: _Mention, words: list[_Word], text: str) -> bool:
 
 
 @functools.lru_cache(maxsize=64)
-def _wanted(
+def _reading(
     text: str, services: tuple[ServiceName, ...]
-) -> tuple[tuple[_Word, ...], tuple[_Mention, ...]]:
-    """The words of `text` and the services it mentions without refusing them, in the order
-    said; kept for a few utterances, since a turn asks about the same one more than once
-    (`match_service`, `services_together`)."""
+) -> tuple[tuple[_Word, ...], tuple[_Mention, ...], tuple[_Mention, ...]]:
+    """The words of `text`, the services it mentions (the strongest reading of each stretch
+    of words, in the order said) and those of them not refused. Kept for a few utterances:
+    a turn reads the same one more than once (`service_options`, `services_together`)."""
     words = _words(text)
     mentions = _best_non_overlapping(_candidates(words, services))
     wanted = [m for m in mentions if not _is_negated(m, words, text)]
-    return tuple(words), tuple(wanted)
+    return tuple(words), tuple(mentions), tuple(wanted)
 
 
 def match_service(text: str, services: Sequence[ServiceName]) -> ServiceMatch | None:
-    """The service the caller wants, or None when they did not name one.
+    """The service the caller wants, or None when they did not name one, or named one that
+    could be either of two (see `service_options`).
 
     Corrections: refused mentions ("not a haircut") are dropped whenever something else was
     mentioned; otherwise the last mention wins ("a haircut, actually make it a manicure").
     If every mention was refused we return None rather than book what they said they don't want.
     """
-    _, wanted = _wanted(text, tuple(services))
+    options = service_options(text, services)
+    return options[0] if len(options) == 1 else None
+
+
+def service_options(text: str, services: Sequence[ServiceName]) -> list[ServiceMatch]:
+    """The service the caller wants as a list: one, none, or the services a word they said
+    fits equally ("a trim" when the business has a haircut with "trim up" and a beard trim).
+    Several are asked about ("A haircut or a beard trim?"), never picked from."""
+    words, mentions, wanted = _reading(text, tuple(services))
     if not wanted:
-        return None
-    last = wanted[-1]
-    return ServiceMatch(id=last.service.id, name=last.service.name, score=float(last.score))
+        return []
+    said = wanted[-1]
+    # "A trim and a colour": the one that could be either is asked about first.
+    for mention in _joined(text, words, wanted) if len(wanted) > 1 else []:
+        if len(_fits(mention, wanted, mentions, words, services)) > 1:
+            said = mention
+            break
+    fits = _fits(said, wanted, mentions, words, services)
+    return [ServiceMatch(id=s.id, name=s.name, score=float(said.score)) for s in fits]
+
+
+def _fits(
+    said: _Mention,
+    wanted: Sequence[_Mention],
+    mentions: Sequence[_Mention],
+    words: Sequence[_Word],
+    services: Sequence[ServiceName],
+) -> list[ServiceName]:
+    """The services one mention may mean, narrowed by what else was said."""
+    fits = _also_fits(said, words, services)
+    refused = {m.service.id for m in mentions if m not in wanted}
+    if len(fits) > 1 and len([s for s in fits if s.id not in refused]) == 1:
+        fits = [s for s in fits if s.id not in refused]  # "not a haircut, a trim"
+    if len(fits) > 1:
+        # "Trim my beard", "a hair trim": another word said picks one of them.
+        refused_words = {i for m in mentions if m not in wanted for i in range(m.first, m.last + 1)}
+        kept = [w for i, w in enumerate(words) if i not in refused_words]
+        named = {m.service.id for m in wanted if m is not said}
+        named |= _named_by_other_words(kept, fits)
+        picked = [s for s in fits if s.id in named]
+        fits = picked if len(picked) == 1 else fits
+    return fits
+
+
+@functools.lru_cache(maxsize=256)
+def _term_words(service: ServiceName) -> tuple[tuple[str, ...], ...]:
+    return tuple(tuple(w.stem for w in _words(term)) for term in (service.name, *service.synonyms))
+
+
+def _also_fits(
+    mention: _Mention, words: Sequence[_Word], services: Sequence[ServiceName]
+) -> list[ServiceName]:
+    """Every service with a name or synonym containing exactly the words of this mention: a
+    short word ("trim") that is one service's synonym and a word of another's name ("beard
+    trim") or synonym ("trim up") fits both. Fuzzy matches are not widened."""
+    if mention.score < 100:
+        return [mention.service]
+    said = tuple(w.stem for w in words[mention.first : mention.last + 1])
+    fits = []
+    for service in services:
+        for term in _term_words(service):
+            if any(term[i : i + len(said)] == said for i in range(len(term) - len(said) + 1)):
+                fits.append(service)
+                break
+    return fits if mention.service in fits else [mention.service]
+
+
+# Words of a term too common to pick a service on their own ("trim up": "up").
+_WEAK_WORDS = frozenset({"up", "a", "an", "the", "and", "of", "for", "with", "in", "on", "my"})
+
+
+def _named_by_other_words(words: Sequence[_Word], fits: list[ServiceName]) -> set[int]:
+    """Services among `fits` that another word of the utterance belongs to ("a hair trim":
+    "hair" is in the haircut's "hair cut", not in the beard trim's terms). `words`: the
+    words said, without refused mentions."""
+    said = {w.stem for w in words} - _WEAK_WORDS
+    shared = set.intersection(*({w for t in _term_words(s) for w in t} for s in fits))
+    named = set()
+    for service in fits:
+        own = {w for t in _term_words(service) for w in t} - shared
+        if own & said:
+            named.add(service.id)
+    return named
 
 
 _TOGETHER = re.compile(r"^[\s,]*(?:(?:and|plus|also|with|as well as|&|then|a|an|the|some)[\s,]*)+$")
@@ -230,19 +309,28 @@ def services_together(text: str, services: Sequence[ServiceName]) -> list[Servic
     """Every service asked for at once ("a haircut and a beard trim"), in the order said;
     empty unless two or more different ones were joined by "and"/"plus"/"with". A correction
     ("a haircut, actually a manicure") is not two."""
-    words, wanted = _wanted(text, tuple(services))
-    together = list(wanted[:1])
-    for before, after in itertools.pairwise(wanted):
-        between = text[words[before.last].end : words[after.first].start].lower()
-        if not (_TOGETHER.match(between) and _JOINED.search(between)):
-            return []
-        if all(m.service.id != after.service.id for m in together):
-            together.append(after)
+    words, mentions, wanted = _reading(text, tuple(services))
+    joined = _joined(text, words, wanted)
+    together: list[_Mention] = []
+    for mention in joined:
+        if len(_fits(mention, wanted, mentions, words, services)) > 1:
+            return []  # "a trim and a colour": which trim is asked first (service_options)
+        if all(m.service.id != mention.service.id for m in together):
+            together.append(mention)
     if len(together) < 2:
         return []
     return [
         ServiceMatch(id=m.service.id, name=m.service.name, score=float(m.score)) for m in together
     ]
+
+
+def _joined(text: str, words: Sequence[_Word], wanted: Sequence[_Mention]) -> list[_Mention]:
+    """The mentions, when every one is joined to the next by "and"/"plus"/"with"; else []."""
+    for before, after in itertools.pairwise(wanted):
+        between = text[words[before.last].end : words[after.first].start].lower()
+        if not (_TOGETHER.match(between) and _JOINED.search(between)):
+            return []
+    return list(wanted)
 
 
 def spoken_list(names: Sequence[str]) -> str:

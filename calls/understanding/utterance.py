@@ -15,7 +15,7 @@ from datetime import date, time
 from calls.understanding.intents import Intent, detect_intents, yes_or_no
 from calls.understanding.names import extract_name
 from calls.understanding.phones import find_phone
-from calls.understanding.services import ServiceMatch, ServiceName, match_service
+from calls.understanding.services import ServiceMatch, ServiceName, service_options
 from calls.understanding.when import WhenParse, parse_when
 
 
@@ -40,10 +40,18 @@ class Heard:
     phone: str | None = None  # E.164
     intents: frozenset[Intent] = frozenset()
     yes: bool | None = None  # True yes, False no, None neither
+    # A word that fits several services ("a trim": haircut or beard trim); `service` is None.
+    service_options: tuple[ServiceMatch, ...] = ()
 
     @property
     def has_booking_details(self) -> bool:
-        return bool(self.service or not self.when.is_empty or self.name or self.phone)
+        return bool(
+            self.service
+            or self.service_options
+            or not self.when.is_empty
+            or self.name
+            or self.phone
+        )
 
 
 # A spoken turn is a sentence or a few: a minute of speech is about 1,000 characters. A longer
@@ -79,16 +87,18 @@ def hear(
     when_text = text if found is None else f"{text[: found[1]]}, {text[found[2] :]}"
     expecting_time = expecting in (Expecting.TIME, Expecting.CHOICE)
     when = parse_when(when_text, today=today, expecting_time=expecting_time, now=now)
-    service = match_service(text, services)
+    options = service_options(text, services)
+    service = options[0] if len(options) == 1 else None
     return Heard(
         service=service,
         when=when,
         name=extract_name(
             text,
             expecting_name=expecting == Expecting.NAME,
-            after_request=service is not None or not when.is_empty,
+            after_request=bool(options) or not when.is_empty,
         ),
         phone=phone,
         intents=frozenset(detect_intents(text)),
         yes=yes_or_no(text),
+        service_options=tuple(options) if len(options) > 1 else (),
     )

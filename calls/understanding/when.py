@@ -22,6 +22,8 @@ import re
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 
+from calls.understanding import corrections
+
 log = logging.getLogger(__name__)
 
 END_OF_DAY = time(23, 59)
@@ -143,7 +145,9 @@ _HYPHEN_RANGE = re.compile(
 )
 # "the 4 o'clock one", "the 3 pm one": "one" is the offer, not 1 o'clock.
 # "10 am, sorry, pm": the am/pm alone corrects the time before it.
-_AMPM_CORRECTION = re.compile(r"\b(?:no|sorry|i mean|wait|actually)\s+(?P<half>am|pm)\b")
+_AMPM_CORRECTION = re.compile(
+    r"\b" + corrections.any_of(corrections.TAKE_BACK, corrections.WAIT) + r"\s+(?P<half>am|pm)\b"
+)
 _CLOCK_ONE = re.compile(r"\b(oclock|[ap]m|\d:[0-5]\d)\s+ones?\b")
 # Said the other way round: "no later than 3" is "before 3".
 _FLIPPED_BOUNDS = re.compile(r"\b(?:no later than|not after|not later than)\b")
@@ -199,6 +203,7 @@ class _Mention:
     shift: timedelta | None = None
     nudge: int = 0
     negated: str | None = None  # "not" (rejects this option) or "no" (may reject the previous)
+    rolls_over: bool = False  # "this evening at 12": midnight, the start of the next day
 
 
 _WEEKDAYS = {"monday": 0, "tuesday": 1, "tues": 1, "tue": 1, "wednesday": 2, "weds": 2}
@@ -344,9 +349,22 @@ _TIME_CUE_BEFORE = re.compile(
 # After a clock time was heard, a number right after these words corrects it: "three, no wait,
 # four"; "at 9, sorry, 10".
 _CORRECTION_BEFORE = re.compile(
-    r"\b(?:no|nope|wait|sorry|i mean|actually|rather|scratch that|oops|or rather|lets say|better"
-    r"|make it|make that)\s+(?:(?:no|wait|sorry|i mean|actually|make it|make that|say|lets say"
-    r"|like|maybe|at|how about|its|it s|uh)\s+){0,3}$"
+    r"\b"
+    + corrections.any_of(
+        corrections.TAKE_BACK,
+        corrections.WAIT,
+        corrections.RATHER,
+        corrections.SLIPS,
+        ("nope", "or rather", "lets say", "better", "make it"),
+    )
+    + r"\s+(?:"
+    + corrections.any_of(
+        corrections.TAKE_BACK,
+        corrections.WAIT,
+        ("make it", "make that", "say", "lets say", "like", "maybe", "at", "how about"),
+        ("its", "it s", "uh"),
+    )
+    + r"\s+){0,3}$"
 )
 _PERIOD_AFTER = re.compile(
     r"\s+(?:in\s+the\s+|at\s+|this\s+|tomorrow\s+)?(?:morning|afternoon|evening|night|tonight)\b"
@@ -417,6 +435,12 @@ _FROM_NOW_AFTER = re.compile(r"\s+from now\b")
 # "15 minutes after 1 pm": counted from a clock time the caller said.
 _FROM_CLOCK = re.compile(r"\s+(?P<dir>from|after|past|before)\s+(?!now\b)")
 _SHIFT_AFTER = re.compile(r"\s+(?P<dir>later|earlier|sooner|after that|before that)\b")
+# "push it back 30 minutes", "bring my manicure forward by an hour": the direction said before.
+_SHIFT_BEFORE = re.compile(
+    r"\b(?:push|pushed|put|move|moved|shift|bump|set|bring|brought|knock)"
+    r"(?:\s+(?:it|that|this|me|my|the|our|\w+))?(?:\s+\w+)?"
+    r"\s+(?P<dir>back|forward|forwards|up|later|earlier)\s+(?:by\s+)?(?:(?:about|around|like)\s+)?$"
+)
 # "a bit earlier", "anything later?", "the one after that": a direction, no amount.
 _NUDGE = re.compile(
     r"\b(?P<dir>later|earlier|sooner)\b(?!\s+(?:this|that|today|tonight|on|in the|than))"
@@ -802,6 +826,13 @@ def _scan_durations(s: str, today: date, now: time | None, taken: _Taken) -> lis
     for m in _DURATION.finditer(s):
         minutes = _minutes(m)
         start, end = m.span()
+        pushed = _SHIFT_BEFORE.search(s, max(0, start - 60), start)
+        if pushed and minutes is not None and not _SHIFT_AFTER.match(s, end):
+            earlier = pushed["dir"] in ("forward", "forwards", "up", "earlier")
+            delta = timedelta(minutes=-minutes if earlier else minutes)
+            found.append(_Mention(pushed.start("dir"), end, "shift", shift=delta))
+            taken.add((pushed.start("dir"), end))
+            continue
         if shift := _SHIFT_AFTER.match(s, end):
             earlier = shift["dir"] in ("earlier", "sooner", "before that")
             end = shift.end()
@@ -1032,6 +1063,9 @@ def _merge_clock(a: _Mention, b: _Mention) -> _Mention | None:
         if period_m.period and time_m.time is not None:
             if time_m.explicit:
                 return time_m
+            if period_m.period == "evening" and time_m.time.hour == 12:
+                # "This evening at 12" is midnight, never noon; the schedule says it's closed.
+                return replace(time_m, time=time(0), explicit=True, rolls_over=True)
             h = time_m.time.hour % 12 + (0 if period_m.period == "morning" else 12)
             return replace(time_m, time=time_m.time.replace(hour=h), explicit=True)
         after, before = period_m.window, time_m.window
@@ -1103,6 +1137,8 @@ def _parse(text: str, today: date, expecting_time: bool, now: time | None = None
             flip = flips[-1]
             hour = clock.time.hour % 12 + (12 if flip["half"] == "pm" else 0)
             clock = replace(clock, time=clock.time.replace(hour=hour), explicit=True)
+    if clock is not None and clock.rolls_over and day is not None and day.day is not None:
+        day = replace(day, day=day.day + timedelta(days=1), ambiguous=True)
     if day is not None and day.unclear:
         return WhenParse(
             time=clock and clock.time,
