@@ -78,7 +78,8 @@ def _when_of_choice(text: str, today: date) -> WhenParse | None:
     said = f"{match['what']} {match['rest']}".strip()
     if not said:
         return None
-    return parse_when(said, today=today, expecting_time=True)
+    when = parse_when(said, today=today, expecting_time=True)
+    return None if when.is_empty else when
 
 
 def _fitting(when: WhenParse, offers: list[datetime]) -> list[datetime]:

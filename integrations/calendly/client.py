@@ -5,13 +5,13 @@ budget, token refresh and readable errors live here.
     starts = client.available_starts(event_type_uri, start, end)   # blocking: use a thread
 
 Tokens. The stored access token is used while it has more than a minute left (Calendly's
-live two hours). Otherwise, or after a 401, it is refreshed once: the row is re-read under a
-row lock (select_for_update: another process may have refreshed already), the token endpoint
-is asked, and the answer is saved at once through `connections.save_tokens`. Calendly's
+live two hours). Otherwise, or after a 401, it is refreshed once through
+calendar_base.token_refresh: the row is re-read under its row lock (another process may have
+refreshed already), the token endpoint is asked, and the answer is saved at once. Calendly's
 refresh tokens are single-use, so the rotated one must be stored before anything else
-happens. `invalid_grant` marks the connection "needs reconnect" here, unless the row by then
-holds another refresh token (a refresh elsewhere spent ours: its tokens are used); every
-other error is raised as `CalendlyError` for the caller to record.
+happens. `invalid_grant` marks the connection "needs reconnect", unless the row by then holds
+another refresh token (a refresh elsewhere spent ours: its tokens are used); every other error
+is raised as `CalendlyError` for the caller to record.
 
 Writes are never retried: a POST /invitees that timed out or got a 5xx may have booked at
 Calendly (`CalendlyError.sent`), so the caller is told we could not confirm it rather than
@@ -30,11 +30,11 @@ from urllib.parse import urlsplit
 
 import requests
 from django.conf import settings
-from django.db import transaction
 from django.views.decorators.debug import sensitive_variables
 from urllib3.exceptions import NewConnectionError
 
 from integrations.calendar_base.errors import CalendarError, retry_after_seconds
+from integrations.calendar_base.token_refresh import GrantIsDead, NewTokens, fresh_access_token
 from integrations.calendly import connections
 from integrations.calendly.models import CalendlyConnection
 
@@ -404,55 +404,27 @@ class CalendlyClient:
         connection = self.connection
         if not force and _fresh(connection.access_token, connection.access_token_expires_at):
             return connection.access_token
-        # The row lock serialises refreshes across processes (Daphne, outbox workers) on
-        # Postgres; the loser then finds the winner's tokens when the row is read.
-        with transaction.atomic():
-            current = CalendlyConnection.objects.select_for_update().get(pk=connection.pk)
-            if current.access_token != stale and _fresh(
-                current.access_token, current.access_token_expires_at
-            ):
-                # Someone else refreshed while we waited: use their token.
-                self._adopt(current)
-                return current.access_token
-            if not current.is_usable:
-                raise CalendlyError(
-                    "Calendly is not connected", kind=connections.NOT_CONNECTED, permanent=True
-                )
-            sent = current.refresh_token
+
+        def ask(refresh_token: str) -> NewTokens:
             try:
                 tokens = request_tokens(
-                    {"grant_type": "refresh_token", "refresh_token": sent}, timeout=self.timeout
+                    {"grant_type": "refresh_token", "refresh_token": refresh_token},
+                    timeout=self.timeout,
                 )
             except CalendlyError as exc:
                 if exc.kind != connections.TOKEN_REVOKED:
                     raise
-                revoked = exc
-            else:
-                connections.save_tokens(
-                    connection=current,
-                    access_token=tokens.access_token,
-                    expires_at=tokens.expires_at,
-                    refresh_token=tokens.refresh_token,
-                )
-                self._adopt(current)
-                return tokens.access_token
-        # Single-use refresh tokens: a refresh that won without waiting for our lock (SQLite
-        # has no row locks) spent ours, and its rotated tokens are in the row: use them.
-        winner = CalendlyConnection.objects.get(pk=connection.pk)
-        if (
-            winner.is_usable
-            and winner.refresh_token != sent
-            and _fresh(winner.access_token, winner.access_token_expires_at)
-        ):
-            self._adopt(winner)
-            return winner.access_token
-        # Recorded outside the transaction, which the raise would roll back.
-        connections.record_problem(
-            connection=winner, kind=revoked.kind, detail=str(revoked), needs_reconnect=True
-        )
-        self._adopt(winner)
-        raise revoked
+                raise GrantIsDead(str(exc), exc) from None
+            return NewTokens(tokens.access_token, tokens.expires_at, tokens.refresh_token)
 
-    def _adopt(self, current: CalendlyConnection) -> None:
-        for name in ("access_token", "access_token_expires_at", "refresh_token", "status"):
-            setattr(self.connection, name, getattr(current, name))
+        return fresh_access_token(
+            connection,
+            store=connections.store,
+            service="Calendly",
+            stale=stale,
+            valid=_fresh,
+            ask=ask,
+            not_connected=lambda: CalendlyError(
+                "Calendly is not connected", kind=connections.NOT_CONNECTED, permanent=True
+            ),
+        )

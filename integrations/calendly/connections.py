@@ -97,23 +97,6 @@ def save_user(*, connection: CalendlyConnection, name: str, email: str, user_uri
     connection.save(update_fields=["user_name", "account_email", "user_uri", "updated_at"])
 
 
-def save_tokens(
-    *,
-    connection: CalendlyConnection,
-    access_token: str,
-    expires_at: datetime | None,
-    refresh_token: str | None,
-) -> None:
-    """A refreshed token pair. Calendly's refresh tokens are single-use (rotated on every
-    refresh), so the new one is stored before anything else uses the connection."""
-    store.save_access_token(
-        connection=connection,
-        access_token=access_token,
-        expires_at=expires_at,
-        refresh_token=refresh_token,
-    )
-
-
 def save_invitee_email(*, connection: CalendlyConnection, invitee_email: str) -> None:
     connection.invitee_email = invitee_email
     connection.save(update_fields=["invitee_email", "updated_at"])

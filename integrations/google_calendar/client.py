@@ -8,9 +8,10 @@ readable errors live here, so the provider and the sync tasks never see httplib2
 Tokens. The cached access token (encrypted on the connection) is used as is while google-auth
 considers it valid, so a warm call costs one round trip and no token request. Once it is
 within google-auth's refresh threshold of expiry (a few minutes), the first request refreshes
-it, through `_ConnectionCredentials.refresh`: under a per-connection lock, the row is re-read
-(another thread may have refreshed already), the token endpoint is asked once and the answer
-is saved with `connections.save_access_token`. A 401 from the API takes the same path.
+it, through `_ConnectionCredentials.refresh` and calendar_base.token_refresh: under the
+connection's row lock the row is re-read (another thread or process may have refreshed
+already), the token endpoint is asked once and the answer saved. A 401 from the API takes the
+same path.
 `invalid_grant` (the refresh token is dead) marks the connection "needs reconnect" here;
 every other error is raised as `GoogleCalendarError` for the caller to record.
 """
@@ -23,7 +24,6 @@ import logging
 import threading
 import time
 from base64 import b32hexencode
-from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -41,6 +41,7 @@ from bookings.slots import Interval
 from integrations.calendar_base.errors import CalendarError, backoff_seconds, retry_after_seconds
 from integrations.calendar_base.event_text import event_description, event_title, merge_busy
 from integrations.calendar_base.off_loop import off_loop, overall_timeout
+from integrations.calendar_base.token_refresh import GrantIsDead, NewTokens, fresh_access_token
 from integrations.google_calendar import connections
 from integrations.google_calendar.models import GoogleCalendarConnection
 
@@ -97,14 +98,6 @@ def event_id_for(booking) -> str:
 
 
 # -- Tokens ---------------------------------------------------------------------------------
-
-_refresh_locks: defaultdict[int, threading.Lock] = defaultdict(threading.Lock)
-_refresh_locks_guard = threading.Lock()
-
-
-def _refresh_lock(connection_id: int) -> threading.Lock:
-    with _refresh_locks_guard:
-        return _refresh_locks[connection_id]
 
 
 def _naive_utc(moment: datetime | None) -> datetime | None:
@@ -398,24 +391,13 @@ class CalendarClient:
 
     def _fresh_token(self, request, *, stale: str | None) -> tuple[str, datetime | None]:
         """A usable access token (and its naive UTC expiry) to replace `stale`: another
-        thread's fresh token from the row if there is one, else one refresh at Google, saved."""
-        connection = self.connection
-        with _refresh_lock(connection.pk):
-            connection.refresh_from_db(
-                fields=["access_token", "access_token_expires_at", "refresh_token", "status"]
-            )
-            if not connection.is_usable:
-                raise GoogleCalendarError(
-                    "Google Calendar is not connected",
-                    kind=connections.NOT_CONNECTED,
-                    permanent=True,
-                )
-            token, expires_at = connection.access_token, connection.access_token_expires_at
-            if token and token != stale and _token_valid(token, expires_at):
-                return token, _naive_utc(expires_at)
+        thread's or process's fresh token from the row if there is one, else one refresh at
+        Google, saved (calendar_base.token_refresh)."""
+
+        def ask(refresh_token: str) -> NewTokens:
             refreshed = Credentials(
                 token=None,
-                refresh_token=connection.refresh_token,
+                refresh_token=refresh_token,
                 token_uri=settings.GOOGLE_OAUTH_TOKEN_URI,
                 client_id=settings.GOOGLE_OAUTH_CLIENT_ID,
                 client_secret=settings.GOOGLE_OAUTH_CLIENT_SECRET,
@@ -423,39 +405,45 @@ class CalendarClient:
             try:
                 refreshed.refresh(request)
             except auth_exceptions.RefreshError as exc:
-                raise self._refresh_failed(exc) from None
-            connections.save_access_token(
-                connection=connection,
-                access_token=refreshed.token,
-                expires_at=_aware_utc(refreshed.expiry),
-                refresh_token=refreshed.refresh_token,
-            )
-            logger.info("Refreshed the Google access token for %s.", connection.business.slug)
-            return refreshed.token, refreshed.expiry
+                raise _refresh_failed(exc) from None
+            return NewTokens(refreshed.token, _aware_utc(refreshed.expiry), refreshed.refresh_token)
 
-    def _refresh_failed(self, exc: auth_exceptions.RefreshError) -> GoogleCalendarError:
-        code, description = _refresh_error(exc)
-        if code == "invalid_grant":
-            detail = f"token refresh refused (invalid_grant: {description})"
-            # The refresh token is dead: only the owner reconnecting can fix it.
-            connections.record_problem(
-                connection=self.connection,
-                kind=connections.TOKEN_REVOKED,
-                detail=detail,
-                needs_reconnect=True,
-            )
-            return GoogleCalendarError(detail, kind=connections.TOKEN_REVOKED, permanent=True)
-        if exc.retryable:
-            return GoogleCalendarError(
-                f"token refresh failed ({code or 'server error'})", kind=connections.API_DOWN
-            )
-        # invalid_client, unauthorized_client...: our OAuth client settings, not the owner's.
-        return GoogleCalendarError(
-            f"token refresh refused ({code or 'error'}: {description}); "
-            "check GOOGLE_OAUTH_CLIENT_ID and GOOGLE_OAUTH_CLIENT_SECRET",
-            kind=connections.CALENDAR_ERROR,
-            permanent=True,
+        token = fresh_access_token(
+            self.connection,
+            store=connections.store,
+            service="Google",
+            stale=stale,
+            valid=_token_valid,
+            ask=ask,
+            not_connected=lambda: GoogleCalendarError(
+                "Google Calendar is not connected",
+                kind=connections.NOT_CONNECTED,
+                permanent=True,
+            ),
         )
+        return token, _naive_utc(self.connection.access_token_expires_at)
+
+
+def _refresh_failed(exc: auth_exceptions.RefreshError) -> Exception:
+    """What a refused refresh means: a dead grant, Google down, or our client settings."""
+    code, description = _refresh_error(exc)
+    if code == "invalid_grant":
+        detail = f"token refresh refused (invalid_grant: {description})"
+        # The refresh token is dead: only the owner reconnecting can fix it.
+        return GrantIsDead(
+            detail, GoogleCalendarError(detail, kind=connections.TOKEN_REVOKED, permanent=True)
+        )
+    if exc.retryable:
+        return GoogleCalendarError(
+            f"token refresh failed ({code or 'server error'})", kind=connections.API_DOWN
+        )
+    # invalid_client, unauthorized_client...: our OAuth client settings, not the owner's.
+    return GoogleCalendarError(
+        f"token refresh refused ({code or 'error'}: {description}); "
+        "check GOOGLE_OAUTH_CLIENT_ID and GOOGLE_OAUTH_CLIENT_SECRET",
+        kind=connections.CALENDAR_ERROR,
+        permanent=True,
+    )
 
 
 # -- Helpers ------------------------------------------------------------------------------------

@@ -7,11 +7,12 @@ readable errors live here, so the provider and the sync tasks never see requests
 
 Tokens. The cached access token (encrypted on the connection) is used while it has more than
 REFRESH_MARGIN left, so a warm call costs one round trip. Otherwise, and after a 401 from
-Graph, the token is refreshed under a per-connection lock: the row is re-read (another thread
-may have refreshed already), msal asks the token endpoint once (`acquire_token_by_refresh_
-token`), and the answer, with Microsoft's rotated refresh token, is saved through
-connections.store. `invalid_grant` (the grant is dead) marks the connection "needs reconnect"
-here; every other error is raised as CalendarError for the caller to record.
+Graph, the token is refreshed under the connection's row lock (calendar_base.token_refresh):
+the row is re-read (another thread or process may have refreshed already), msal asks the token
+endpoint once (`acquire_token_by_refresh_token`), and the answer, with Microsoft's rotated
+refresh token, is saved through connections.store. `invalid_grant` (the grant is dead) marks
+the connection "needs reconnect"; every other error is raised as CalendarError for the
+caller to record.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ import logging
 import threading
 import time
 import uuid
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -38,6 +38,7 @@ from integrations.calendar_base.errors import CalendarError, backoff_seconds, re
 from integrations.calendar_base.event_text import event_description, event_title, merge_busy
 from integrations.calendar_base.off_loop import off_loop, overall_timeout
 from integrations.calendar_base.provider import CalendarAnswer
+from integrations.calendar_base.token_refresh import GrantIsDead, NewTokens, fresh_access_token
 from integrations.microsoft_calendar import identity
 from integrations.microsoft_calendar.connections import store
 from integrations.microsoft_calendar.models import DEFAULT_CALENDAR, OutlookCalendarConnection
@@ -91,15 +92,6 @@ def _forget_thread_session() -> None:
     if session is not None:
         session.close()
     _sessions.session = None
-
-
-_refresh_locks: defaultdict[int, threading.Lock] = defaultdict(threading.Lock)
-_refresh_locks_guard = threading.Lock()
-
-
-def _refresh_lock(connection_id: int) -> threading.Lock:
-    with _refresh_locks_guard:
-        return _refresh_locks[connection_id]
 
 
 def _token_valid(token: str | None, expires_at: datetime | None) -> bool:
@@ -342,59 +334,49 @@ class GraphClient:
         return self._fresh_token(stale=connection.access_token)
 
     def _fresh_token(self, *, stale: str | None) -> str:
-        """A usable access token to replace `stale`: another thread's fresh one from the row
-        if there is one, else one refresh at Microsoft, saved."""
-        connection = self.connection
-        with _refresh_lock(connection.pk):
-            connection.refresh_from_db(
-                fields=["access_token", "access_token_expires_at", "refresh_token", "status"]
-            )
-            if not connection.is_usable:
-                raise CalendarError(
-                    "Outlook Calendar is not connected", kind=errors.NOT_CONNECTED, permanent=True
-                )
-            token, expires_at = connection.access_token, connection.access_token_expires_at
-            if token and token != stale and _token_valid(token, expires_at):
-                return token
-            try:
-                result = identity.confidential_app().acquire_token_by_refresh_token(
-                    connection.refresh_token, scopes=identity.SCOPES
-                )
-            except (requests.RequestException, MsalServiceError, ValueError) as exc:
-                raise CalendarError(
-                    f"token refresh failed: no answer from Microsoft ({type(exc).__name__})",
-                    kind=errors.API_DOWN,
-                ) from None
-            answer = identity.token_answer(result)
-            if answer.error:
-                raise self._refresh_failed(answer)
-            store.save_access_token(
-                connection=connection,
-                access_token=answer.access_token,
-                expires_at=answer.expires_at,
-                refresh_token=answer.refresh_token,
-            )
-            logger.info("Refreshed the Microsoft access token for %s.", connection.business.slug)
-            return answer.access_token
+        """A usable access token to replace `stale`: another thread's or process's fresh one
+        from the row if there is one, else one refresh at Microsoft, saved."""
+        return fresh_access_token(
+            self.connection,
+            store=store,
+            service="Microsoft",
+            stale=stale,
+            valid=_token_valid,
+            ask=_ask_microsoft,
+            not_connected=lambda: CalendarError(
+                "Outlook Calendar is not connected", kind=errors.NOT_CONNECTED, permanent=True
+            ),
+        )
 
-    def _refresh_failed(self, answer: identity.TokenAnswer) -> CalendarError:
-        detail = f"token refresh refused ({answer.error}: {answer.description})"
-        if answer.grant_is_dead:
-            # Only the owner reconnecting can fix it.
-            store.record_problem(
-                connection=self.connection,
-                kind=errors.TOKEN_REVOKED,
-                detail=detail,
-                needs_reconnect=True,
-            )
-            return CalendarError(detail, kind=errors.TOKEN_REVOKED, permanent=True)
-        if answer.client_is_wrong:
-            return CalendarError(
-                f"{detail}; check MICROSOFT_OAUTH_CLIENT_ID and MICROSOFT_OAUTH_CLIENT_SECRET",
-                kind=errors.CALENDAR_ERROR,
-                permanent=True,
-            )
-        return CalendarError(detail, kind=errors.API_DOWN)
+
+def _ask_microsoft(refresh_token: str) -> NewTokens:
+    try:
+        result = identity.confidential_app().acquire_token_by_refresh_token(
+            refresh_token, scopes=identity.SCOPES
+        )
+    except (requests.RequestException, MsalServiceError, ValueError) as exc:
+        raise CalendarError(
+            f"token refresh failed: no answer from Microsoft ({type(exc).__name__})",
+            kind=errors.API_DOWN,
+        ) from None
+    answer = identity.token_answer(result)
+    if answer.error:
+        raise _refresh_failed(answer)
+    return NewTokens(answer.access_token, answer.expires_at, answer.refresh_token)
+
+
+def _refresh_failed(answer: identity.TokenAnswer) -> Exception:
+    detail = f"token refresh refused ({answer.error}: {answer.description})"
+    if answer.grant_is_dead:
+        # Only the owner reconnecting can fix it.
+        return GrantIsDead(detail, CalendarError(detail, kind=errors.TOKEN_REVOKED, permanent=True))
+    if answer.client_is_wrong:
+        return CalendarError(
+            f"{detail}; check MICROSOFT_OAUTH_CLIENT_ID and MICROSOFT_OAUTH_CLIENT_SECRET",
+            kind=errors.CALENDAR_ERROR,
+            permanent=True,
+        )
+    return CalendarError(detail, kind=errors.API_DOWN)
 
 
 # -- Helpers ------------------------------------------------------------------------------------

@@ -30,3 +30,7 @@ def fake_microsoft(settings, monkeypatch):
         identity.forget_apps()
         yield microsoft
     identity.forget_apps()
+
+
+# The Calendly fake, for the tests that check every integration.
+from integrations.calendly.tests.conftest import fake_calendly  # noqa: E402, F401

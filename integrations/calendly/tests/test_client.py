@@ -80,7 +80,7 @@ def test_losing_a_refresh_race_to_another_process_keeps_the_winners_tokens(
         # The other process refreshed with the same refresh token just before us.
         other = CalendlyConnection.objects.get(pk=connection.pk)
         won = real_request_tokens(dict(form), timeout=timeout)
-        connections.save_tokens(
+        connections.store.save_access_token(
             connection=other,
             access_token=won.access_token,
             expires_at=won.expires_at,
