@@ -37,7 +37,7 @@ _QUESTIONS: list[tuple[Question, re.Pattern[str]]] = [
             r"(?: \w+){0,6} (?:what time|when)",
             r"(?:do|did|have) (?:i|we) (?:have|got) (?:anything|something|any ?thing|an? \w+) "
             r"(?:\w+ )?(?:booked|on|in)\b",
-            r"(?:am i|are we) (?:booked|down|in)\b(?: in)?(?: for)?",
+            r"(?:am i|are we) (?:booked|down|pencilled|penciled)\b|(?:am i|are we) in (?:for|on)",
             r"what (?:have|do) (?:i|we) (?:got |have )?booked",
             r"when am i (?:in|booked|coming in|due|down)",
         ),
