@@ -241,12 +241,18 @@ def yeah_no_fine(text: str) -> bool:
 _ALL_OF_THEM = _rx(
     r"both|them all|all (?:of )?(?:them|those|these|my|our|the)|all (?:appointments|bookings)",
     r"everything|every (?:one|booking|appointment|single one)|the lot|cancel all",
+    r"all (?:\d+|three|four|five|six)",
 )
 
 
 def cancels_all(text: str) -> bool:
     """Every booking the caller has (or every one named), not one of them."""
     return bool(_ALL_OF_THEM.search(_normalise(text)))
+
+
+def said_both(text: str) -> bool:
+    """ "Both": two of them, whatever else the caller has."""
+    return bool(re.search(r"\bboth\b", _normalise(text)))
 
 
 def keeps_booking(text: str) -> bool:

@@ -46,6 +46,7 @@ def test_not_about_my_bookings(text):
         ("cancel everything I have", True),
         ("cancel them all please", True),
         ("cancel all my bookings", True),
+        ("all three please", True),
         ("I need to cancel my appointment", False),
         ("cancel my Monday one", False),
         ("cancel the haircut, that's all", False),
