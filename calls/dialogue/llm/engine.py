@@ -29,6 +29,7 @@ from calls.dialogue.llm.client import (
     TextDelta,
     describe,
     llm_config,
+    settings_loaded,
 )
 from calls.dialogue.llm.consent import Consent
 from calls.dialogue.llm.handover import Gathered, take_over
@@ -124,7 +125,10 @@ class LLMEngine(DialogueEngine):
         if self.history is not None:
             return
         business = self.context.business
-        config = await run_orm(llm_config)(business=business)
+        if settings_loaded(business):  # a call's context: loaded when the call started
+            config = llm_config(business=business)
+        else:
+            config = await run_orm(llm_config)(business=business)
         if not config.configured:
             raise ModelUnavailable("the LLM is not configured (LLM_API_KEY)")
         schedule = self.context.schedule or await run_orm(business.schedule)()

@@ -154,7 +154,11 @@ TOOLS: list[dict[str, Any]] = [
         {
             "topic": {"type": "string", "enum": [q.value for q in Question]},
             "service": {"type": "string", "description": "For price or duration, if named."},
-            "day": {"type": "string", "description": "For hours on one day: 'YYYY-MM-DD'."},
+            "day": {
+                "type": "string",
+                "description": "For hours on one day, or the caller's bookings on the day they "
+                "named: 'YYYY-MM-DD'.",
+            },
         },
         ["topic"],
     ),
