@@ -50,6 +50,7 @@ from calls.understanding.requests import (
     move_parts,
     never_mind,
     questions_in,
+    said_both,
     unknown_thing,
     wants_message,
     wants_move,
@@ -293,7 +294,9 @@ class EmbeddedEngine(DialogueEngine):
         if self._moves_by_offset(heard):
             return await self._start(heard, purpose="move")
         if Intent.CANCEL in intents and not keeps_booking(text):
-            return await self._start(heard, purpose="cancel", everything=cancels_all(text))
+            return await self._start(
+                heard, purpose="cancel", everything=cancels_all(text), both=said_both(text)
+            )
         heard = self._service_chosen(heard, text)
         if heard.service_options and self.moving is None:
             return self._ask_which_service(heard)
@@ -507,6 +510,7 @@ class EmbeddedEngine(DialogueEngine):
         purpose: str,
         split: tuple[WhenParse, WhenParse] | None = None,
         everything: bool = False,
+        both: bool = False,
     ) -> str:
         bookings = await self.desk.callers_bookings()
         if bookings is None:
@@ -531,6 +535,14 @@ class EmbeddedEngine(DialogueEngine):
             hour = when.time.hour % 12
             matches = [b for b in matches if self.desk.local(b.start).hour % 12 == hour]
         if everything and purpose == "cancel" and matches:
+            if len(matches) > 2 and both:
+                # "Both" of three: which two is not guessed.
+                listed = say_list([self.desk.say_booking(b) for b in matches], "and")
+                self._list_for("cancel", matches)
+                return (
+                    f"You have {len(matches)} bookings: {listed}. Shall I cancel all "
+                    f"{len(matches)}, or which one?"
+                )
             return self._propose_cancel_all(matches, only=len(bookings) == 1)
         lead = ""
         if not matches:

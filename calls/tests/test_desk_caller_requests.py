@@ -295,6 +295,33 @@ class TestCancelAll:
         await call.say("oh, then no, I'll keep it")
         assert await confirmed(demo) == {("Manicure", local(demo, 2026, 11, 30, 15))}
 
+    async def test_both_of_three_asks_which_and_cancels_only_what_is_read_back(self, demo):
+        await booked(demo, "Haircut", 2026, 11, 28, 14)
+        await booked(demo, "Manicure", 2026, 11, 30, 15)
+        await booked(demo, "Beard trim", 2026, 12, 2, 10)
+        call = await Conversation.start(demo)
+        answer = await call.say("I need to cancel both my appointments")
+        assert answer.startswith("You have 3 bookings: your haircut on Saturday at 2 PM")
+        assert answer.endswith("Shall I cancel all 3, or which one?")
+        assert len(await confirmed(demo)) == 3
+        answer = await call.say("oh, just the Monday one then")
+        assert answer == "A manicure for Maria on Monday, November 30th at 3 PM. Shall I cancel it?"
+        await call.say("yes")
+        assert await confirmed(demo) == {
+            ("Haircut", local(demo, 2026, 11, 28, 14)),
+            ("Beard trim", local(demo, 2026, 12, 2, 10)),
+        }
+
+    async def test_all_three_when_asked_which(self, demo):
+        await booked(demo, "Haircut", 2026, 11, 28, 14)
+        await booked(demo, "Manicure", 2026, 11, 30, 15)
+        await booked(demo, "Beard trim", 2026, 12, 2, 10)
+        call = await Conversation.start(demo)
+        await call.say("cancel both of my appointments")
+        assert (await call.say("sorry, all three")).endswith("Shall I cancel all 3?")
+        await call.say("yes")
+        assert await confirmed(demo) == set()
+
     async def test_a_yes_to_a_read_back_heard_only_in_part_cancels_nothing(self, demo):
         await booked(demo, "Haircut", 2026, 11, 28, 14)
         await booked(demo, "Manicure", 2026, 11, 30, 15)

@@ -37,7 +37,7 @@ _QUESTIONS: list[tuple[Question, re.Pattern[str]]] = [
             r"(?: \w+){0,6} (?:what time|when)",
             r"(?:do|did|have) (?:i|we) (?:have|got) (?:anything|something|any ?thing|an? \w+) "
             r"(?:\w+ )?(?:booked|on|in)\b",
-            r"(?:am i|are we) (?:booked|down|in)\b(?: in)?(?: for)?",
+            r"(?:am i|are we) (?:booked|down|pencilled|penciled)\b|(?:am i|are we) in (?:for|on)",
             r"what (?:have|do) (?:i|we) (?:got |have )?booked",
             r"when am i (?:in|booked|coming in|due|down)",
         ),
@@ -241,12 +241,18 @@ def yeah_no_fine(text: str) -> bool:
 _ALL_OF_THEM = _rx(
     r"both|them all|all (?:of )?(?:them|those|these|my|our|the)|all (?:appointments|bookings)",
     r"everything|every (?:one|booking|appointment|single one)|the lot|cancel all",
+    r"all (?:\d+|three|four|five|six)",
 )
 
 
 def cancels_all(text: str) -> bool:
     """Every booking the caller has (or every one named), not one of them."""
     return bool(_ALL_OF_THEM.search(_normalise(text)))
+
+
+def said_both(text: str) -> bool:
+    """ "Both": two of them, whatever else the caller has."""
+    return bool(re.search(r"\bboth\b", _normalise(text)))
 
 
 def keeps_booking(text: str) -> bool:

@@ -8,6 +8,7 @@ exactly: fuzzy matching them would turn "save" into "shave" or "bye" into "dye".
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 from collections.abc import Sequence
@@ -94,27 +95,71 @@ def _sound(word: str) -> str:
     return _DOUBLED.sub(r"\1", word.replace("y", "i").replace("ph", "f"))
 
 
-def _similarity(window: str, term: str) -> float:
-    if len(term) <= _SHORT_TERM or len(window) <= _SHORT_TERM:
-        return 100.0 if window == term else 0.0
-    return max(fuzz.ratio(window, term), fuzz.ratio(_sound(window), _sound(term)))
+@dataclass(frozen=True)
+class _Term:
+    service: ServiceName
+    key: str  # stemmed words joined without spaces
+    sound: str  # _sound(key); "" for a short term, which only matches exactly
+    widths: tuple[int, ...]  # how many of the caller's words may say it
 
 
-def _candidates(words: list[_Word], services: Sequence[ServiceName]) -> list[_Mention]:
-    """Every window of words that looks like some service's name or synonym."""
-    found = []
+@functools.lru_cache(maxsize=64)
+def _terms(services: tuple[ServiceName, ...]) -> tuple[_Term, ...]:
+    """Every service's name and synonyms, worked out once per list of services (a call asks
+    about the same few on every turn), in the order they are tried."""
+    terms = []
     for service in services:
         for term in (service.name, *service.synonyms):
             size, key = _term_key(term)
             if not key:
                 continue
             # One word more or fewer than the term: "hare cut" ~ "haircut", "haircut" ~ "hair cut".
-            for width in {max(1, size - 1), size, size + 1}:
-                for first in range(len(words) - width + 1):
-                    window = "".join(w.stem for w in words[first : first + width])
-                    score = _similarity(window, key)
-                    if score >= _MIN_SCORE:
-                        found.append(_Mention(first, first + width - 1, service, score))
+            widths = tuple(sorted({max(1, size - 1), size, size + 1}))
+            sound = _sound(key) if len(key) > _SHORT_TERM else ""
+            terms.append(_Term(service, key, sound, widths))
+    return tuple(terms)
+
+
+def _candidates(words: list[_Word], services: Sequence[ServiceName]) -> list[_Mention]:
+    """Every window of words that looks like some service's name or synonym.
+
+    A window matches a term when they are equal, or, when both are longer than _SHORT_TERM,
+    when the better of fuzz.ratio of the two and of their sounds reaches _MIN_SCORE (that is
+    the score). Comparisons that cannot reach it are not made: a short term only matches
+    exactly, which a lookup finds, and rapidfuzz stops early below the cut-off."""
+    stems = [w.stem for w in words]
+    # width -> the windows of that many words, their sounds, and where each exact text starts
+    windows: dict[int, tuple[list[str], list[str], dict[str, list[int]]]] = {}
+
+    def of_width(width: int) -> tuple[list[str], list[str], dict[str, list[int]]]:
+        if width not in windows:
+            texts = ["".join(stems[i : i + width]) for i in range(len(stems) - width + 1)]
+            starts: dict[str, list[int]] = {}
+            for first, text in enumerate(texts):
+                starts.setdefault(text, []).append(first)
+            sounds = [_sound(t) if len(t) > _SHORT_TERM else "" for t in texts]
+            windows[width] = (texts, sounds, starts)
+        return windows[width]
+
+    found = []
+    for term in _terms(tuple(services)):
+        for width in term.widths:
+            texts, sounds, starts = of_width(width)
+            if not term.sound:
+                found.extend(
+                    _Mention(first, first + width - 1, term.service, 100.0)
+                    for first in starts.get(term.key, ())
+                )
+                continue
+            for first, window in enumerate(texts):
+                if len(window) <= _SHORT_TERM:
+                    continue  # a short window matches only itself, and the term is longer
+                score = max(
+                    fuzz.ratio(window, term.key, score_cutoff=_MIN_SCORE),
+                    fuzz.ratio(sounds[first], term.sound, score_cutoff=_MIN_SCORE),
+                )
+                if score >= _MIN_SCORE:
+                    found.append(_Mention(first, first + width - 1, term.service, score))
     return found
 
 
@@ -133,7 +178,7 @@ def _best_non_overlapping(candidates: list[_Mention]) -> list[_Mention]:
     return sorted(chosen, key=lambda m: m.first)
 
 
-def _is_negated(mention: _Mention, words: list[_Word], text: str) -> bool:
+def _is_negated(mention: _Mention, words: Sequence[_Word], text: str) -> bool:
     """True for "not a haircut", "no colour", "don't want a trim", "instead of a manicure"."""
     i = mention.first - 1
     skipped = 0
@@ -148,6 +193,19 @@ def _is_negated(mention: _Mention, words: list[_Word], text: str) -> bool:
     if words[i].raw in _NEGATORS:
         return True
     return i > 0 and (words[i - 1].raw, words[i].raw) in _NEGATOR_PAIRS
+
+
+@functools.lru_cache(maxsize=64)
+def _reading(
+    text: str, services: tuple[ServiceName, ...]
+) -> tuple[tuple[_Word, ...], tuple[_Mention, ...], tuple[_Mention, ...]]:
+    """The words of `text`, the services it mentions (the strongest reading of each stretch
+    of words, in the order said) and those of them not refused. Kept for a few utterances:
+    a turn reads the same one more than once (`service_options`, `services_together`)."""
+    words = _words(text)
+    mentions = _best_non_overlapping(_candidates(words, services))
+    wanted = [m for m in mentions if not _is_negated(m, words, text)]
+    return tuple(words), tuple(mentions), tuple(wanted)
 
 
 def match_service(text: str, services: Sequence[ServiceName]) -> ServiceMatch | None:
@@ -166,9 +224,7 @@ def service_options(text: str, services: Sequence[ServiceName]) -> list[ServiceM
     """The service the caller wants as a list: one, none, or the services a word they said
     fits equally ("a trim" when the business has a haircut with "trim up" and a beard trim).
     Several are asked about ("A haircut or a beard trim?"), never picked from."""
-    words = _words(text)
-    mentions = _best_non_overlapping(_candidates(words, services))
-    wanted = [m for m in mentions if not _is_negated(m, words, text)]
+    words, mentions, wanted = _reading(text, tuple(services))
     if not wanted:
         return []
     said = wanted[-1]
@@ -183,9 +239,9 @@ def service_options(text: str, services: Sequence[ServiceName]) -> list[ServiceM
 
 def _fits(
     said: _Mention,
-    wanted: list[_Mention],
-    mentions: list[_Mention],
-    words: list[_Word],
+    wanted: Sequence[_Mention],
+    mentions: Sequence[_Mention],
+    words: Sequence[_Word],
     services: Sequence[ServiceName],
 ) -> list[ServiceName]:
     """The services one mention may mean, narrowed by what else was said."""
@@ -204,19 +260,20 @@ def _fits(
     return fits
 
 
-def _term_words(service: ServiceName) -> list[list[str]]:
-    return [[w.stem for w in _words(term)] for term in (service.name, *service.synonyms)]
+@functools.lru_cache(maxsize=256)
+def _term_words(service: ServiceName) -> tuple[tuple[str, ...], ...]:
+    return tuple(tuple(w.stem for w in _words(term)) for term in (service.name, *service.synonyms))
 
 
 def _also_fits(
-    mention: _Mention, words: list[_Word], services: Sequence[ServiceName]
+    mention: _Mention, words: Sequence[_Word], services: Sequence[ServiceName]
 ) -> list[ServiceName]:
     """Every service with a name or synonym containing exactly the words of this mention: a
     short word ("trim") that is one service's synonym and a word of another's name ("beard
     trim") or synonym ("trim up") fits both. Fuzzy matches are not widened."""
     if mention.score < 100:
         return [mention.service]
-    said = [w.stem for w in words[mention.first : mention.last + 1]]
+    said = tuple(w.stem for w in words[mention.first : mention.last + 1])
     fits = []
     for service in services:
         for term in _term_words(service):
@@ -230,7 +287,7 @@ def _also_fits(
 _WEAK_WORDS = frozenset({"up", "a", "an", "the", "and", "of", "for", "with", "in", "on", "my"})
 
 
-def _named_by_other_words(words: list[_Word], fits: list[ServiceName]) -> set[int]:
+def _named_by_other_words(words: Sequence[_Word], fits: list[ServiceName]) -> set[int]:
     """Services among `fits` that another word of the utterance belongs to ("a hair trim":
     "hair" is in the haircut's "hair cut", not in the beard trim's terms). `words`: the
     words said, without refused mentions."""
@@ -252,9 +309,7 @@ def services_together(text: str, services: Sequence[ServiceName]) -> list[Servic
     """Every service asked for at once ("a haircut and a beard trim"), in the order said;
     empty unless two or more different ones were joined by "and"/"plus"/"with". A correction
     ("a haircut, actually a manicure") is not two."""
-    words = _words(text)
-    mentions = _best_non_overlapping(_candidates(words, services))
-    wanted = sorted((m for m in mentions if not _is_negated(m, words, text)), key=lambda m: m.first)
+    words, mentions, wanted = _reading(text, tuple(services))
     joined = _joined(text, words, wanted)
     together: list[_Mention] = []
     for mention in joined:
@@ -269,7 +324,7 @@ def services_together(text: str, services: Sequence[ServiceName]) -> list[Servic
     ]
 
 
-def _joined(text: str, words: list[_Word], wanted: list[_Mention]) -> list[_Mention]:
+def _joined(text: str, words: Sequence[_Word], wanted: Sequence[_Mention]) -> list[_Mention]:
     """The mentions, when every one is joined to the next by "and"/"plus"/"with"; else []."""
     for before, after in itertools.pairwise(wanted):
         between = text[words[before.last].end : words[after.first].start].lower()

@@ -5,19 +5,29 @@ model; OpenAI, Groq, vLLM and Ollama all speak this API. Timeouts and the retry 
 here. On a phone call a long silence is worse than a simpler receptionist, so there is at most
 one quick retry, never a long Retry-After wait, and every failure comes out as
 ModelUnavailable, for the engine to hand the call to the embedded receptionist.
+
+The request is one POST to `{base_url}/chat/completions` with `"stream": true`; the answer is
+Server-Sent Events, each `data:` line one `chat.completion.chunk` (JSON), ended by
+`data: [DONE]`. We speak it with aiohttp and `json` rather than the `openai` SDK: the SDK
+rebuilds and validates every request through its type machinery and turns every chunk into
+pydantic objects, which cost more event-loop time per turn than the rest of our turn
+together, and every call shares that one loop.
 """
 
 from __future__ import annotations
 
 import asyncio
+import atexit
+import json
 import logging
+import urllib.request
 import weakref
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-import openai
+import aiohttp
 from django.conf import settings
 
 if TYPE_CHECKING:
@@ -29,6 +39,19 @@ logger = logging.getLogger(__name__)
 MAX_RETRY_WAIT_SECONDS = 1.0
 RETRY_BACKOFF_SECONDS = 0.2
 OPENAI_HOST = "api.openai.com"
+# After `data: [DONE]` only the end of the HTTP body is left; waiting this long for it keeps
+# the connection for the next request, giving up closes it.
+DRAIN_SECONDS = 0.25
+# A line of the stream longer than this is not a chunk a model writes.
+MAX_LINE_BYTES = 1 << 20
+# As many connections to the model server as the openai SDK allowed.
+MAX_CONNECTIONS = 1000
+
+TIMED_OUT = "the model timed out"
+RATE_LIMITED = "the model server rate-limited us (429)"
+NO_CONNECTION = "could not connect to the model server"
+ERROR_MID_STREAM = "the model server reported an error mid-stream"
+UNREADABLE = "unreadable stream from the model"
 
 
 class ModelUnavailable(Exception):
@@ -56,14 +79,21 @@ class LLMConfig:
 
 def llm_config(*, business: Business) -> LLMConfig:
     """The settings, with the business's model override (ReceptionistSettings.llm_model).
-    Synchronous: reads the database."""
+    Reads the database unless the business was loaded with its settings (`settings_loaded`:
+    a call's context is, once, when the call starts)."""
     from calls.models import ReceptionistSettings
 
-    override = (
-        ReceptionistSettings.objects.filter(business=business)
-        .values_list("llm_model", flat=True)
-        .first()
-    )
+    if settings_loaded(business):
+        try:
+            override = business.receptionist_settings.llm_model
+        except ReceptionistSettings.DoesNotExist:
+            override = ""
+    else:
+        override = (
+            ReceptionistSettings.objects.filter(business=business)
+            .values_list("llm_model", flat=True)
+            .first()
+        )
     return LLMConfig(
         base_url=settings.LLM_BASE_URL,
         api_key=settings.LLM_API_KEY,
@@ -71,6 +101,12 @@ def llm_config(*, business: Business) -> LLMConfig:
         timeout=settings.LLM_TIMEOUT_SECONDS,
         max_retries=max(0, settings.LLM_MAX_RETRIES),
     )
+
+
+def settings_loaded(business: Business) -> bool:
+    """Whether the business came with its ReceptionistSettings (select_related), or with
+    the knowledge that it has none: then `llm_config` needs no database."""
+    return type(business).receptionist_settings.is_cached(business)
 
 
 @dataclass(frozen=True)
@@ -89,97 +125,224 @@ class ToolCallDelta:
     arguments: str = ""
 
 
-# One HTTP client per event loop and server: calls share its connection pool. Clients are
+# One HTTP session per event loop and server: calls share its connection pool. Sessions are
 # bound to the loop they first ran on (Daphne has one; tests have one per test).
-_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple, openai.AsyncOpenAI]]
-_clients = weakref.WeakKeyDictionary()
+_sessions: weakref.WeakKeyDictionary[
+    asyncio.AbstractEventLoop, dict[tuple, aiohttp.ClientSession]
+] = weakref.WeakKeyDictionary()
 
 
-def _client_for(config: LLMConfig) -> openai.AsyncOpenAI:
-    per_loop = _clients.setdefault(asyncio.get_running_loop(), {})
+def _session_for(config: LLMConfig) -> aiohttp.ClientSession:
+    per_loop = _sessions.setdefault(asyncio.get_running_loop(), {})
     key = (config.base_url, config.api_key, config.timeout)
-    client = per_loop.get(key)
-    if client is None:
-        client = per_loop[key] = openai.AsyncOpenAI(
-            base_url=config.base_url,
-            # Local servers ignore the key, but the client insists on one.
-            api_key=config.api_key or "no-key",
-            timeout=config.timeout,
-            max_retries=0,  # our own budget below: short waits only
+    session = per_loop.get(key)
+    if session is None or session.closed:
+        session = per_loop[key] = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=MAX_CONNECTIONS),
+            # Connecting (and waiting for a free connection), and every read of the answer:
+            # each may take the whole timeout, as with the SDK; the answer as a whole may not
+            # be cut short, a model can write for a while.
+            timeout=aiohttp.ClientTimeout(
+                total=None, connect=config.timeout, sock_read=config.timeout
+            ),
+            headers={
+                # Local servers ignore the key, but send one as the SDK did.
+                "Authorization": f"Bearer {config.api_key or 'no-key'}",
+                "Content-Type": "application/json",
+                "Accept": "text/event-stream",
+            },
         )
-    return client
+    return session
 
 
 async def close_clients() -> None:
-    """Close this loop's clients (tests, and anything that stops a loop it ran calls on)."""
-    for client in _clients.pop(asyncio.get_running_loop(), {}).values():
-        await client.close()
+    """Close this loop's sessions (tests, and anything that stops a loop it ran calls on)."""
+    for session in _sessions.pop(asyncio.get_running_loop(), {}).values():
+        await session.close()
+
+
+@atexit.register
+def _close_at_exit() -> None:
+    """Close the sessions of loops that have stopped (Daphne's, once it has shut down): left
+    to the garbage collector at exit, each is logged as an error ("Unclosed client session")."""
+    for loop in list(_sessions):
+        if not loop.is_closed() and not loop.is_running():
+            try:
+                loop.run_until_complete(_close_loop_sessions(loop))
+            except Exception:
+                logger.debug("Closing the model sessions at exit failed", exc_info=True)
+
+
+async def _close_loop_sessions(loop: asyncio.AbstractEventLoop) -> None:
+    for session in _sessions.pop(loop, {}).values():
+        await session.close()
 
 
 class ModelClient:
     def __init__(self, config: LLMConfig) -> None:
         self.config = config
+        self._url = config.base_url.rstrip("/") + "/chat/completions"
+        self._proxy = _env_proxy(self._url)
+        # The parts of the request that stay the same for the whole call, encoded once.
+        self._head = '{"model":' + json.dumps(config.model) + ',"stream":true'
+        self._tools: tuple[Sequence[dict[str, Any]], str] | None = None
 
     async def stream(
         self, *, messages: Sequence[dict[str, Any]], tools: Sequence[dict[str, Any]]
     ) -> AsyncIterator[TextDelta | ToolCallDelta]:
         """The model's answer as it is written. Closing this iterator early (an interrupt)
         closes the HTTP response at once, so the server stops generating."""
-        stream = await self._open(messages, tools)
+        response = await self._open(self._body(messages, tools))
+        events = _EventReader()
+        done = False
         try:
-            async for chunk in stream:
-                if not chunk.choices:
-                    continue
-                delta = chunk.choices[0].delta
-                if delta is None:
-                    continue
-                if delta.content:
-                    yield TextDelta(delta.content)
-                for call in delta.tool_calls or ():
-                    function = call.function
-                    yield ToolCallDelta(
-                        index=call.index,
-                        id=call.id or "",
-                        name=(function.name if function else None) or "",
-                        arguments=(function.arguments if function else None) or "",
-                    )
-        except openai.OpenAIError as exc:
-            raise ModelUnavailable(describe(exc)) from exc
-        except ValueError as exc:  # an event that is not JSON
-            raise ModelUnavailable("unreadable stream from the model") from exc
+            async for block in response.content.iter_any():
+                for data in events.feed(block):
+                    if data.startswith("[DONE]"):
+                        done = True
+                        break
+                    for delta in _deltas(data):
+                        yield delta
+                if done:
+                    break
+            else:
+                done = True  # the server ended the stream without [DONE]
+        except TimeoutError as exc:
+            raise ModelUnavailable(TIMED_OUT) from exc
+        except aiohttp.ClientError as exc:
+            raise ModelUnavailable(NO_CONNECTION) from exc
+        except UnicodeDecodeError as exc:
+            raise ModelUnavailable(UNREADABLE) from exc
         finally:
-            await stream.close()
+            if done:
+                await _release(response)
+            else:
+                response.close()  # an interrupt or a failure: hang up, the model stops
 
-    async def _open(self, messages: Sequence[dict[str, Any]], tools: Sequence[dict[str, Any]]):
-        client = _client_for(self.config)
-        extra: dict[str, Any] = {"tools": list(tools)} if tools else {}
+    def _body(self, messages: Sequence[dict[str, Any]], tools: Sequence[dict[str, Any]]) -> bytes:
+        parts = [self._head, ',"messages":', json.dumps(messages, separators=(",", ":"))]
+        if tools:
+            if self._tools is None or self._tools[0] is not tools:
+                self._tools = (tools, json.dumps(tools, separators=(",", ":")))
+            parts += [',"tools":', self._tools[1]]
+        parts.append("}")
+        return "".join(parts).encode()
+
+    async def _open(self, body: bytes) -> aiohttp.ClientResponse:
+        session = _session_for(self.config)
         attempt = 0
         while True:
             try:
-                return await client.chat.completions.create(
-                    model=self.config.model, messages=list(messages), stream=True, **extra
+                response = await session.post(
+                    self._url, data=body, allow_redirects=False, proxy=self._proxy
                 )
-            except (openai.RateLimitError, openai.InternalServerError) as exc:
-                wait = _retry_wait(exc)
-                if attempt >= self.config.max_retries or wait is None:
-                    raise ModelUnavailable(describe(exc)) from exc
-            except openai.APITimeoutError as exc:
+            except TimeoutError as exc:
                 # The caller has already waited a whole timeout: don't make it two.
-                raise ModelUnavailable(describe(exc)) from exc
-            except openai.APIConnectionError as exc:
+                raise ModelUnavailable(TIMED_OUT) from exc
+            except aiohttp.ClientError as exc:
                 if attempt >= self.config.max_retries:
-                    raise ModelUnavailable(describe(exc)) from exc
+                    raise ModelUnavailable(NO_CONNECTION) from exc
                 wait = RETRY_BACKOFF_SECONDS
-            except openai.OpenAIError as exc:
-                raise ModelUnavailable(describe(exc)) from exc
+            else:
+                status = response.status
+                if 200 <= status < 300:
+                    return response
+                response.close()
+                if status != 429 and status < 500:
+                    raise ModelUnavailable(_status_reason(status))
+                wait = _retry_wait(response.headers)
+                if attempt >= self.config.max_retries or wait is None:
+                    raise ModelUnavailable(_status_reason(status))
             attempt += 1
             logger.info("The model server refused; retrying in %.2f s", wait)
             await asyncio.sleep(wait)
 
 
-def _retry_wait(exc: openai.APIStatusError) -> float | None:
+class _EventReader:
+    """Server-Sent Events from the bytes of a stream: `feed` returns the data of each event
+    completed so far (its `data:` lines joined). Lines end in LF or CRLF, a blank line ends
+    an event, `:` starts a comment; the other fields (`event:`, `id:`, `retry:`) are not
+    needed here. An event cut off by the end of the stream is dropped."""
+
+    def __init__(self) -> None:
+        self._pending = b""
+        self._data: list[str] = []
+
+    def feed(self, block: bytes) -> list[str]:
+        *lines, self._pending = (self._pending + block).split(b"\n")
+        if len(self._pending) > MAX_LINE_BYTES:
+            raise ModelUnavailable(UNREADABLE)
+        events = []
+        for raw in lines:
+            line = raw[:-1] if raw.endswith(b"\r") else raw
+            if not line:
+                if self._data:
+                    events.append("\n".join(self._data))
+                    self._data = []
+            elif line.startswith(b"data:"):
+                value = line[5:]
+                self._data.append((value[1:] if value.startswith(b" ") else value).decode())
+            elif line == b"data":
+                self._data.append("")
+        return events
+
+
+def _deltas(data: str) -> list[TextDelta | ToolCallDelta]:
+    """What one `chat.completion.chunk` adds to the answer."""
+    try:
+        chunk = json.loads(data)
+        if chunk.get("error"):
+            raise ModelUnavailable(ERROR_MID_STREAM)
+        choices = chunk.get("choices")
+        if not choices:
+            return []  # e.g. the usage chunk
+        delta = choices[0].get("delta")
+        if not delta:
+            return []
+        deltas: list[TextDelta | ToolCallDelta] = []
+        if content := delta.get("content"):
+            deltas.append(TextDelta(content))
+        for call in delta.get("tool_calls") or ():
+            function = call.get("function") or {}
+            deltas.append(
+                ToolCallDelta(
+                    index=call.get("index"),
+                    id=call.get("id") or "",
+                    name=function.get("name") or "",
+                    arguments=function.get("arguments") or "",
+                )
+            )
+        return deltas
+    except (ValueError, AttributeError, LookupError, TypeError) as exc:
+        # Not JSON (UnicodeDecodeError is a ValueError too), or not a chunk's shape.
+        raise ModelUnavailable(UNREADABLE) from exc
+
+
+async def _release(response: aiohttp.ClientResponse) -> None:
+    """Hand a finished response's connection back to the pool: read what is left of the
+    body (nothing but its end) first, or aiohttp closes the connection instead."""
+    try:
+        async with asyncio.timeout(DRAIN_SECONDS):
+            await response.read()
+    except (TimeoutError, aiohttp.ClientError):
+        response.close()
+    else:
+        response.release()
+
+
+def _env_proxy(url: str) -> str | None:
+    """The proxy the environment names for `url` (HTTPS_PROXY, HTTP_PROXY, NO_PROXY), as the
+    SDK honoured them. Read once per call: aiohttp's own `trust_env` reads the environment
+    and ~/.netrc again on a worker thread for every request."""
+    parts = urlsplit(url)
+    proxies = urllib.request.getproxies_environment()
+    if not parts.hostname or urllib.request.proxy_bypass_environment(parts.hostname, proxies):
+        return None
+    return proxies.get(parts.scheme)
+
+
+def _retry_wait(headers: Mapping[str, str]) -> float | None:
     """How long to wait before the one retry; None: too long for a caller on the line."""
-    headers = exc.response.headers
     for header, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
         value = headers.get(header)
         if value is None:
@@ -192,16 +355,18 @@ def _retry_wait(exc: openai.APIStatusError) -> float | None:
     return RETRY_BACKOFF_SECONDS
 
 
+def _status_reason(status: int) -> str:
+    if status == 429:
+        return RATE_LIMITED
+    return f"the model server answered {status}"
+
+
 def describe(exc: BaseException) -> str:
     """A short, secret-free account of a failure, for the Call's events and the logs."""
-    if isinstance(exc, openai.APITimeoutError):
-        return "the model timed out"
-    if isinstance(exc, openai.RateLimitError):
-        return "the model server rate-limited us (429)"
-    if isinstance(exc, openai.APIStatusError):
-        return f"the model server answered {exc.status_code}"
-    if isinstance(exc, openai.APIConnectionError):
-        return "could not connect to the model server"
-    if isinstance(exc, openai.APIError):
-        return "the model server reported an error mid-stream"
+    if isinstance(exc, ModelUnavailable):
+        return exc.reason
+    if isinstance(exc, TimeoutError):
+        return TIMED_OUT
+    if isinstance(exc, aiohttp.ClientError):
+        return NO_CONNECTION
     return f"the model failed ({type(exc).__name__})"

@@ -29,6 +29,7 @@ from calls.dialogue.llm.client import (
     TextDelta,
     describe,
     llm_config,
+    settings_loaded,
 )
 from calls.dialogue.llm.consent import Consent
 from calls.dialogue.llm.handover import Gathered, take_over
@@ -87,6 +88,7 @@ class LLMEngine(DialogueEngine):
         try:
             await self._prepare()
             self.history.caller_said(utterance)
+            self.tools.caller_answered(turn=self.history.turn, utterance=utterance)
             # aclosing: an interrupt closes this answer, and with it the model's stream, now.
             async with aclosing(self._converse(utterance)) as pieces:
                 async for piece in pieces:
@@ -124,7 +126,10 @@ class LLMEngine(DialogueEngine):
         if self.history is not None:
             return
         business = self.context.business
-        config = await run_orm(llm_config)(business=business)
+        if settings_loaded(business):  # a call's context: loaded when the call started
+            config = llm_config(business=business)
+        else:
+            config = await run_orm(llm_config)(business=business)
         if not config.configured:
             raise ModelUnavailable("the LLM is not configured (LLM_API_KEY)")
         schedule = self.context.schedule or await run_orm(business.schedule)()

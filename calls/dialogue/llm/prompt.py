@@ -83,7 +83,9 @@ def system_prompt(
             "or check_availability for the new time (with its booking_id) and move_booking. A "
             'move is one action: read back both times ("your beard trim on Wednesday, December '
             '2nd at 10 AM moves to Thursday, December 3rd at 10 AM, shall I?") and wait for a '
-            "yes; never cancel and book separately.",
+            "yes; never cancel and book separately. A new time said against the booking's own "
+            'is counted from it: "move it to Friday" keeps its time of day, "make it 4 instead" '
+            'keeps its day, "push it back 30 minutes" is 30 minutes after its current start.',
             "- Questions (opening hours, prices, how long a service takes, the address, the "
             "caller's own bookings): call business_info and say its answer, then go back to "
             "what the caller was doing. Never guess a price. A service not listed above is not "

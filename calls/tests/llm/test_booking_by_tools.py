@@ -10,6 +10,7 @@ from bookings.tests.factories import BookingFactory, acreate
 from calls.models import ReceptionistSettings
 from calls.tests.conversation import CALLER, Conversation, local
 from calls.tests.llm.fake_openai import Reply, tool, words
+from calls.tests.llm.line import open_line, say
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -114,6 +115,21 @@ async def test_a_business_can_choose_its_own_model(demo, fake):
     call = await Conversation.start(demo, engine="llm")
     await call.say("Hello?")
     assert fake.requests[0].body["model"] == "small-fast-model"
+
+
+async def test_a_call_keeps_the_model_it_started_with(demo, fake):
+    await sync_to_async(ReceptionistSettings.objects.create)(
+        business=demo, engine="llm", llm_model="small-fast-model"
+    )
+    fake.script(Reply(words("Hello!")))
+    session, line = await open_line(demo, "CAllmsamemodel")
+    # Admin picks another model while the caller is on the line: the next call gets it.
+    await sync_to_async(ReceptionistSettings.objects.filter(business=demo).update)(
+        llm_model="big-slow-model"
+    )
+    assert await say(session, line, "Hello?") == "Hello!"
+    assert fake.requests[0].body["model"] == "small-fast-model"
+    await session.close()
 
 
 async def test_a_taken_slot_is_refused_with_the_reason_and_alternatives(demo, fake):

@@ -1,8 +1,22 @@
+from pathlib import Path
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from rapidfuzz import fuzz
 
-from calls.understanding.services import ServiceMatch, ServiceName, match_service, spoken_list
+from calls.understanding.services import (
+    _MIN_SCORE,
+    _SHORT_TERM,
+    ServiceMatch,
+    ServiceName,
+    _candidates,
+    _sound,
+    _term_key,
+    _words,
+    match_service,
+    spoken_list,
+)
 
 # The demo salon's services.
 HAIRCUT = ServiceName(1, "Haircut", ("hair cut", "cut", "cut and style"))
@@ -109,3 +123,83 @@ def test_spoken_list(names, expected):
 def test_never_raises(text):
     match_service(text, SALON)
     spoken_list([text, text])
+
+
+# -- The matcher skips comparisons, never matches -----------------------------------------
+
+
+def every_comparison(text: str, services) -> list[tuple]:
+    """What _candidates finds, by comparing every window with every term (its definition)."""
+    words = _words(text)
+    found = []
+    for service in services:
+        for term in (service.name, *service.synonyms):
+            size, key = _term_key(term)
+            if not key:
+                continue
+            for width in sorted({max(1, size - 1), size, size + 1}):
+                for first in range(len(words) - width + 1):
+                    window = "".join(w.stem for w in words[first : first + width])
+                    if len(key) <= _SHORT_TERM or len(window) <= _SHORT_TERM:
+                        score = 100.0 if window == key else 0.0
+                    else:
+                        score = max(
+                            fuzz.ratio(window, key), fuzz.ratio(_sound(window), _sound(key))
+                        )
+                    if score >= _MIN_SCORE:
+                        found.append((first, first + width - 1, service.id, score))
+    return found
+
+
+def said(text: str) -> list[tuple]:
+    return [(m.first, m.last, m.service.id, m.score) for m in _candidates(_words(text), SALON)]
+
+
+CORPUS = Path(__file__).parent / "corpus" / "time_expressions.txt"
+PHRASES = [
+    line.split("|")[0].strip()
+    for line in CORPUS.read_text().splitlines()
+    if line.strip() and not line.startswith("#")
+]
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        "{}",
+        "can I get a hare cut {}",
+        "a manny cure and a beard trimming {}, or highlights",
+        "{} not the colouring, hair colouring with nails and a shave",
+    ],
+)
+def test_candidates_are_every_comparison_that_reaches_the_score(template):
+    for phrase in PHRASES:
+        text = template.format(phrase)
+        assert said(text) == every_comparison(text, SALON), text
+
+
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                "hair",
+                "cut",
+                "haircutt",
+                "bear",
+                "trimming",
+                "manny",
+                "cure",
+                "colors",
+                "a",
+                "nail",
+                "highlight",
+                "tint",
+                "x",
+            ]
+        ),
+        max_size=12,
+    )
+)
+def test_candidates_on_any_words(words):
+    text = " ".join(words)
+    assert said(text) == every_comparison(text, SALON)

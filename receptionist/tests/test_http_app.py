@@ -1,0 +1,74 @@
+"""Django's HTTP handling under Daphne (receptionist/http_app.py): one hop per request."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from channels.testing import HttpCommunicator
+from django.core.signals import request_finished, request_started
+from django.http import StreamingHttpResponse
+
+from receptionist.http_app import OneHopASGIHandler
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+async def get(app: OneHopASGIHandler, path: str) -> dict:
+    communicator = HttpCommunicator(app, "GET", path, headers=[(b"host", b"testserver")])
+    response = await communicator.get_response(timeout=10)
+    await communicator.send_input({"type": "http.disconnect"})
+    await communicator.wait(timeout=10)
+    return response
+
+
+@pytest.fixture
+def threads_seen():
+    """The thread each request_started / request_finished ran on, in order."""
+    seen: list[tuple[str, threading.Thread]] = []
+
+    def started(**kwargs) -> None:
+        seen.append(("started", threading.current_thread()))
+
+    def finished(**kwargs) -> None:
+        seen.append(("finished", threading.current_thread()))
+
+    request_started.connect(started, dispatch_uid="test-http-app-started")
+    request_finished.connect(finished, dispatch_uid="test-http-app-finished")
+    yield seen
+    request_started.disconnect(dispatch_uid="test-http-app-started")
+    request_finished.disconnect(dispatch_uid="test-http-app-finished")
+
+
+async def test_a_request_is_handled_on_one_pooled_thread_that_lives_on(threads_seen):
+    app = OneHopASGIHandler()
+
+    first = await get(app, "/healthz")
+    second = await get(app, "/healthz")
+
+    assert first["status"] in (200, 503) and second["status"] == first["status"]
+    assert [what for what, _ in threads_seen] == ["started", "finished"] * 2
+    threads = {thread for _, thread in threads_seen}
+    assert threading.main_thread() not in threads  # the sync work is off the event loop
+    # No thread started for a request and stopped after it (Django's ThreadSensitiveContext
+    # does that, with a new database connection wrapper each time).
+    assert all(thread.is_alive() for thread in threads)
+
+
+class Streaming(OneHopASGIHandler):
+    def get_response(self, request):
+        return StreamingHttpResponse(iter([b"one ", b"two"]))
+
+
+async def test_a_streamed_response_is_closed_once_it_has_been_sent(threads_seen):
+    communicator = HttpCommunicator(Streaming(), "GET", "/anything")
+    await communicator.send_input({"type": "http.request", "body": b""})
+    start = await communicator.receive_output(timeout=10)
+    body = b""
+    while (message := await communicator.receive_output(timeout=10)).get("more_body"):
+        body += message["body"]
+    await communicator.send_input({"type": "http.disconnect"})
+    await communicator.wait(timeout=10)
+
+    assert (start["status"], body) == (200, b"one two")
+    assert [what for what, _ in threads_seen] == ["started", "finished"]
