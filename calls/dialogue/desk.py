@@ -33,6 +33,7 @@ from calls.dialogue.speech import (
     DAY_NAMES,
     PLURAL_DAYS,
     explain_refusal,
+    on_day,
     say_date,
     say_day,
     say_hours,
@@ -241,8 +242,7 @@ class Desk:
     def say_booking(self, booking: Booking, *, full: bool = False) -> str:
         local = self.local(booking.start)
         day = say_date(local.date()) if full else say_day(local.date(), self.today())
-        on = "" if day in ("today", "tomorrow") else "on "
-        return f"your {booking.service.name.lower()} {on}{day} at {say_time(local)}"
+        return f"your {booking.service.name.lower()} {on_day(day)} at {say_time(local)}"
 
     def which_one(self, bookings: Sequence[Booking]) -> str:
         """'Your manicure on Monday at 3 PM, or your haircut on Saturday at 2 PM?'"""

@@ -33,6 +33,7 @@ from calls.dialogue.desk import (
 from calls.dialogue.offer_choice import answer_to_offers
 from calls.dialogue.speech import (
     UNAVAILABLE_WORDS,
+    on_day,
     say_date,
     say_day,
     say_list,
@@ -942,7 +943,7 @@ class EmbeddedEngine(DialogueEngine):
                 return await self._check(self._resolve(r.day, time(12), True), closed_day_only=True)
             if vague:
                 self._ask(Expecting.TIME)
-                return f"What time on {self._say_day(r.day)} would suit you?"
+                return f"What time {on_day(self._say_day(r.day))} would suit you?"
             return await self._offer_in_days((r.day, r.day))
         return await self._check(self._resolve(r.day, r.time, r.ampm_explicit))
 
@@ -985,7 +986,7 @@ class EmbeddedEngine(DialogueEngine):
         except ProviderUnavailable:
             return self._offer_message_instead(UNAVAILABLE_WORDS)
         if not found:
-            where = self._say_day(first) if first == last else "then"
+            where = on_day(self._say_day(first)) if first == last else "then"
             self.request.window = None
             self.request.days = None
             self.request.soonest = False
@@ -1138,7 +1139,7 @@ class EmbeddedEngine(DialogueEngine):
         if r.start is None and r.day is None:
             return f"What day would you like to come in for your {r.service.name.lower()}?"
         if r.start is None:
-            return f"What time on {self._say_day(r.day)} would suit you?"
+            return f"What time {on_day(self._say_day(r.day))} would suit you?"
         if r.name is None:
             return "Can I take your name, please?"
         return "What's the best number to text your confirmation to? Please say the digits."
