@@ -72,6 +72,16 @@ def upper_first(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
+def all_set(change: Change) -> str:
+    """ "You're all set, Dana: a haircut on ...", said to the caller; for someone else, about
+    them: "You're all set. Mia's manicure is on ..." (the parent is not called Mia)."""
+    when = f"{say_date(change.start.date())} at {say_time(change.start)}"
+    if change.for_someone_else:
+        owner = f"{change.name}'" if change.name.endswith("s") else f"{change.name}'s"
+        return f"You're all set. {owner} {change.service.name.lower()} is on {when}."
+    return f"You're all set, {change.name}: {with_article(change.service.name)} on {when}."
+
+
 def say_minutes(minutes: int) -> str:
     hours, rest = divmod(minutes, 60)
     if not hours:
@@ -251,8 +261,23 @@ class Desk:
 
     # -- Read-backs (what the caller hears before a yes) -----------------------------------
 
-    def change_to_book(self, service: Service, start: datetime, name: str, phone: str) -> Change:
-        return Change("book", service, self.local(start), name=name, phone=phone)
+    def change_to_book(
+        self,
+        service: Service,
+        start: datetime,
+        name: str,
+        phone: str,
+        *,
+        for_someone_else: bool = False,
+    ) -> Change:
+        return Change(
+            "book",
+            service,
+            self.local(start),
+            name=name,
+            phone=phone,
+            for_someone_else=for_someone_else,
+        )
 
     def change_to_move(self, booking: Booking, start: datetime) -> Change:
         return self._change_of(booking, "move", start)
@@ -345,9 +370,8 @@ class Desk:
             provider=self.context.provider, context=context, booking_id=intent.booking_id
         )
         words = (
-            f"You're all set, {change.name}: {with_article(change.service.name)} on "
-            f"{say_date(change.start.date())} at {say_time(change.start)}. I'll text you a "
-            f"confirmation. Thanks for calling {self.context.business.name}, goodbye!"
+            f"{all_set(change)} I'll text you a confirmation. Thanks for calling "
+            f"{self.context.business.name}, goodbye!"
         )
         return Done(ok=True, booking_id=intent.booking_id, words=words)
 

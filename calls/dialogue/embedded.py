@@ -27,6 +27,7 @@ from calls.dialogue.desk import (
     NOT_FOUND,
     NOT_FOUND_HELP,
     Desk,
+    all_set,
     upper_first,
     with_article,
 )
@@ -452,10 +453,7 @@ class EmbeddedEngine(DialogueEngine):
         self.step = Step.GATHER
         self.expecting = Expecting.YES_NO
         self.offering_next = True
-        booked = (
-            f"You're all set, {change.name}: {with_article(change.service.name)} on "
-            f"{say_date(change.start.date())} at {say_time(change.start)}."
-        )
+        booked = all_set(change)
         return (
             f"{booked} Shall I book the {following.name.lower()} too, right after, at "
             f"{say_time(after)}?"
@@ -886,7 +884,9 @@ class EmbeddedEngine(DialogueEngine):
         if self.moving is not None:
             return self._read_back_change(self.desk.change_to_move(self.moving, r.start))
         return self._read_back_change(
-            self.desk.change_to_book(r.service, r.start, r.name, r.phone or "")
+            self.desk.change_to_book(
+                r.service, r.start, r.name, r.phone or "", for_someone_else=self.someone_else
+            )
         )
 
     async def _name_on_file(self) -> None:
