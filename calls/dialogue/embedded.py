@@ -302,7 +302,8 @@ class EmbeddedEngine(DialogueEngine):
         heard = self._service_chosen(heard, text)
         if heard.service_options and self.moving is None:
             return self._ask_which_service(heard)
-        if heard.service is None and (thing := unknown_thing(text)):
+        bare = self.expecting != Expecting.NAME
+        if heard.service is None and (thing := unknown_thing(text, bare=bare)):
             # "A pedicure on Friday at 3": the day and time said are kept for another service.
             self._absorb(heard)
             then = self._prompt_again() if self.request.service else "Would you like one of those?"
