@@ -27,7 +27,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import close_old_connections, connection, transaction
-from django.db.models import F, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
@@ -183,6 +183,15 @@ def claim_due(*, limit: int, now: datetime | None = None) -> list[OutboxTask]:
 
 def run_task(task: OutboxTask) -> str:
     """Run one claimed task and record the outcome; returns the task's new status."""
+    status = _run(task)
+    if status == OutboxTask.Status.DONE:
+        return OutboxTask.Status.DONE if _record_done([task]) else task.status
+    return status
+
+
+def _run(task: OutboxTask) -> str:
+    """Run one claimed task. A failure is recorded here; a success is only returned (DONE),
+    for the caller to record with the rest of its batch."""
     handler = TASKS.get(task.kind)
     try:
         if handler is None:
@@ -199,14 +208,18 @@ def run_task(task: OutboxTask) -> str:
     except Exception as exc:
         logger.warning("%s attempt %d failed: %s", task, task.attempts, _describe(exc))
         return _retry_or_fail(task, backoff(task.attempts), _describe(exc))
-    return _record(task, OutboxTask.Status.DONE, error="")
+    return OutboxTask.Status.DONE
 
 
 def run_due(*, limit: int = 50, now: datetime | None = None) -> int:
-    """Claim and run up to `limit` due tasks in this thread; returns how many ran."""
+    """Claim and run up to `limit` due tasks in this thread; returns how many ran.
+
+    The batch's successes are recorded together, in one statement, once it has run. That
+    is no later than the last of them was recorded one by one, and their leases all began
+    at the same claim; a process killed mid-batch leaves them running, to be run again
+    after the lease like any task it was running (handlers are idempotent)."""
     tasks = claim_due(limit=limit, now=now)
-    for task in tasks:
-        run_task(task)
+    _record_done([task for task in tasks if _run(task) == OutboxTask.Status.DONE])
     return len(tasks)
 
 
@@ -328,6 +341,34 @@ def _record(
     for name, value in fields.items():
         setattr(task, name, value)
     return status
+
+
+def _record_done(tasks: list[OutboxTask]) -> bool:
+    """Record these tasks' success in one statement, each unless its lease was lost (as
+    `_record`). Returns whether every one was recorded."""
+    if not tasks:
+        return True
+    fields = {"status": OutboxTask.Status.DONE, "last_error": "", "updated_at": timezone.now()}
+    # Still ours: running, at the attempt we claimed (a reclaim counts one more).
+    by_attempt: dict[int, list[int]] = {}
+    for task in tasks:
+        by_attempt.setdefault(task.attempts, []).append(task.pk)
+    ours = Q()
+    for attempts, ids in by_attempt.items():
+        ours |= Q(attempts=attempts, pk__in=ids)
+    updated = OutboxTask.objects.filter(ours, status=OutboxTask.Status.RUNNING).update(**fields)
+    if updated < len(tasks):
+        logger.warning(
+            "%d of %d tasks lost their lease before their success was recorded: %s",
+            len(tasks) - updated,
+            len(tasks),
+            ", ".join(str(task) for task in tasks),
+        )
+        return False
+    for task in tasks:
+        for name, value in fields.items():
+            setattr(task, name, value)
+    return True
 
 
 def _describe(exc: BaseException) -> str:

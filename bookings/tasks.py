@@ -21,7 +21,7 @@ from bookings.outbox import (
     retry_now,
 )
 from bookings.providers.base import BookingContext
-from bookings.providers.registry import provider_that_made
+from bookings.providers.registry import PROVIDERS, provider_that_made
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +36,9 @@ def after_booking_dedupe_key(booking_id: int) -> str:
 def provider_after_booking_task(
     *, booking_id: int, provider: str = "", revision: str = ""
 ) -> OutboxTask:
-    """Once per booking; a `revision` (e.g. staff changed its time) queues it once more."""
+    """Once per booking; a `revision` (e.g. staff changed its time) queues it once more.
+    `provider`: the provider that made the booking, when known ("" looks it up); one whose
+    follow-ups do nothing is not asked."""
     key = after_booking_dedupe_key(booking_id)
     return outbox_task(
         PROVIDER_AFTER_BOOKING,
@@ -83,6 +85,9 @@ def enqueue_provider_after_cancel(*, booking_id: int, provider: str) -> OutboxTa
 @register_task(PROVIDER_AFTER_BOOKING)
 def run_provider_after_booking(payload: dict[str, Any]) -> None:
     booking_id = payload["booking_id"]
+    made_by = PROVIDERS.get(payload.get("provider", ""))
+    if made_by is not None and made_by.keeps_nothing_outside():
+        return  # e.g. the native provider's: nothing to write or undo, no booking to load
     booking = Booking.objects.select_related("business", "service").filter(pk=booking_id).first()
     if booking is None:
         raise PermanentTaskError(f"Booking {booking_id} no longer exists.")

@@ -74,9 +74,12 @@ def _text_task(*, booking_id: int, moved: bool) -> OutboxTask:
 def queue_follow_ups(*, booking_id: int, provider: str, moved: bool = False) -> None:
     """Enqueue (idempotently, in one statement) everything a new booking needs and nudge
     the runner."""
+    # The provider that made a new booking is the call's; a moved booking keeps the one
+    # that made it first, which the task looks up.
+    made_by = "" if moved else provider
     tasks = [
         _text_task(booking_id=booking_id, moved=moved),
-        provider_after_booking_task(booking_id=booking_id, provider=provider),
+        provider_after_booking_task(booking_id=booking_id, provider=made_by),
     ]
     enqueue_together(tasks)
     nudge(tasks)

@@ -25,6 +25,14 @@ from bookings.slots import Interval, Refusal
 logger = logging.getLogger(__name__)
 
 
+def does_nothing(follow_up):
+    """Marks a provider's after_booking / after_cancel that has nothing to do outside our
+    database, so its outbox task does not load the booking for it (bookings.tasks). A
+    subclass that overrides the method has its own, unmarked."""
+    follow_up.does_nothing = True
+    return follow_up
+
+
 class ProviderUnavailable(Exception):
     """The provider's source of truth can't answer right now (e.g. Calendly is down). Raised
     by `free_starts` of a provider that owns the bookings, where an empty list would wrongly
@@ -174,10 +182,19 @@ class BookingProvider:
         """The booking was cancelled (or moved away). Default: nothing to undo."""
         return False
 
+    @does_nothing
     async def after_cancel(self, context: BookingContext, booking_id: int) -> None:
         """A booking this provider made was cancelled (or moved away): undo what
         after_booking did outside our database. Runs from the durable outbox; raising means
         "retry later" (see bookings.outbox). Default: nothing to undo."""
+
+    @classmethod
+    def keeps_nothing_outside(cls) -> bool:
+        """Neither follow-up (after_booking, after_cancel) has anything to do."""
+        return all(
+            getattr(follow_up, "does_nothing", False)
+            for follow_up in (cls.after_booking, cls.after_cancel)
+        )
 
     async def free_starts(
         self,

@@ -15,6 +15,7 @@ from bookings.providers.base import (
     BookingContext,
     BookingIntent,
     BookingProvider,
+    does_nothing,
 )
 from bookings.services import book_slot, busy_intervals
 from bookings.services import move_booking as move_booked_slot
@@ -66,6 +67,7 @@ class NativeBookingProvider(BookingProvider):
             context, lambda extra: self._move(context, booking_id, extra)
         )
 
+    @does_nothing
     async def after_booking(self, context: BookingContext, booking_id: int) -> None:
         return None  # nothing outside our database to update
 

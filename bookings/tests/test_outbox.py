@@ -8,6 +8,8 @@ from datetime import datetime, timedelta
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from bookings import outbox
@@ -377,3 +379,71 @@ def test_after_booking_of_a_cancelled_booking_cleans_up_instead(booking, recordi
 
     assert refreshed(task).status == "done"
     assert recording_provider.seen == [("cancel", booking.pk)]
+
+
+def test_the_native_providers_follow_up_does_not_load_the_booking(booking):
+    task = enqueue_provider_after_booking(booking_id=booking.pk, provider="native")
+
+    with CaptureQueriesContext(connection) as queries:
+        run_due()
+
+    assert refreshed(task).status == "done"
+    assert not [q for q in queries if "bookings_booking" in q["sql"]]
+
+
+def test_a_follow_up_that_does_not_name_its_provider_runs_the_bookings_own(
+    booking, recording_provider
+):
+    # E.g. a move: the new booking keeps the provider that made the old one.
+    booking.provider = "recording"
+    booking.save(update_fields=["provider"])
+    enqueue_provider_after_booking(booking_id=booking.pk, provider="")
+
+    run_due()
+
+    assert [booking_id for _, booking_id in recording_provider.seen] == [booking.pk]
+
+
+def test_a_provider_that_overrides_a_follow_up_is_asked_even_when_named(
+    booking, recording_provider
+):
+    booking.provider = "recording"
+    booking.save(update_fields=["provider"])
+    enqueue_provider_after_booking(booking_id=booking.pk, provider="recording")
+
+    run_due()
+
+    assert NativeBookingProvider.keeps_nothing_outside()
+    assert not recording_provider.keeps_nothing_outside()
+    assert [booking_id for _, booking_id in recording_provider.seen] == [booking.pk]
+
+
+# -- Recording outcomes ----------------------------------------------------------------------
+
+
+def test_a_batchs_successes_are_recorded_in_one_statement(db, handlers):
+    handlers.add("test.echo")
+    handlers.add("test.flaky", fail_with=[ConnectionError("down")])
+    echoes = [enqueue("test.echo", {}, dedupe_key=f"echo:{n}") for n in range(3)]
+    flaky = enqueue("test.flaky", {}, dedupe_key="flaky:1")
+
+    with CaptureQueriesContext(connection) as queries:
+        assert run_due() == 4
+
+    assert [refreshed(task).status for task in echoes] == ["done"] * 3
+    assert (refreshed(flaky).status, refreshed(flaky).attempts) == ("pending", 1)
+    updates = [q["sql"] for q in queries if q["sql"].startswith("UPDATE")]
+    # The claim, the flaky one's retry, and the three successes together.
+    assert len(updates) == 3
+
+
+def test_a_success_after_the_lease_was_lost_is_not_recorded(db, handlers):
+    handlers.add("test.echo")
+    task = enqueue("test.echo", {}, dedupe_key="echo:1")
+    [stale] = claim_due(limit=1)
+    run_due(now=later(minutes=6))  # another worker reclaimed it and failed it for good
+    OutboxTask.objects.filter(pk=task.pk).update(status="failed", last_error="given up")
+
+    assert outbox.run_task(stale) == "running"  # the first runner's success comes too late
+
+    assert (refreshed(task).status, refreshed(task).last_error) == ("failed", "given up")
