@@ -22,7 +22,7 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from bookings.models import Business
-from bookings.orm import run_orm
+from bookings.orm import run_orm, unique_row
 from bookings.phones import to_e164
 from bookings.providers.base import BookingProvider
 from bookings.providers.registry import resolve_provider
@@ -520,10 +520,8 @@ def _load(
     """The call's context, once per call: the business (with its engine choice), its
     services and schedule (this process's copy while current: bookings.schedules), its
     provider, and the Call row."""
-    business = (
-        Business.objects.filter(slug=slug, is_active=True)
-        .select_related("receptionist_settings")
-        .first()
+    business = unique_row(
+        Business.objects.filter(slug=slug, is_active=True).select_related("receptionist_settings")
     )
     if business is None:
         return None
