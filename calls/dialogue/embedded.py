@@ -27,12 +27,14 @@ from calls.dialogue.desk import (
     NOT_FOUND,
     NOT_FOUND_HELP,
     Desk,
+    all_set,
     upper_first,
     with_article,
 )
 from calls.dialogue.offer_choice import answer_to_offers
 from calls.dialogue.speech import (
     UNAVAILABLE_WORDS,
+    on_day,
     say_date,
     say_day,
     say_list,
@@ -304,7 +306,8 @@ class EmbeddedEngine(DialogueEngine):
         heard = self._service_chosen(heard, text)
         if heard.service_options and self.moving is None:
             return self._ask_which_service(heard)
-        if heard.service is None and (thing := unknown_thing(text)):
+        bare = self.expecting != Expecting.NAME
+        if heard.service is None and (thing := unknown_thing(text, bare=bare)):
             # "A pedicure on Friday at 3": the day and time said are kept for another service.
             self._absorb(heard)
             then = self._prompt_again() if self.request.service else "Would you like one of those?"
@@ -455,10 +458,7 @@ class EmbeddedEngine(DialogueEngine):
         self.step = Step.GATHER
         self.expecting = Expecting.YES_NO
         self.offering_next = True
-        booked = (
-            f"You're all set, {change.name}: {with_article(change.service.name)} on "
-            f"{say_date(change.start.date())} at {say_time(change.start)}."
-        )
+        booked = all_set(change)
         return (
             f"{booked} Shall I book the {following.name.lower()} too, right after, at "
             f"{say_time(after)}?"
@@ -892,7 +892,9 @@ class EmbeddedEngine(DialogueEngine):
         if self.moving is not None:
             return self._read_back_change(self.desk.change_to_move(self.moving, r.start))
         return self._read_back_change(
-            self.desk.change_to_book(r.service, r.start, r.name, r.phone or "")
+            self.desk.change_to_book(
+                r.service, r.start, r.name, r.phone or "", for_someone_else=self.someone_else
+            )
         )
 
     async def _name_on_file(self) -> None:
@@ -949,7 +951,7 @@ class EmbeddedEngine(DialogueEngine):
                 return await self._check(self._resolve(r.day, time(12), True), closed_day_only=True)
             if vague:
                 self._ask(Expecting.TIME)
-                return f"What time on {self._say_day(r.day)} would suit you?"
+                return f"What time {on_day(self._say_day(r.day))} would suit you?"
             return await self._offer_in_days((r.day, r.day))
         return await self._check(self._resolve(r.day, r.time, r.ampm_explicit))
 
@@ -992,7 +994,7 @@ class EmbeddedEngine(DialogueEngine):
         except ProviderUnavailable:
             return self._offer_message_instead(UNAVAILABLE_WORDS)
         if not found:
-            where = self._say_day(first) if first == last else "then"
+            where = on_day(self._say_day(first)) if first == last else "then"
             self.request.window = None
             self.request.days = None
             self.request.soonest = False
@@ -1150,7 +1152,7 @@ class EmbeddedEngine(DialogueEngine):
         if r.start is None and r.day is None:
             return f"What day would you like to come in for your {r.service.name.lower()}?"
         if r.start is None:
-            return f"What time on {self._say_day(r.day)} would suit you?"
+            return f"What time {on_day(self._say_day(r.day))} would suit you?"
         if r.name is None:
             return "Can I take your name, please?"
         return "What's the best number to text your confirmation to? Please say the digits."

@@ -353,11 +353,7 @@ _TIME_CUE_BEFORE = re.compile(
 _CORRECTION_BEFORE = re.compile(
     r"\b"
     + corrections.any_of(
-        corrections.TAKE_BACK,
-        corrections.WAIT,
-        corrections.RATHER,
-        corrections.SLIPS,
-        ("nope", "or rather", "lets say", "better", "make it"),
+        corrections.REPLACING, ("nope", "or rather", "lets say", "better", "make it")
     )
     + r"\s+(?:"
     + corrections.any_of(
