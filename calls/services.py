@@ -34,6 +34,10 @@ TRANSFER_REASONS = frozenset({"transfer", "limit"})
 # records "abandoned" when no engine outcome was reached, possibly before Twilio's
 # session-ended request arrives with the real story.
 UNSETTLED = frozenset({Call.Outcome.IN_PROGRESS, Call.Outcome.ABANDONED})
+# What a conversation that changed nothing came to (questions answered, a read-back declined):
+# it settles a call that would otherwise be "abandoned", but a caller then put through, or a
+# session Twilio reports failed, is the call's story.
+SOFT = frozenset({Call.Outcome.ANSWERED, Call.Outcome.DECLINED})
 
 
 @dataclass(frozen=True)
@@ -322,21 +326,25 @@ def settled_outcome(
 
     What the conversation `achieved` (booked, moved, a message taken...) wins. Otherwise an
     unsettled call (in progress, or abandoned by a closing socket) becomes transferred when
-    the caller was put through, failed when Twilio reported a failed session, abandoned
-    otherwise; a settled one keeps its outcome. `current` is the row's outcome as read under
+    the caller was put through, failed when Twilio reported a failed session, and otherwise
+    what a conversation that changed nothing came to (answered, declined: SOFT) or abandoned;
+    a settled one keeps its outcome, except that a SOFT one gives way to transferred or
+    failed. `current` is the row's outcome as read under
     a lock, or F("outcome") for an UPDATE that decides on the row as it is (an expression).
     """
-    if achieved != Call.Outcome.IN_PROGRESS:
+    if achieved != Call.Outcome.IN_PROGRESS and achieved not in SOFT:
         return achieved
-    if transferred:
-        otherwise = Call.Outcome.TRANSFERRED
-    elif failed:
-        otherwise = Call.Outcome.FAILED
+    replaceable = UNSETTLED
+    if transferred or failed:
+        replaceable = UNSETTLED | SOFT
+        otherwise = Call.Outcome.TRANSFERRED if transferred else Call.Outcome.FAILED
+    elif achieved in SOFT:
+        otherwise = achieved
     else:
         otherwise = Call.Outcome.ABANDONED
     if isinstance(current, F):
-        return Case(When(outcome__in=UNSETTLED, then=Value(otherwise)), default=current)
-    return otherwise if current in UNSETTLED else current
+        return Case(When(outcome__in=replaceable, then=Value(otherwise)), default=current)
+    return otherwise if current in replaceable else current
 
 
 @transaction.atomic

@@ -27,12 +27,14 @@ from calls.dialogue.desk import (
     NOT_FOUND,
     NOT_FOUND_HELP,
     Desk,
+    all_set,
     upper_first,
     with_article,
 )
 from calls.dialogue.offer_choice import answer_to_offers
 from calls.dialogue.speech import (
     UNAVAILABLE_WORDS,
+    on_day,
     say_date,
     say_day,
     say_list,
@@ -48,6 +50,7 @@ from calls.understanding.requests import (
     keeps_booking,
     means_caller_id,
     move_parts,
+    moves_it,
     never_mind,
     questions_in,
     said_both,
@@ -117,6 +120,7 @@ class EmbeddedEngine(DialogueEngine):
         self.offers: list[datetime] = []
         self.moving: Booking | None = None  # the booking being moved, when moving
         self.candidates: list[Booking] = []  # listed for "which one?"
+        self._just_told: list[Booking] = []
         # "A trim": the services the word fits, asked about ("A haircut or a beard trim?").
         self.service_options: tuple[ServiceMatch, ...] = ()
         self.phone_start = ""  # "212 555": the first digits of a number said in pieces
@@ -224,6 +228,8 @@ class EmbeddedEngine(DialogueEngine):
         await self.desk.open()
         # Whatever the caller says now answers the read-back, or withdraws it.
         pending, self.pending = self.pending, None
+        # The bookings the last answer told the caller about ("cancel it" means that one).
+        self._just_told, self.desk.told = self.desk.told, []
         if self.step == Step.DONE:
             return "Thanks for calling. Goodbye!"
         if not re.search(r"[A-Za-z0-9]", text):
@@ -291,7 +297,7 @@ class EmbeddedEngine(DialogueEngine):
             return await self._start(heard, purpose="move", split=split)
         if move and self.moving is None:
             return await self._start(heard, purpose="move")
-        if self._moves_by_offset(heard):
+        if self._moves_by_offset(heard) or self._moves_the_one_told(text, heard):
             return await self._start(heard, purpose="move")
         if Intent.CANCEL in intents and not keeps_booking(text):
             return await self._start(
@@ -300,7 +306,8 @@ class EmbeddedEngine(DialogueEngine):
         heard = self._service_chosen(heard, text)
         if heard.service_options and self.moving is None:
             return self._ask_which_service(heard)
-        if heard.service is None and (thing := unknown_thing(text)):
+        bare = self.expecting != Expecting.NAME
+        if heard.service is None and (thing := unknown_thing(text, bare=bare)):
             # "A pedicure on Friday at 3": the day and time said are kept for another service.
             self._absorb(heard)
             then = self._prompt_again() if self.request.service else "Would you like one of those?"
@@ -451,10 +458,7 @@ class EmbeddedEngine(DialogueEngine):
         self.step = Step.GATHER
         self.expecting = Expecting.YES_NO
         self.offering_next = True
-        booked = (
-            f"You're all set, {change.name}: {with_article(change.service.name)} on "
-            f"{say_date(change.start.date())} at {say_time(change.start)}."
-        )
+        booked = all_set(change)
         return (
             f"{booked} Shall I book the {following.name.lower()} too, right after, at "
             f"{say_time(after)}?"
@@ -531,6 +535,9 @@ class EmbeddedEngine(DialogueEngine):
         if split is not None:
             when, heard = split[0], replace(heard, when=split[1])
         matches = self.desk.matching(bookings, service_id=service_id, when=when)
+        told = [b for b in matches if b.pk in {t.pk for t in self._just_told}]
+        if len(told) == 1 and service_id is None and (when is None or when.is_empty):
+            matches = told  # "cancel it", just after hearing about that one
         if split is not None and when.time is not None:
             hour = when.time.hour % 12
             matches = [b for b in matches if self.desk.local(b.start).hour % 12 == hour]
@@ -885,7 +892,9 @@ class EmbeddedEngine(DialogueEngine):
         if self.moving is not None:
             return self._read_back_change(self.desk.change_to_move(self.moving, r.start))
         return self._read_back_change(
-            self.desk.change_to_book(r.service, r.start, r.name, r.phone or "")
+            self.desk.change_to_book(
+                r.service, r.start, r.name, r.phone or "", for_someone_else=self.someone_else
+            )
         )
 
     async def _name_on_file(self) -> None:
@@ -942,7 +951,7 @@ class EmbeddedEngine(DialogueEngine):
                 return await self._check(self._resolve(r.day, time(12), True), closed_day_only=True)
             if vague:
                 self._ask(Expecting.TIME)
-                return f"What time on {self._say_day(r.day)} would suit you?"
+                return f"What time {on_day(self._say_day(r.day))} would suit you?"
             return await self._offer_in_days((r.day, r.day))
         return await self._check(self._resolve(r.day, r.time, r.ampm_explicit))
 
@@ -985,7 +994,7 @@ class EmbeddedEngine(DialogueEngine):
         except ProviderUnavailable:
             return self._offer_message_instead(UNAVAILABLE_WORDS)
         if not found:
-            where = self._say_day(first) if first == last else "then"
+            where = on_day(self._say_day(first)) if first == last else "then"
             self.request.window = None
             self.request.days = None
             self.request.soonest = False
@@ -1106,6 +1115,11 @@ class EmbeddedEngine(DialogueEngine):
             return f"{lead} Would you like me to put you through to someone?"
         return f"{lead} Would you like to leave a message instead?"
 
+    def _moves_the_one_told(self, text: str, heard: Heard) -> bool:
+        """ "Can you move it to 4?" right after "your manicure is on Monday at 3 PM"."""
+        told = len(self._just_told) == 1 and self.step == Step.GATHER
+        return told and self._nothing_started() and not heard.when.is_empty and moves_it(text)
+
     def _moves_by_offset(self, heard: Heard) -> bool:
         """ "Can we make it half an hour later?" with nothing being booked or offered: later
         than the caller's booking, so a move of it by that much."""
@@ -1138,7 +1152,7 @@ class EmbeddedEngine(DialogueEngine):
         if r.start is None and r.day is None:
             return f"What day would you like to come in for your {r.service.name.lower()}?"
         if r.start is None:
-            return f"What time on {self._say_day(r.day)} would suit you?"
+            return f"What time {on_day(self._say_day(r.day))} would suit you?"
         if r.name is None:
             return "Can I take your name, please?"
         return "What's the best number to text your confirmation to? Please say the digits."

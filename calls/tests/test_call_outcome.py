@@ -23,6 +23,17 @@ CASES = [
     (Out.IN_PROGRESS, Out.IN_PROGRESS, True, True, Out.TRANSFERRED),
     (Out.BOOKED, Out.IN_PROGRESS, False, True, Out.BOOKED),  # settled before: kept
     (Out.TRANSFERRED, Out.IN_PROGRESS, False, False, Out.TRANSFERRED),
+    # Questions answered, a read-back declined: honest endings, not "abandoned"...
+    (Out.IN_PROGRESS, Out.ANSWERED, False, False, Out.ANSWERED),
+    (Out.ABANDONED, Out.DECLINED, False, False, Out.DECLINED),
+    (Out.ANSWERED, Out.IN_PROGRESS, False, False, Out.ANSWERED),
+    (Out.DECLINED, Out.IN_PROGRESS, False, False, Out.DECLINED),
+    (Out.ANSWERED, Out.BOOKED, False, False, Out.BOOKED),
+    # ...that give way to a caller put through or a failed session, whichever report is first.
+    (Out.ANSWERED, Out.IN_PROGRESS, True, False, Out.TRANSFERRED),
+    (Out.DECLINED, Out.IN_PROGRESS, False, True, Out.FAILED),
+    (Out.TRANSFERRED, Out.ANSWERED, False, False, Out.TRANSFERRED),
+    (Out.FAILED, Out.DECLINED, False, False, Out.FAILED),
 ]
 
 

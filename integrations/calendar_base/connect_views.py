@@ -55,6 +55,9 @@ class ConnectFlow:
     connect_failed: type[Exception]
     # Callback errors that mean "the owner said no".
     declined: frozenset[str] = frozenset({"access_denied"})
+    # Where a new connection goes next, and whom it is connected as.
+    choose_view: str = "calendars"
+    connected_as: Callable[[Any], str] = lambda connection: connection.account_email
 
 
 def connect_views(flow: ConnectFlow) -> tuple[Callable, Callable, Callable]:
@@ -135,8 +138,8 @@ def connect_views(flow: ConnectFlow) -> tuple[Callable, Callable, Callable]:
         if warning:
             messages.warning(request, warning)
         else:
-            messages.success(request, f"Connected as {connection.account_email}.")
-        return redirect(f"{flow.namespace}:calendars", business_id=business.pk)
+            messages.success(request, f"Connected as {flow.connected_as(connection)}.")
+        return redirect(f"{flow.namespace}:{flow.choose_view}", business_id=business.pk)
 
     @require_http_methods(["GET", "POST"])
     @staff_who_may_change_businesses

@@ -20,6 +20,7 @@ import asyncio
 import atexit
 import json
 import logging
+import urllib.request
 import weakref
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -150,7 +151,6 @@ def _session_for(config: LLMConfig) -> aiohttp.ClientSession:
                 "Content-Type": "application/json",
                 "Accept": "text/event-stream",
             },
-            trust_env=True,  # HTTPS_PROXY and friends, as the SDK honoured them
         )
     return session
 
@@ -182,6 +182,7 @@ class ModelClient:
     def __init__(self, config: LLMConfig) -> None:
         self.config = config
         self._url = config.base_url.rstrip("/") + "/chat/completions"
+        self._proxy = _env_proxy(self._url)
         # The parts of the request that stay the same for the whole call, encoded once.
         self._head = '{"model":' + json.dumps(config.model) + ',"stream":true'
         self._tools: tuple[Sequence[dict[str, Any]], str] | None = None
@@ -232,7 +233,9 @@ class ModelClient:
         attempt = 0
         while True:
             try:
-                response = await session.post(self._url, data=body, allow_redirects=False)
+                response = await session.post(
+                    self._url, data=body, allow_redirects=False, proxy=self._proxy
+                )
             except TimeoutError as exc:
                 # The caller has already waited a whole timeout: don't make it two.
                 raise ModelUnavailable(TIMED_OUT) from exc
@@ -325,6 +328,17 @@ async def _release(response: aiohttp.ClientResponse) -> None:
         response.close()
     else:
         response.release()
+
+
+def _env_proxy(url: str) -> str | None:
+    """The proxy the environment names for `url` (HTTPS_PROXY, HTTP_PROXY, NO_PROXY), as the
+    SDK honoured them. Read once per call: aiohttp's own `trust_env` reads the environment
+    and ~/.netrc again on a worker thread for every request."""
+    parts = urlsplit(url)
+    proxies = urllib.request.getproxies_environment()
+    if not parts.hostname or urllib.request.proxy_bypass_environment(parts.hostname, proxies):
+        return None
+    return proxies.get(parts.scheme)
 
 
 def _retry_wait(headers: Mapping[str, str]) -> float | None:

@@ -88,6 +88,7 @@ class LLMEngine(DialogueEngine):
         try:
             await self._prepare()
             self.history.caller_said(utterance)
+            self.tools.caller_answered(turn=self.history.turn, utterance=utterance)
             # aclosing: an interrupt closes this answer, and with it the model's stream, now.
             async with aclosing(self._converse(utterance)) as pieces:
                 async for piece in pieces:

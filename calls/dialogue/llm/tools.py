@@ -30,10 +30,12 @@ from calls.dialogue.llm.history import History
 from calls.dialogue.speech import (
     UNAVAILABLE_WORDS,
     explain_refusal,
+    on_day,
     say_day,
     say_offers,
     say_slot,
 )
+from calls.understanding.intents import yes_or_no
 from calls.understanding.requests import Question
 from calls.understanding.when import WhenParse
 
@@ -319,7 +321,7 @@ class ToolBox:
                 "available": False,
                 "reason": "nothing_free",
                 "explanation": f"I'm sorry, I don't have anything free "
-                f"{say_day(day, self._today())}.",
+                f"{on_day(say_day(day, self._today()))}.",
                 "next": "Tell the caller and ask whether another day would work.",
             }
         return {
@@ -488,6 +490,13 @@ class ToolBox:
             next_step="Tell the caller it's moved and a text with the new time is on its way, "
             "then say goodbye. The call ends after your answer.",
         )
+
+    def caller_answered(self, *, turn: int, utterance: str) -> None:
+        """A no right after a booking or a move was read back: the call is recorded as
+        declined unless something else comes of it (a list of bookings is no read-back)."""
+        slot = self.consent.slot
+        if slot is not None and turn - 1 in slot.read_back_in and yes_or_no(utterance) is False:
+            self.desk.declined()
 
     def _agreed(self, change: Change, *, turn: int, utterance: str) -> str | None:
         """The desk's rule on every field: what the caller heard in the answer before their

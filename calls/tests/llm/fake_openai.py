@@ -150,9 +150,17 @@ class ClientGone(Exception):
 
 
 class FakeOpenAI:
-    def __init__(self, *, default: Script | None = None, api_key: str = "test-llm-key") -> None:
+    def __init__(
+        self,
+        *,
+        default: Script | None = None,
+        api_key: str = "test-llm-key",
+        on_first_chunk: Callable[[Request], None] | None = None,
+    ) -> None:
         self.api_key = api_key
         self.default = default  # answers requests once the script is used up (a model)
+        # Told of each request once its first chunk after the role chunk has been sent.
+        self.on_first_chunk = on_first_chunk
         self.requests: list[Request] = []
         self.unexpected: list[Request] = []
         self._script: deque[Script] = deque()
@@ -260,9 +268,12 @@ class FakeOpenAI:
                         return
                     if sent:
                         self._wait(reply.delay)
-                    if request.first_chunk_at is None:
+                    first = request.first_chunk_at is None
+                    if first:
                         request.first_chunk_at = time.perf_counter()
                     self._event(chunk)
+                    if first and fake.on_first_chunk is not None:
+                        fake.on_first_chunk(request)
                     if chunk["choices"][0]["delta"].get("tool_calls"):
                         finish = "tool_calls"
                 end = _chunk(CHUNK_FINISH, model)
@@ -421,13 +432,38 @@ class BookingModel:
         return None
 
 
+def first_token_log(path: str) -> Callable[[Request], None]:
+    """For the benchmark: each turn's first request (the one answering the caller's words)
+    appends a JSON line to `path`: the caller's first words, which turn, and this fake's own
+    time to first token (the request read -> its first chunk after the role chunk sent),
+    so the benchmark subtracts what the stand-in model really took, and nothing else."""
+    lock = threading.Lock()
+
+    def record(request: Request) -> None:
+        messages = request.messages
+        if not messages or messages[-1].get("role") != "user":
+            return  # a tool round, not the turn's first request
+        said = [m.get("content") or "" for m in messages if m.get("role") == "user"]
+        seconds = request.first_chunk_at - request.received_at
+        line = json.dumps({"first_words": said[0], "turn": len(said), "seconds": seconds})
+        with lock, open(path, "a") as log:
+            log.write(line + "\n")
+
+    return record
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="Serve the fake with BookingModel.")
     parser.add_argument("--ttft", type=float, default=0.2, help="seconds to the first token")
     parser.add_argument("--delay", type=float, default=0.0, help="seconds between chunks")
     parser.add_argument("--api-key", default="bench-llm-key")
+    parser.add_argument("--first-tokens", help="log each turn's time to first token here")
     args = parser.parse_args()
-    fake = FakeOpenAI(default=BookingModel(ttft=args.ttft, delay=args.delay), api_key=args.api_key)
+    fake = FakeOpenAI(
+        default=BookingModel(ttft=args.ttft, delay=args.delay),
+        api_key=args.api_key,
+        on_first_chunk=first_token_log(args.first_tokens) if args.first_tokens else None,
+    )
     with fake:
         print(fake.base_url, flush=True)
         try:

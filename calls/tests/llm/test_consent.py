@@ -208,7 +208,8 @@ async def test_a_yes_after_a_no_and_another_question_does_not_book(demo, fake):
     assert "Read it back again" in refused
     assert "Thursday, November 26th at 3 PM" in refused
     assert await booked_count(demo) == 0
-    assert call.engine.ending is None and call.engine.state.outcome == "in_progress"
+    # Nothing written: the call stands as the caller's no to the read-back.
+    assert call.engine.ending is None and call.engine.state.outcome == "declined"
 
 
 async def test_a_yes_to_a_question_asked_after_the_read_back_does_not_book(demo, fake):
