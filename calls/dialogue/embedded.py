@@ -292,7 +292,9 @@ class EmbeddedEngine(DialogueEngine):
                 changed, ack = self._absorb(heard)
                 return f"{answer} {await self._next_step()}"
             return f"{answer} {self._back_to_it()}"
-        move = Intent.MOVE in intents or wants_move(text, names_a_service=heard.service is not None)
+        move = Intent.MOVE in intents or wants_move(
+            text, names_a_service=heard.service is not None or bool(heard.service_options)
+        )
         if split is not None:
             return await self._start(heard, purpose="move", split=split)
         if move and self.moving is None:
@@ -535,6 +537,11 @@ class EmbeddedEngine(DialogueEngine):
         if split is not None:
             when, heard = split[0], replace(heard, when=split[1])
         matches = self.desk.matching(bookings, service_id=service_id, when=when)
+        # "Cancel my trim": a word that fits a haircut and a beard trim means whichever of
+        # them is booked (both listed when both are), never another service.
+        options = {o.id for o in heard.service_options} if service_id is None else set()
+        if options:
+            matches = [b for b in matches if b.service_id in options]
         told = [b for b in matches if b.pk in {t.pk for t in self._just_told}]
         if len(told) == 1 and service_id is None and (when is None or when.is_empty):
             matches = told  # "cancel it", just after hearing about that one
@@ -554,7 +561,11 @@ class EmbeddedEngine(DialogueEngine):
         lead = ""
         if not matches:
             named = with_article(heard.service.name.lower() if heard.service else "booking")
+            if options:
+                named = say_list([with_article(o.name) for o in heard.service_options])
             booked = service_id is None or any(b.service_id == service_id for b in bookings)
+            if options:
+                booked = any(b.service_id in options for b in bookings)
             if booked and (split is not None or when is not None):
                 lead = f"I don't have {named} for you then."  # booked, but not on the day said
             else:
