@@ -121,6 +121,9 @@ class Desk:
         self.schedule: Schedule | None = None
         self.ending: Ending | None = None
         self._agreed: Change | None = None
+        # The caller's bookings the last answer about them named: "cancel it" after "your
+        # manicure is on Monday at 3 PM" means that one.
+        self.told: list[Booking] = []
 
     async def open(self) -> None:
         """Once per call: opening hours don't change mid-call."""
@@ -566,6 +569,7 @@ class Desk:
         named = when is not None and (when.day is not None or when.days is not None)
         if named:
             then = self.matching(bookings, service_id=None, when=replace(when, time=None))
+            self.told = then
             if then:
                 return upper_first(say_list([self._booking_is(b) for b in then], "and")) + "."
             if when.day is not None:
@@ -576,6 +580,7 @@ class Desk:
             others = say_list([self._booking_is(b) for b in bookings[:BOOKINGS_LISTED]], "and")
             return f"I don't see a booking for you {day}. {upper_first(others)}."
         listed = []
+        self.told = bookings[:BOOKINGS_LISTED]
         for booking in bookings[:BOOKINGS_LISTED]:
             local = self.local(booking.start)
             listed.append(

@@ -50,6 +50,7 @@ from calls.understanding.requests import (
     keeps_booking,
     means_caller_id,
     move_parts,
+    moves_it,
     never_mind,
     questions_in,
     said_both,
@@ -119,6 +120,7 @@ class EmbeddedEngine(DialogueEngine):
         self.offers: list[datetime] = []
         self.moving: Booking | None = None  # the booking being moved, when moving
         self.candidates: list[Booking] = []  # listed for "which one?"
+        self._just_told: list[Booking] = []
         # "A trim": the services the word fits, asked about ("A haircut or a beard trim?").
         self.service_options: tuple[ServiceMatch, ...] = ()
         self.phone_start = ""  # "212 555": the first digits of a number said in pieces
@@ -226,6 +228,8 @@ class EmbeddedEngine(DialogueEngine):
         await self.desk.open()
         # Whatever the caller says now answers the read-back, or withdraws it.
         pending, self.pending = self.pending, None
+        # The bookings the last answer told the caller about ("cancel it" means that one).
+        self._just_told, self.desk.told = self.desk.told, []
         if self.step == Step.DONE:
             return "Thanks for calling. Goodbye!"
         if not re.search(r"[A-Za-z0-9]", text):
@@ -288,12 +292,14 @@ class EmbeddedEngine(DialogueEngine):
                 changed, ack = self._absorb(heard)
                 return f"{answer} {await self._next_step()}"
             return f"{answer} {self._back_to_it()}"
-        move = Intent.MOVE in intents or wants_move(text, names_a_service=heard.service is not None)
+        move = Intent.MOVE in intents or wants_move(
+            text, names_a_service=heard.service is not None or bool(heard.service_options)
+        )
         if split is not None:
             return await self._start(heard, purpose="move", split=split)
         if move and self.moving is None:
             return await self._start(heard, purpose="move")
-        if self._moves_by_offset(heard):
+        if self._moves_by_offset(heard) or self._moves_the_one_told(text, heard):
             return await self._start(heard, purpose="move")
         if Intent.CANCEL in intents and not keeps_booking(text):
             return await self._start(
@@ -531,6 +537,14 @@ class EmbeddedEngine(DialogueEngine):
         if split is not None:
             when, heard = split[0], replace(heard, when=split[1])
         matches = self.desk.matching(bookings, service_id=service_id, when=when)
+        # "Cancel my trim": a word that fits a haircut and a beard trim means whichever of
+        # them is booked (both listed when both are), never another service.
+        options = {o.id for o in heard.service_options} if service_id is None else set()
+        if options:
+            matches = [b for b in matches if b.service_id in options]
+        told = [b for b in matches if b.pk in {t.pk for t in self._just_told}]
+        if len(told) == 1 and service_id is None and (when is None or when.is_empty):
+            matches = told  # "cancel it", just after hearing about that one
         if split is not None and when.time is not None:
             hour = when.time.hour % 12
             matches = [b for b in matches if self.desk.local(b.start).hour % 12 == hour]
@@ -547,7 +561,11 @@ class EmbeddedEngine(DialogueEngine):
         lead = ""
         if not matches:
             named = with_article(heard.service.name.lower() if heard.service else "booking")
+            if options:
+                named = say_list([with_article(o.name) for o in heard.service_options])
             booked = service_id is None or any(b.service_id == service_id for b in bookings)
+            if options:
+                booked = any(b.service_id in options for b in bookings)
             if booked and (split is not None or when is not None):
                 lead = f"I don't have {named} for you then."  # booked, but not on the day said
             else:
@@ -1107,6 +1125,11 @@ class EmbeddedEngine(DialogueEngine):
         if self.context.business.transfer_number:
             return f"{lead} Would you like me to put you through to someone?"
         return f"{lead} Would you like to leave a message instead?"
+
+    def _moves_the_one_told(self, text: str, heard: Heard) -> bool:
+        """ "Can you move it to 4?" right after "your manicure is on Monday at 3 PM"."""
+        told = len(self._just_told) == 1 and self.step == Step.GATHER
+        return told and self._nothing_started() and not heard.when.is_empty and moves_it(text)
 
     def _moves_by_offset(self, heard: Heard) -> bool:
         """ "Can we make it half an hour later?" with nothing being booked or offered: later

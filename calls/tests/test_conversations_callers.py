@@ -10,8 +10,9 @@ haircut's other names include "trim up"; the beard trim's include "trim".
 import pytest
 import time_machine
 
-from calls.tests.conversation import Conversation, demo_business
-from calls.tests.test_desk_conversations import NOW, booked
+from bookings.models import Booking
+from calls.tests.conversation import Conversation, demo_business, local
+from calls.tests.test_desk_conversations import NOW, booked, confirmed, rows
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -40,6 +41,7 @@ class TestBookedForSomeoneElse:
             "You're all set. Mia's manicure is on Friday, November 27th at 3 PM."
         )
         assert "all set, Mia" not in answer
+        assert {b.customer_name async for b in Booking.objects.all()} == {"Ana Ruiz", "Mia"}
 
     async def test_for_my_son_said_up_front(self, demo):
         call = await Conversation.start(demo)
@@ -73,6 +75,62 @@ class TestNoOnBeforeToday:
     async def test_a_weekday_keeps_its_on(self, demo):
         call = await Conversation.start(demo)
         assert await call.say("a haircut on Friday please") == "What time on Friday would suit you?"
+
+
+class TestCancelMyTrim:
+    async def test_a_haircut_and_a_beard_trim_booked_lists_both(self, demo):
+        await booked(demo, "Haircut", 2026, 11, 30, 15)
+        await booked(demo, "Beard trim", 2026, 11, 28, 14)
+        await booked(demo, "Manicure", 2026, 11, 27, 11)
+        call = await Conversation.start(demo)
+        answer = await call.say("Cancel my trim")
+        assert answer == (
+            "Which one: your beard trim on Saturday at 2 PM or your haircut on Monday at 3 PM?"
+        )
+        answer = await call.say("the haircut")
+        assert answer.endswith("Shall I cancel it?") and "haircut" in answer
+        await call.say("yes")
+        assert await rows(demo) == {
+            ("Haircut", "cancelled", local(demo, 2026, 11, 30, 15)),
+            ("Beard trim", "confirmed", local(demo, 2026, 11, 28, 14)),
+            ("Manicure", "confirmed", local(demo, 2026, 11, 27, 11)),
+        }
+
+    async def test_only_a_beard_trim_booked_is_the_one_meant(self, demo):
+        await booked(demo, "Beard trim", 2026, 11, 28, 14)
+        await booked(demo, "Manicure", 2026, 11, 27, 11)
+        call = await Conversation.start(demo)
+        answer = await call.say("hi yeah I need to cancel my trim")
+        assert (
+            answer
+            == "A beard trim for Maria on Saturday, November 28th at 2 PM. Shall I cancel it?"
+        )
+        await call.say("yes")
+        assert await confirmed(demo) == {("Manicure", local(demo, 2026, 11, 27, 11))}
+
+    async def test_only_a_haircut_booked_is_the_one_meant(self, demo):
+        await booked(demo, "Haircut", 2026, 11, 30, 15)
+        await booked(demo, "Manicure", 2026, 11, 27, 11)
+        call = await Conversation.start(demo)
+        answer = await call.say("can you cancel my trim please")
+        assert answer == "A haircut for Maria on Monday, November 30th at 3 PM. Shall I cancel it?"
+
+    async def test_move_my_trim_with_only_a_haircut_booked(self, demo):
+        await booked(demo, "Haircut", 2026, 11, 30, 15)
+        await booked(demo, "Manicure", 2026, 11, 27, 11)
+        call = await Conversation.start(demo)
+        answer = await call.say("can I move my trim to Tuesday?")
+        assert answer == (
+            "Your haircut on Monday, November 30th at 3 PM moves to Tuesday, December 1st at "
+            "3 PM. Shall I move it?"
+        )
+
+    async def test_no_trim_booked_says_so_and_lists_what_is(self, demo):
+        await booked(demo, "Manicure", 2026, 11, 27, 11)
+        call = await Conversation.start(demo)
+        answer = await call.say("I need to cancel my trim")
+        assert answer.startswith("I don't see a beard trim or a haircut booked under this number.")
+        assert answer.endswith("Shall I cancel it?") and "manicure" in answer
 
 
 class TestServiceWeDontOffer:

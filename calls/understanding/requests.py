@@ -35,8 +35,8 @@ _QUESTIONS: list[tuple[Question, re.Pattern[str]]] = [
             # "I booked something for Monday, what time was it again?"
             r"(?:i|we) (?:booked|have booked|had booked|made (?:a|an) (?:booking|appointment))"
             r"(?: \w+){0,6} (?:what time|when)",
-            r"(?:do|did|have) (?:i|we) (?:have|got) (?:anything|something|any ?thing|an? \w+) "
-            r"(?:\w+ )?(?:booked|on|in)\b",
+            r"(?:do|did|have) (?:i|we) (?:have|got) (?:anything|something|any ?thing)\b",
+            r"(?:do|did|have) (?:i|we) (?:have|got) an? \w+ (?:\w+ )?(?:booked|on|in)\b",
             r"(?:am i|are we) (?:booked|down|pencilled|penciled)\b|(?:am i|are we) in (?:for|on)",
             r"what (?:have|do) (?:i|we) (?:got |have )?booked",
             r"when am i (?:in|booked|coming in|due|down)",
@@ -293,6 +293,14 @@ _ALL_OF_THEM = _rx(
 def cancels_all(text: str) -> bool:
     """Every booking the caller has (or every one named), not one of them."""
     return bool(_ALL_OF_THEM.search(_normalise(text)))
+
+
+# "Can you move it to 4?", "push that back": a move of "it", the booking just talked about.
+_MOVE_IT = _rx(r"(?:move|change|switch|shift|push|bring|make|put) (?:it|that)")
+
+
+def moves_it(text: str) -> bool:
+    return bool(_MOVE_IT.search(_normalise(text)))
 
 
 def said_both(text: str) -> bool:
