@@ -60,7 +60,13 @@ from calls.understanding.requests import (
     wrong_number,
     yeah_no_fine,
 )
-from calls.understanding.services import ServiceMatch, ServiceName, match_service, services_together
+from calls.understanding.services import (
+    ServiceMatch,
+    ServiceName,
+    match_service,
+    services_asked_together,
+    services_together,
+)
 from calls.understanding.utterance import Expecting, Heard, hear
 from calls.understanding.when import WhenParse, parse_when, plausible_times
 
@@ -123,6 +129,10 @@ class EmbeddedEngine(DialogueEngine):
         self._just_told: list[Booking] = []
         # "A trim": the services the word fits, asked about ("A haircut or a beard trim?").
         self.service_options: tuple[ServiceMatch, ...] = ()
+        # "A trim and a colour": every service asked for, the trim as its options, kept while
+        # "which trim?" is asked; and once it is answered, the services to book one by one.
+        self.asked_together: list[tuple[ServiceMatch, ...]] = []
+        self.chosen_together: list[ServiceMatch] = []
         self.phone_start = ""  # "212 555": the first digits of a number said in pieces
         # A returning caller: the name their earlier bookings were under, used in the read-back
         # (where they agree to it or say who it's for), looked up once.
@@ -164,6 +174,7 @@ class EmbeddedEngine(DialogueEngine):
     async def respond(self, utterance: str) -> AsyncIterator[str]:
         self.history.append(("caller", utterance))
         self._missed_now = False
+        self.chosen_together = []  # only for the turn that answers "which trim?"
         try:
             answer = await self._answer(utterance)
             answer = self._not_again(answer)
@@ -307,7 +318,7 @@ class EmbeddedEngine(DialogueEngine):
             )
         heard = self._service_chosen(heard, text)
         if heard.service_options and self.moving is None:
-            return self._ask_which_service(heard)
+            return self._ask_which_service(heard, text)
         bare = self.expecting != Expecting.NAME
         if heard.service is None and (thing := unknown_thing(text, bare=bare)):
             # "A pedicure on Friday at 3": the day and time said are kept for another service.
@@ -331,6 +342,7 @@ class EmbeddedEngine(DialogueEngine):
             heard = replace(heard, when=WhenParse())
         one_at_a_time = ""
         together = services_together(text, self._service_names) if self.moving is None else []
+        together, self.chosen_together = together or self.chosen_together, []
         if together:
             heard = replace(heard, service=together[0])
             self.also_book = together[1:]
@@ -683,17 +695,45 @@ class EmbeddedEngine(DialogueEngine):
     def _service_chosen(self, heard: Heard, text: str) -> Heard:
         """The answer to "A haircut or a beard trim?": a service named, or "the first one"."""
         options, self.service_options = self.service_options, ()
-        if not options or heard.service is not None or heard.service_options:
+        asked, self.asked_together = self.asked_together, []
+        if not options or heard.service_options:
             return heard
-        index = pick_ordinal(text, len(options))
-        if index is None:
-            return heard
-        return replace(heard, service=options[index], when=WhenParse())
+        if heard.service is None:
+            index = pick_ordinal(text, len(options))
+            if index is None:
+                return heard
+            heard = replace(heard, service=options[index], when=WhenParse())
+        self.chosen_together = self._together_with(heard.service, options, asked)
+        return heard
 
-    def _ask_which_service(self, heard: Heard) -> str:
+    @staticmethod
+    def _together_with(
+        chosen: ServiceMatch, options: tuple[ServiceMatch, ...], asked: list
+    ) -> list[ServiceMatch]:
+        """The services asked for together, with the one asked about now known: "a trim and a
+        colour", "the haircut" -> [haircut, hair colouring]. Empty when the choice was not
+        one of the options, or another service still needs asking about."""
+        ids = {o.id for o in options}
+        if chosen.id not in ids:
+            return []
+        together: list[ServiceMatch] = []
+        for group in asked:
+            if {g.id for g in group} == ids:
+                service = chosen
+            elif len(group) == 1:
+                service = group[0]
+            else:
+                return []
+            if all(t.id != service.id for t in together):
+                together.append(service)
+        return together if len(together) >= 2 else []
+
+    def _ask_which_service(self, heard: Heard, text: str) -> str:
         """A word that fits several services is asked about, never picked; whatever else was
-        said (the day, the time, the name) is kept."""
+        said (the day, the time, the name, another service asked for with it) is kept."""
         self.service_options = heard.service_options
+        if self.moving is None:
+            self.asked_together = services_asked_together(text, self._service_names)
         self._absorb(replace(heard, service_options=()))
         self._ask(Expecting.SERVICE)
         names = [with_article(option.name) for option in heard.service_options]

@@ -30,6 +30,40 @@ async def demo():
     return await demo_business()
 
 
+class TestATrimAndAColour:
+    async def test_after_picking_the_trim_the_colour_is_booked_next(self, demo):
+        call = await Conversation.start(demo)
+        answer = await call.say("Can I get a trim and a colour tomorrow at 2? I'm Dana")
+        assert answer == "A beard trim or a haircut?"
+        answer = await call.say("the haircut")
+        assert answer.startswith("I can book those one at a time. Let's start with the haircut.")
+        answer = await call.say("yes")  # the number they're calling from
+        assert answer == "A haircut for Dana on Thursday, November 26th at 2 PM. Shall I book it?"
+        answer = await call.say("yes")
+        assert "Shall I book the hair colouring too, right after, at 2:30 PM?" in answer
+        assert not call.ended
+        answer = await call.say("yes please")
+        assert answer.startswith("A hair colouring for Dana on Thursday, November 26th at 2:30")
+        await call.say("yes")
+        assert call.ended
+        assert await confirmed(demo) == {
+            ("Haircut", local(demo, 2026, 11, 26, 14)),
+            ("Hair colouring", local(demo, 2026, 11, 26, 14, 30)),
+        }
+
+    async def test_the_beard_one_keeps_the_colour_too(self, demo):
+        call = await Conversation.start(demo)
+        await call.say("hi, um, a trim plus some highlights on Friday at 10, this is Joe")
+        answer = await call.say("the beard one")
+        assert answer.startswith("I can book those one at a time. Let's start with the beard trim.")
+
+    async def test_a_trim_alone_is_still_one_service(self, demo):
+        call = await Conversation.start(demo)
+        await call.say("Hi, I need a trim tomorrow at 2")
+        answer = await call.say("a haircut")
+        assert "one at a time" not in answer and "Can I take your name" in answer
+
+
 class TestBookedForSomeoneElse:
     async def test_the_confirmation_speaks_to_the_caller_not_the_daughter(self, demo):
         await booked(demo, "Haircut", 2026, 12, 5, 11, name="Ana Ruiz")

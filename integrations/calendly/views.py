@@ -44,6 +44,7 @@ connect, callback, disconnect = connect_views(
         name="Calendly",
         service="Calendly",
         namespace="calendly",
+        anchor="calendly",
         store=connections.store,
         is_configured=oauth.is_configured,
         missing_settings=oauth.missing_settings,
