@@ -15,7 +15,8 @@ connection goes back to the pool the moment the work ends, whoever awaits it. (C
 test communicators switch `channels.db`'s closing off while they wait, which left a pooled
 connection checked out per test and ran the suite's pool dry.)
 
-`insert_or_get` is the one way rows that are nearly always new are written (see there).
+`insert_or_get` is the one way rows that are nearly always new are written (see there);
+`unique_row` the way a row is read by a unique key.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from typing import Any, TypeVar
 
 from asgiref.sync import sync_to_async
 from django.db import IntegrityError, close_old_connections, connection, connections, transaction
-from django.db.models import Model
+from django.db.models import Model, QuerySet
 
 
 def _returning_connections(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -53,6 +54,14 @@ def run_blocking(func: Callable[..., Any]) -> Callable[..., Any]:
 
 
 M = TypeVar("M", bound=Model)
+
+
+def unique_row(queryset: QuerySet[M]) -> M | None:
+    """The one row a filter on a unique key matches, or None: `.first()` without the
+    ORDER BY it adds (the model's ordering, or the primary key), which costs more to
+    compile than the rest of such a query and orders at most one row."""
+    rows = list(queryset.order_by()[:1])
+    return rows[0] if rows else None
 
 
 def insert_or_get(new: M, **unique: Any) -> tuple[M, bool]:

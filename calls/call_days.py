@@ -104,18 +104,28 @@ def refresh_day(business: Business, day: date) -> CallDay:
     return row
 
 
-def refresh_for_call(call_id: int) -> None:
-    """Recount the call's day if that day is already over (today is counted live)."""
-    call = Call.objects.select_related("business").only("started_at", "business").get(pk=call_id)
-    day = call.started_at.astimezone(call.business.tz).date()
-    if day < call.business.local_today():
-        refresh_day(call.business, day)
+def refresh_for_call(
+    call_id: int, *, business: Business | None = None, started_at: datetime | None = None
+) -> None:
+    """Recount the call's day if that day is already over (today is counted live). The
+    call's `business` and `started_at`, when given, spare reading its row."""
+    if business is None or started_at is None:
+        call = (
+            Call.objects.select_related("business").only("started_at", "business").get(pk=call_id)
+        )
+        business, started_at = call.business, call.started_at
+    day = started_at.astimezone(business.tz).date()
+    if day < business.local_today():
+        refresh_day(business, day)
 
 
-def recount_after_commit(call_id: int) -> None:
+def recount_after_commit(
+    call_id: int, *, business: Business | None = None, started_at: datetime | None = None
+) -> None:
     """The call's day is recounted, if it is over, once its ending commits; a failure there
     is logged (the call's own record is safe, and the next recount or a rebuild catches up)."""
-    transaction.on_commit(partial(refresh_for_call, call_id), robust=True)
+    refresh = partial(refresh_for_call, call_id, business=business, started_at=started_at)
+    transaction.on_commit(refresh, robust=True)
 
 
 def fill_missing(business: Business, first: date, last: date) -> int:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -107,6 +107,7 @@ class RelayClaim:
     from_number: str
     to_number: str
     engine: str = ""  # the dialogue engine the webhook chose for the call
+    started_at: datetime | None = None  # when the webhook recorded the call
 
 
 def claim_relay_socket(
@@ -132,21 +133,29 @@ def claim_relay_socket(
             "(SELECT id FROM bookings_business WHERE slug = %s) "
             "AND channel = %s AND started_at >= %s "
             "AND ended_at IS NULL AND relay_connected_at IS NULL "
-            "RETURNING id, from_number, to_number, engine",
+            "RETURNING id, from_number, to_number, engine, started_at",
             [adapt(now), call_sid, business_slug, Call.Channel.PHONE, adapt(recorded_since)],
         )
         row = cursor.fetchone()
     if row is None:
         _log_refused_claim(business_slug, call_sid, recorded_since)
         return None
-    call_id, from_number, to_number, engine = row
+    call_id, from_number, to_number, engine, started_at = row
     return RelayClaim(
         call_id=call_id,
         connected_at=now,
         from_number=from_number,
         to_number=to_number,
         engine=engine,
+        started_at=_aware(started_at),
     )
+
+
+def _aware(value: datetime | str) -> datetime:
+    """A datetime column as a raw cursor gives it back: SQLite's is UTC text."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value if timezone.is_aware(value) else timezone.make_aware(value, UTC)
 
 
 def _log_refused_claim(business_slug: str, call_sid: str, recorded_since: datetime) -> None:
@@ -348,11 +357,15 @@ def record_conversation_end(
     handoff_to: str,
     events: list[tuple[str, str]],
     now: datetime | None = None,
+    business: Business | None = None,
+    started_at: datetime | None = None,
 ) -> None:
     """The conversation is over (ended, or its socket closed): its outcome (settled_outcome),
     what it booked, the message it took, where the caller is put through, and the engine's
     events not recorded yet. One UPDATE on the row as it is, so Twilio's session-ended
-    request may have come first (then an unsettled call keeps what that request decided)."""
+    request may have come first (then an unsettled call keeps what that request decided).
+    `business` and `started_at`: the call's, when the caller knows them (its day's count
+    then needs no read of the row)."""
     now = now or timezone.now()
     if events:
         append_call_events(call_id, events)
@@ -368,7 +381,7 @@ def record_conversation_end(
         fields["handoff_to"] = handoff_to
     if not Call.objects.filter(pk=call_id).update(**fields):
         raise Call.DoesNotExist(f"Call {call_id} no longer exists.")
-    recount_after_commit(call_id)
+    recount_after_commit(call_id, business=business, started_at=started_at)
 
 
 @transaction.atomic

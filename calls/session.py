@@ -22,7 +22,7 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from bookings.models import Business
-from bookings.orm import run_orm
+from bookings.orm import run_orm, unique_row
 from bookings.phones import to_e164
 from bookings.providers.base import BookingProvider
 from bookings.providers.registry import resolve_provider
@@ -73,6 +73,7 @@ class _Loaded:
     engine_class: type[DialogueEngine]
     has_turns: bool = False
     schedule: Schedule | None = None
+    started_at: datetime | None = None  # the Call's
 
 
 class CallSession:
@@ -96,6 +97,7 @@ class CallSession:
         self.ended = False
         self.engine: DialogueEngine | None = None
         self.business: Business | None = None
+        self.started_at: datetime | None = None
         self.transcript = TranscriptRecorder(call_sid)
         self.limits = CallLimits(
             on_time_up=self._time_up, on_silence=self._silence, on_digits=self._digits
@@ -135,6 +137,7 @@ class CallSession:
             await self._refuse()
             return False
         self.business = loaded.business
+        self.started_at = loaded.started_at
         self.transcript.call_id = loaded.call_id
         self.greeting = loaded.business.welcome_greeting
         self.engine = loaded.engine_class(
@@ -470,6 +473,8 @@ class CallSession:
             message=state.message,
             handoff_to=handoff_to,
             events=self.transcript.unsaved_engine_events(state.events),
+            business=self.business,
+            started_at=self.started_at,
         )
         if call_needs_staff(message=state.message, events=state.events):
             try:
@@ -520,10 +525,8 @@ def _load(
     """The call's context, once per call: the business (with its engine choice), its
     services and schedule (this process's copy while current: bookings.schedules), its
     provider, and the Call row."""
-    business = (
-        Business.objects.filter(slug=slug, is_active=True)
-        .select_related("receptionist_settings")
-        .first()
+    business = unique_row(
+        Business.objects.filter(slug=slug, is_active=True).select_related("receptionist_settings")
     )
     if business is None:
         return None
@@ -543,6 +546,7 @@ def _load(
             call_id=claimed.call_id,
             engine_class=engine_class,
             schedule=schedule,
+            started_at=claimed.started_at,
         )
     fields = {**fields, "engine": engine_class.name}
     # With whether it has turns yet (a reconnect), in the same query.
@@ -567,4 +571,5 @@ def _load(
         engine_class=engine_class,
         has_turns=not created and call.has_turns,
         schedule=schedule,
+        started_at=call.started_at,
     )

@@ -25,6 +25,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from bookings.models import Business
+from bookings.orm import unique_row
 from calls import twiml
 from calls.services import (
     SessionEnd,
@@ -74,10 +75,8 @@ def incoming(request: HttpRequest, slug: str) -> HttpResponse:
     call_sid = request.POST.get("CallSid", "")
     if not CALL_SID.fullmatch(call_sid):
         return HttpResponseBadRequest("Missing or malformed CallSid.")
-    business = (
-        Business.objects.filter(slug=slug, is_active=True)
-        .select_related("receptionist_settings")
-        .first()
+    business = unique_row(
+        Business.objects.filter(slug=slug, is_active=True).select_related("receptionist_settings")
     )
     if business is None:
         logger.warning("Call %s to unknown or inactive business %r", call_sid, slug)

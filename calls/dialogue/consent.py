@@ -73,6 +73,9 @@ class Change:
     booking: Booking | None = None  # the booking moved or cancelled
     # Cancellations agreed to with the same yes ("cancel both"): each must be read back too.
     together: tuple[Change, ...] = ()
+    # Booked by the caller for another person ("it's for my daughter, Mia"): the confirmation
+    # speaks to the caller about Mia's booking, not to Mia.
+    for_someone_else: bool = False
 
     @property
     def bookings(self) -> list[Booking]:

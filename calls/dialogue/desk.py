@@ -33,6 +33,7 @@ from calls.dialogue.speech import (
     DAY_NAMES,
     PLURAL_DAYS,
     explain_refusal,
+    on_day,
     say_date,
     say_day,
     say_hours,
@@ -69,6 +70,16 @@ def with_article(name: str) -> str:
 
 def upper_first(text: str) -> str:
     return text[:1].upper() + text[1:]
+
+
+def all_set(change: Change) -> str:
+    """ "You're all set, Dana: a haircut on ...", said to the caller; for someone else, about
+    them: "You're all set. Mia's manicure is on ..." (the parent is not called Mia)."""
+    when = f"{say_date(change.start.date())} at {say_time(change.start)}"
+    if change.for_someone_else:
+        owner = f"{change.name}'" if change.name.endswith("s") else f"{change.name}'s"
+        return f"You're all set. {owner} {change.service.name.lower()} is on {when}."
+    return f"You're all set, {change.name}: {with_article(change.service.name)} on {when}."
 
 
 def say_minutes(minutes: int) -> str:
@@ -110,6 +121,9 @@ class Desk:
         self.schedule: Schedule | None = None
         self.ending: Ending | None = None
         self._agreed: Change | None = None
+        # The caller's bookings the last answer about them named: "cancel it" after "your
+        # manicure is on Monday at 3 PM" means that one.
+        self.told: list[Booking] = []
 
     async def open(self) -> None:
         """Once per call: opening hours don't change mid-call."""
@@ -241,8 +255,7 @@ class Desk:
     def say_booking(self, booking: Booking, *, full: bool = False) -> str:
         local = self.local(booking.start)
         day = say_date(local.date()) if full else say_day(local.date(), self.today())
-        on = "" if day in ("today", "tomorrow") else "on "
-        return f"your {booking.service.name.lower()} {on}{day} at {say_time(local)}"
+        return f"your {booking.service.name.lower()} {on_day(day)} at {say_time(local)}"
 
     def which_one(self, bookings: Sequence[Booking]) -> str:
         """'Your manicure on Monday at 3 PM, or your haircut on Saturday at 2 PM?'"""
@@ -251,8 +264,23 @@ class Desk:
 
     # -- Read-backs (what the caller hears before a yes) -----------------------------------
 
-    def change_to_book(self, service: Service, start: datetime, name: str, phone: str) -> Change:
-        return Change("book", service, self.local(start), name=name, phone=phone)
+    def change_to_book(
+        self,
+        service: Service,
+        start: datetime,
+        name: str,
+        phone: str,
+        *,
+        for_someone_else: bool = False,
+    ) -> Change:
+        return Change(
+            "book",
+            service,
+            self.local(start),
+            name=name,
+            phone=phone,
+            for_someone_else=for_someone_else,
+        )
 
     def change_to_move(self, booking: Booking, start: datetime) -> Change:
         return self._change_of(booking, "move", start)
@@ -345,9 +373,8 @@ class Desk:
             provider=self.context.provider, context=context, booking_id=intent.booking_id
         )
         words = (
-            f"You're all set, {change.name}: {with_article(change.service.name)} on "
-            f"{say_date(change.start.date())} at {say_time(change.start)}. I'll text you a "
-            f"confirmation. Thanks for calling {self.context.business.name}, goodbye!"
+            f"{all_set(change)} I'll text you a confirmation. Thanks for calling "
+            f"{self.context.business.name}, goodbye!"
         )
         return Done(ok=True, booking_id=intent.booking_id, words=words)
 
@@ -542,6 +569,7 @@ class Desk:
         named = when is not None and (when.day is not None or when.days is not None)
         if named:
             then = self.matching(bookings, service_id=None, when=replace(when, time=None))
+            self.told = then
             if then:
                 return upper_first(say_list([self._booking_is(b) for b in then], "and")) + "."
             if when.day is not None:
@@ -552,6 +580,7 @@ class Desk:
             others = say_list([self._booking_is(b) for b in bookings[:BOOKINGS_LISTED]], "and")
             return f"I don't see a booking for you {day}. {upper_first(others)}."
         listed = []
+        self.told = bookings[:BOOKINGS_LISTED]
         for booking in bookings[:BOOKINGS_LISTED]:
             local = self.local(booking.start)
             listed.append(

@@ -27,12 +27,14 @@ from calls.dialogue.desk import (
     NOT_FOUND,
     NOT_FOUND_HELP,
     Desk,
+    all_set,
     upper_first,
     with_article,
 )
 from calls.dialogue.offer_choice import answer_to_offers
 from calls.dialogue.speech import (
     UNAVAILABLE_WORDS,
+    on_day,
     say_date,
     say_day,
     say_list,
@@ -48,6 +50,7 @@ from calls.understanding.requests import (
     keeps_booking,
     means_caller_id,
     move_parts,
+    moves_it,
     never_mind,
     questions_in,
     said_both,
@@ -57,7 +60,13 @@ from calls.understanding.requests import (
     wrong_number,
     yeah_no_fine,
 )
-from calls.understanding.services import ServiceMatch, ServiceName, match_service, services_together
+from calls.understanding.services import (
+    ServiceMatch,
+    ServiceName,
+    match_service,
+    services_asked_together,
+    services_together,
+)
 from calls.understanding.utterance import Expecting, Heard, hear
 from calls.understanding.when import WhenParse, parse_when, plausible_times
 
@@ -117,8 +126,13 @@ class EmbeddedEngine(DialogueEngine):
         self.offers: list[datetime] = []
         self.moving: Booking | None = None  # the booking being moved, when moving
         self.candidates: list[Booking] = []  # listed for "which one?"
+        self._just_told: list[Booking] = []
         # "A trim": the services the word fits, asked about ("A haircut or a beard trim?").
         self.service_options: tuple[ServiceMatch, ...] = ()
+        # "A trim and a colour": every service asked for, the trim as its options, kept while
+        # "which trim?" is asked; and once it is answered, the services to book one by one.
+        self.asked_together: list[tuple[ServiceMatch, ...]] = []
+        self.chosen_together: list[ServiceMatch] = []
         self.phone_start = ""  # "212 555": the first digits of a number said in pieces
         # A returning caller: the name their earlier bookings were under, used in the read-back
         # (where they agree to it or say who it's for), looked up once.
@@ -160,6 +174,7 @@ class EmbeddedEngine(DialogueEngine):
     async def respond(self, utterance: str) -> AsyncIterator[str]:
         self.history.append(("caller", utterance))
         self._missed_now = False
+        self.chosen_together = []  # only for the turn that answers "which trim?"
         try:
             answer = await self._answer(utterance)
             answer = self._not_again(answer)
@@ -224,6 +239,8 @@ class EmbeddedEngine(DialogueEngine):
         await self.desk.open()
         # Whatever the caller says now answers the read-back, or withdraws it.
         pending, self.pending = self.pending, None
+        # The bookings the last answer told the caller about ("cancel it" means that one).
+        self._just_told, self.desk.told = self.desk.told, []
         if self.step == Step.DONE:
             return "Thanks for calling. Goodbye!"
         if not re.search(r"[A-Za-z0-9]", text):
@@ -286,12 +303,14 @@ class EmbeddedEngine(DialogueEngine):
                 changed, ack = self._absorb(heard)
                 return f"{answer} {await self._next_step()}"
             return f"{answer} {self._back_to_it()}"
-        move = Intent.MOVE in intents or wants_move(text, names_a_service=heard.service is not None)
+        move = Intent.MOVE in intents or wants_move(
+            text, names_a_service=heard.service is not None or bool(heard.service_options)
+        )
         if split is not None:
             return await self._start(heard, purpose="move", split=split)
         if move and self.moving is None:
             return await self._start(heard, purpose="move")
-        if self._moves_by_offset(heard):
+        if self._moves_by_offset(heard) or self._moves_the_one_told(text, heard):
             return await self._start(heard, purpose="move")
         if Intent.CANCEL in intents and not keeps_booking(text):
             return await self._start(
@@ -299,8 +318,9 @@ class EmbeddedEngine(DialogueEngine):
             )
         heard = self._service_chosen(heard, text)
         if heard.service_options and self.moving is None:
-            return self._ask_which_service(heard)
-        if heard.service is None and (thing := unknown_thing(text)):
+            return self._ask_which_service(heard, text)
+        bare = self.expecting != Expecting.NAME
+        if heard.service is None and (thing := unknown_thing(text, bare=bare)):
             # "A pedicure on Friday at 3": the day and time said are kept for another service.
             self._absorb(heard)
             then = self._prompt_again() if self.request.service else "Would you like one of those?"
@@ -322,6 +342,7 @@ class EmbeddedEngine(DialogueEngine):
             heard = replace(heard, when=WhenParse())
         one_at_a_time = ""
         together = services_together(text, self._service_names) if self.moving is None else []
+        together, self.chosen_together = together or self.chosen_together, []
         if together:
             heard = replace(heard, service=together[0])
             self.also_book = together[1:]
@@ -451,10 +472,7 @@ class EmbeddedEngine(DialogueEngine):
         self.step = Step.GATHER
         self.expecting = Expecting.YES_NO
         self.offering_next = True
-        booked = (
-            f"You're all set, {change.name}: {with_article(change.service.name)} on "
-            f"{say_date(change.start.date())} at {say_time(change.start)}."
-        )
+        booked = all_set(change)
         return (
             f"{booked} Shall I book the {following.name.lower()} too, right after, at "
             f"{say_time(after)}?"
@@ -531,6 +549,14 @@ class EmbeddedEngine(DialogueEngine):
         if split is not None:
             when, heard = split[0], replace(heard, when=split[1])
         matches = self.desk.matching(bookings, service_id=service_id, when=when)
+        # "Cancel my trim": a word that fits a haircut and a beard trim means whichever of
+        # them is booked (both listed when both are), never another service.
+        options = {o.id for o in heard.service_options} if service_id is None else set()
+        if options:
+            matches = [b for b in matches if b.service_id in options]
+        told = [b for b in matches if b.pk in {t.pk for t in self._just_told}]
+        if len(told) == 1 and service_id is None and (when is None or when.is_empty):
+            matches = told  # "cancel it", just after hearing about that one
         if split is not None and when.time is not None:
             hour = when.time.hour % 12
             matches = [b for b in matches if self.desk.local(b.start).hour % 12 == hour]
@@ -547,7 +573,11 @@ class EmbeddedEngine(DialogueEngine):
         lead = ""
         if not matches:
             named = with_article(heard.service.name.lower() if heard.service else "booking")
+            if options:
+                named = say_list([with_article(o.name) for o in heard.service_options])
             booked = service_id is None or any(b.service_id == service_id for b in bookings)
+            if options:
+                booked = any(b.service_id in options for b in bookings)
             if booked and (split is not None or when is not None):
                 lead = f"I don't have {named} for you then."  # booked, but not on the day said
             else:
@@ -665,17 +695,45 @@ class EmbeddedEngine(DialogueEngine):
     def _service_chosen(self, heard: Heard, text: str) -> Heard:
         """The answer to "A haircut or a beard trim?": a service named, or "the first one"."""
         options, self.service_options = self.service_options, ()
-        if not options or heard.service is not None or heard.service_options:
+        asked, self.asked_together = self.asked_together, []
+        if not options or heard.service_options:
             return heard
-        index = pick_ordinal(text, len(options))
-        if index is None:
-            return heard
-        return replace(heard, service=options[index], when=WhenParse())
+        if heard.service is None:
+            index = pick_ordinal(text, len(options))
+            if index is None:
+                return heard
+            heard = replace(heard, service=options[index], when=WhenParse())
+        self.chosen_together = self._together_with(heard.service, options, asked)
+        return heard
 
-    def _ask_which_service(self, heard: Heard) -> str:
+    @staticmethod
+    def _together_with(
+        chosen: ServiceMatch, options: tuple[ServiceMatch, ...], asked: list
+    ) -> list[ServiceMatch]:
+        """The services asked for together, with the one asked about now known: "a trim and a
+        colour", "the haircut" -> [haircut, hair colouring]. Empty when the choice was not
+        one of the options, or another service still needs asking about."""
+        ids = {o.id for o in options}
+        if chosen.id not in ids:
+            return []
+        together: list[ServiceMatch] = []
+        for group in asked:
+            if {g.id for g in group} == ids:
+                service = chosen
+            elif len(group) == 1:
+                service = group[0]
+            else:
+                return []
+            if all(t.id != service.id for t in together):
+                together.append(service)
+        return together if len(together) >= 2 else []
+
+    def _ask_which_service(self, heard: Heard, text: str) -> str:
         """A word that fits several services is asked about, never picked; whatever else was
-        said (the day, the time, the name) is kept."""
+        said (the day, the time, the name, another service asked for with it) is kept."""
         self.service_options = heard.service_options
+        if self.moving is None:
+            self.asked_together = services_asked_together(text, self._service_names)
         self._absorb(replace(heard, service_options=()))
         self._ask(Expecting.SERVICE)
         names = [with_article(option.name) for option in heard.service_options]
@@ -885,7 +943,9 @@ class EmbeddedEngine(DialogueEngine):
         if self.moving is not None:
             return self._read_back_change(self.desk.change_to_move(self.moving, r.start))
         return self._read_back_change(
-            self.desk.change_to_book(r.service, r.start, r.name, r.phone or "")
+            self.desk.change_to_book(
+                r.service, r.start, r.name, r.phone or "", for_someone_else=self.someone_else
+            )
         )
 
     async def _name_on_file(self) -> None:
@@ -942,7 +1002,7 @@ class EmbeddedEngine(DialogueEngine):
                 return await self._check(self._resolve(r.day, time(12), True), closed_day_only=True)
             if vague:
                 self._ask(Expecting.TIME)
-                return f"What time on {self._say_day(r.day)} would suit you?"
+                return f"What time {on_day(self._say_day(r.day))} would suit you?"
             return await self._offer_in_days((r.day, r.day))
         return await self._check(self._resolve(r.day, r.time, r.ampm_explicit))
 
@@ -985,7 +1045,7 @@ class EmbeddedEngine(DialogueEngine):
         except ProviderUnavailable:
             return self._offer_message_instead(UNAVAILABLE_WORDS)
         if not found:
-            where = self._say_day(first) if first == last else "then"
+            where = on_day(self._say_day(first)) if first == last else "then"
             self.request.window = None
             self.request.days = None
             self.request.soonest = False
@@ -1106,6 +1166,11 @@ class EmbeddedEngine(DialogueEngine):
             return f"{lead} Would you like me to put you through to someone?"
         return f"{lead} Would you like to leave a message instead?"
 
+    def _moves_the_one_told(self, text: str, heard: Heard) -> bool:
+        """ "Can you move it to 4?" right after "your manicure is on Monday at 3 PM"."""
+        told = len(self._just_told) == 1 and self.step == Step.GATHER
+        return told and self._nothing_started() and not heard.when.is_empty and moves_it(text)
+
     def _moves_by_offset(self, heard: Heard) -> bool:
         """ "Can we make it half an hour later?" with nothing being booked or offered: later
         than the caller's booking, so a move of it by that much."""
@@ -1138,7 +1203,7 @@ class EmbeddedEngine(DialogueEngine):
         if r.start is None and r.day is None:
             return f"What day would you like to come in for your {r.service.name.lower()}?"
         if r.start is None:
-            return f"What time on {self._say_day(r.day)} would suit you?"
+            return f"What time {on_day(self._say_day(r.day))} would suit you?"
         if r.name is None:
             return "Can I take your name, please?"
         return "What's the best number to text your confirmation to? Please say the digits."

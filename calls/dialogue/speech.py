@@ -47,6 +47,12 @@ def say_day(day: date, today: date) -> str:
     return say_date(day)
 
 
+def on_day(words: str) -> str:
+    """ "on Friday", "on Friday, November 27th", but "today" and "tomorrow" alone: the one
+    place a day said after "on" ("What time on today?") is made right."""
+    return words if words in ("today", "tomorrow") else f"on {words}"
+
+
 def say_slot(moment: datetime, today: date, *, full: bool = False) -> str:
     day = moment.date()
     words = say_date(day) if full else say_day(day, today)
@@ -170,9 +176,9 @@ def explain_refusal(
         return f"I'm sorry, we're closed on {PLURAL_DAYS[local.weekday()]}."
     if reason == Refusal.OUTSIDE_HOURS:
         hours = _say_ranges(schedule.ranges_on(local.date()))
-        day = say_day(local.date(), today)
-        on_day = day.capitalize() if day in ("today", "tomorrow") else f"On {day}"
-        return f"I'm sorry, that's outside our hours. {on_day} we're open {hours}."
+        day = on_day(say_day(local.date(), today))
+        day = day[:1].upper() + day[1:]
+        return f"I'm sorry, that's outside our hours. {day} we're open {hours}."
     if reason == Refusal.PAST:
         return "That time has already passed."
     if reason == Refusal.TOO_SOON:

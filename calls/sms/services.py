@@ -10,7 +10,7 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from bookings.models import Booking, Business
-from bookings.orm import insert_or_get
+from bookings.orm import insert_or_get, unique_row
 from calls.sms.backends import (
     Sender,
     SmsBackend,
@@ -74,7 +74,7 @@ def send_booking_text(
     SmsOutcomeUnknown (recorded as unknown: the next call looks the text up first). It
     never writes to the booking.
     """
-    booking = (
+    booking = unique_row(
         Booking.objects.select_related("business", "service")
         .annotate(
             opted_out=Exists(
@@ -84,7 +84,6 @@ def send_booking_text(
             )
         )
         .filter(pk=booking_id)
-        .first()
     )
     if booking is None:
         raise BookingGone(f"Booking {booking_id} no longer exists.")

@@ -286,6 +286,58 @@ def test_a_call_ending_on_its_own_day_leaves_the_rollup_alone(
     assert build(salon, salon.local_today(), salon.local_today()).booked == 1
 
 
+def test_a_conversation_that_knows_its_call_ends_it_on_its_own_day_in_one_statement(
+    salon, django_capture_on_commit_callbacks
+):
+    """The session knows its call's business and start: its end is the UPDATE alone."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from calls.services import record_conversation_end
+
+    started = Call.objects.get(pk=call(salon, datetime.now(salon.tz), "in_progress", ends=False).pk)
+    with (
+        CaptureQueriesContext(connection) as queries,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        record_conversation_end(
+            call_id=started.pk,
+            achieved="booked",
+            booking_id=None,
+            message="",
+            handoff_to="",
+            events=[],
+            business=salon,
+            started_at=started.started_at,
+        )
+    statements = [
+        q["sql"] for q in queries if not q["sql"].upper().startswith(("SAVEPOINT", "RELEASE"))
+    ]
+    assert len(statements) == 1 and statements[0].startswith("UPDATE")
+    assert Call.objects.get(pk=started.pk).outcome == "booked"
+
+
+def test_a_conversation_that_knows_its_call_still_recounts_a_day_that_is_over(
+    salon, django_capture_on_commit_callbacks
+):
+    from calls.services import record_conversation_end
+
+    yesterday = salon.local_today() - timedelta(days=1)
+    started = call(salon, at(salon, yesterday, 23, 50), "in_progress")
+    with django_capture_on_commit_callbacks(execute=True):
+        record_conversation_end(
+            call_id=started.pk,
+            achieved="booked",
+            booking_id=None,
+            message="",
+            handoff_to="",
+            events=[],
+            business=salon,
+            started_at=at(salon, yesterday, 23, 50),
+        )
+    assert CallDay.objects.get(business=salon, day=yesterday).booked == 1
+
+
 def test_today_is_counted_live(salon):
     today = salon.local_today()
     call(salon, datetime.now(salon.tz) - timedelta(seconds=5), "moved", ends=False)

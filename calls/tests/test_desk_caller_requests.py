@@ -124,6 +124,46 @@ class TestMyBookingsOnADay:
         assert answer.startswith("Your manicure is on Wednesday, December 2nd at 3 PM.")
         assert "haircut" not in answer and "beard" not in answer
 
+    async def test_do_i_have_anything_next_week_without_saying_booked(self, demo):
+        await booked(demo, "Manicure", 2026, 12, 2, 15)
+        call = await Conversation.start(demo)
+        answer = await call.say("hiya, do I have anything next week?")
+        assert answer.startswith("Your manicure is on Wednesday, December 2nd at 3 PM.")
+
+    async def test_cancel_it_after_hearing_about_one_cancels_that_one(self, demo):
+        await booked(demo, "Manicure", 2026, 11, 30, 15)
+        await booked(demo, "Haircut", 2026, 12, 1, 11)
+        call = await Conversation.start(demo)
+        await call.say("I booked something for Monday, what time was it again?")
+        answer = await call.say("oh, I can't do that. Can I cancel it?")
+        assert answer == "A manicure for Maria on Monday, November 30th at 3 PM. Shall I cancel it?"
+        await call.say("yes please")
+        assert await confirmed(demo) == {("Haircut", local(demo, 2026, 12, 1, 11))}
+
+    async def test_move_it_to_4_after_hearing_about_one_moves_that_one(self, demo):
+        await booked(demo, "Manicure", 2026, 11, 30, 15)
+        await booked(demo, "Haircut", 2026, 12, 1, 11)
+        call = await Conversation.start(demo)
+        await call.say("I booked something for Monday, what time was it again?")
+        answer = await call.say("right, can you move it to 4?")
+        assert answer == (
+            "Your manicure on Monday, November 30th at 3 PM moves to Monday, November 30th at "
+            "4 PM. Shall I move it?"
+        )
+        await call.say("yes")
+        assert await confirmed(demo) == {
+            ("Manicure", local(demo, 2026, 11, 30, 16)),
+            ("Haircut", local(demo, 2026, 12, 1, 11)),
+        }
+
+    async def test_cancel_it_after_hearing_about_two_asks_which(self, demo):
+        await booked(demo, "Manicure", 2026, 11, 30, 15)
+        await booked(demo, "Haircut", 2026, 12, 1, 11)
+        call = await Conversation.start(demo)
+        await call.say("when's my appointment?")
+        assert (await call.say("ok, cancel it please")).startswith("Which one:")
+        assert len(await confirmed(demo)) == 2
+
     async def test_someone_elses_bookings_are_not_read_out(self, demo):
         await booked(demo, "Manicure", 2026, 11, 30, 15, phone="+15555550111")
         call = await Conversation.start(demo)

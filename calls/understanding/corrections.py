@@ -15,6 +15,8 @@ RATHER = ("rather",)
 # Said of the value just given: it was a slip.
 SLIPS = ("oops", "scratch that", "make that")
 MY_BAD = ("my bad",)
+# What replaces a value just given (a phone number, a clock time).
+REPLACING = TAKE_BACK + WAIT + RATHER + SLIPS
 
 
 def any_of(*groups: tuple[str, ...] | str) -> str:

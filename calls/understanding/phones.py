@@ -137,15 +137,7 @@ def _to_e164(run: str, region: str) -> str | None:
 # Between a number and what follows it: the caller is correcting themselves.
 _CORRECTION = re.compile(
     r"\b"
-    + corrections.any_of(
-        corrections.TAKE_BACK,
-        corrections.WAIT,
-        corrections.RATHER,
-        corrections.SLIPS,
-        corrections.MY_BAD,
-        "correction",
-        "not",
-    )
+    + corrections.any_of(corrections.REPLACING, corrections.MY_BAD, "correction", "not")
     + r"\b"
 )
 # A corrected tail said like a time ("10 30", "9:45", "4 pm") is a time, not digits of the number.

@@ -35,8 +35,8 @@ _QUESTIONS: list[tuple[Question, re.Pattern[str]]] = [
             # "I booked something for Monday, what time was it again?"
             r"(?:i|we) (?:booked|have booked|had booked|made (?:a|an) (?:booking|appointment))"
             r"(?: \w+){0,6} (?:what time|when)",
-            r"(?:do|did|have) (?:i|we) (?:have|got) (?:anything|something|any ?thing|an? \w+) "
-            r"(?:\w+ )?(?:booked|on|in)\b",
+            r"(?:do|did|have) (?:i|we) (?:have|got) (?:anything|something|any ?thing)\b",
+            r"(?:do|did|have) (?:i|we) (?:have|got) an? \w+ (?:\w+ )?(?:booked|on|in)\b",
             r"(?:am i|are we) (?:booked|down|pencilled|penciled)\b|(?:am i|are we) in (?:for|on)",
             r"what (?:have|do) (?:i|we) (?:got |have )?booked",
             r"when am i (?:in|booked|coming in|due|down)",
@@ -119,12 +119,57 @@ def questions_in(text: str) -> list[Question]:
     return [kind for kind, rx in _QUESTIONS if rx.search(norm)]
 
 
-def unknown_thing(text: str) -> str | None:
-    """The thing asked for by name ("massage" in "do you do massages?"), for when it matched
-    none of the business's services; None when nothing thing-like was named."""
-    match = _ASKED_FOR.search(_normalise(text))
-    if match is None:
+# Services a caller may name with no verb ("pedicures, please", "um, a facial"): said alone,
+# only these are taken for a service we may not offer, so a bare "Dana" or "hello" is not.
+_SERVICE_NOUNS = frozenset(
+    {
+        "pedicure", "massage", "facial", "wax", "waxing", "eyebrow", "brow", "lash",
+        "eyelash", "tan", "perm", "blowout", "blowdry", "threading", "extension", "makeup",
+        "botox", "piercing", "tattoo", "shellac", "acrylic", "braid", "braiding", "spa",
+        "sauna", "reflexology", "peel", "microblading", "lamination", "tint",
+    }
+)  # fmt: skip
+_BARE_FILLERS = frozenset(
+    {
+        "um", "uh", "er", "erm", "hi", "hello", "hey", "yes", "yeah", "yep", "ok", "okay", "so",
+        "a", "an", "some", "just", "please", "thanks", "thank", "you", "id", "like", "me", "the",
+    }
+)  # fmt: skip
+# Where a day or time said after the thing begins: "a pedicure on Friday at 3".
+_WHEN_STARTS = frozenset(
+    {
+        "on", "at", "for", "tomorrow", "today", "tonight", "this", "next", "monday", "tuesday",
+        "wednesday", "thursday", "friday", "saturday", "sunday", "in", "around",
+    }
+)  # fmt: skip
+
+
+def _bare_thing(norm: str) -> str | None:
+    """ "Pedicures, please", "pedicure", "um, a facial on Friday": a service noun said alone."""
+    words = norm.split()
+    for i, word in enumerate(words):
+        if word in _WHEN_STARTS:
+            words = words[:i]
+            break
+    said = [w for w in words if w not in _BARE_FILLERS]
+    if not 1 <= len(said) <= 2:
         return None
+    last = said[-1]
+    singular = last[:-1] if last.endswith("s") and not last.endswith("ss") else last
+    if last not in _SERVICE_NOUNS and singular not in _SERVICE_NOUNS:
+        return None
+    return " ".join(said)
+
+
+def unknown_thing(text: str, *, bare: bool = True) -> str | None:
+    """The thing asked for by name ("massage" in "do you do massages?", a bare "pedicures,
+    please"), for when it matched none of the business's services; None when nothing
+    thing-like was named. `bare`: a noun said alone counts (not when a name was asked for:
+    "Tan" answers "what name?")."""
+    norm = _normalise(text)
+    match = _ASKED_FOR.search(norm)
+    if match is None:
+        return _bare_thing(norm) if bare else None
     words = [w for w in match.group("thing").split() if w not in ("please", "tomorrow", "today")]
     if not words or words[0] in _NOT_A_THING:
         return None
@@ -248,6 +293,14 @@ _ALL_OF_THEM = _rx(
 def cancels_all(text: str) -> bool:
     """Every booking the caller has (or every one named), not one of them."""
     return bool(_ALL_OF_THEM.search(_normalise(text)))
+
+
+# "Can you move it to 4?", "push that back": a move of "it", the booking just talked about.
+_MOVE_IT = _rx(r"(?:move|change|switch|shift|push|bring|make|put) (?:it|that)")
+
+
+def moves_it(text: str) -> bool:
+    return bool(_MOVE_IT.search(_normalise(text)))
 
 
 def said_both(text: str) -> bool:

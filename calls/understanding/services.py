@@ -324,6 +324,24 @@ def services_together(text: str, services: Sequence[ServiceName]) -> list[Servic
     ]
 
 
+def services_asked_together(
+    text: str, services: Sequence[ServiceName]
+) -> list[tuple[ServiceMatch, ...]]:
+    """Every service asked for at once, each as the services its words may mean: "a trim and
+    a colour" is [(beard trim, haircut), (hair colouring,)], so that once the caller says which
+    trim, the colour is still wanted. Empty unless two or more were joined by "and"/"plus"."""
+    words, mentions, wanted = _reading(text, tuple(services))
+    joined = _joined(text, words, wanted)
+    asked = [
+        tuple(
+            ServiceMatch(id=s.id, name=s.name, score=float(m.score))
+            for s in _fits(m, wanted, mentions, words, services)
+        )
+        for m in joined
+    ]
+    return asked if len(asked) >= 2 else []
+
+
 def _joined(text: str, words: Sequence[_Word], wanted: Sequence[_Mention]) -> list[_Mention]:
     """The mentions, when every one is joined to the next by "and"/"plus"/"with"; else []."""
     for before, after in itertools.pairwise(wanted):

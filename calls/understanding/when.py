@@ -343,7 +343,9 @@ _CLOCK = re.compile(
 )
 _TIME_CUE_BEFORE = re.compile(
     r"\b(?:at|around|about|by|say|like|maybe|round|approximately|until|till|after|before|from"
-    r"|between|not|make it|make that|how about|what about|or)\s+"
+    r"|between|not|make it|make that|how about|what about|or"
+    # "move it to 4", "change my haircut to 3": a booking moved to a number is moved to a time.
+    r"|(?:move|change|switch|push|bring|put|shift)\s+(?:it|that|this|(?:my|the)\s+\w+)\s+to)\s+"
     r"(?:(?:about|around|like|maybe|say)\s+)?$"
 )
 # After a clock time was heard, a number right after these words corrects it: "three, no wait,
@@ -351,11 +353,7 @@ _TIME_CUE_BEFORE = re.compile(
 _CORRECTION_BEFORE = re.compile(
     r"\b"
     + corrections.any_of(
-        corrections.TAKE_BACK,
-        corrections.WAIT,
-        corrections.RATHER,
-        corrections.SLIPS,
-        ("nope", "or rather", "lets say", "better", "make it"),
+        corrections.REPLACING, ("nope", "or rather", "lets say", "better", "make it")
     )
     + r"\s+(?:"
     + corrections.any_of(

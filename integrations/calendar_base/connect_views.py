@@ -3,8 +3,8 @@
 Every view needs a staff member who may change businesses (`bookings.change_business`):
 anyone else gets 403 (or the login page when signed out). The views parse the request, call
 the integration's services (its ConnectFlow) and answer with an admin-looking page from the
-integration's templates or a redirect back to the business, with a message saying what
-happened.
+integration's templates (else calendar_base's shared ones) or a redirect back to the business,
+with a message saying what happened.
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ class ConnectFlow:
     name: str  # "Google Calendar"
     service: str  # "Google": whose consent screen, who said what
     namespace: str  # the URL namespace and template folder
+    anchor: str  # the id prefix of its admin elements: "google-calendar"
     store: ConnectionStore
     is_configured: Callable[[], bool]
     missing_settings: Callable[[], list[str]]
@@ -55,13 +56,19 @@ class ConnectFlow:
     connect_failed: type[Exception]
     # Callback errors that mean "the owner said no".
     declined: frozenset[str] = frozenset({"access_denied"})
+    # Where a new connection goes next, and whom it is connected as.
+    choose_view: str = "calendars"
+    connected_as: Callable[[Any], str] = lambda connection: connection.account_email
 
 
 def connect_views(flow: ConnectFlow) -> tuple[Callable, Callable, Callable]:
     """The integration's (connect, callback, disconnect) views."""
 
     def page(request: HttpRequest, template: str, context: dict, *, status: int = 200):
-        return admin_page(request, f"{flow.namespace}/{template}", context, status=status)
+        # The integration's own template where it has one, else the shared one.
+        templates = [f"{flow.namespace}/{template}", f"calendar_base/{template}"]
+        names = {"name": flow.name, "service": flow.service, "anchor": flow.anchor}
+        return admin_page(request, templates, {**names, **context}, status=status)
 
     @require_GET
     @staff_who_may_change_businesses
@@ -135,8 +142,8 @@ def connect_views(flow: ConnectFlow) -> tuple[Callable, Callable, Callable]:
         if warning:
             messages.warning(request, warning)
         else:
-            messages.success(request, f"Connected as {connection.account_email}.")
-        return redirect(f"{flow.namespace}:calendars", business_id=business.pk)
+            messages.success(request, f"Connected as {flow.connected_as(connection)}.")
+        return redirect(f"{flow.namespace}:{flow.choose_view}", business_id=business.pk)
 
     @require_http_methods(["GET", "POST"])
     @staff_who_may_change_businesses

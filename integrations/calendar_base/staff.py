@@ -39,5 +39,7 @@ def business_page(business: Business) -> str:
     return reverse("admin:bookings_business_change", args=[business.pk])
 
 
-def admin_page(request: HttpRequest, template: str, context: dict, *, status: int = 200):
+def admin_page(
+    request: HttpRequest, template: str | list[str], context: dict, *, status: int = 200
+):
     return render(request, template, {**admin.site.each_context(request), **context}, status=status)

@@ -52,6 +52,7 @@ connect, callback, disconnect = connect_views(
         name="Google Calendar",
         service="Google",
         namespace="google_calendar",
+        anchor="google-calendar",
         store=connections.store,
         is_configured=oauth.is_configured,
         missing_settings=oauth.missing_settings,

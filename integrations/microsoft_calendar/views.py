@@ -49,6 +49,7 @@ connect, callback, disconnect = connect_views(
         name=NAME,
         service="Microsoft",
         namespace="microsoft_calendar",
+        anchor="outlook-calendar",
         store=store,
         is_configured=identity.is_configured,
         missing_settings=identity.missing_settings,

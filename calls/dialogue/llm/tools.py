@@ -30,6 +30,7 @@ from calls.dialogue.llm.history import History
 from calls.dialogue.speech import (
     UNAVAILABLE_WORDS,
     explain_refusal,
+    on_day,
     say_day,
     say_offers,
     say_slot,
@@ -320,7 +321,7 @@ class ToolBox:
                 "available": False,
                 "reason": "nothing_free",
                 "explanation": f"I'm sorry, I don't have anything free "
-                f"{say_day(day, self._today())}.",
+                f"{on_day(say_day(day, self._today()))}.",
                 "next": "Tell the caller and ask whether another day would work.",
             }
         return {

@@ -27,19 +27,24 @@ Faults per test: `fail(path_prefix, status, times=..., retry_after=...)`, `hang(
 
 from __future__ import annotations
 
-import base64
 import copy
-import hashlib
 import json
 import secrets
-import threading
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import parse_qs
 from zoneinfo import ZoneInfo
+
+from integrations.calendar_base.tests.fake_oauth import (
+    FakeHandler,
+    FakeOAuthServer,
+    Fault,
+    Grant,
+    basic_credentials,
+    flat,
+    redirect,
+)
 
 FIXTURES = Path(__file__).parent / "fixtures"
 CLIENT_ID = "fake-calendly-client-id"
@@ -77,22 +82,6 @@ def _uuid() -> str:
 
 
 @dataclass
-class Fault:
-    path_prefix: str
-    status: int
-    times: int
-    retry_after: int | None = None
-    hang: bool = False
-
-
-@dataclass
-class Grant:
-    refresh_token: str
-    scope: str
-    revoked: bool = False
-
-
-@dataclass
 class ScheduledEvent:
     uuid: str
     event_type: str
@@ -110,58 +99,35 @@ class FakeEventType:
     increment: int
 
 
-@dataclass
-class FakeCalendly:
-    latency: float = 0.0
-    token_latency: float = 0.0
-    port: int = 0
-    zone: str = "America/New_York"
-    # Monday=0 -> (opens, closes) wall-clock hours of the host.
-    hours: dict[int, tuple[int, int]] = field(
-        default_factory=lambda: {d: (9, 18) for d in range(5)} | {5: (10, 16)}
-    )
-    user_name: str = "Demo Salon Owner"
-    user_email: str = "owner@example.com"
-    requests: list[tuple[str, str]] = field(default_factory=list)
+class FakeCalendly(FakeOAuthServer):
+    authorize_path = "/oauth/authorize"
+    token_path = "/oauth/token"
+    access_token_lifetime = ACCESS_LIFETIME
+    invalidation_ends_access = True
+    _single_use_refresh_tokens = True  # each refresh rotates it
 
-    def __post_init__(self) -> None:
-        self.lock = threading.Lock()
+    def __init__(
+        self,
+        *,
+        latency: float = 0.0,
+        token_latency: float = 0.0,
+        port: int = 0,
+        zone: str = "America/New_York",
+        hours: dict[int, tuple[int, int]] | None = None,
+        user_name: str = "Demo Salon Owner",
+        user_email: str = "owner@example.com",
+    ) -> None:
+        super().__init__(latency=latency, token_latency=token_latency, port=port)
+        self.zone = zone
+        # Monday=0 -> (opens, closes) wall-clock hours of the host.
+        self.hours = hours or {d: (9, 18) for d in range(5)} | {5: (10, 16)}
+        self.user_name = user_name
+        self.user_email = user_email
         self.event_types: dict[str, FakeEventType] = {}
         self.events: dict[str, ScheduledEvent] = {}
-        self.grants: dict[str, Grant] = {}  # refresh token -> grant
-        self.access: dict[str, tuple[Grant, float]] = {}  # access token -> (grant, expiry)
-        self.codes: dict[str, dict] = {}
-        self.faults: list[Fault] = []
         self.revoked_tokens: list[str] = []
-        self.deny_consent = False
         self.user_uuid = _uuid()
         self.org_uuid = _uuid()
-        self._server: ThreadingHTTPServer | None = None
-
-    # -- Lifecycle ---------------------------------------------------------------------
-
-    def start(self) -> FakeCalendly:
-        handler = type("Handler", (_Handler,), {"fake": self})
-        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-
-    def __enter__(self) -> FakeCalendly:
-        return self.start()
-
-    def __exit__(self, *exc_info) -> None:
-        self.stop()
-
-    @property
-    def base_url(self) -> str:
-        assert self._server is not None
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
 
     @property
     def user_uri(self) -> str:
@@ -182,10 +148,7 @@ class FakeCalendly:
     def env(self) -> dict[str, str]:
         """The same as environment variables, for a server subprocess (plain http to this
         loopback fake is allowed with OAUTHLIB_INSECURE_TRANSPORT, as for the fake Google)."""
-        return {
-            **{key: str(value) for key, value in self.settings().items()},
-            "OAUTHLIB_INSECURE_TRANSPORT": "1",
-        }
+        return {**super().env(), "OAUTHLIB_INSECURE_TRANSPORT": "1"}
 
     # -- Test controls -------------------------------------------------------------------
 
@@ -199,69 +162,52 @@ class FakeCalendly:
             scheduling_url=f"https://calendly.com/fake/{name.lower().replace(' ', '-')}",
         )
         resource["profile"].update(name=self.user_name, owner=self.user_uri)
-        with self.lock:
+        with self._lock:
             self.event_types[uri] = FakeEventType(resource, duration, increment or duration)
         return uri
 
     def issue_tokens(self, *, expires_in: int = ACCESS_LIFETIME) -> dict:
-        with self.lock:
-            grant = Grant(refresh_token=secrets.token_hex(32), scope="default")
-            self.grants[grant.refresh_token] = grant
+        with self._lock:
+            grant = self._new_grant(["default"])
             body = self._token_body(grant, expires_in)
         body["expires_at"] = datetime.now(UTC) + timedelta(seconds=expires_in)
         return body
 
     def book(self, event_type_uri: str, start: datetime, *, email: str = "x@example.com") -> str:
         """An invitee booked through Calendly's own page (not by us)."""
-        with self.lock:
+        with self._lock:
             event = self._schedule(event_type_uri, start, {"email": email, "name": "Someone"})
         return event.uuid
 
     def invitees(self, *, status: str = "active") -> list[dict]:
-        with self.lock:
+        with self._lock:
             return [
                 dict(e.invitee, start=e.start, event_uuid=e.uuid)
                 for e in self.events.values()
                 if e.status == status
             ]
 
-    def expire_access_tokens(self) -> None:
-        with self.lock:
-            self.access = {t: (g, 0.0) for t, (g, _) in self.access.items()}
-
-    def invalidate_refresh_tokens(self) -> None:
-        with self.lock:
-            for grant in self.grants.values():
-                grant.revoked = True
-
-    def count(self, method: str, path_prefix: str = "") -> int:
-        return sum(1 for m, p in list(self.requests) if m == method and p.startswith(path_prefix))
-
-    def fail(self, path_prefix: str, status: int, *, times: int = 1, retry_after=None) -> None:
-        self.faults.append(Fault(path_prefix, status, times, retry_after))
-
-    def hang(self, path_prefix: str, *, times: int = 1) -> None:
-        self.faults.append(Fault(path_prefix, 0, times, hang=True))
-
-    def clear_faults(self) -> None:
-        self.faults.clear()
-
     def available(self, event_type_uri: str, start: datetime, end: datetime) -> list[datetime]:
-        with self.lock:
+        with self._lock:
             return self._available(self.event_types[event_type_uri], start, end)
 
     # -- Behaviour -----------------------------------------------------------------------
 
+    def _new_access_token(self) -> str:
+        return secrets.token_hex(24)
+
+    def _new_refresh_token(self) -> str:
+        return secrets.token_hex(32)
+
     def _token_body(self, grant: Grant, expires_in: int) -> dict:
-        access = secrets.token_hex(24)
-        self.access[access] = (grant, time.time() + expires_in)
+        access = self._mint_access_token(grant, expires_in)
         body = fixture("token_response.json")
         body.update(
             access_token=access,
             refresh_token=grant.refresh_token,
-            created_at=int(time.time()),
+            created_at=int(datetime.now(UTC).timestamp()),
             expires_in=expires_in,
-            scope=grant.scope,
+            scope=" ".join(grant.scopes),
             owner=self.user_uri,
             organization=self.organization_uri,
         )
@@ -306,8 +252,8 @@ class FakeCalendly:
     # -- Endpoints (each returns status, body) ---------------------------------------------
 
     def authorize(self, query: dict[str, str]) -> tuple[int, dict[str, str], str]:
-        redirect = query.get("redirect_uri", "")
-        if query.get("client_id") != CLIENT_ID or not redirect:
+        redirect_uri = query.get("redirect_uri", "")
+        if query.get("client_id") != CLIENT_ID or not redirect_uri:
             return 400, {}, "unknown client"
         params = {"state": query.get("state", "")}
         if self.deny_consent:
@@ -315,53 +261,39 @@ class FakeCalendly:
         elif query.get("code_challenge_method") != "S256" or not query.get("code_challenge"):
             params["error"] = "invalid_request"
         else:
-            code = secrets.token_hex(32)
-            self.codes[code] = {
-                "redirect_uri": redirect,
-                "challenge": query["code_challenge"],
-                "scope": query.get("scope") or "default",
-                "expires": time.time() + 600,
-            }
-            params["code"] = code
-        return 302, {"Location": f"{redirect}?{urlencode(params)}"}, ""
+            params["code"] = self._new_code(
+                secrets.token_hex(32),
+                redirect_uri=redirect_uri,
+                scopes=[query.get("scope") or "default"],
+                challenge=query["code_challenge"],
+                challenge_method="S256",
+            )
+        return redirect(redirect_uri, params)
 
-    def token(self, form: dict[str, str], authorization: str) -> tuple[int, dict]:
-        expected = base64.b64encode(f"{CLIENT_ID}:{CLIENT_SECRET}".encode()).decode()
-        if authorization != f"Basic {expected}":
+    def _refuse_client(self, form: dict[str, str], authorization: str) -> tuple[int, dict] | None:
+        # A web app: client id and secret as HTTP Basic only.
+        if basic_credentials(authorization) != (CLIENT_ID, CLIENT_SECRET):
             return 401, {"error": "invalid_client", "error_description": "Client auth failed."}
-        invalid = fixture("token_error.json")
-        with self.lock:
-            if form.get("grant_type") == "authorization_code":
-                entry = self.codes.pop(form.get("code", ""), None)
-                verifier = form.get("code_verifier", "")
-                digest = hashlib.sha256(verifier.encode()).digest()
-                challenge = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
-                if (
-                    entry is None
-                    or entry["expires"] < time.time()
-                    or entry["redirect_uri"] != form.get("redirect_uri")
-                    or entry["challenge"] != challenge
-                ):
-                    return 400, invalid
-                grant = Grant(refresh_token=secrets.token_hex(32), scope=entry["scope"])
-                self.grants[grant.refresh_token] = grant
-                return 200, self._token_body(grant, ACCESS_LIFETIME)
-            if form.get("grant_type") == "refresh_token":
-                grant = self.grants.pop(form.get("refresh_token", ""), None)
-                if grant is None or grant.revoked:
-                    return 400, invalid
-                # Single-use refresh tokens: each refresh rotates it.
-                grant.refresh_token = secrets.token_hex(32)
-                self.grants[grant.refresh_token] = grant
-                return 200, self._token_body(grant, ACCESS_LIFETIME)
-        return 400, {"error": "unsupported_grant_type", "error_description": "Unsupported."}
+        return None
+
+    def _exchange_code(self, form: dict[str, str]) -> tuple[int, dict]:
+        code, _ = self._redeem_code(form)
+        if code is None:
+            return 400, fixture("token_error.json")
+        return 200, self._token_body(self._new_grant(code.scopes), ACCESS_LIFETIME)
+
+    def _refresh(self, form: dict[str, str]) -> tuple[int, dict]:
+        grant = self._grant_to_refresh(form.get("refresh_token", ""), rotate=True)
+        if grant is None:
+            return 400, fixture("token_error.json")
+        return 200, self._token_body(grant, ACCESS_LIFETIME)
 
     def revoke(self, form: dict[str, str]) -> tuple[int, dict]:
         if form.get("client_id") != CLIENT_ID or form.get("client_secret") != CLIENT_SECRET:
             return 403, {"error": "invalid_client", "error_description": "Client auth failed."}
         token = form.get("token", "")
-        with self.lock:
-            grant = self.grants.get(token) or (self.access.get(token) or (None, 0))[0]
+        with self._lock:
+            grant = self._grant_of(token)
             if grant is None:
                 return 400, {"error": "invalid_request", "error_description": "Unknown token."}
             grant.revoked = True
@@ -369,10 +301,8 @@ class FakeCalendly:
         return 200, {}
 
     def api(self, method: str, path: str, query: dict, body: dict, auth: str) -> tuple[int, dict]:
-        token = auth.removeprefix("Bearer ")
-        with self.lock:
-            grant, expiry = self.access.get(token, (None, 0.0))
-            if grant is None or grant.revoked or expiry < time.time():
+        with self._lock:
+            if self._bearer(auth) is None:
                 return 401, api_error("Unauthenticated", "The access token is invalid")
             if method == "GET" and path == "/users/me":
                 user = fixture("user.json")
@@ -528,79 +458,40 @@ class FakeCalendly:
         event.cancellation = cancellation["resource"]
         return 201, cancellation
 
-    def take_fault(self, path: str) -> Fault | None:
-        with self.lock:
-            for fault in self.faults:
-                if path.startswith(fault.path_prefix) and fault.times > 0:
-                    fault.times -= 1
-                    return fault
-        return None
 
-
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(FakeHandler):
     fake: FakeCalendly
-    protocol_version = "HTTP/1.1"
+    json_type = "application/json"
 
-    def do_GET(self) -> None:
-        self._handle("GET")
+    def is_api(self, path: str) -> bool:
+        return True  # `latency` delays every answer but the token endpoint's
 
-    def do_POST(self) -> None:
-        self._handle("POST")
-
-    def _handle(self, method: str) -> None:
-        fake = self.fake
-        parts = urlsplit(self.path)
-        query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
-        raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        fake.requests.append((method, parts.path))
-        oauth = parts.path.startswith("/oauth/")
-        time.sleep(fake.token_latency if parts.path == "/oauth/token" else fake.latency)
-        fault = fake.take_fault(parts.path)
-        if fault is not None:
-            if fault.hang:
-                time.sleep(30)
-                return
-            headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after else {}
-            body = (
-                api_error("Too Many Requests", "Rate limit exceeded")
-                if fault.status == 429
-                else api_error(
-                    "Internal Server Error",
-                    "The server encountered an unexpected condition that prevented it from "
-                    "fulfilling the request.",
-                )
+    def reply_fault(self, fault: Fault, path: str) -> None:
+        headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after else {}
+        body = (
+            api_error("Too Many Requests", "Rate limit exceeded")
+            if fault.status == 429
+            else api_error(
+                "Internal Server Error",
+                "The server encountered an unexpected condition that prevented it from "
+                "fulfilling the request.",
             )
-            return self._reply(fault.status, body, headers)
-        if method == "GET" and parts.path == "/oauth/authorize":
-            status, headers, text = fake.authorize(query)
-            return self._send(status, text.encode(), "text/plain", headers)
-        if oauth:
-            form = {k: v[-1] for k, v in parse_qs(raw.decode()).items()}
-            if parts.path == "/oauth/token":
-                return self._reply(*fake.token(form, self.headers.get("Authorization", "")))
-            if parts.path == "/oauth/revoke":
-                return self._reply(*fake.revoke(form))
+        )
+        return self._reply(fault.status, body, headers)
+
+    def route(self, method: str, path: str, query: dict[str, str], raw: bytes) -> None:
+        if path.startswith("/oauth/"):
+            if method == "POST" and path == "/oauth/revoke":
+                return self._reply(*self.fake.revoke(flat(parse_qs(raw.decode()))))
             return self._reply(404, {"error": "not_found"})
         try:
             body = json.loads(raw) if raw else {}
         except ValueError:
             return self._reply(400, api_error("Invalid Argument", "Malformed JSON"))
-        status, answer = fake.api(
-            method, parts.path, query, body, self.headers.get("Authorization", "")
+        status, answer = self.fake.api(
+            method, path, query, body, self.headers.get("Authorization", "")
         )
         self._reply(status, answer)
 
-    def _reply(self, status: int, body: dict, headers: dict | None = None) -> None:
-        self._send(status, json.dumps(body).encode(), "application/json", headers or {})
 
-    def _send(self, status: int, payload: bytes, content_type: str, headers: dict) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(payload)))
-        for name, value in headers.items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def log_message(self, format: str, *args) -> None:
-        pass  # tests read fake.requests; the console stays quiet
+FakeCalendly.handler = _Handler

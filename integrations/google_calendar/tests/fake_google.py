@@ -29,19 +29,23 @@ from __future__ import annotations
 
 import base64
 import copy
-import hashlib
 import json
 import re
 import secrets
-import socket
-import threading
-import time
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import parse_qs, unquote, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qs, unquote
 from zoneinfo import ZoneInfo
+
+from integrations.calendar_base.tests.fake_oauth import (
+    FakeHandler,
+    FakeOAuthServer,
+    Fault,
+    basic_credentials,
+    flat,
+    redirect,
+)
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -75,7 +79,6 @@ CALENDAR_LIST_SCOPES = {
 MAX_FREEBUSY_RANGE = timedelta(days=90)
 MAX_FREEBUSY_CALENDARS = 50
 BASE32HEX_ID = re.compile(r"^[a-v0-9]{5,1024}$")
-CODE_LIFETIME = timedelta(minutes=10)
 
 _CALENDAR_ROUTES = [
     ("POST", re.compile(r"^freeBusy$"), "free_busy"),
@@ -144,45 +147,6 @@ def new_event_id() -> str:
 
 
 @dataclass
-class Fault:
-    path_prefix: str
-    status: int
-    reason: str | None
-    remaining: int
-    retry_after: float | None = None
-    method: str | None = None
-    hang: bool = False
-
-
-@dataclass
-class Grant:
-    """One consent: a refresh token and the access tokens minted from it."""
-
-    scopes: list[str]
-    refresh_token: str | None
-    revoked: bool = False
-    refresh_invalidated: bool = False
-
-
-@dataclass
-class AccessToken:
-    grant: Grant
-    expires_at: float  # time.time()
-
-
-@dataclass
-class AuthCode:
-    client_id: str
-    redirect_uri: str
-    scopes: list[str]
-    offline: bool
-    challenge: str | None
-    challenge_method: str
-    expires_at: float
-    used: bool = False
-
-
-@dataclass
 class FakeCalendar:
     id: str
     summary: str
@@ -193,70 +157,22 @@ class FakeCalendar:
     events: dict[str, dict] = field(default_factory=dict)
 
 
-class FakeGoogle:
+class FakeGoogle(FakeOAuthServer):
+    authorize_path = AUTH_PATH
+    token_path = TOKEN_PATH
     client_id = "fake-client-id.apps.googleusercontent.com"
     client_secret = "fake-client-secret"
     account_email = "owner@example.com"
     access_token_lifetime = 3599  # seconds, what Google answers
 
     def __init__(self, *, latency: float = 0.0, token_latency: float = 0.0, port: int = 0) -> None:
-        self.port = port  # 0: any free port (tests); fixed for `manage.py run_fake_google`
-        self.latency = latency
-        self.token_latency = token_latency
-        # Consent behaviour, switchable per test.
-        self.deny_consent = False
+        super().__init__(latency=latency, token_latency=token_latency, port=port)
         self.granted_scopes: list[str] | None = None  # None: as asked
         # None accepts any redirect URI; a list makes others fail like an unregistered URI.
         self.allowed_redirect_uris: list[str] | None = None
-        self.hang_seconds = 30.0  # a hung answer gives up after this (or when stopped)
-
-        self.requests: list[tuple[str, str]] = []
-        self.token_grants: list[str] = []  # grant_type of every token request, in order
         self.revoked_tokens: list[str] = []
-        self._lock = threading.Lock()
-        self._faults: list[Fault] = []
-        self._codes: dict[str, AuthCode] = {}
-        self._refresh_tokens: dict[str, Grant] = {}
-        self._access_tokens: dict[str, AccessToken] = {}
         self._calendars: dict[str, FakeCalendar] = {}
-        self._stopped = threading.Event()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
         self.add_calendar(self.account_email, self.account_email, primary=True)
-
-    # -- Lifecycle ---------------------------------------------------------------------
-
-    def start(self) -> FakeGoogle:
-        handler = type("Handler", (_Handler,), {"fake": self})
-        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), handler)
-        self._server.daemon_threads = True
-        self._server.block_on_close = False  # a hung answer must not hold up stop()
-        self._stopped.clear()
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is None:
-            return
-        self._stopped.set()
-        self._server.shutdown()
-        self._server.server_close()
-        self._server = None
-
-    def __enter__(self) -> FakeGoogle:
-        return self.start()
-
-    def __exit__(self, *exc_info) -> None:
-        self.stop()
-
-    @property
-    def base_url(self) -> str:
-        assert self._server is not None, "start the fake first (FakeGoogle().start())"
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
 
     @property
     def auth_uri(self) -> str:
@@ -288,10 +204,7 @@ class FakeGoogle:
     def env(self) -> dict[str, str]:
         """The same as environment variables, for a server subprocess. oauthlib refuses
         plain-http token URLs unless told this is a local test."""
-        return {
-            **{k: str(v) for k, v in self.settings().items()},
-            "OAUTHLIB_INSECURE_TRANSPORT": "1",
-        }
+        return {**super().env(), "OAUTHLIB_INSECURE_TRANSPORT": "1"}
 
     # -- Test helpers: state -------------------------------------------------------------
 
@@ -300,9 +213,8 @@ class FakeGoogle:
         A negative or zero `expires_in` gives an access token that is already expired."""
         from integrations.google_calendar.client import SCOPES
 
-        grant = Grant(scopes=list(scopes or SCOPES), refresh_token=_refresh_token())
         with self._lock:
-            self._refresh_tokens[grant.refresh_token] = grant
+            grant = self._new_grant(scopes or SCOPES)
             access = self._mint_access_token(grant, expires_in)
         return {
             "access_token": access,
@@ -378,52 +290,11 @@ class FakeGoogle:
                 if include_deleted or e["status"] != "cancelled"
             ]
 
-    def invalidate_refresh_tokens(self) -> None:
-        """Every refresh token dies (revoked by the user, unused for months, testing-app
-        expiry...): the next refresh gets invalid_grant."""
-        with self._lock:
-            for grant in self._refresh_tokens.values():
-                grant.refresh_invalidated = True
-
-    def expire_access_tokens(self) -> None:
-        with self._lock:
-            for token in self._access_tokens.values():
-                token.expires_at = min(token.expires_at, time.time() - 1)
-
-    def count(self, method: str, path_prefix: str = "") -> int:
-        with self._lock:
-            return sum(
-                1 for m, p in self.requests if m == method.upper() and p.startswith(path_prefix)
-            )
-
-    # -- Test helpers: faults --------------------------------------------------------------
-
-    def fail(
-        self,
-        path_prefix: str,
-        status: int,
-        *,
-        reason: str | None = None,
-        times: int = 1,
-        retry_after: float | None = None,
-        method: str | None = None,
-    ) -> None:
+    def fail(self, path_prefix: str, status: int, *, reason: str | None = None, **kwargs) -> None:
         """Answer the next `times` requests whose path starts with `path_prefix` (from the
         server root, e.g. "/calendar/v3/freeBusy" or "/token") with `status` and Google's
         error body for `reason` (default by status: backendError, rateLimitExceeded...)."""
-        with self._lock:
-            self._faults.append(
-                Fault(path_prefix, status, reason, times, retry_after, method and method.upper())
-            )
-
-    def hang(self, path_prefix: str, times: int = 1) -> None:
-        """The next matching requests get no answer (until `hang_seconds` or stop())."""
-        with self._lock:
-            self._faults.append(Fault(path_prefix, 0, None, times, hang=True))
-
-    def clear_faults(self) -> None:
-        with self._lock:
-            self._faults.clear()
+        super().fail(path_prefix, status, code=reason, **kwargs)
 
     # -- Internals ---------------------------------------------------------------------------
 
@@ -432,20 +303,11 @@ class FakeGoogle:
             calendar_id = self.account_email
         return self._calendars.get(calendar_id)
 
-    def _mint_access_token(self, grant: Grant, expires_in: int) -> str:
-        token = "ya29.fake-" + secrets.token_urlsafe(32)
-        self._access_tokens[token] = AccessToken(grant, time.time() + expires_in)
-        return token
+    def _new_access_token(self) -> str:
+        return "ya29.fake-" + secrets.token_urlsafe(32)
 
-    def _take_fault(self, method: str, path: str) -> Fault | None:
-        with self._lock:
-            for fault in self._faults:
-                if path.startswith(fault.path_prefix) and fault.method in (None, method):
-                    fault.remaining -= 1
-                    if fault.remaining <= 0:
-                        self._faults.remove(fault)
-                    return fault
-        return None
+    def _new_refresh_token(self) -> str:
+        return "1//fake-" + secrets.token_urlsafe(32)
 
     def _event_resource(self, calendar: FakeCalendar, event_id: str, body: dict) -> dict:
         now = datetime.now(UTC)
@@ -492,7 +354,7 @@ class FakeGoogle:
 
     # -- Endpoints -------------------------------------------------------------------------
 
-    def consent(self, query: dict[str, str]) -> tuple[int, dict[str, str], str]:
+    def authorize(self, query: dict[str, str]) -> tuple[int, dict[str, str], str]:
         """GET auth_uri: (status, headers, html)."""
         redirect_uri = query.get("redirect_uri", "")
         if query.get("client_id") != self.client_id:
@@ -514,71 +376,40 @@ class FakeGoogle:
         else:
             asked = query.get("scope", "").split()
             granted = asked if self.granted_scopes is None else list(self.granted_scopes)
-            code = "4/0fake-" + secrets.token_urlsafe(24)
-            with self._lock:
-                self._codes[code] = AuthCode(
-                    client_id=self.client_id,
-                    redirect_uri=redirect_uri,
-                    scopes=granted,
-                    offline=query.get("access_type") == "offline",
-                    challenge=query.get("code_challenge"),
-                    challenge_method=query.get("code_challenge_method", "plain"),
-                    expires_at=time.time() + CODE_LIFETIME.total_seconds(),
-                )
+            code = self._new_code(
+                "4/0fake-" + secrets.token_urlsafe(24),
+                redirect_uri=redirect_uri,
+                scopes=granted,
+                offline=query.get("access_type") == "offline",
+                challenge=query.get("code_challenge"),
+                challenge_method=query.get("code_challenge_method", "plain"),
+            )
             params = {"code": code, "scope": " ".join(granted)}
         if state is not None:
             params["state"] = state
-        parts = urlsplit(redirect_uri)
-        query_string = "&".join(q for q in (parts.query, urlencode(params)) if q)
-        location = urlunsplit((parts.scheme, parts.netloc, parts.path, query_string, ""))
-        return 302, {"Location": location}, ""
+        return redirect(redirect_uri, params)
 
-    def token(self, form: dict[str, str], authorization: str) -> tuple[int, dict]:
-        client_id, client_secret = form.get("client_id"), form.get("client_secret")
-        if authorization.startswith("Basic "):
-            decoded = base64.b64decode(authorization[6:]).decode()
-            client_id, _, client_secret = decoded.partition(":")
-            client_id, client_secret = unquote(client_id), unquote(client_secret)
-        grant_type = form.get("grant_type", "")
-        with self._lock:
-            self.token_grants.append(grant_type)
+    def _refuse_client(self, form: dict[str, str], authorization: str) -> tuple[int, dict] | None:
+        client_id, client_secret = basic_credentials(authorization) or (
+            form.get("client_id"),
+            form.get("client_secret"),
+        )
         if client_id != self.client_id or client_secret != self.client_secret:
             return 401, fixture("token_error_invalid_client.json")
-        if grant_type == "authorization_code":
-            return self._exchange_code(form)
-        if grant_type == "refresh_token":
-            return self._refresh(form)
-        return 400, {
-            "error": "unsupported_grant_type",
-            "error_description": f"Invalid grant_type: {grant_type}",
-        }
+        return None
 
     def _exchange_code(self, form: dict[str, str]) -> tuple[int, dict]:
-        with self._lock:
-            code = self._codes.get(form.get("code", ""))
-            if code is None or code.used or code.expires_at < time.time():
-                return 400, {"error": "invalid_grant", "error_description": "Bad Request"}
-            code.used = True  # one use, even when the rest of the request is wrong
-            if form.get("redirect_uri") != code.redirect_uri:
-                return 400, {"error": "redirect_uri_mismatch", "error_description": "Bad Request"}
-            if code.challenge:
-                verifier = form.get("code_verifier")
-                if not verifier:
-                    return 400, {
-                        "error": "invalid_grant",
-                        "error_description": "Missing code verifier.",
-                    }
-                if _challenge(verifier, code.challenge_method) != code.challenge:
-                    return 400, {
-                        "error": "invalid_grant",
-                        "error_description": "Invalid code verifier.",
-                    }
-            grant = Grant(
-                scopes=code.scopes, refresh_token=_refresh_token() if code.offline else None
-            )
-            if grant.refresh_token:
-                self._refresh_tokens[grant.refresh_token] = grant
-            access = self._mint_access_token(grant, self.access_token_lifetime)
+        code, wrong = self._redeem_code(form)
+        if code is None:
+            error, description = {
+                "code": ("invalid_grant", "Bad Request"),
+                "redirect_uri": ("redirect_uri_mismatch", "Bad Request"),
+                "no_verifier": ("invalid_grant", "Missing code verifier."),
+                "verifier": ("invalid_grant", "Invalid code verifier."),
+            }[wrong]
+            return 400, {"error": error, "error_description": description}
+        grant = self._new_grant(code.scopes, offline=code.offline)
+        access = self._mint_access_token(grant, self.access_token_lifetime)
         body = fixture("token_response_code.json")
         body.update(
             access_token=access, expires_in=self.access_token_lifetime, scope=" ".join(grant.scopes)
@@ -590,17 +421,13 @@ class FakeGoogle:
         return 200, body
 
     def _refresh(self, form: dict[str, str]) -> tuple[int, dict]:
-        with self._lock:
-            grant = self._refresh_tokens.get(form.get("refresh_token", ""))
-            if grant is None or grant.revoked or grant.refresh_invalidated:
-                return 400, fixture("token_error_invalid_grant.json")
-            asked = form.get("scope", "").split()
-            if any(scope not in grant.scopes for scope in asked):
-                return 400, {
-                    "error": "invalid_scope",
-                    "error_description": "Bad Request",
-                }
-            access = self._mint_access_token(grant, self.access_token_lifetime)
+        grant = self._grant_to_refresh(form.get("refresh_token", ""))
+        if grant is None:
+            return 400, fixture("token_error_invalid_grant.json")
+        asked = form.get("scope", "").split()
+        if any(scope not in grant.scopes for scope in asked):
+            return 400, {"error": "invalid_scope", "error_description": "Bad Request"}
+        access = self._mint_access_token(grant, self.access_token_lifetime)
         body = fixture("token_response_refresh.json")
         body.update(
             access_token=access,
@@ -611,24 +438,18 @@ class FakeGoogle:
 
     def revoke(self, token: str) -> tuple[int, dict]:
         with self._lock:
-            grant = self._refresh_tokens.get(token)
-            access = self._access_tokens.get(token)
-            if grant is None and access is not None:
-                grant = access.grant
+            grant = self._grant_of(token)
             if grant is None or grant.revoked:
                 return 400, fixture("revoke_error_invalid_token.json")
-            # Revoking either token revokes the grant: the refresh token and its access tokens.
             grant.revoked = True
             self.revoked_tokens.append(token)
         return 200, {}
 
-    def authorize(self, authorization: str, needed: set[str]) -> tuple[int, dict] | None:
+    def authorize_bearer(self, authorization: str, needed: set[str]) -> tuple[int, dict] | None:
         """None when the bearer token is live and has one of the `needed` scopes."""
-        token = authorization[7:] if authorization.startswith("Bearer ") else ""
         with self._lock:
-            access = self._access_tokens.get(token)
-            live = access is not None and access.expires_at > time.time()
-            if not live or access.grant.revoked:
+            access = self._bearer(authorization)
+            if access is None:
                 return 401, api_error("authError")
             if not needed & set(access.grant.scopes):
                 return 403, api_error("insufficientPermissions")
@@ -779,63 +600,16 @@ class FakeGoogle:
             return 204, None
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(FakeHandler):
     fake: FakeGoogle
-    protocol_version = "HTTP/1.1"  # keep-alive, like Google: httplib2 reuses the connection
 
-    def setup(self) -> None:
-        super().setup()
-        # Answers go out as headers then body: without this, Nagle's algorithm holds the body
-        # until the client's delayed ACK (~40 ms) on a kept-alive connection.
-        self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    def is_api(self, path: str) -> bool:
+        return path.startswith(CALENDAR_PATH)
 
-    def do_GET(self) -> None:
-        self._handle("GET")
-
-    def do_POST(self) -> None:
-        self._handle("POST")
-
-    def do_PUT(self) -> None:
-        self._handle("PUT")
-
-    def do_DELETE(self) -> None:
-        self._handle("DELETE")
-
-    def _handle(self, method: str) -> None:
-        fake = self.fake
-        parts = urlsplit(self.path)
-        path = parts.path
-        query = _flat(parse_qs(parts.query))
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length else b""
-        if fake._stopped.is_set():
-            # Stopped: a kept-alive connection must not keep answering like Google.
-            self.close_connection = True
-            return
-        with fake._lock:
-            fake.requests.append((method, path))
-
-        fault = fake._take_fault(method, path)
-        if fault and fault.hang:
-            fake._stopped.wait(fake.hang_seconds)
-            self.close_connection = True
-            return
-        if path.startswith(TOKEN_PATH) and fake.token_latency:
-            time.sleep(fake.token_latency)
-        if path.startswith(CALENDAR_PATH) and fake.latency:
-            time.sleep(fake.latency)
-        if fault:
-            return self._reply_fault(fault, path)
-
-        if method == "GET" and path == AUTH_PATH:
-            status, headers, html = fake.consent(query)
-            return self._send(status, html.encode(), "text/html; charset=utf-8", headers)
-        if method == "POST" and path == TOKEN_PATH:
-            form = _flat(parse_qs(raw.decode()))
-            return self._reply(*fake.token(form, self.headers.get("Authorization", "")))
+    def route(self, method: str, path: str, query: dict[str, str], raw: bytes) -> None:
         if method == "POST" and path == REVOKE_PATH:
-            token = _flat(parse_qs(raw.decode())).get("token") or query.get("token", "")
-            return self._reply(*fake.revoke(token))
+            token = flat(parse_qs(raw.decode())).get("token") or query.get("token", "")
+            return self._reply(*self.fake.revoke(token))
         if path.startswith(CALENDAR_PATH):
             return self._calendar_api(method, path[len(CALENDAR_PATH) :], query, raw)
         return self._reply(404, api_error("notFound"))
@@ -855,7 +629,7 @@ class _Handler(BaseHTTPRequestHandler):
                 "get_event": EVENTS_READ_SCOPES,
                 "delete_event": EVENTS_WRITE_SCOPES,
             }[name]
-            refused = fake.authorize(self.headers.get("Authorization", ""), needed)
+            refused = fake.authorize_bearer(self.headers.get("Authorization", ""), needed)
             if refused:
                 return self._reply(*refused, headers={"WWW-Authenticate": 'Bearer realm="fake"'})
             params = {k: unquote(v) for k, v in match.groupdict().items()}
@@ -868,16 +642,14 @@ class _Handler(BaseHTTPRequestHandler):
             return self._reply(*getattr(fake, name)(query, params))
         return self._reply(404, api_error("notFound"))
 
-    def _reply_fault(self, fault: Fault, path: str) -> None:
+    def reply_fault(self, fault: Fault, path: str) -> None:
         headers = {}
         if fault.retry_after is not None:
             headers["Retry-After"] = str(int(fault.retry_after))
         if not path.startswith(CALENDAR_PATH):
-            error = fault.reason or (
-                "internal_failure" if fault.status >= 500 else "invalid_request"
-            )
+            error = fault.code or ("internal_failure" if fault.status >= 500 else "invalid_request")
             return self._reply(fault.status, {"error": error}, headers=headers)
-        reason = fault.reason or {
+        reason = fault.code or {
             401: "authError",
             429: "rateLimitExceeded",
             403: "rateLimitExceeded",
@@ -887,40 +659,8 @@ class _Handler(BaseHTTPRequestHandler):
         }.get(fault.status, "backendError" if fault.status >= 500 else "badRequest")
         return self._reply(fault.status, api_error(reason, status=fault.status), headers=headers)
 
-    def _reply(self, status: int, body: dict | None, headers: dict | None = None) -> None:
-        payload = b"" if body is None else json.dumps(body).encode()
-        self._send(status, payload, "application/json; charset=UTF-8", headers or {})
 
-    def _send(self, status: int, payload: bytes, content_type: str, headers: dict) -> None:
-        try:
-            self.send_response(status)
-            if payload or status != 204:
-                self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(payload)))
-            for name, value in headers.items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(payload)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the client gave up (a timeout test); Google would not notice either
-
-    def log_message(self, format: str, *args) -> None:
-        pass  # quiet test output
-
-
-def _flat(parsed: dict[str, list[str]]) -> dict[str, str]:
-    return {key: values[-1] for key, values in parsed.items()}
-
-
-def _refresh_token() -> str:
-    return "1//fake-" + secrets.token_urlsafe(32)
-
-
-def _challenge(verifier: str, method: str) -> str:
-    if method == "S256":
-        digest = hashlib.sha256(verifier.encode("ascii")).digest()
-        return base64.urlsafe_b64encode(digest).decode().rstrip("=")
-    return verifier
+FakeGoogle.handler = _Handler
 
 
 def _time_problem(value, edge: str) -> tuple[str, str] | None:

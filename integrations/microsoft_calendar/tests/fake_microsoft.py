@@ -32,27 +32,32 @@ from __future__ import annotations
 
 import base64
 import copy
-import hashlib
 import json
 import secrets
-import socket
 import ssl
 import tempfile
-import threading
 import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from ipaddress import IPv4Address
 from pathlib import Path
-from urllib.parse import parse_qs, unquote, urlencode, urlsplit
+from urllib.parse import unquote, urlencode
 from zoneinfo import ZoneInfo
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+
+from integrations.calendar_base.tests.fake_oauth import (
+    FakeHandler,
+    FakeOAuthServer,
+    Fault,
+    Grant,
+    redirect,
+)
 
 FIXTURES = Path(__file__).parent / "fixtures"
 TENANT = "common"
@@ -62,7 +67,6 @@ CALENDAR_SCOPES = {"calendars.readwrite", "calendars.read"}
 WRITE_SCOPES = {"calendars.readwrite"}
 USER_SCOPES = {"user.read"}
 GRANTED_SCOPES = ["Calendars.ReadWrite", "User.Read", "profile", "openid", "email"]
-CODE_LIFETIME = timedelta(minutes=10)
 
 
 def fixture(name: str) -> dict:
@@ -118,40 +122,6 @@ def _b64url(data: bytes) -> str:
 
 
 @dataclass
-class Fault:
-    path_prefix: str
-    status: int
-    code: str | None = None
-    remaining: int = 1
-    retry_after: float | None = None
-    hang: bool = False
-
-
-@dataclass
-class Grant:
-    scopes: list[str]
-    invalidated: bool = False
-
-
-@dataclass
-class AccessToken:
-    grant: Grant
-    expires_at: float
-
-
-@dataclass
-class AuthCode:
-    client_id: str
-    redirect_uri: str
-    challenge: str
-    method: str
-    nonce: str
-    scopes: list[str]
-    expires_at: float
-    used: bool = False
-
-
-@dataclass
 class FakeCalendar:
     id: str
     name: str
@@ -168,32 +138,24 @@ class FakeEvent:
     resource: dict = field(default_factory=dict)
 
 
-class FakeMicrosoft:
+class FakeMicrosoft(FakeOAuthServer):
+    scheme = "https"
+    authorize_path = f"/{TENANT}/oauth2/v2.0/authorize"
+    token_path = f"/{TENANT}/oauth2/v2.0/token"
     client_id = "6731de76-14a6-49ae-97bc-6eba6914391e"
     client_secret = "fake-client-secret~value"
     account_email = "owner@example.com"
     display_name = "Salon Owner"
     access_token_lifetime = 3599  # seconds, what Microsoft answers
+    # A grant dies whole (consent withdrawn, password reset, 90 days unused).
+    invalidation_ends_access = True
 
     def __init__(self, *, latency: float = 0.0, token_latency: float = 0.0, port: int = 0) -> None:
-        self.port = port
-        self.latency = latency
-        self.token_latency = token_latency
-        self.deny_consent = False
+        super().__init__(latency=latency, token_latency=token_latency, port=port)
         self.granted_scopes: list[str] | None = None  # None: as in GRANTED_SCOPES
-        self.hang_seconds = 30.0
-        self.requests: list[tuple[str, str]] = []
-        self.token_grants: list[str] = []
-        self._lock = threading.Lock()
-        self._faults: list[Fault] = []
-        self._codes: dict[str, AuthCode] = {}
-        self._refresh_tokens: dict[str, Grant] = {}
-        self._access_tokens: dict[str, AccessToken] = {}
         self._calendars: dict[str, FakeCalendar] = {}
         self._events: dict[str, FakeEvent] = {}
         self._transactions: dict[str, str] = {}  # transactionId -> event id
-        self._stopped = threading.Event()
-        self._server: ThreadingHTTPServer | None = None
         self._tls_dir = tempfile.TemporaryDirectory(prefix="fake-microsoft-")
         self.ca_path = Path(self._tls_dir.name) / "ca.pem"
         self._cert_path = Path(self._tls_dir.name) / "server.pem"
@@ -203,49 +165,19 @@ class FakeMicrosoft:
 
     # -- Lifecycle ---------------------------------------------------------------------
 
-    def start(self) -> FakeMicrosoft:
-        handler = type("Handler", (_Handler,), {"fake": self})
-        server = ThreadingHTTPServer(("127.0.0.1", self.port), handler)
+    def _secure(self, server: ThreadingHTTPServer) -> None:
+        # msal refuses anything but https.
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(self._cert_path, self._key_path)
         server.socket = context.wrap_socket(server.socket, server_side=True)
-        server.daemon_threads = True
-        server.block_on_close = False
-        self._server = server
-        self._stopped.clear()
-        threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        ).start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is None:
-            return
-        self._stopped.set()
-        self._server.shutdown()
-        self._server.server_close()
-        self._server = None
-
-    def __enter__(self) -> FakeMicrosoft:
-        return self.start()
 
     def __exit__(self, *exc_info) -> None:
         self.stop()
         self._tls_dir.cleanup()
 
     @property
-    def base_url(self) -> str:
-        assert self._server is not None, "start the fake first (FakeMicrosoft().start())"
-        host, port = self._server.server_address[:2]
-        return f"https://{host}:{port}"
-
-    @property
     def authority(self) -> str:
         return f"{self.base_url}/{TENANT}"
-
-    @property
-    def token_path(self) -> str:
-        return f"/{TENANT}/oauth2/v2.0/token"
 
     def settings(self) -> dict:
         """The MICROSOFT_* settings that point the project here."""
@@ -256,9 +188,6 @@ class FakeMicrosoft:
             "MICROSOFT_GRAPH_ENDPOINT": self.base_url + GRAPH,
             "MICROSOFT_CA_BUNDLE": str(self.ca_path),
         }
-
-    def env(self) -> dict[str, str]:
-        return {k: str(v) for k, v in self.settings().items()}
 
     # -- Test helpers ------------------------------------------------------------------
 
@@ -303,55 +232,14 @@ class FakeMicrosoft:
     def issue_tokens(self, *, expires_in: int = 3600) -> dict:
         """A refresh + access token pair minted directly, as if the owner had consented."""
         with self._lock:
-            grant = Grant(scopes=list(self.granted_scopes or GRANTED_SCOPES))
-            refresh_token = _refresh_token()
-            self._refresh_tokens[refresh_token] = grant
+            grant = self._new_grant(self.granted_scopes or GRANTED_SCOPES)
             access_token = self._mint_access_token(grant, expires_in)
         return {
             "access_token": access_token,
-            "refresh_token": refresh_token,
+            "refresh_token": grant.refresh_token,
             "expires_at": datetime.now(UTC) + timedelta(seconds=expires_in),
             "scope": " ".join(grant.scopes),
         }
-
-    def invalidate_refresh_tokens(self) -> None:
-        """Every grant dies (consent withdrawn, password reset, 90 days unused)."""
-        with self._lock:
-            for grant in self._refresh_tokens.values():
-                grant.invalidated = True
-
-    def expire_access_tokens(self) -> None:
-        with self._lock:
-            for token in self._access_tokens.values():
-                token.expires_at = min(token.expires_at, time.time() - 1)
-
-    def count(self, method: str, path_prefix: str = "") -> int:
-        with self._lock:
-            return sum(
-                1 for m, p in self.requests if m == method.upper() and p.startswith(path_prefix)
-            )
-
-    def fail(
-        self,
-        path_prefix: str,
-        status: int,
-        *,
-        code: str | None = None,
-        times: int = 1,
-        retry_after: float | None = None,
-    ) -> None:
-        """Answer the next `times` requests under `path_prefix` (e.g. "/v1.0/me/calendar/
-        calendarView" or the token path) with `status` and Microsoft's error body."""
-        with self._lock:
-            self._faults.append(Fault(path_prefix, status, code, times, retry_after))
-
-    def hang(self, path_prefix: str, times: int = 1) -> None:
-        with self._lock:
-            self._faults.append(Fault(path_prefix, 0, None, times, hang=True))
-
-    def clear_faults(self) -> None:
-        with self._lock:
-            self._faults.clear()
 
     # -- Identity platform -------------------------------------------------------------
 
@@ -367,37 +255,35 @@ class FakeMicrosoft:
             text = text.replace(key, value)
         return 200, json.loads(text)
 
-    def authorize(self, query: dict[str, str]) -> tuple[int, dict[str, str]]:
+    def authorize(self, query: dict[str, str]) -> tuple[int, dict[str, str], str]:
         """The sign-in and consent screens, answered at once: a redirect back."""
         redirect_uri = query.get("redirect_uri", "")
         if query.get("client_id") != self.client_id or not redirect_uri:
-            return 400, {}
+            return 400, {}, ""
         state = query.get("state", "")
         if self.deny_consent:
-            params = {
-                "error": "access_denied",
-                "error_description": "AADSTS65004: User declined to consent to access the app.",
-                "state": state,
-            }
-            return 302, {"Location": f"{redirect_uri}?{urlencode(params)}"}
-        if query.get("response_type") != "code" or not query.get("code_challenge"):
-            params = {"error": "invalid_request", "state": state}
-            return 302, {"Location": f"{redirect_uri}?{urlencode(params)}"}
-        code = "0.AXEA" + secrets.token_urlsafe(40)  # one use; it travels in the redirect URL
-        with self._lock:
-            self._codes[code] = AuthCode(
-                client_id=self.client_id,
-                redirect_uri=redirect_uri,
-                challenge=query["code_challenge"],
-                method=query.get("code_challenge_method", "plain"),
-                nonce=query.get("nonce", ""),
-                scopes=list(self.granted_scopes or GRANTED_SCOPES),
-                expires_at=time.time() + CODE_LIFETIME.total_seconds(),
+            return redirect(
+                redirect_uri,
+                {
+                    "error": "access_denied",
+                    "error_description": "AADSTS65004: User declined to consent to access the app.",
+                    "state": state,
+                },
             )
+        if query.get("response_type") != "code" or not query.get("code_challenge"):
+            return redirect(redirect_uri, {"error": "invalid_request", "state": state})
+        code = self._new_code(
+            "0.AXEA" + secrets.token_urlsafe(40),  # one use; it travels in the redirect URL
+            redirect_uri=redirect_uri,
+            scopes=self.granted_scopes or GRANTED_SCOPES,
+            challenge=query["code_challenge"],
+            challenge_method=query.get("code_challenge_method", "plain"),
+            nonce=query.get("nonce", ""),
+        )
         params = {"code": code, "state": state, "session_state": str(uuid.uuid4())}
-        return 302, {"Location": f"{redirect_uri}?{urlencode(params)}"}
+        return redirect(redirect_uri, params)
 
-    def token(self, form: dict[str, str]) -> tuple[int, dict]:
+    def _refuse_client(self, form: dict[str, str], authorization: str) -> tuple[int, dict] | None:
         if form.get("client_id") != self.client_id:
             return token_error(
                 "unauthorized_client", 700016, "Application was not found.", status=400
@@ -406,38 +292,33 @@ class FakeMicrosoft:
             return token_error(
                 "invalid_client", 7000215, "Invalid client secret provided.", status=401
             )
-        grant_type = form.get("grant_type", "")
-        with self._lock:
-            self.token_grants.append(grant_type)
-            if grant_type == "authorization_code":
-                return self._exchange_code(form)
-            if grant_type == "refresh_token":
-                return self._refresh(form)
+        return None
+
+    def _unsupported_grant(self, grant_type: str) -> tuple[int, dict]:
         return token_error(
             "unsupported_grant_type", 70003, "The app requested an unsupported grant type."
         )
 
     def _exchange_code(self, form: dict[str, str]) -> tuple[int, dict]:
-        code = self._codes.get(form.get("code", ""))
-        if code is None or code.used or code.expires_at < time.time():
+        code, wrong = self._redeem_code(form)
+        if wrong == "code":
             return token_error(
                 "invalid_grant", 70000, "The provided value for the 'code' parameter is not valid."
             )
-        code.used = True
-        if form.get("redirect_uri") != code.redirect_uri:
+        if wrong == "redirect_uri":
             return token_error(
                 "invalid_grant", 50148, "The redirect_uri doesn't match the authorization request."
             )
-        if _challenge(form.get("code_verifier", ""), code.method) != code.challenge:
+        if code is None:
             return token_error(
                 "invalid_grant", 501481, "The Code_Verifier does not match the code_challenge."
             )
-        grant = Grant(scopes=code.scopes)
-        return 200, self._token_response(grant, nonce=code.nonce)
+        return 200, self._token_response(self._new_grant(code.scopes), nonce=code.nonce)
 
     def _refresh(self, form: dict[str, str]) -> tuple[int, dict]:
-        grant = self._refresh_tokens.get(form.get("refresh_token", ""))
-        if grant is None or grant.invalidated:
+        # Microsoft rotates refresh tokens (the old one keeps working for a while).
+        grant = self._grant_to_refresh(form.get("refresh_token", ""), rotate=True)
+        if grant is None:
             return token_error(
                 "invalid_grant",
                 50173,
@@ -448,14 +329,12 @@ class FakeMicrosoft:
 
     def _token_response(self, grant: Grant, *, nonce: str | None) -> dict:
         body = fixture("token_response")
-        refresh_token = _refresh_token()  # Microsoft rotates refresh tokens
-        self._refresh_tokens[refresh_token] = grant
         body.update(
             scope=" ".join(grant.scopes),
             expires_in=self.access_token_lifetime,
             ext_expires_in=self.access_token_lifetime,
             access_token=self._mint_access_token(grant, self.access_token_lifetime),
-            refresh_token=refresh_token,
+            refresh_token=grant.refresh_token,
             id_token=self._id_token(nonce),
             client_info=_b64url(
                 json.dumps(
@@ -486,18 +365,18 @@ class FakeMicrosoft:
         parts = [_b64url(json.dumps(p).encode()) for p in (header, claims)]
         return ".".join([*parts, _b64url(b"not-a-signature")])
 
-    def _mint_access_token(self, grant: Grant, expires_in: int) -> str:
-        token = "EwBIA8l6BAAU" + secrets.token_urlsafe(48)
-        self._access_tokens[token] = AccessToken(grant, time.time() + expires_in)
-        return token
+    def _new_access_token(self) -> str:
+        return "EwBIA8l6BAAU" + secrets.token_urlsafe(48)
+
+    def _new_refresh_token(self) -> str:
+        return "M.C5" + secrets.token_urlsafe(48)
 
     # -- Graph -------------------------------------------------------------------------------
 
     def authorize_bearer(self, authorization: str, needed: set[str]) -> tuple[int, dict] | None:
-        token = authorization.removeprefix("Bearer ").strip()
         with self._lock:
-            live = self._access_tokens.get(token)
-            if live is None or live.expires_at < time.time() or live.grant.invalidated:
+            live = self._bearer(authorization)
+            if live is None:
                 return 401, graph_error(401)
             if not {s.lower() for s in live.grant.scopes} & needed:
                 return 403, graph_error(403)
@@ -656,16 +535,6 @@ class FakeMicrosoft:
         resource["calendar_id"] = calendar_id  # ours, for the tests; Graph has no such field
         return resource
 
-    def _take_fault(self, path: str) -> Fault | None:
-        with self._lock:
-            for fault in self._faults:
-                if path.startswith(fault.path_prefix):
-                    fault.remaining -= 1
-                    if fault.remaining <= 0:
-                        self._faults.remove(fault)
-                    return fault
-        return None
-
     def _make_certificates(self) -> None:
         """A throwaway CA and a certificate for 127.0.0.1/localhost signed by it."""
         now = datetime.now(UTC)
@@ -735,70 +604,30 @@ class FakeMicrosoft:
         )
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(FakeHandler):
     fake: FakeMicrosoft
-    protocol_version = "HTTP/1.1"
+    json_type = "application/json; charset=utf-8"
 
-    def setup(self) -> None:
-        super().setup()
-        self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    def is_api(self, path: str) -> bool:
+        return path.startswith(GRAPH)
 
-    def do_GET(self) -> None:
-        self._handle("GET")
+    def reply_fault(self, fault: Fault, path: str) -> None:
+        headers = {}
+        if fault.retry_after is not None:
+            headers["Retry-After"] = str(int(fault.retry_after))
+        if path.startswith(GRAPH):
+            return self._reply(fault.status, graph_error(fault.status, fault.code), headers)
+        status, body = token_error(
+            fault.code or "temporarily_unavailable",
+            50196 if fault.status == 429 else 90033,
+            "The server is temporarily unable to handle the request.",
+            status=fault.status,
+        )
+        return self._reply(status, body, headers)
 
-    def do_POST(self) -> None:
-        self._handle("POST")
-
-    def do_PATCH(self) -> None:
-        self._handle("PATCH")
-
-    def do_DELETE(self) -> None:
-        self._handle("DELETE")
-
-    def _handle(self, method: str) -> None:
-        fake = self.fake
-        parts = urlsplit(self.path)
-        path = parts.path
-        query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length else b""
-        if fake._stopped.is_set():
-            self.close_connection = True
-            return
-        with fake._lock:
-            fake.requests.append((method, path))
-        fault = fake._take_fault(path)
-        if fault and fault.hang:
-            fake._stopped.wait(fake.hang_seconds)
-            self.close_connection = True
-            return
-        if path == fake.token_path and fake.token_latency:
-            time.sleep(fake.token_latency)
-        if path.startswith(GRAPH) and fake.latency:
-            time.sleep(fake.latency)
-        if fault:
-            headers = {}
-            if fault.retry_after is not None:
-                headers["Retry-After"] = str(int(fault.retry_after))
-            if path.startswith(GRAPH):
-                return self._reply(fault.status, graph_error(fault.status, fault.code), headers)
-            status, body = token_error(
-                fault.code or "temporarily_unavailable",
-                50196 if fault.status == 429 else 90033,
-                "The server is temporarily unable to handle the request.",
-                status=fault.status,
-            )
-            return self._reply(status, body, headers)
-
-        prefix = f"/{TENANT}"
-        if method == "GET" and path == f"{prefix}/v2.0/.well-known/openid-configuration":
-            return self._reply(*fake.openid_configuration())
-        if method == "GET" and path == f"{prefix}/oauth2/v2.0/authorize":
-            status, headers = fake.authorize(query)
-            return self._send(status, b"", "text/html; charset=utf-8", headers)
-        if method == "POST" and path == fake.token_path:
-            form = {k: v[-1] for k, v in parse_qs(raw.decode()).items()}
-            return self._reply(*fake.token(form))
+    def route(self, method: str, path: str, query: dict[str, str], raw: bytes) -> None:
+        if method == "GET" and path == f"/{TENANT}/v2.0/.well-known/openid-configuration":
+            return self._reply(*self.fake.openid_configuration())
         if path.startswith(GRAPH + "/"):
             return self._graph(method, path[len(GRAPH) :], raw, query)
         return self._reply(404, graph_error(404))
@@ -840,35 +669,8 @@ class _Handler(BaseHTTPRequestHandler):
                 return self._reply(*fake.delete_event(event_id))
         return self._reply(404, graph_error(404, "UnknownError", "Resource not found."))
 
-    def _reply(self, status: int, body: dict | None, headers: dict | None = None) -> None:
-        payload = b"" if body is None else json.dumps(body).encode()
-        self._send(status, payload, "application/json; charset=utf-8", headers or {})
 
-    def _send(self, status: int, payload: bytes, content_type: str, headers: dict) -> None:
-        try:
-            self.send_response(status)
-            if payload or status != 204:
-                self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(payload)))
-            for name, value in headers.items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(payload)
-        except (BrokenPipeError, ConnectionResetError, ssl.SSLError):
-            pass
-
-    def log_message(self, format: str, *args) -> None:
-        pass
-
-
-def _refresh_token() -> str:
-    return "M.C5" + secrets.token_urlsafe(48)
-
-
-def _challenge(verifier: str, method: str) -> str:
-    if method == "S256":
-        return _b64url(hashlib.sha256(verifier.encode("ascii")).digest())
-    return verifier
+FakeMicrosoft.handler = _Handler
 
 
 def _zone(name: str) -> ZoneInfo:
