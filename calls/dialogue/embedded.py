@@ -31,10 +31,12 @@ from calls.dialogue.desk import (
     upper_first,
     with_article,
 )
-from calls.dialogue.offer_choice import answer_to_offers
+from calls.dialogue.offer_choice import answer_to_offers, when_without_one
 from calls.dialogue.speech import (
+    DAY_NAMES,
     UNAVAILABLE_WORDS,
     on_day,
+    ordinal,
     say_date,
     say_day,
     say_list,
@@ -142,6 +144,8 @@ class EmbeddedEngine(DialogueEngine):
         self._last_questions: list[Question] = []  # for a follow-up: "and a colour?"
         self.purpose = ""  # what the listed booking is for: "move" or "cancel"
         self.new_when = WhenParse()  # a move's new time, said before we knew which booking
+        # "Monday the 8th" (a Tuesday): the days asked between, "Tuesday the 8th, or Monday?"
+        self.day_options: tuple[date, ...] = ()
         self.pending: Change | None = None  # read back, waiting for the yes
         # "A haircut and a beard trim": booked one at a time, the rest offered after.
         self.also_book: list[ServiceMatch] = []
@@ -254,6 +258,11 @@ class EmbeddedEngine(DialogueEngine):
             expecting=self.expecting,
             now=self.context.clock().astimezone(self._tz()).time(),
         )
+        # "The 10:45 one", "that's the one": the "one" is an offer, never 1 o'clock.
+        heard = replace(heard, when=when_without_one(text, heard.when, today=self._today()))
+        day_options, self.day_options = self.day_options, ()
+        if day_options:
+            heard = self._day_chosen(day_options, heard, text)
         intents = heard.intents
 
         if Intent.REPEAT in intents and self.last_answer:
@@ -354,9 +363,12 @@ class EmbeddedEngine(DialogueEngine):
         if picked is not None:
             self._set_start_from(picked)
             changed.add("when")
-        if heard.when.unclear and "when" not in changed:
-            # "The Friday before Christmas": ask, never guess a day.
+        if heard.when.unclear and heard.when.day is None and heard.when.days is None:
+            # "The Friday before Christmas": ask, never guess a day (a time said is kept).
             self._ask(Expecting.WHEN)
+            options = tuple(d for d in heard.when.either if d >= self._today())
+            if options:
+                return self._ask_which_day(options)
             return (
                 "Sorry, I'm not sure which day you mean. Could you tell me the day and date, "
                 "like Friday the 11th?"
@@ -1135,6 +1147,35 @@ class EmbeddedEngine(DialogueEngine):
     def _missed(self, answer: str) -> str:
         self._missed_now = True
         return answer
+
+    def _ask_which_day(self, options: tuple[date, ...]) -> str:
+        """Asks "The 8th is a Tuesday. Tuesday the 8th, or Monday the 7th?"."""
+        self.day_options = options
+        said = options[0]
+        told = f"The {ordinal(said.day)} is a {DAY_NAMES[said.weekday()]}."
+        named = [f"{DAY_NAMES[d.weekday()]} the {ordinal(d.day)}" for d in options]
+        if len(named) == 1:
+            return f"{told} Did you mean {named[0]}?"
+        return f"{told} {named[0]}, or {named[1]}?"
+
+    def _day_chosen(self, options: tuple[date, ...], heard: Heard, text: str) -> Heard:
+        """The answer to "Tuesday the 8th, or Monday the 7th?" as that day: "Tuesday", "the
+        7th", "the first one", or a yes when only one was asked about."""
+        when = heard.when
+        chosen = None
+        index = pick_ordinal(text, len(options))
+        if index is not None:
+            chosen = options[index]
+        elif when.day is not None or when.either:
+            said = when.either[:1] or (when.day,)
+            chosen = next((d for d in options if d == said[0]), None)
+            chosen = chosen or next((d for d in options if d.day == said[0].day), None)
+            chosen = chosen or next((d for d in options if d.weekday() == said[0].weekday()), None)
+        elif heard.yes is True and len(options) == 1:
+            chosen = options[0]
+        if chosen is None:
+            return heard
+        return replace(heard, when=replace(when, day=chosen, days=None, unclear=False, either=()))
 
     def _not_again(self, answer: str) -> str:
         """The same question at most twice: asked again a third time for want of an answer

@@ -1,0 +1,132 @@
+"""Callers who are easy to misread (issue #9): "the 10:45 one" is not 1 PM, "Monday the 8th"
+when the 8th is a Tuesday is asked about, never taken as today. What isn't understood is
+asked about; a misread caller never ends up with a wrong booking.
+
+Demo Salon on a frozen Wednesday, 2026-11-25 10:00 in New York: Thursday the 26th is
+'tomorrow', the 8th of December is a Tuesday.
+"""
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+
+from bookings.models import Booking, Service
+from bookings.tests.factories import BookingFactory, acreate
+from calls.tests.conversation import CALLER, Conversation, demo_business, local
+
+pytestmark = pytest.mark.django_db(transaction=True)
+NOW = datetime(2026, 11, 25, 10, 0, tzinfo=ZoneInfo("America/New_York"))
+OTHER = "+15555550999"
+
+
+@pytest.fixture(autouse=True)
+def frozen_now(settings):
+    settings.OUTBOX_RUN_IN_PROCESS = False
+    settings.SMS_BACKEND = "console"
+    with time_machine.travel(NOW, tick=True):
+        yield
+
+
+@pytest.fixture
+async def demo():
+    return await demo_business()
+
+
+async def booked(demo, service: str, *args, phone: str = OTHER, name: str = "Al Bo"):
+    service_row = await Service.objects.aget(business=demo, name=service)
+    return await acreate(
+        BookingFactory,
+        service=service_row,
+        start=local(demo, *args),
+        customer_phone=phone,
+        customer_name=name,
+    )
+
+
+async def mine(demo) -> set[tuple[str, datetime]]:
+    return {
+        (b.service.name, b.start)
+        async for b in Booking.objects.filter(
+            business=demo, customer_phone=CALLER, status="confirmed"
+        ).select_related("service")
+    }
+
+
+# -- "The 10:45 one": the "one" is an offer, not 1 o'clock --------------------------------
+
+
+class TestTheOne:
+    @pytest.mark.parametrize(
+        ("said", "hour", "minute"),
+        [("the 10:45 one", 10, 45), ("the 11 one", 11, 0), ("can I do the 11:15 one", 11, 15)],
+    )
+    async def test_a_time_not_offered_is_that_time_on_the_same_day(self, demo, said, hour, minute):
+        await booked(demo, "Haircut", 2026, 11, 26, 10)
+        call = await Conversation.start(demo)
+        answer = await call.say("haircut tomorrow at 10")
+        assert "already booked" in answer and "Which would you like?" in answer, call
+        answer = await call.say(said)
+        assert "1 PM" not in answer, call
+        await call.say("Maria Lopez")
+        answer = await call.say("yes")
+        if "Shall I book it?" not in answer:
+            answer = await call.say("yes")
+        assert "Thursday, November 26th" in answer, call
+        await call.say("yes")
+        assert await mine(demo) == {("Haircut", local(demo, 2026, 11, 26, hour, minute))}, call
+
+    async def test_thats_the_one_at_a_list_asks_which_never_1_pm(self, demo):
+        await booked(demo, "Haircut", 2026, 11, 26, 10)
+        call = await Conversation.start(demo)
+        await call.say("haircut tomorrow at 10")
+        answer = await call.say("yup that's the one")
+        assert answer.startswith("Which one: tomorrow at"), call
+        assert "1 PM" not in answer, call
+        assert await mine(demo) == set()
+
+    async def test_the_first_one_with_nothing_offered_is_asked_again(self, demo):
+        call = await Conversation.start(demo)
+        await call.say("I'd like a colour on Thursday")
+        answer = await call.say("the first one")
+        assert "1 PM" not in answer and "Today" not in answer, call
+        assert answer.endswith("What time tomorrow would suit you?"), call
+
+
+# -- "Monday the 8th" when the 8th is a Tuesday: asked which, never today ------------------
+
+
+class TestWeekdayNotTheDate:
+    async def test_monday_the_8th_asks_and_books_the_day_chosen(self, demo):
+        call = await Conversation.start(demo)
+        answer = await call.say("hi, can I get a haircut Monday the 8th at 11")
+        assert answer == "The 8th is a Tuesday. Tuesday the 8th, or Monday the 7th?", call
+        await call.say("Monday")
+        await call.say("Gus Lee")
+        answer = await call.say("yes")
+        assert answer == (
+            "A haircut for Gus Lee on Monday, December 7th at 11 AM. Shall I book it?"
+        ), call
+        await call.say("yes")
+        assert await mine(demo) == {("Haircut", local(demo, 2026, 12, 7, 11))}, call
+
+    @pytest.mark.parametrize("said", ["Tuesday", "the 8th", "Tuesday the 8th", "the first one"])
+    async def test_the_date_said_is_kept_when_chosen(self, demo, said):
+        call = await Conversation.start(demo)
+        await call.say("can I get a haircut Monday the 8th at 11")
+        await call.say(said)
+        await call.say("Gus Lee")
+        answer = await call.say("yes")
+        assert "Tuesday, December 8th at 11 AM" in answer, call
+        await call.say("yes")
+        assert await mine(demo) == {("Haircut", local(demo, 2026, 12, 8, 11))}, call
+
+    async def test_yes_to_which_day_books_nothing_today(self, demo):
+        """The tester's call: yes, yes after the mismatch must not book today."""
+        call = await Conversation.start(demo)
+        await call.say("hi, can I get a haircut Friday the 12th at 11")
+        await call.say("Gus Lee")
+        await call.say("yes")
+        await call.say("yes")
+        assert all(start.date() != NOW.date() for _, start in await mine(demo)), call
