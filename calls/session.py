@@ -16,6 +16,7 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Protocol
 
 from django.db.models import Exists, OuterRef
@@ -433,8 +434,11 @@ class CallSession:
         self.transcript.record(
             CallTurn.Speaker.SYSTEM, f"Call ended ({ending.reason}).", timezone.now()
         )
-        await self.transcript.flush()  # the record is complete once the call has ended
+        # The record is complete once the call has ended: the turns are written with the
+        # outcome, in one trip; whatever the outcome's writing did not take (a transport
+        # that closed the session from its end() persisted it already) right after.
         await self._finalize(handoff)
+        await self.transcript.flush()
 
     # -- Saying things outside a turn --------------------------------------------------------
 
@@ -466,15 +470,19 @@ class CallSession:
     async def _persist_outcome(self, handoff: dict[str, str] | None) -> None:
         state = self.engine.state
         handoff_to = approved_transfer_number(self.business, handoff) if handoff else ""
-        await run_orm(record_conversation_end)(
-            call_id=self.call_id,
-            achieved=state.outcome,
-            booking_id=state.booking_id,
-            message=state.message,
-            handoff_to=handoff_to,
-            events=self.transcript.unsaved_engine_events(state.events),
-            business=self.business,
-            started_at=self.started_at,
+        # The turns not written yet first, in the same trip to the database.
+        await self.transcript.flush_then(
+            partial(
+                record_conversation_end,
+                call_id=self.call_id,
+                achieved=state.outcome,
+                booking_id=state.booking_id,
+                message=state.message,
+                handoff_to=handoff_to,
+                events=self.transcript.unsaved_engine_events(state.events),
+                business=self.business,
+                started_at=self.started_at,
+            )
         )
         if call_needs_staff(message=state.message, events=state.events):
             try:
