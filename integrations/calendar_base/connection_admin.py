@@ -19,6 +19,8 @@ class CalendarConnectionAdmin(admin.ModelAdmin):
     # Set by subclasses: the business page's section anchor and the status wording.
     section_anchor: ClassVar[str]
     status_text: ClassVar[Callable[[CalendarConnection], str]]
+    # What staff choose on the integration's own page.
+    choices: ClassVar[str] = "calendars"
 
     list_display = ["business", "state", "account_email", "last_error_local", "connected_local"]
     list_filter = ["status"]
@@ -54,7 +56,7 @@ class CalendarConnectionAdmin(admin.ModelAdmin):
             '<a href="{}#{}">{}</a>',
             url,
             self.section_anchor,
-            f"Connect, choose calendars or disconnect on {connection.business}'s page",
+            f"Connect, choose {self.choices} or disconnect on {connection.business}'s page",
         )
 
 
