@@ -170,14 +170,12 @@ class Business(models.Model):
         """What callers can book, by name (this process's copy while it is current)."""
         return list(self._setup()[1])
 
+    # The columns the schedule and services are built from (besides the rows they own): a
+    # business read with only these (`only(*SCHEDULE_FIELDS)`) has everything they need.
+    SCHEDULE_FIELDS = ("schedule_version", "timezone", "min_notice_minutes", "horizon_days")
+
     def _setup(self) -> tuple[Schedule, tuple[Service, ...]]:
-        stamp = (
-            self.schedule_version,
-            self.local_today(),
-            self.timezone,
-            self.min_notice_minutes,
-            self.horizon_days,
-        )
+        stamp = (*(getattr(self, name) for name in self.SCHEDULE_FIELDS), self.local_today())
         return schedules.cached(self.pk, stamp, self._load_setup)
 
     def _load_setup(self) -> tuple[Schedule, tuple[Service, ...]]:

@@ -81,7 +81,8 @@ def book_slot(
     end = start + service.duration
     # The rules as they are now: staff may have changed them since the caller's call began
     # (this process's copy of the schedule serves unless they did: bookings.schedules).
-    schedule = Business.objects.get(pk=business.pk).schedule().for_service(service.pk)
+    current = Business.objects.only(*Business.SCHEDULE_FIELDS).get(pk=business.pk)
+    schedule = current.schedule().for_service(service.pk)
     for attempt in range(1, RETRIES_ON_CONFLICT + 1):
         try:
             with transaction.atomic():
