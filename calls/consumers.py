@@ -16,8 +16,8 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
 from bookings.orm import run_orm
-from calls.services import RelayClaim, claim_relay_socket, release_relay_socket
-from calls.session import CallSession
+from calls.services import RelayClaim, release_relay_socket
+from calls.session import CallSession, claim_call
 from calls.storable_text import storable_frame
 from calls.twilio_signature import websocket_signature_valid
 
@@ -84,12 +84,12 @@ class ConversationRelayConsumer(AsyncWebsocketConsumer):
             )
             await self.close()
             return
-        self.claim = await run_orm(claim_relay_socket)(
-            business_slug=route["slug"], call_sid=self.call_sid
-        )
-        if self.claim is None:
+        # The claim and the call's context in one trip (the session starts from it at setup).
+        claimed = await run_orm(claim_call)(business_slug=route["slug"], call_sid=self.call_sid)
+        if claimed is None:
             await self.close()  # refuses the handshake (HTTP 403); the service logged why
             return
+        self.claim, self.loaded = claimed
         self.session = CallSession(
             business_slug=route["slug"], call_sid=self.call_sid, transport=RelayTransport(self)
         )
@@ -181,7 +181,10 @@ class ConversationRelayConsumer(AsyncWebsocketConsumer):
                     signed_value,
                 )
         await self.session.start(
-            caller_number=claim.from_number, to_number=claim.to_number, claimed=claim
+            caller_number=claim.from_number,
+            to_number=claim.to_number,
+            claimed=claim,
+            loaded=self.loaded,
         )
 
     async def on_prompt(self, frame: dict[str, Any]) -> None:

@@ -16,6 +16,7 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Protocol
 
 from django.db.models import Exists, OuterRef
@@ -33,6 +34,7 @@ from calls.models import Call, CallTurn
 from calls.services import (
     RelayClaim,
     approved_transfer_number,
+    claim_relay_socket,
     engine_for,
     record_conversation_end,
 )
@@ -76,6 +78,10 @@ class _Loaded:
     started_at: datetime | None = None  # the Call's
 
 
+# `CallSession.start` loads the call's context itself unless it is given.
+_NOT_LOADED = object()
+
+
 class CallSession:
     def __init__(
         self,
@@ -116,14 +122,21 @@ class CallSession:
     # -- Lifecycle -------------------------------------------------------------------------
 
     async def start(
-        self, *, caller_number: str = "", to_number: str = "", claimed: RelayClaim | None = None
+        self,
+        *,
+        caller_number: str = "",
+        to_number: str = "",
+        claimed: RelayClaim | None = None,
+        loaded: _Loaded | object | None = _NOT_LOADED,
     ) -> bool:
         """Load the business (active), get-or-create the Call (idempotent on sid), build the
         engine via the dialogue registry with a CallContext. Returns False (after saying sorry
         and ending through the transport) when the business is unknown/inactive.
 
         `claimed`: the Call row this transport has claimed for itself (a ConversationRelay
-        socket), which the session then uses as it is: one conversation per claim."""
+        socket), which the session then uses as it is: one conversation per claim. `loaded`:
+        the call's context as `claim_call` loaded it with the claim (None: no active
+        business), so the session does not load it again."""
         if self.engine is not None:
             logger.warning("Call %s: start() called twice; ignored", self.call_sid)
             return True
@@ -132,7 +145,10 @@ class CallSession:
             "from_number": caller_number[:32],
             "to_number": to_number[:32],
         }
-        loaded = await _load(self.business_slug, self.call_sid, fields, self.engine_key, claimed)
+        if loaded is _NOT_LOADED:
+            loaded = await _load(
+                self.business_slug, self.call_sid, fields, self.engine_key, claimed
+            )
         if loaded is None:
             await self._refuse()
             return False
@@ -433,8 +449,11 @@ class CallSession:
         self.transcript.record(
             CallTurn.Speaker.SYSTEM, f"Call ended ({ending.reason}).", timezone.now()
         )
-        await self.transcript.flush()  # the record is complete once the call has ended
+        # The record is complete once the call has ended: the turns are written with the
+        # outcome, in one trip; whatever the outcome's writing did not take (a transport
+        # that closed the session from its end() persisted it already) right after.
         await self._finalize(handoff)
+        await self.transcript.flush()
 
     # -- Saying things outside a turn --------------------------------------------------------
 
@@ -466,15 +485,19 @@ class CallSession:
     async def _persist_outcome(self, handoff: dict[str, str] | None) -> None:
         state = self.engine.state
         handoff_to = approved_transfer_number(self.business, handoff) if handoff else ""
-        await run_orm(record_conversation_end)(
-            call_id=self.call_id,
-            achieved=state.outcome,
-            booking_id=state.booking_id,
-            message=state.message,
-            handoff_to=handoff_to,
-            events=self.transcript.unsaved_engine_events(state.events),
-            business=self.business,
-            started_at=self.started_at,
+        # The turns not written yet first, in the same trip to the database.
+        await self.transcript.flush_then(
+            partial(
+                record_conversation_end,
+                call_id=self.call_id,
+                achieved=state.outcome,
+                booking_id=state.booking_id,
+                message=state.message,
+                handoff_to=handoff_to,
+                events=self.transcript.unsaved_engine_events(state.events),
+                business=self.business,
+                started_at=self.started_at,
+            )
         )
         if call_needs_staff(message=state.message, events=state.events):
             try:
@@ -514,8 +537,17 @@ async def _prepare_provider(provider: BookingProvider, session: CallSession) -> 
 # -- ORM helpers (each runs in a worker thread) ---------------------------------------------
 
 
-@run_orm
-def _load(
+def claim_call(*, business_slug: str, call_sid: str) -> tuple[RelayClaim, _Loaded | None] | None:
+    """A ConversationRelay socket's claim on its call (calls.services.claim_relay_socket)
+    and, when it got it, the call's context for `CallSession.start`, in one trip to the
+    database's thread (run it with run_orm). None: the socket may not have the call."""
+    claim = claim_relay_socket(business_slug=business_slug, call_sid=call_sid)
+    if claim is None:
+        return None
+    return claim, load_context(business_slug, call_sid, {}, None, claim)
+
+
+def load_context(
     slug: str,
     call_sid: str,
     fields: dict[str, str],
@@ -573,3 +605,6 @@ def _load(
         schedule=schedule,
         started_at=call.started_at,
     )
+
+
+_load = run_orm(load_context)

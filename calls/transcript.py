@@ -15,8 +15,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TypeVar
 
 from django.utils import timezone
 
@@ -26,6 +28,8 @@ from calls.services import append_call_events
 from calls.storable_text import storable
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -134,12 +138,26 @@ class TranscriptRecorder:
         the call goes on."""
         async with self._flushing:
             turns, self._pending = self._pending, []
-            if not turns:
-                return
-            try:
-                await run_orm(CallTurn.objects.bulk_create)(turns)
-            except Exception:  # not only DatabaseError: a driver's encoding error fails it too
-                logger.exception("Call %s: could not record %d turn(s)", self.call_sid, len(turns))
+            if turns:
+                await run_orm(self._insert)(turns)
+
+    async def flush_then(self, work: Callable[[], T]) -> T:
+        """`flush`, then the sync database work `work` (e.g. the call's outcome), in the
+        same trip to an ORM thread; returns what `work` returns, raises what it raises."""
+        async with self._flushing:
+            turns, self._pending = self._pending, []
+            return await run_orm(self._insert_then)(turns, work)
+
+    def _insert(self, turns: list[CallTurn]) -> None:
+        try:
+            CallTurn.objects.bulk_create(turns)
+        except Exception:  # not only DatabaseError: a driver's encoding error fails it too
+            logger.exception("Call %s: could not record %d turn(s)", self.call_sid, len(turns))
+
+    def _insert_then(self, turns: list[CallTurn], work: Callable[[], T]) -> T:
+        if turns:
+            self._insert(turns)
+        return work()
 
     # -- Events ------------------------------------------------------------------------------
 

@@ -79,6 +79,9 @@ SAME_QUESTION_MAX = 2  # the same question asked at most this often, then other 
 # "and a colour?", "what about the manicure?": the question before, about another service.
 _FOLLOW_UP = re.compile(r"^\W*(?:and|what about|how about|same for)\b", re.IGNORECASE)
 SPAN_DAYS_SEARCHED = 14
+# The halves of the day in an answer to "noon or midnight?".
+_DAY_HALF = re.compile(r"\b(?:noon|midday|mid day|afternoon|lunch\w*|day ?time|p\.? ?m\b)")
+_NIGHT_HALF = re.compile(r"\b(?:midnight|night\w*|a\.? ?m\b)")
 
 __all__ = ["EmbeddedEngine", "with_article"]
 
@@ -135,6 +138,7 @@ class EmbeddedEngine(DialogueEngine):
         # "which trim?" is asked; and once it is answered, the services to book one by one.
         self.asked_together: list[tuple[ServiceMatch, ...]] = []
         self.chosen_together: list[ServiceMatch] = []
+        self.twelve_asked: time | None = None  # "noon or midnight?" asked about this clock
         self.phone_start = ""  # "212 555": the first digits of a number said in pieces
         # A returning caller: the name their earlier bookings were under, used in the read-back
         # (where they agree to it or say who it's for), looked up once.
@@ -258,6 +262,7 @@ class EmbeddedEngine(DialogueEngine):
             expecting=self.expecting,
             now=self.context.clock().astimezone(self._tz()).time(),
         )
+        heard = self._noon_or_midnight(heard, text)
         # "The 10:45 one", "that's the one": the "one" is an offer, never 1 o'clock.
         heard = replace(heard, when=when_without_one(text, heard.when, today=self._today()))
         day_options, self.day_options = self.day_options, ()
@@ -363,6 +368,14 @@ class EmbeddedEngine(DialogueEngine):
         if picked is not None:
             self._set_start_from(picked)
             changed.add("when")
+        if heard.when.twelve is not None and heard.when.time is None:
+            # "This morning at 12": the day is kept, the time asked about, never guessed.
+            self.twelve_asked = heard.when.twelve
+            self._ask(Expecting.TIME)
+            noon = heard.when.twelve.replace(hour=12)
+            if noon.minute == 0:
+                return "Sorry, do you mean noon or midnight?"
+            return f"Sorry, do you mean {say_time(noon)} or {say_time(noon.replace(hour=0))}?"
         if heard.when.unclear and heard.when.day is None and heard.when.days is None:
             # "The Friday before Christmas": ask, never guess a day (a time said is kept).
             self._ask(Expecting.WHEN)
@@ -701,6 +714,26 @@ class EmbeddedEngine(DialogueEngine):
             r.phone, r.phone_confirmed = None, False
         self._ask(Expecting.PHONE)
         return f"{speak_digits(whole)}, and then?"
+
+    # -- Noon or midnight ----------------------------------------------------------------
+
+    def _noon_or_midnight(self, heard: Heard, text: str) -> Heard:
+        """The answer to "do you mean noon or midnight?": "noon", "in the afternoon", "PM",
+        "midnight", "at night". A time said in full is read as said."""
+        twelve, self.twelve_asked = self.twelve_asked, None
+        if twelve is None or heard.when.time is not None:
+            return heard
+        words = text.lower()
+        if _DAY_HALF.search(words):
+            hour = 12
+        elif _NIGHT_HALF.search(words):
+            hour = 0
+        else:
+            return heard
+        when = replace(
+            heard.when, time=twelve.replace(hour=hour), ampm_explicit=True, window=None, twelve=None
+        )
+        return replace(heard, when=when)
 
     # -- Which service ---------------------------------------------------------------------
 

@@ -191,3 +191,37 @@ class TestServiceWeDontOffer:
         await call.say("pedicure")
         answer = await call.say("ok, a manicure then, Friday at 3, I'm Lena")
         assert "Shall I text" in answer
+
+
+class TestTwelveWithAPartOfTheDay:
+    async def test_this_morning_at_12_asks_noon_or_midnight(self, demo):
+        call = await Conversation.start(demo)
+        answer = await call.say("can I get a haircut this morning at 12?")
+        assert answer == "Sorry, do you mean noon or midnight?"
+        answer = await call.say("noon")
+        assert "Can I take your name" in answer
+        await call.say("Dana")
+        answer = await call.say("yes")
+        assert answer == "A haircut for Dana on Wednesday, November 25th at noon. Shall I book it?"
+
+    async def test_tomorrow_morning_at_12_30_asks_too(self, demo):
+        call = await Conversation.start(demo)
+        answer = await call.say("a manicure tomorrow morning at 12 30")
+        assert answer == "Sorry, do you mean 12:30 PM or 12:30 AM?"
+        answer = await call.say("in the afternoon")
+        assert "Can I take your name" in answer, call
+
+    async def test_this_afternoon_at_12_is_noon(self, demo):
+        call = await Conversation.start(demo)
+        answer = await call.say("a haircut this afternoon at 12, I'm Dana")
+        assert "Shall I text" in answer
+        answer = await call.say("yes")
+        assert answer == "A haircut for Dana on Wednesday, November 25th at noon. Shall I book it?"
+
+    @pytest.mark.parametrize("said", ["12 tonight", "tonight at 12", "midnight tonight"])
+    async def test_midnight_tonight_is_never_booked_as_another_time(self, demo, said):
+        call = await Conversation.start(demo)
+        answer = await call.say(f"can I get a haircut {said}?")
+        assert "noon" not in answer and "Shall I book" not in answer
+        assert "outside our hours" in answer
+        assert not [b async for b in Booking.objects.all()]

@@ -120,6 +120,27 @@ async def test_signed_handshake_is_accepted(salon):
     await communicator.disconnect()
 
 
+async def test_the_claim_and_the_calls_context_are_one_trip_to_the_database(salon, monkeypatch):
+    import bookings.orm
+    import calls.consumers
+    import calls.session
+
+    trips: list[str] = []
+
+    def counted(func):
+        trips.append(getattr(func, "__name__", repr(func)))
+        return bookings.orm.run_orm(func)
+
+    monkeypatch.setattr(calls.consumers, "run_orm", counted)
+    monkeypatch.setattr(calls.session, "_load", lambda *args: pytest.fail("loaded twice"))
+    communicator = await connected_call(salon, "CAonetrip")
+    await communicator.send_json_to(prompt("hello"))
+
+    assert spoken(await answer(communicator))
+    assert trips == ["claim_call"]
+    await communicator.disconnect()
+
+
 async def test_signature_covers_the_query_string(salon):
     await ring(salon, "CAquery")
     path = f"/ws/voice/{salon.slug}/CAquery/"

@@ -70,3 +70,31 @@ async def test_the_conversations_own_outcome_wins_over_the_row(salon):
     await session.close()
 
     assert (await call_row("CAwon")).outcome == Call.Outcome.BOOKED
+
+
+async def test_a_call_that_ends_writes_its_turns_and_outcome_in_one_trip(salon, monkeypatch):
+    import bookings.orm
+    import calls.session
+    import calls.transcript
+
+    trips: list[str] = []
+
+    def counted(func):
+        trips.append(getattr(func, "__name__", repr(func)))
+        return bookings.orm.run_orm(func)
+
+    monkeypatch.setattr(calls.session, "run_orm", counted)
+    monkeypatch.setattr(calls.transcript, "run_orm", counted)
+    session, _transport = await make_session(salon, sid="CAonetrip")
+    trips.clear()
+
+    await session.handle_prompt("bye")
+    await session.wait_for_answer()
+
+    assert len(trips) == 1
+    call = await call_row("CAonetrip")
+    assert call.ended_at is not None
+    said = await transcript("CAonetrip")
+    assert ("caller", "bye", False) in said
+    assert said[-1] == ("system", "Call ended (goodbye).", False)
+    await session.close()

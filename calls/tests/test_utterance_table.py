@@ -66,6 +66,7 @@ class Slots:
     shift: int | None = None  # minutes relative to what was offered
     nudge: int = 0  # "a bit earlier" -1, "the one after that" +1
     unclear: bool = False  # a day named in a way that is asked about, not guessed
+    twelve: str | None = None  # "this morning at 12": noon or midnight is asked, not guessed
     # A word that fits several services ("a trim"): asked about, none picked.
     service_options: tuple[str, ...] = ()
 
@@ -88,6 +89,7 @@ class Slots:
             shift=when.shift and int(when.shift.total_seconds() // 60),
             nudge=when.nudge,
             unclear=when.unclear,
+            twelve=when.twelve and when.twelve.strftime("%H:%M"),
             service_options=tuple(o.name for o in heard.service_options),
         )
 
@@ -215,6 +217,15 @@ ROWS = [
     # 12 in the evening is midnight, the start of the next day, never noon.
     row("Can I come in this evening at 12?", day=d(11, 26), time="00:00"),
     row("12 tonight?", day=d(11, 26), time="00:00"),
+    row("Tonight at 12, if you're still open", day=d(11, 26), time="00:00"),
+    row("midnight tonight", day=d(11, 26), time="00:00"),
+    row("tonight at 12:30", day=d(11, 26), time="00:30"),
+    # 12 in the afternoon is noon; 12 in the morning could be either: asked, never guessed.
+    row("This afternoon at 12.", day=TODAY, time="12:00"),
+    row("Can I come this morning at 12?", day=TODAY, twelve="12:00"),
+    row("um, 12 this morning", day=TODAY, twelve="12:00"),
+    row("Tomorrow morning at 12 30", day=d(11, 26), twelve="12:30"),
+    row("tomorrow at 12 noon", day=d(11, 26), time="12:00"),
     row("Between 2 and 4 on Thursday.", day=d(11, 26), window=("14:00", "16:00")),
     row("Is there anything this weekend?", days=(d(11, 28), d(11, 29))),
     row("Tuesday next week at 11.", day=d(12, 1), time="11:00"),

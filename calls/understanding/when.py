@@ -61,11 +61,16 @@ class WhenParse:
     # "Monday the 8th" when the 8th is a Tuesday: the date said, then the weekday said nearest
     # to it (Tuesday the 8th, Monday the 7th), for asking which.
     either: tuple[date, ...] = ()
+    # "This morning at 12", "tomorrow morning at 12:30": 12 with a part of the day that does
+    # not settle noon or midnight. No time is committed; this is the clock said (12:00,
+    # 12:30), and the caller is asked which.
+    twelve: time | None = None
 
     @property
     def is_empty(self) -> bool:
         return (
-            self.day is None
+            self.twelve is None
+            and self.day is None
             and self.days is None
             and self.time is None
             and self.window is None
@@ -208,6 +213,7 @@ class _Mention:
     nudge: int = 0
     negated: str | None = None  # "not" (rejects this option) or "no" (may reject the previous)
     rolls_over: bool = False  # "this evening at 12": midnight, the start of the next day
+    twelve: time | None = None  # "this morning at 12": noon or midnight? (see WhenParse)
 
 
 _WEEKDAYS = {"monday": 0, "tuesday": 1, "tues": 1, "tue": 1, "wednesday": 2, "weds": 2}
@@ -1072,11 +1078,17 @@ def _merge_clock(a: _Mention, b: _Mention) -> _Mention | None:
     """'tomorrow afternoon at 3' / '7 tonight': a part of day fixes am/pm of its time."""
     for period_m, time_m in ((a, b), (b, a)):
         if period_m.period and time_m.time is not None:
+            if time_m.explicit and period_m.period == "evening" and time_m.time.hour == 0:
+                return replace(time_m, rolls_over=True)  # "midnight tonight": the next day's
             if time_m.explicit:
                 return time_m
             if period_m.period == "evening" and time_m.time.hour == 12:
                 # "This evening at 12" is midnight, never noon; the schedule says it's closed.
-                return replace(time_m, time=time(0), explicit=True, rolls_over=True)
+                midnight = time_m.time.replace(hour=0)
+                return replace(time_m, time=midnight, explicit=True, rolls_over=True)
+            if period_m.period == "morning" and time_m.time.hour == 12:
+                # "This morning at 12": noon, or the midnight that starts the morning? Asked.
+                return replace(time_m, time=None, explicit=False, twelve=time_m.time)
             h = time_m.time.hour % 12 + (0 if period_m.period == "morning" else 12)
             return replace(time_m, time=time_m.time.replace(hour=h), explicit=True)
         after, before = period_m.window, time_m.window
@@ -1170,6 +1182,7 @@ def _parse(text: str, today: date, expecting_time: bool, now: time | None = None
         soonest=soon is not None,
         shift=shift and shift.shift,
         nudge=shift.nudge if shift else 0,
+        twelve=clock and clock.twelve,
     )
 
 

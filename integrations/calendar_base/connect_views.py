@@ -22,7 +22,9 @@ from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_GET, require_http_methods
 
 from bookings.models import Business
+from integrations.calendar_base import errors
 from integrations.calendar_base.connections import ConnectionStore
+from integrations.calendar_base.models import UNREADABLE_TOKENS_TEXT
 from integrations.calendar_base.signins import StateRejected
 from integrations.calendar_base.staff import (
     admin_page,
@@ -173,3 +175,53 @@ def connect_views(flow: ConnectFlow) -> tuple[Callable, Callable, Callable]:
         return redirect(business_page(business))
 
     return connect, callback, disconnect
+
+
+def choice_view(
+    flow: ConnectFlow,
+    *,
+    title: str,
+    what: str,
+    listing: Callable[[Any], Any],
+    reconnect: str,
+    template: str,
+    choose: Callable[..., HttpResponse],
+) -> Callable:
+    """The integration's page where staff choose what its connection uses (`what`: its
+    calendars, its event types) from what the service lists (`listing(connection)`). Here:
+    the connection must be usable and the list read, else staff are told why (a refused token
+    means `reconnect` ...). Then `choose(request, business, connection, listed, context)`
+    answers with the form."""
+
+    @require_http_methods(["GET", "POST"])
+    @staff_who_may_change_businesses
+    def view(request: HttpRequest, business_id: int) -> HttpResponse:
+        business = get_object_or_404(Business, pk=business_id)
+        connection = flow.store.connection_for(business)
+        if connection is not None and connection.tokens_unreadable:
+            messages.error(request, f"{UNREADABLE_TOKENS_TEXT}: reconnect {flow.name}.")
+            return redirect(business_page(business))
+        if connection is None or not connection.is_usable:
+            messages.warning(request, f"Connect {flow.name} first, then choose its {what}.")
+            return redirect(business_page(business))
+        context = {
+            "title": title,
+            "business": business,
+            "connection": connection,
+            "account": flow.connected_as(connection),
+        }
+        try:
+            listed = listing(connection)
+        except errors.CalendarError as exc:
+            if exc.kind == errors.TOKEN_REVOKED:
+                # Recorded by the client (status: needs reconnect); only a new consent helps.
+                messages.error(
+                    request, f"{flow.service} refused our token: reconnect {reconnect} ({exc})."
+                )
+                return redirect(business_page(business))
+            flow.store.record_problem(connection=connection, kind=exc.kind, detail=str(exc))
+            page = f"{flow.namespace}/{template}"
+            return admin_page(request, page, {**context, "error": str(exc)})
+        return choose(request, business, connection, listed, context)
+
+    return view

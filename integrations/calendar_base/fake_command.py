@@ -82,6 +82,18 @@ class RunFakeCommand(BaseCommand):
         raise NotImplementedError
 
 
+def add_busy_arguments(parser, *, calendar: str) -> None:
+    """--busy (repeatable) and --tz: hour-long events in `calendar` before the app connects."""
+    parser.add_argument(
+        "--busy",
+        action="append",
+        default=[],
+        metavar="'YYYY-MM-DD HH:MM'",
+        help=f"An hour-long event in the {calendar} at this local time (repeatable).",
+    )
+    parser.add_argument("--tz", default=DEMO_TZ, help=f"Zone of --busy (default {DEMO_TZ}).")
+
+
 def local_time(value: str, tz: str, option: str) -> datetime:
     """'YYYY-MM-DD HH:MM' in `tz`, as given to `option`."""
     try:

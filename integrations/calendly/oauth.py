@@ -23,10 +23,10 @@ from urllib.parse import urlencode
 import requests
 from django.conf import settings
 from django.contrib.sessions.backends.base import SessionBase
-from django.urls import reverse
 from django.views.decorators.debug import sensitive_variables
 
 from bookings.models import Business
+from integrations.calendar_base.oauth_client import OAuthClientSettings
 from integrations.calendar_base.signins import PendingSignIns, StateRejected, new_state
 from integrations.calendly import connections
 from integrations.calendly.client import (
@@ -59,18 +59,10 @@ class RevokeResult:
     detail: str = ""
 
 
-def missing_settings() -> list[str]:
-    return [name for name in REQUIRED_SETTINGS if not getattr(settings, name)]
-
-
-def is_configured() -> bool:
-    return not missing_settings()
-
-
-def redirect_uri() -> str:
-    """Registered with Calendly as the app's redirect URI (from PUBLIC_BASE_URL, not the
-    request: behind a TLS proxy the request looks like plain http)."""
-    return settings.PUBLIC_BASE_URL + reverse("calendly:callback")
+CLIENT = OAuthClientSettings(REQUIRED_SETTINGS, "calendly:callback")
+missing_settings = CLIENT.missing_settings
+is_configured = CLIENT.is_configured
+redirect_uri = CLIENT.redirect_uri
 
 
 def http_timeout() -> float:

@@ -10,19 +10,15 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect
-from django.views.decorators.http import require_http_methods
+from django.shortcuts import redirect
 
-from bookings.models import Business
-from integrations.calendar_base.connect_views import ConnectFlow, connect_views
-from integrations.calendar_base.models import UNREADABLE_TOKENS_TEXT
+from integrations.calendar_base.connect_views import ConnectFlow, choice_view, connect_views
 from integrations.calendar_base.staff import (
     admin_page,
     business_page,
-    staff_who_may_change_businesses,
 )
 from integrations.calendly import connections, event_types, oauth
-from integrations.calendly.client import CalendlyClient, CalendlyError
+from integrations.calendly.client import CalendlyClient
 
 
 def _page(request: HttpRequest, template: str, context: dict, *, status: int = 200):
@@ -39,56 +35,31 @@ def _disconnect(connection) -> tuple[int, str]:
     )
 
 
-connect, callback, disconnect = connect_views(
-    ConnectFlow(
-        name="Calendly",
-        service="Calendly",
-        namespace="calendly",
-        anchor="calendly",
-        store=connections.store,
-        is_configured=oauth.is_configured,
-        missing_settings=oauth.missing_settings,
-        redirect_uri=oauth.redirect_uri,
-        start=oauth.start_authorization,
-        take_pending=oauth.take_pending,
-        finish=lambda *, business, user, pending, query: oauth.connect_with_code(
-            business=business, user=user, pending=pending, code=query["code"]
-        ),
-        disconnect=_disconnect,
-        connect_failed=oauth.ConnectFailed,
-        # An owner who says no is told what Calendly said.
-        declined=frozenset(),
-        choose_view="event_types",
-        connected_as=event_types.account_name,
-    )
+FLOW = ConnectFlow(
+    name="Calendly",
+    service="Calendly",
+    namespace="calendly",
+    anchor="calendly",
+    store=connections.store,
+    is_configured=oauth.is_configured,
+    missing_settings=oauth.missing_settings,
+    redirect_uri=oauth.redirect_uri,
+    start=oauth.start_authorization,
+    take_pending=oauth.take_pending,
+    finish=lambda *, business, user, pending, query: oauth.connect_with_code(
+        business=business, user=user, pending=pending, code=query["code"]
+    ),
+    disconnect=_disconnect,
+    connect_failed=oauth.ConnectFailed,
+    # An owner who says no is told what Calendly said.
+    declined=frozenset(),
+    choose_view="event_types",
+    connected_as=event_types.account_name,
 )
+connect, callback, disconnect = connect_views(FLOW)
 
 
-@require_http_methods(["GET", "POST"])
-@staff_who_may_change_businesses
-def event_types_view(request: HttpRequest, business_id: int) -> HttpResponse:
-    business = get_object_or_404(Business, pk=business_id)
-    connection = connections.connection_for(business)
-    if connection is not None and connection.tokens_unreadable:
-        messages.error(request, f"{UNREADABLE_TOKENS_TEXT}: reconnect Calendly.")
-        return redirect(business_page(business))
-    if connection is None or not connection.is_usable:
-        messages.warning(request, "Connect Calendly first, then choose its event types.")
-        return redirect(business_page(business))
-    context = {
-        "title": "Calendly event types",
-        "business": business,
-        "connection": connection,
-        "account": event_types.account_name(connection),
-    }
-    try:
-        listed = CalendlyClient(connection).event_types()
-    except CalendlyError as exc:
-        if exc.kind == connections.TOKEN_REVOKED:
-            messages.error(request, f"Calendly refused our token: reconnect Calendly ({exc}).")
-            return redirect(business_page(business))
-        connections.record_problem(connection=connection, kind=exc.kind, detail=str(exc))
-        return _page(request, "event_types.html", {**context, "error": str(exc)})
+def _choose(request, business, connection, listed, context) -> HttpResponse:
     form = event_types.MappingForm(
         request.POST if request.method == "POST" else None,
         business=business,
@@ -100,3 +71,14 @@ def event_types_view(request: HttpRequest, business_id: int) -> HttpResponse:
         messages.success(request, "Calendly event types saved.")
         return redirect(business_page(business))
     return _page(request, "event_types.html", {**context, "form": form})
+
+
+event_types_view = choice_view(
+    FLOW,
+    title="Calendly event types",
+    what="event types",
+    listing=lambda connection: CalendlyClient(connection).event_types(),
+    reconnect="Calendly",
+    template="event_types.html",
+    choose=_choose,
+)

@@ -22,13 +22,13 @@ from urllib.parse import urlsplit
 import requests
 from django.conf import settings
 from django.contrib.sessions.backends.base import SessionBase
-from django.urls import reverse
 from django.views.decorators.debug import sensitive_variables
 from google_auth_oauthlib.flow import Flow
 from oauthlib.oauth2.rfc6749.errors import InsecureTransportError, OAuth2Error
 from oauthlib.oauth2.rfc6749.utils import is_secure_transport
 
 from bookings.models import Business
+from integrations.calendar_base.oauth_client import OAuthClientSettings
 from integrations.calendar_base.signins import PendingSignIns, StateRejected, new_state
 from integrations.google_calendar import connections
 from integrations.google_calendar.client import SCOPES, CalendarClient, GoogleCalendarError
@@ -87,19 +87,10 @@ class RevokeResult:
 # -- Settings ------------------------------------------------------------------------------
 
 
-def missing_settings() -> list[str]:
-    """The settings staff must set before connecting is possible (empty when ready)."""
-    return [name for name in REQUIRED_SETTINGS if not getattr(settings, name)]
-
-
-def is_configured() -> bool:
-    return not missing_settings()
-
-
-def redirect_uri() -> str:
-    """Registered with Google as the OAuth client's redirect URI. Built from PUBLIC_BASE_URL,
-    not from the request: behind a TLS proxy the request looks like plain http."""
-    return settings.PUBLIC_BASE_URL + reverse("google_calendar:callback")
+CLIENT = OAuthClientSettings(REQUIRED_SETTINGS, "google_calendar:callback")
+missing_settings = CLIENT.missing_settings
+is_configured = CLIENT.is_configured
+redirect_uri = CLIENT.redirect_uri
 
 
 def http_timeout() -> float:

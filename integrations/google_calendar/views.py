@@ -13,19 +13,16 @@ import logging
 from django import forms
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect
-from django.views.decorators.http import require_http_methods
+from django.shortcuts import redirect
 
-from bookings.models import Business
-from integrations.calendar_base.connect_views import ConnectFlow, connect_views
+from integrations.calendar_base.connect_views import ConnectFlow, choice_view, connect_views
 from integrations.calendar_base.staff import (
     admin_page,
     business_page,
-    staff_who_may_change_businesses,
 )
 from integrations.google_calendar import connections, oauth
-from integrations.google_calendar.client import CalendarClient, CalendarInfo, GoogleCalendarError
-from integrations.google_calendar.models import PRIMARY, UNREADABLE_TOKENS_TEXT
+from integrations.google_calendar.client import CalendarClient, CalendarInfo
+from integrations.google_calendar.models import PRIMARY
 
 logger = logging.getLogger(__name__)
 
@@ -47,25 +44,24 @@ def _disconnect(connection) -> tuple[int, str]:
     )
 
 
-connect, callback, disconnect = connect_views(
-    ConnectFlow(
-        name="Google Calendar",
-        service="Google",
-        namespace="google_calendar",
-        anchor="google-calendar",
-        store=connections.store,
-        is_configured=oauth.is_configured,
-        missing_settings=oauth.missing_settings,
-        redirect_uri=oauth.redirect_uri,
-        start=oauth.start_authorization,
-        take_pending=oauth.take_pending,
-        finish=lambda *, business, user, pending, query: oauth.connect_with_code(
-            business=business, user=user, pending=pending, code=query["code"]
-        ),
-        disconnect=_disconnect,
-        connect_failed=oauth.ConnectFailed,
-    )
+FLOW = ConnectFlow(
+    name="Google Calendar",
+    service="Google",
+    namespace="google_calendar",
+    anchor="google-calendar",
+    store=connections.store,
+    is_configured=oauth.is_configured,
+    missing_settings=oauth.missing_settings,
+    redirect_uri=oauth.redirect_uri,
+    start=oauth.start_authorization,
+    take_pending=oauth.take_pending,
+    finish=lambda *, business, user, pending, query: oauth.connect_with_code(
+        business=business, user=user, pending=pending, code=query["code"]
+    ),
+    disconnect=_disconnect,
+    connect_failed=oauth.ConnectFailed,
 )
+connect, callback, disconnect = connect_views(FLOW)
 
 
 # -- Choose calendars ----------------------------------------------------------------------
@@ -103,27 +99,7 @@ def _shown(calendar_id: str, primary_id: str | None) -> str:
     return primary_id if calendar_id == PRIMARY and primary_id else calendar_id
 
 
-@require_http_methods(["GET", "POST"])
-@staff_who_may_change_businesses
-def calendars(request: HttpRequest, business_id: int) -> HttpResponse:
-    business = get_object_or_404(Business, pk=business_id)
-    connection = connections.connection_for(business)
-    if connection is not None and connection.tokens_unreadable:
-        messages.error(request, f"{UNREADABLE_TOKENS_TEXT}: reconnect Google Calendar.")
-        return redirect(business_page(business))
-    if connection is None or not connection.is_usable:
-        messages.warning(request, "Connect Google Calendar first, then choose its calendars.")
-        return redirect(business_page(business))
-    context = {"title": "Choose Google calendars", "business": business, "connection": connection}
-    try:
-        listed = CalendarClient(connection).list_calendars()
-    except GoogleCalendarError as exc:
-        if exc.kind == connections.TOKEN_REVOKED:
-            # Recorded by the client (status: needs reconnect); only a new consent helps.
-            messages.error(request, f"Google refused our token: reconnect the calendar ({exc}).")
-            return redirect(business_page(business))
-        connections.record_problem(connection=connection, kind=exc.kind, detail=str(exc))
-        return _page(request, "calendars.html", {**context, "error": str(exc)})
+def _choose(request, business, connection, listed, context) -> HttpResponse:
     primary_id = next((c.id for c in listed if c.primary), None)
     if request.method == "POST":
         form = CalendarChoiceForm(request.POST, calendars=listed)
@@ -147,3 +123,14 @@ def calendars(request: HttpRequest, business_id: int) -> HttpResponse:
             calendars=listed,
         )
     return _page(request, "calendars.html", {**context, "form": form})
+
+
+calendars = choice_view(
+    FLOW,
+    title="Choose Google calendars",
+    what="calendars",
+    listing=lambda connection: CalendarClient(connection).list_calendars(),
+    reconnect="the calendar",
+    template="calendars.html",
+    choose=_choose,
+)

@@ -19,7 +19,8 @@ from datetime import UTC, datetime, timedelta
 import msal
 import requests
 from django.conf import settings
-from django.urls import reverse
+
+from integrations.calendar_base.oauth_client import OAuthClientSettings
 
 # msal adds offline_access (what yields a refresh token), openid and profile itself and
 # refuses them here.
@@ -89,18 +90,11 @@ def short_scopes(value) -> list[str]:
     return [str(scope).removeprefix(GRAPH_SCOPE_PREFIX) for scope in items]
 
 
-def missing_settings() -> list[str]:
-    return [name for name in REQUIRED_SETTINGS if not getattr(settings, name)]
-
-
-def is_configured() -> bool:
-    return not missing_settings()
-
-
-def redirect_uri() -> str:
-    """Registered in Entra as the app's Web redirect URI. Built from PUBLIC_BASE_URL, not
-    from the request: behind a TLS proxy the request looks like plain http."""
-    return settings.PUBLIC_BASE_URL + reverse("microsoft_calendar:callback")
+# The redirect URI is registered in Entra as the app's Web redirect URI.
+CLIENT = OAuthClientSettings(REQUIRED_SETTINGS, "microsoft_calendar:callback")
+missing_settings = CLIENT.missing_settings
+is_configured = CLIENT.is_configured
+redirect_uri = CLIENT.redirect_uri
 
 
 def http_timeout() -> float:

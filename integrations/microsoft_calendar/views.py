@@ -12,18 +12,12 @@ import logging
 from django import forms
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect
-from django.views.decorators.http import require_http_methods
+from django.shortcuts import redirect
 
-from bookings.models import Business
-from integrations.calendar_base import errors
-from integrations.calendar_base.connect_views import ConnectFlow, connect_views
-from integrations.calendar_base.errors import CalendarError
-from integrations.calendar_base.models import UNREADABLE_TOKENS_TEXT
+from integrations.calendar_base.connect_views import ConnectFlow, choice_view, connect_views
 from integrations.calendar_base.staff import (
     admin_page,
     business_page,
-    staff_who_may_change_businesses,
 )
 from integrations.microsoft_calendar import connections, identity, oauth
 from integrations.microsoft_calendar.client import CalendarInfo, GraphClient
@@ -44,26 +38,25 @@ def _disconnect(connection) -> tuple[int, str]:
     return messages.SUCCESS, f"{NAME} disconnected; our tokens are deleted. {result.detail}"
 
 
-connect, callback, disconnect = connect_views(
-    ConnectFlow(
-        name=NAME,
-        service="Microsoft",
-        namespace="microsoft_calendar",
-        anchor="outlook-calendar",
-        store=store,
-        is_configured=identity.is_configured,
-        missing_settings=identity.missing_settings,
-        redirect_uri=identity.redirect_uri,
-        start=oauth.start_authorization,
-        take_pending=oauth.take_pending,
-        finish=lambda *, business, user, pending, query: oauth.connect_with_code(
-            business=business, user=user, pending=pending, params=query
-        ),
-        disconnect=_disconnect,
-        connect_failed=oauth.ConnectFailed,
-        declined=frozenset({"access_denied", "consent_required"}),
-    )
+FLOW = ConnectFlow(
+    name=NAME,
+    service="Microsoft",
+    namespace="microsoft_calendar",
+    anchor="outlook-calendar",
+    store=store,
+    is_configured=identity.is_configured,
+    missing_settings=identity.missing_settings,
+    redirect_uri=identity.redirect_uri,
+    start=oauth.start_authorization,
+    take_pending=oauth.take_pending,
+    finish=lambda *, business, user, pending, query: oauth.connect_with_code(
+        business=business, user=user, pending=pending, params=query
+    ),
+    disconnect=_disconnect,
+    connect_failed=oauth.ConnectFailed,
+    declined=frozenset({"access_denied", "consent_required"}),
 )
+connect, callback, disconnect = connect_views(FLOW)
 
 
 class CalendarChoiceForm(forms.Form):
@@ -90,30 +83,7 @@ def _stored(calendar: CalendarInfo) -> str:
     return DEFAULT_CHOICE if calendar.is_default else calendar.id
 
 
-@require_http_methods(["GET", "POST"])
-@staff_who_may_change_businesses
-def calendars(request: HttpRequest, business_id: int) -> HttpResponse:
-    business = get_object_or_404(Business, pk=business_id)
-    connection = store.connection_for(business)
-    if connection is not None and connection.tokens_unreadable:
-        messages.error(request, f"{UNREADABLE_TOKENS_TEXT}: reconnect {NAME}.")
-        return redirect(business_page(business))
-    if connection is None or not connection.is_usable:
-        messages.warning(request, f"Connect {NAME} first, then choose its calendar.")
-        return redirect(business_page(business))
-    context = {
-        "title": "Choose the Outlook calendar",
-        "business": business,
-        "connection": connection,
-    }
-    try:
-        listed = GraphClient(connection).list_calendars()
-    except CalendarError as exc:
-        if exc.kind == errors.TOKEN_REVOKED:
-            messages.error(request, f"Microsoft refused our token: reconnect the calendar ({exc}).")
-            return redirect(business_page(business))
-        store.record_problem(connection=connection, kind=exc.kind, detail=str(exc))
-        return _page(request, "calendars.html", {**context, "error": str(exc)})
+def _choose(request, business, connection, listed, context) -> HttpResponse:
     if request.method == "POST":
         form = CalendarChoiceForm(request.POST, calendars=listed)
         if form.is_valid():
@@ -131,3 +101,14 @@ def calendars(request: HttpRequest, business_id: int) -> HttpResponse:
             calendars=listed,
         )
     return _page(request, "calendars.html", {**context, "form": form})
+
+
+calendars = choice_view(
+    FLOW,
+    title="Choose the Outlook calendar",
+    what="calendar",
+    listing=lambda connection: GraphClient(connection).list_calendars(),
+    reconnect="the calendar",
+    template="calendars.html",
+    choose=_choose,
+)

@@ -207,6 +207,12 @@ class FakeOpenAI:
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
+            def setup(self) -> None:
+                super().setup()
+                # Each event is its own small write; without this, Nagle holds one back
+                # until the client's delayed ACK (~40 ms), which model servers don't do.
+                self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
             def log_message(self, *args: object) -> None:  # quiet
                 pass
 

@@ -14,7 +14,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from integrations.calendar_base.fake_command import DEMO_TZ, RunFakeCommand, local_time
+from integrations.calendar_base.fake_command import (
+    RunFakeCommand,
+    add_busy_arguments,
+    local_time,
+)
 from integrations.microsoft_calendar.tests.fake_microsoft import FakeMicrosoft
 
 
@@ -26,14 +30,7 @@ class Command(RunFakeCommand):
 
     def add_arguments(self, parser) -> None:
         super().add_arguments(parser)
-        parser.add_argument(
-            "--busy",
-            action="append",
-            default=[],
-            metavar="'YYYY-MM-DD HH:MM'",
-            help="An hour-long event in the default calendar at this local time (repeatable).",
-        )
-        parser.add_argument("--tz", default=DEMO_TZ, help=f"Zone of --busy (default {DEMO_TZ}).")
+        add_busy_arguments(parser, calendar="default calendar")
 
     def make_fake(self, port: int) -> FakeMicrosoft:
         self._seen: dict[str, str] = {}
