@@ -54,6 +54,7 @@ from calls.understanding.requests import (
     move_parts,
     moves_it,
     never_mind,
+    no_text_wanted,
     questions_in,
     said_both,
     unknown_thing,
@@ -116,6 +117,7 @@ class Request:
     soonest: bool = False  # "as soon as you can": the first free times
     latest_first: bool = False  # "a bit earlier": the free times nearest before, first
     ambiguous: bool = False  # the day could be read as another date: say the date
+    no_text: bool = False  # "I don't have a mobile": the number called from, and no text
 
 
 class EmbeddedEngine(DialogueEngine):
@@ -392,6 +394,13 @@ class EmbeddedEngine(DialogueEngine):
             # "Actually the one I'm calling from is fine", even after a no.
             self.request.phone, self.request.phone_confirmed = caller_id, True
             changed.add("phone")
+        if asking_number and heard.phone is None and caller_id and no_text_wanted(text):
+            # "I don't have a mobile, it's a landline": booked under the number they call
+            # from, with no text (the read-back says so).
+            r = self.request
+            r.phone, r.phone_confirmed, r.no_text = caller_id, True, True
+            self.phone_start = ""
+            changed.add("phone")
         if self.step == Step.CONFIRM_PHONE and yeah_no_fine(text):
             heard = replace(heard, yes=True)
         if self.step == Step.CONFIRM_PHONE and "phone" not in changed:
@@ -414,6 +423,9 @@ class EmbeddedEngine(DialogueEngine):
 
     async def _after_read_back(self, pending: Change, heard: Heard, text: str) -> str:
         asked = questions_in(text)
+        if pending.no_text and heard.phone is None and no_text_wanted(text):
+            # "I don't want a text" again, after "... and no text": said already, not a no.
+            return f"Right, no text. {self._read_back_change(pending)}"
         about_it = heard.service is None or heard.service.id == pending.service.pk
         details = replace(heard, service=None).has_booking_details or not about_it
         if asked and heard.yes is not True and not details:
@@ -862,7 +874,7 @@ class EmbeddedEngine(DialogueEngine):
         if heard.phone and (heard.phone != r.phone or not r.phone_confirmed):
             if r.phone is not None and r.phone_confirmed and heard.phone != r.phone:
                 acks.append(f"Got it, {speak_phone(heard.phone)}.")
-            r.phone, r.phone_confirmed = heard.phone, True
+            r.phone, r.phone_confirmed, r.no_text = heard.phone, True, False
             changed.add("phone")
         return changed, " ".join(a for a in acks if a)
 
@@ -989,7 +1001,12 @@ class EmbeddedEngine(DialogueEngine):
             return self._read_back_change(self.desk.change_to_move(self.moving, r.start))
         return self._read_back_change(
             self.desk.change_to_book(
-                r.service, r.start, r.name, r.phone or "", for_someone_else=self.someone_else
+                r.service,
+                r.start,
+                r.name,
+                r.phone or "",
+                for_someone_else=self.someone_else,
+                no_text=r.no_text,
             )
         )
 

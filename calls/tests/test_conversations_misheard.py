@@ -130,3 +130,63 @@ class TestWeekdayNotTheDate:
         await call.say("yes")
         await call.say("yes")
         assert all(start.date() != NOW.date() for _, start in await mine(demo)), call
+
+
+# -- No mobile: booked under the number called from, and no text ---------------------------
+
+
+async def texts_to(number: str) -> list[tuple[str, str]]:
+    from asgiref.sync import sync_to_async
+
+    from bookings import outbox
+    from calls.sms.models import SmsMessage
+
+    @sync_to_async
+    def run():
+        outbox.run_due(limit=100)
+        return [(s.kind, s.status) for s in SmsMessage.objects.filter(to=number)]
+
+    return await run()
+
+
+class TestNoMobile:
+    @pytest.mark.parametrize(
+        "lines",
+        [
+            ["I don't have a mobile, it's a landline"],
+            ["no", "I don't want a text"],
+            ["I don't have a mobile, it's a landline", "I don't want a text"],
+            ["no texts please, this is my home phone"],
+        ],
+    )
+    async def test_a_landline_caller_is_booked_with_no_text(self, demo, lines):
+        call = await Conversation.start(demo)
+        await call.say("beard trim on Thursday the 10th at 3:45")
+        answer = await call.say("Ola Nord")
+        assert "Shall I text the confirmation to the number you're calling from" in answer
+        for line in lines:
+            answer = await call.say(line)
+        assert answer.endswith(
+            "A beard trim for Ola Nord on Thursday, December 10th at 3:45 PM, and no text, the "
+            "booking's under the number you're calling from. Shall I book it?"
+        ), call
+        answer = await call.say("just book it please")
+        assert "No text will be sent." in answer and "I'll text" not in answer, call
+        assert await mine(demo) == {("Beard trim", local(demo, 2026, 12, 10, 15, 45))}, call
+        assert all(status != "sent" for _, status in await texts_to(CALLER)), call
+
+    async def test_no_text_without_a_yes_books_nothing(self, demo):
+        call = await Conversation.start(demo)
+        await call.say("beard trim on Thursday the 10th at 3:45")
+        await call.say("Ola Nord")
+        await call.say("I don't have a mobile, it's a landline")
+        await call.say("ugh")
+        assert await mine(demo) == set(), call
+
+    async def test_a_mobile_given_after_all_gets_the_text(self, demo):
+        call = await Conversation.start(demo)
+        await call.say("beard trim on Thursday the 10th at 3:45")
+        await call.say("Ola Nord")
+        await call.say("I don't have a mobile, it's a landline")
+        answer = await call.say("oh wait, text my daughter's mobile, 212 555 0199")
+        assert "I'll text the confirmation to" in answer and "no text" not in answer, call
