@@ -71,7 +71,7 @@ from calls.understanding.services import (
     services_together,
 )
 from calls.understanding.utterance import Expecting, Heard, hear
-from calls.understanding.when import WhenParse, parse_when, plausible_times
+from calls.understanding.when import WINDOWS, WhenParse, parse_when, plausible_times
 
 logger = logging.getLogger(__name__)
 
@@ -152,6 +152,7 @@ class EmbeddedEngine(DialogueEngine):
         self.new_when = WhenParse()  # a move's new time, said before we knew which booking
         # "Monday the 8th" (a Tuesday): the days asked between, "Tuesday the 8th, or Monday?"
         self.day_options: tuple[date, ...] = ()
+        self.other_day_asked = False  # "Would another day work?": a yes is asked which day
         self.pending: Change | None = None  # read back, waiting for the yes
         # "A haircut and a beard trim": booked one at a time, the rest offered after.
         self.also_book: list[ServiceMatch] = []
@@ -268,6 +269,7 @@ class EmbeddedEngine(DialogueEngine):
         # "The 10:45 one", "that's the one": the "one" is an offer, never 1 o'clock.
         heard = replace(heard, when=when_without_one(text, heard.when, today=self._today()))
         day_options, self.day_options = self.day_options, ()
+        other_day_asked, self.other_day_asked = self.other_day_asked, False
         if day_options:
             heard = self._day_chosen(day_options, heard, text)
         intents = heard.intents
@@ -412,8 +414,18 @@ class EmbeddedEngine(DialogueEngine):
                 self.step = Step.GATHER
                 self.expecting = Expecting.PHONE
                 return "What number should I text the confirmation to?"
+        if not changed and heard.yes is True and self.step == Step.GATHER and other_day_asked:
+            # "Yes" to "would another day work?": which one, never the same day again.
+            r = self.request
+            r.day, r.days, r.start = None, None, None
+            self.other_day_asked = True
+            self._ask(Expecting.WHEN)
+            return self._missed("Sure. Which day would suit you?")
         if not changed and heard.yes is True and self.step == Step.GATHER:
-            return await self._next_step()  # "yes" to "would you like to make a new one?"
+            answer = await self._next_step()
+            if answer == self.last_answer:
+                self._missed_now = True  # a yes to a question that wants more: at most twice
+            return answer  # "yes" to "would you like to make a new one?"
         if not changed and not (Intent.BOOK in intents or Intent.MOVE in intents):
             return self._missed(f"Sorry, I didn't quite get that. {self._prompt_again()}")
         answer = await self._next_step()
@@ -1079,6 +1091,15 @@ class EmbeddedEngine(DialogueEngine):
         lead = checked.explanation or self.desk.explain(checked.reason, start, self.request.service)
         if checked.reason == Refusal.UNAVAILABLE:
             return self._offer_message_instead(lead)
+        if checked.reason == Refusal.TOO_FAR and not checked.alternatives:
+            # Nothing to offer that far ahead: which day sooner, not "nothing free soon".
+            r = self.request
+            r.day, r.days, r.start = None, None, None
+            self.offers = []
+            self.other_day_asked = True
+            self._ask(Expecting.WHEN)
+            last = self._today() + self._schedule().horizon
+            return f"{lead} Which day up to {say_date(last)} would suit you?"
         return self._offer(checked.alternatives, lead=lead)
 
     def _offer_message_instead(self, lead: str) -> str:
@@ -1106,8 +1127,18 @@ class EmbeddedEngine(DialogueEngine):
             )
         except ProviderUnavailable:
             return self._offer_message_instead(UNAVAILABLE_WORDS)
+        if not found and r.window is not None and first == last:
+            # "Thursday morning" is full: the rest of Thursday, said as such.
+            part = next((name for name, w in WINDOWS.items() if w == r.window), "")
+            where = f"{on_day(self._say_day(first))} {part}".strip() if part else "then"
+            r.window = None
+            rest = await self._offer_in_days(days)
+            if self.step == Step.OFFERED:
+                return f"I'm sorry, I don't have anything free {where}. {rest}"
+            return rest
         if not found:
             where = on_day(self._say_day(first)) if first == last else "then"
+            self.other_day_asked = True
             self.request.window = None
             self.request.days = None
             self.request.soonest = False

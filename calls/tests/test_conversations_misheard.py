@@ -6,13 +6,13 @@ Demo Salon on a frozen Wednesday, 2026-11-25 10:00 in New York: Thursday the 26t
 'tomorrow', the 8th of December is a Tuesday.
 """
 
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
 
-from bookings.models import Booking, Service
+from bookings.models import Booking, DateException, Service
 from bookings.tests.factories import BookingFactory, acreate
 from calls.tests.conversation import CALLER, Conversation, demo_business, local
 
@@ -190,3 +190,46 @@ class TestNoMobile:
         await call.say("I don't have a mobile, it's a landline")
         answer = await call.say("oh wait, text my daughter's mobile, 212 555 0199")
         assert "I'll text the confirmation to" in answer and "no text" not in answer, call
+
+
+# -- Loops: never the same question more than twice, never a false "nothing soon" ----------
+
+
+class TestNoLoops:
+    async def test_too_far_ahead_asks_which_day_sooner(self, demo):
+        call = await Conversation.start(demo)
+        answer = await call.say("can I get a haircut on March 15th at 10")
+        assert "60 days ahead" in answer and "anything free soon" not in answer, call
+        assert answer.endswith("Which day up to Sunday, January 24th would suit you?"), call
+        answers = [await call.say("yes") for _ in range(5)]
+        assert all("60 days ahead" not in a for a in answers), call
+        assert max(answers.count(a) for a in answers) <= 2, call
+        assert await mine(demo) == set(), call
+
+    async def test_too_far_ahead_then_a_day_keeps_the_time(self, demo):
+        call = await Conversation.start(demo)
+        await call.say("can I get a haircut on March 15th at 10")
+        await call.say("ok, Friday then")
+        await call.say("Maria Lopez")
+        answer = await call.say("yes")
+        assert answer.endswith("on Friday, November 27th at 10 AM. Shall I book it?"), call
+
+    async def test_a_full_morning_offers_the_rest_of_that_day(self, demo):
+        await booked(demo, "Hair colouring", 2026, 11, 26, 9)
+        await booked(demo, "Haircut", 2026, 11, 26, 10, 30)
+        call = await Conversation.start(demo)
+        answer = await call.say("I'd like a colour on Thursday morning")
+        assert answer.startswith("I'm sorry, I don't have anything free tomorrow morning."), call
+        assert "I can do tomorrow at" in answer, call
+        answers = [await call.say("yes") for _ in range(3)]
+        assert max(answers.count(a) for a in answers) <= 2, call
+        assert await mine(demo) == set(), call
+
+    async def test_yes_to_another_day_asks_which_day(self, demo):
+        await DateException.objects.acreate(business=demo, date=date(2026, 11, 26), closed=True)
+        call = await Conversation.start(demo)
+        answer = await call.say("I'd like a colour on Thursday morning")
+        answers = [answer] + [await call.say("yes") for _ in range(4)]
+        assert all("What time tomorrow" not in a for a in answers[1:]), call
+        assert max(answers.count(a) for a in answers) <= 2, call
+        assert await mine(demo) == set(), call
