@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 
 from django.db import transaction
+from django.utils import timezone
 
 from bookings.currencies import say_amount, say_range
 from bookings.models import Booking, Service
@@ -40,7 +41,7 @@ from calls.dialogue.speech import (
     say_list,
     say_time,
 )
-from calls.sms.models import SmsMessage
+from calls.sms.models import SmsMessage, SmsOptOut
 from calls.sms.tasks import enqueue_booking_change_text
 from calls.understanding.intents import yes_or_no
 from calls.understanding.phones import speak_phone
@@ -80,6 +81,13 @@ def all_set(change: Change) -> str:
         owner = f"{change.name}'" if change.name.endswith("s") else f"{change.name}'s"
         return f"You're all set. {owner} {change.service.name.lower()} is on {when}."
     return f"You're all set, {change.name}: {with_article(change.service.name)} on {when}."
+
+
+def no_texts_to(*, business, phone: str) -> None:
+    """The caller said on the call they have no mobile or want no text: none is sent."""
+    SmsOptOut.objects.get_or_create(
+        business=business, phone=phone, defaults={"opted_out_at": timezone.now()}
+    )
 
 
 def say_minutes(minutes: int) -> str:
@@ -272,6 +280,7 @@ class Desk:
         phone: str,
         *,
         for_someone_else: bool = False,
+        no_text: bool = False,
     ) -> Change:
         return Change(
             "book",
@@ -280,6 +289,7 @@ class Desk:
             name=name,
             phone=phone,
             for_someone_else=for_someone_else,
+            no_text=no_text,
         )
 
     def change_to_move(self, booking: Booking, start: datetime) -> Change:
@@ -319,7 +329,11 @@ class Desk:
                 f"{change.booking.customer_name} on {when}. Shall I cancel it?"
             )
         text = f"{upper_first(with_article(change.service.name))} for {change.name} on {when}"
-        if change.phone and change.phone != self.context.caller_number:
+        if change.no_text and change.phone == self.context.caller_number:
+            text += ", and no text, the booking's under the number you're calling from"
+        elif change.no_text:
+            text += f", under {speak_phone(change.phone)}, and no text"
+        elif change.phone and change.phone != self.context.caller_number:
             text += f", and I'll text the confirmation to {speak_phone(change.phone)}"
         return f"{text}. Shall I book it?"
 
@@ -364,6 +378,10 @@ class Desk:
         return await self._cancel(change)
 
     async def _book(self, change: Change) -> Done:
+        if change.no_text:
+            # Recorded before the booking's text is queued: that text and its reminders are
+            # then never sent to this number (as after a STOP), with no race with the outbox.
+            await run_orm(no_texts_to)(business=self.context.business, phone=change.phone)
         context = self._context(change.service, change.start, name=change.name, phone=change.phone)
         intent = await self.context.provider.create_booking(context)
         if not intent.booked:
@@ -372,9 +390,9 @@ class Desk:
         await after_booked(
             provider=self.context.provider, context=context, booking_id=intent.booking_id
         )
+        texted = "No text will be sent." if change.no_text else "I'll text you a confirmation."
         words = (
-            f"{all_set(change)} I'll text you a confirmation. Thanks for calling "
-            f"{self.context.business.name}, goodbye!"
+            f"{all_set(change)} {texted} Thanks for calling {self.context.business.name}, goodbye!"
         )
         return Done(ok=True, booking_id=intent.booking_id, words=words)
 
