@@ -24,8 +24,8 @@ from bookings.models import Booking, Service
 from bookings.orm import run_orm
 from bookings.outbox import nudge
 from bookings.providers.base import BookingContext
+from bookings.services import BookingChanged, locked_as_read_back, name_on_file, upcoming_bookings
 from bookings.services import cancel_booking as cancel_booking_service
-from bookings.services import name_on_file, upcoming_bookings
 from bookings.slots import Refusal, Schedule
 from calls.confirmations import after_booked, after_moved
 from calls.dialogue.base import CallContext, Ending, EngineState
@@ -406,8 +406,13 @@ class Desk:
             moving=booking,
         )
         # One transaction in the bookings service: the new time is booked and the old one
-        # freed together, or neither changes.
-        intent = await self.context.provider.move_booking(context, booking.pk)
+        # freed together, or neither changes (nor if staff changed the booking since).
+        try:
+            intent = await self.context.provider.move_booking(
+                replace(context, moving_from=booking.start), booking.pk
+            )
+        except BookingChanged as changed:
+            return self._changed(changed, "move")
         if not intent.booked:
             return self._refused(intent, change)
         self._settle("moved", intent.booking_id)
@@ -422,7 +427,10 @@ class Desk:
 
     async def _cancel(self, change: Change) -> Done:
         bookings = change.bookings
-        await run_orm(cancel_with_texts)(bookings=bookings)
+        try:
+            await run_orm(cancel_with_texts)(bookings=bookings)
+        except BookingChanged as changed:
+            return self._changed(changed, "cancel", len(bookings))
         self._settle("cancelled", change.booking.pk)
         done = "That's cancelled, and I'll text you to confirm."
         if len(bookings) > 1:
@@ -435,6 +443,20 @@ class Desk:
             booking_id=change.booking.pk,
             words=f"{done} Thanks for letting us know, goodbye!",
         )
+
+    def _changed(self, changed: BookingChanged, action: str, count: int = 1) -> Done:
+        """Staff changed a booking between its read-back and the caller's yes: what it is now,
+        and that nothing was written."""
+        now = changed.now
+        nothing = "Nothing's been moved." if action == "move" else "Nothing's been cancelled."
+        if now is None or now.status != Booking.Status.CONFIRMED:
+            what = f"{self.say_booking(changed.read, full=True)} has already been cancelled"
+            if action == "cancel":
+                nothing = "I haven't cancelled the others." if count > 1 else ""
+        else:
+            what = f"that booking has just been changed: {self._booking_is(now)}"
+        words = f"I'm sorry, {what}. {nothing}".strip()
+        return Done(ok=False, reason=Refusal.CHANGED, explanation=words)
 
     def _refused(self, intent, change: Change) -> Done:
         reason = intent.reason or Refusal.TAKEN
@@ -645,9 +667,13 @@ def cancel_with_text(*, booking: Booking) -> Booking:
 
 def cancel_with_texts(*, bookings: Sequence[Booking]) -> list[Booking]:
     """Cancel all of them or none ("cancel both"), each with its own text, queued in the same
-    transaction."""
+    transaction. BookingChanged if one is not as read back any more (nothing cancelled)."""
     with transaction.atomic():
-        cancelled = [cancel_booking_service(booking=booking) for booking in bookings]
+        # As read back to the caller, or none (BookingChanged): staff may have moved one since.
+        current = locked_as_read_back(bookings)
+        cancelled = [cancel_booking_service(booking=booking) for booking in current]
+        for read, now in zip(bookings, cancelled, strict=True):
+            read.status = now.status
         tasks = [
             enqueue_booking_change_text(booking_id=b.pk, kind=SmsMessage.Kind.BOOKING_CANCELLED)
             for b in bookings

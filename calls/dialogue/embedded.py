@@ -504,6 +504,11 @@ class EmbeddedEngine(DialogueEngine):
         if done.ok:
             return done.words
         self.request.start = None
+        if done.reason == Refusal.CHANGED:
+            # Staff changed the booking since its read-back: nothing was written.
+            self.moving = None
+            self._ask(Expecting.NOTHING)
+            return f"{done.explanation} What would you like to do?"
         if done.reason == Refusal.UNAVAILABLE:
             return self._offer_message_instead(done.explanation)
         if change.action == "book" and done.alternatives:
