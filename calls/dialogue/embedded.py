@@ -57,6 +57,7 @@ from calls.understanding.requests import (
     move_parts,
     moves_it,
     never_mind,
+    no_text_wanted,
     questions_in,
     running_late,
     said_both,
@@ -76,7 +77,7 @@ from calls.understanding.services import (
     services_together,
 )
 from calls.understanding.utterance import Expecting, Heard, hear
-from calls.understanding.when import WhenParse, parse_when, plausible_times
+from calls.understanding.when import WINDOWS, WhenParse, parse_when, plausible_times
 
 logger = logging.getLogger(__name__)
 
@@ -123,6 +124,7 @@ class Request:
     soonest: bool = False  # "as soon as you can": the first free times
     latest_first: bool = False  # "a bit earlier": the free times nearest before, first
     ambiguous: bool = False  # the day could be read as another date: say the date
+    no_text: bool = False  # "I don't have a mobile": the number called from, and no text
 
 
 class EmbeddedEngine(DialogueEngine):
@@ -160,6 +162,9 @@ class EmbeddedEngine(DialogueEngine):
         self.held_asked: Heard | None = None
         # "Monday the 8th" (a Tuesday): the days asked between, "Tuesday the 8th, or Monday?"
         self.day_options: tuple[date, ...] = ()
+        self.other_day_asked = False  # "Would another day work?": a yes is asked which day
+        # "An hour earlier" this turn: from when, and which way (True: later), for the offers.
+        self.shifted_from: tuple[datetime, bool] | None = None
         self.pending: Change | None = None  # read back, waiting for the yes
         # "A haircut and a beard trim": booked one at a time, the rest offered after.
         self.also_book: list[ServiceMatch] = []
@@ -276,6 +281,8 @@ class EmbeddedEngine(DialogueEngine):
         # "The 10:45 one", "that's the one": the "one" is an offer, never 1 o'clock.
         heard = replace(heard, when=when_without_one(text, heard.when, today=self._today()))
         day_options, self.day_options = self.day_options, ()
+        other_day_asked, self.other_day_asked = self.other_day_asked, False
+        self.shifted_from = None
         if day_options:
             heard = self._day_chosen(day_options, heard, text)
         intents = heard.intents
@@ -409,6 +416,13 @@ class EmbeddedEngine(DialogueEngine):
             # "Actually the one I'm calling from is fine", even after a no.
             self.request.phone, self.request.phone_confirmed = caller_id, True
             changed.add("phone")
+        if asking_number and heard.phone is None and caller_id and no_text_wanted(text):
+            # "I don't have a mobile, it's a landline": booked under the number they call
+            # from, with no text (the read-back says so).
+            r = self.request
+            r.phone, r.phone_confirmed, r.no_text = caller_id, True, True
+            self.phone_start = ""
+            changed.add("phone")
         if self.step == Step.CONFIRM_PHONE and yeah_no_fine(text):
             heard = replace(heard, yes=True)
         if self.step == Step.CONFIRM_PHONE and "phone" not in changed:
@@ -420,8 +434,18 @@ class EmbeddedEngine(DialogueEngine):
                 self.step = Step.GATHER
                 self.expecting = Expecting.PHONE
                 return "What number should I text the confirmation to?"
+        if not changed and heard.yes is True and self.step == Step.GATHER and other_day_asked:
+            # "Yes" to "would another day work?": which one, never the same day again.
+            r = self.request
+            r.day, r.days, r.start = None, None, None
+            self.other_day_asked = True
+            self._ask(Expecting.WHEN)
+            return self._missed("Sure. Which day would suit you?")
         if not changed and heard.yes is True and self.step == Step.GATHER:
-            return await self._next_step()  # "yes" to "would you like to make a new one?"
+            answer = await self._next_step()
+            if answer == self.last_answer:
+                self._missed_now = True  # a yes to a question that wants more: at most twice
+            return answer  # "yes" to "would you like to make a new one?"
         if not changed and not (Intent.BOOK in intents or Intent.MOVE in intents):
             return self._missed(f"Sorry, I didn't quite get that. {self._prompt_again()}")
         answer = await self._next_step()
@@ -431,6 +455,9 @@ class EmbeddedEngine(DialogueEngine):
 
     async def _after_read_back(self, pending: Change, heard: Heard, text: str) -> str:
         asked = questions_in(text)
+        if pending.no_text and heard.phone is None and no_text_wanted(text):
+            # "I don't want a text" again, after "... and no text": said already, not a no.
+            return f"Right, no text. {self._read_back_change(pending)}"
         about_it = heard.service is None or heard.service.id == pending.service.pk
         details = replace(heard, service=None).has_booking_details or not about_it
         if asked and heard.yes is not True and not details:
@@ -511,6 +538,11 @@ class EmbeddedEngine(DialogueEngine):
         if done.ok:
             return done.words
         self.request.start = None
+        if done.reason == Refusal.CHANGED:
+            # Staff changed the booking since its read-back: nothing was written.
+            self.moving = None
+            self._ask(Expecting.NOTHING)
+            return f"{done.explanation} What would you like to do?"
         if done.reason == Refusal.UNAVAILABLE:
             return self._offer_message_instead(done.explanation)
         if change.action == "book" and done.alternatives:
@@ -977,7 +1009,7 @@ class EmbeddedEngine(DialogueEngine):
         if heard.phone and (heard.phone != r.phone or not r.phone_confirmed):
             if r.phone is not None and r.phone_confirmed and heard.phone != r.phone:
                 acks.append(f"Got it, {speak_phone(heard.phone)}.")
-            r.phone, r.phone_confirmed = heard.phone, True
+            r.phone, r.phone_confirmed, r.no_text = heard.phone, True, False
             changed.add("phone")
         return changed, " ".join(a for a in acks if a)
 
@@ -1042,6 +1074,7 @@ class EmbeddedEngine(DialogueEngine):
         reference = reference.astimezone(self._tz())
         if when.shift is not None:
             self._set_start_from(reference + when.shift)
+            self.shifted_from = (reference, later)
             return True
         r.day, r.days, r.weekdays, r.time, r.soonest = reference.date(), None, None, None, False
         step = timedelta(minutes=1)
@@ -1104,7 +1137,12 @@ class EmbeddedEngine(DialogueEngine):
             return self._read_back_change(self.desk.change_to_move(self.moving, r.start))
         return self._read_back_change(
             self.desk.change_to_book(
-                r.service, r.start, r.name, r.phone or "", for_someone_else=self.someone_else
+                r.service,
+                r.start,
+                r.name,
+                r.phone or "",
+                for_someone_else=self.someone_else,
+                no_text=r.no_text,
             )
         )
 
@@ -1177,7 +1215,28 @@ class EmbeddedEngine(DialogueEngine):
         lead = checked.explanation or self.desk.explain(checked.reason, start, self.request.service)
         if checked.reason == Refusal.UNAVAILABLE:
             return self._offer_message_instead(lead)
-        return self._offer(checked.alternatives, lead=lead)
+        alternatives = checked.alternatives
+        if self.moving is not None:  # its own slot is no other time
+            alternatives = [a for a in alternatives if a != self.moving.start]
+        if self.shifted_from is not None:
+            # "An hour earlier" when that is taken: only earlier times, else the nearest
+            # earlier ones that day ("a bit earlier").
+            reference, later = self.shifted_from
+            alternatives = [a for a in alternatives if (a > reference if later else a < reference)]
+            if not alternatives:
+                self._absorb_relative(WhenParse(nudge=1 if later else -1))
+                self.shifted_from = None
+                return f"{lead} {await self._find_start() or ''}".strip()
+        if checked.reason == Refusal.TOO_FAR and not alternatives:
+            # Nothing to offer that far ahead: which day sooner, not "nothing free soon".
+            r = self.request
+            r.day, r.days, r.start = None, None, None
+            self.offers = []
+            self.other_day_asked = True
+            self._ask(Expecting.WHEN)
+            last = self._today() + self._schedule().horizon
+            return f"{lead} Which day up to {say_date(last)} would suit you?"
+        return self._offer(alternatives, lead=lead)
 
     def _offer_message_instead(self, lead: str) -> str:
         """The booking calendar can't be reached: no other time is offered (none is known),
@@ -1204,8 +1263,18 @@ class EmbeddedEngine(DialogueEngine):
             )
         except ProviderUnavailable:
             return self._offer_message_instead(UNAVAILABLE_WORDS)
+        if not found and r.window is not None and first == last:
+            # "Thursday morning" is full: the rest of Thursday, said as such.
+            part = next((name for name, w in WINDOWS.items() if w == r.window), "")
+            where = f"{on_day(self._say_day(first))} {part}".strip() if part else "then"
+            r.window = None
+            rest = await self._offer_in_days(days)
+            if self.step == Step.OFFERED:
+                return f"I'm sorry, I don't have anything free {where}. {rest}"
+            return rest
         if not found:
             where = on_day(self._say_day(first)) if first == last else "then"
+            self.other_day_asked = True
             self.request.window = None
             self.request.days = None
             self.request.soonest = False

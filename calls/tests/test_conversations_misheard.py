@@ -6,13 +6,13 @@ Demo Salon on a frozen Wednesday, 2026-11-25 10:00 in New York: Thursday the 26t
 'tomorrow', the 8th of December is a Tuesday.
 """
 
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
 
-from bookings.models import Booking, Service
+from bookings.models import Booking, DateException, Service
 from bookings.tests.factories import BookingFactory, acreate
 from calls.tests.conversation import CALLER, Conversation, demo_business, local
 
@@ -130,3 +130,139 @@ class TestWeekdayNotTheDate:
         await call.say("yes")
         await call.say("yes")
         assert all(start.date() != NOW.date() for _, start in await mine(demo)), call
+
+
+# -- No mobile: booked under the number called from, and no text ---------------------------
+
+
+async def texts_to(number: str) -> list[tuple[str, str]]:
+    from asgiref.sync import sync_to_async
+
+    from bookings import outbox
+    from calls.sms.models import SmsMessage
+
+    @sync_to_async
+    def run():
+        outbox.run_due(limit=100)
+        return [(s.kind, s.status) for s in SmsMessage.objects.filter(to=number)]
+
+    return await run()
+
+
+class TestNoMobile:
+    @pytest.mark.parametrize(
+        "lines",
+        [
+            ["I don't have a mobile, it's a landline"],
+            ["no", "I don't want a text"],
+            ["I don't have a mobile, it's a landline", "I don't want a text"],
+            ["no texts please, this is my home phone"],
+        ],
+    )
+    async def test_a_landline_caller_is_booked_with_no_text(self, demo, lines):
+        call = await Conversation.start(demo)
+        await call.say("beard trim on Thursday the 10th at 3:45")
+        answer = await call.say("Ola Nord")
+        assert "Shall I text the confirmation to the number you're calling from" in answer
+        for line in lines:
+            answer = await call.say(line)
+        assert answer.endswith(
+            "A beard trim for Ola Nord on Thursday, December 10th at 3:45 PM, and no text, the "
+            "booking's under the number you're calling from. Shall I book it?"
+        ), call
+        answer = await call.say("just book it please")
+        assert "No text will be sent." in answer and "I'll text" not in answer, call
+        assert await mine(demo) == {("Beard trim", local(demo, 2026, 12, 10, 15, 45))}, call
+        assert all(status != "sent" for _, status in await texts_to(CALLER)), call
+
+    async def test_no_text_without_a_yes_books_nothing(self, demo):
+        call = await Conversation.start(demo)
+        await call.say("beard trim on Thursday the 10th at 3:45")
+        await call.say("Ola Nord")
+        await call.say("I don't have a mobile, it's a landline")
+        await call.say("ugh")
+        assert await mine(demo) == set(), call
+
+    async def test_a_mobile_given_after_all_gets_the_text(self, demo):
+        call = await Conversation.start(demo)
+        await call.say("beard trim on Thursday the 10th at 3:45")
+        await call.say("Ola Nord")
+        await call.say("I don't have a mobile, it's a landline")
+        answer = await call.say("oh wait, text my daughter's mobile, 212 555 0199")
+        assert "I'll text the confirmation to" in answer and "no text" not in answer, call
+
+
+# -- Loops: never the same question more than twice, never a false "nothing soon" ----------
+
+
+class TestNoLoops:
+    async def test_too_far_ahead_asks_which_day_sooner(self, demo):
+        call = await Conversation.start(demo)
+        answer = await call.say("can I get a haircut on March 15th at 10")
+        assert "60 days ahead" in answer and "anything free soon" not in answer, call
+        assert answer.endswith("Which day up to Sunday, January 24th would suit you?"), call
+        answers = [await call.say("yes") for _ in range(5)]
+        assert all("60 days ahead" not in a for a in answers), call
+        assert max(answers.count(a) for a in answers) <= 2, call
+        assert await mine(demo) == set(), call
+
+    async def test_too_far_ahead_then_a_day_keeps_the_time(self, demo):
+        call = await Conversation.start(demo)
+        await call.say("can I get a haircut on March 15th at 10")
+        await call.say("ok, Friday then")
+        await call.say("Maria Lopez")
+        answer = await call.say("yes")
+        assert answer.endswith("on Friday, November 27th at 10 AM. Shall I book it?"), call
+
+    async def test_a_full_morning_offers_the_rest_of_that_day(self, demo):
+        await booked(demo, "Hair colouring", 2026, 11, 26, 9)
+        await booked(demo, "Haircut", 2026, 11, 26, 10, 30)
+        call = await Conversation.start(demo)
+        answer = await call.say("I'd like a colour on Thursday morning")
+        assert answer.startswith("I'm sorry, I don't have anything free tomorrow morning."), call
+        assert "I can do tomorrow at" in answer, call
+        answers = [await call.say("yes") for _ in range(3)]
+        assert max(answers.count(a) for a in answers) <= 2, call
+        assert await mine(demo) == set(), call
+
+    async def test_yes_to_another_day_asks_which_day(self, demo):
+        await DateException.objects.acreate(business=demo, date=date(2026, 11, 26), closed=True)
+        call = await Conversation.start(demo)
+        answer = await call.say("I'd like a colour on Thursday morning")
+        answers = [answer] + [await call.say("yes") for _ in range(4)]
+        assert all("What time tomorrow" not in a for a in answers[1:]), call
+        assert max(answers.count(a) for a in answers) <= 2, call
+        assert await mine(demo) == set(), call
+
+
+# -- "An hour earlier" when that is taken: earlier times, never later ones or the same -----
+
+
+class TestShiftTaken:
+    async def test_an_hour_earlier_taken_offers_only_earlier_times(self, demo):
+        for hour, minute in ((13, 30), (14, 15), (15, 0)):
+            await booked(demo, "Manicure", 2026, 11, 26, hour, minute)
+        call = await Conversation.start(demo)
+        await call.say("manicure tomorrow at 4")
+        await call.say("Ivy Chen")
+        answer = await call.say("yes")
+        assert answer.endswith("at 4 PM. Shall I book it?"), call
+        answer = await call.say("an hour earlier")
+        assert "3 PM is already booked" in answer, call
+        offered = answer.split("I can do", 1)[1]
+        assert "4 PM" not in offered and "4:15" not in offered, call
+        assert await mine(demo) == set(), call
+
+    async def test_an_hour_later_past_closing_never_offers_the_booking_itself(self, demo):
+        await booked(demo, "Haircut", 2026, 11, 28, 15, phone=CALLER, name="Maria Lopez")
+        call = await Conversation.start(demo)
+        answer = await call.say("can you make my haircut an hour later")
+        assert answer.endswith("I can do Saturday at 3:15 PM or 3:30 PM. Which would you like?"), (
+            call
+        )
+        answer = await call.say("the 3:30 one")
+        assert answer.endswith("moves to Saturday, November 28th at 3:30 PM. Shall I move it?"), (
+            call
+        )
+        await call.say("yes")
+        assert await mine(demo) == {("Haircut", local(demo, 2026, 11, 28, 15, 30))}, call
