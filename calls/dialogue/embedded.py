@@ -31,10 +31,12 @@ from calls.dialogue.desk import (
     upper_first,
     with_article,
 )
-from calls.dialogue.offer_choice import answer_to_offers
+from calls.dialogue.offer_choice import answer_to_offers, when_without_one
 from calls.dialogue.speech import (
+    DAY_NAMES,
     UNAVAILABLE_WORDS,
     on_day,
+    ordinal,
     say_date,
     say_day,
     say_list,
@@ -52,6 +54,7 @@ from calls.understanding.requests import (
     move_parts,
     moves_it,
     never_mind,
+    no_text_wanted,
     questions_in,
     said_both,
     unknown_thing,
@@ -68,7 +71,7 @@ from calls.understanding.services import (
     services_together,
 )
 from calls.understanding.utterance import Expecting, Heard, hear
-from calls.understanding.when import WhenParse, parse_when, plausible_times
+from calls.understanding.when import WINDOWS, WhenParse, parse_when, plausible_times
 
 logger = logging.getLogger(__name__)
 
@@ -114,6 +117,7 @@ class Request:
     soonest: bool = False  # "as soon as you can": the first free times
     latest_first: bool = False  # "a bit earlier": the free times nearest before, first
     ambiguous: bool = False  # the day could be read as another date: say the date
+    no_text: bool = False  # "I don't have a mobile": the number called from, and no text
 
 
 class EmbeddedEngine(DialogueEngine):
@@ -146,6 +150,9 @@ class EmbeddedEngine(DialogueEngine):
         self._last_questions: list[Question] = []  # for a follow-up: "and a colour?"
         self.purpose = ""  # what the listed booking is for: "move" or "cancel"
         self.new_when = WhenParse()  # a move's new time, said before we knew which booking
+        # "Monday the 8th" (a Tuesday): the days asked between, "Tuesday the 8th, or Monday?"
+        self.day_options: tuple[date, ...] = ()
+        self.other_day_asked = False  # "Would another day work?": a yes is asked which day
         self.pending: Change | None = None  # read back, waiting for the yes
         # "A haircut and a beard trim": booked one at a time, the rest offered after.
         self.also_book: list[ServiceMatch] = []
@@ -259,6 +266,12 @@ class EmbeddedEngine(DialogueEngine):
             now=self.context.clock().astimezone(self._tz()).time(),
         )
         heard = self._noon_or_midnight(heard, text)
+        # "The 10:45 one", "that's the one": the "one" is an offer, never 1 o'clock.
+        heard = replace(heard, when=when_without_one(text, heard.when, today=self._today()))
+        day_options, self.day_options = self.day_options, ()
+        other_day_asked, self.other_day_asked = self.other_day_asked, False
+        if day_options:
+            heard = self._day_chosen(day_options, heard, text)
         intents = heard.intents
 
         if Intent.REPEAT in intents and self.last_answer:
@@ -367,9 +380,12 @@ class EmbeddedEngine(DialogueEngine):
             if noon.minute == 0:
                 return "Sorry, do you mean noon or midnight?"
             return f"Sorry, do you mean {say_time(noon)} or {say_time(noon.replace(hour=0))}?"
-        if heard.when.unclear and "when" not in changed:
-            # "The Friday before Christmas": ask, never guess a day.
+        if heard.when.unclear and heard.when.day is None and heard.when.days is None:
+            # "The Friday before Christmas": ask, never guess a day (a time said is kept).
             self._ask(Expecting.WHEN)
+            options = tuple(d for d in heard.when.either if d >= self._today())
+            if options:
+                return self._ask_which_day(options)
             return (
                 "Sorry, I'm not sure which day you mean. Could you tell me the day and date, "
                 "like Friday the 11th?"
@@ -379,6 +395,13 @@ class EmbeddedEngine(DialogueEngine):
         if asking_number and "phone" not in changed and caller_id and means_caller_id(text):
             # "Actually the one I'm calling from is fine", even after a no.
             self.request.phone, self.request.phone_confirmed = caller_id, True
+            changed.add("phone")
+        if asking_number and heard.phone is None and caller_id and no_text_wanted(text):
+            # "I don't have a mobile, it's a landline": booked under the number they call
+            # from, with no text (the read-back says so).
+            r = self.request
+            r.phone, r.phone_confirmed, r.no_text = caller_id, True, True
+            self.phone_start = ""
             changed.add("phone")
         if self.step == Step.CONFIRM_PHONE and yeah_no_fine(text):
             heard = replace(heard, yes=True)
@@ -391,8 +414,18 @@ class EmbeddedEngine(DialogueEngine):
                 self.step = Step.GATHER
                 self.expecting = Expecting.PHONE
                 return "What number should I text the confirmation to?"
+        if not changed and heard.yes is True and self.step == Step.GATHER and other_day_asked:
+            # "Yes" to "would another day work?": which one, never the same day again.
+            r = self.request
+            r.day, r.days, r.start = None, None, None
+            self.other_day_asked = True
+            self._ask(Expecting.WHEN)
+            return self._missed("Sure. Which day would suit you?")
         if not changed and heard.yes is True and self.step == Step.GATHER:
-            return await self._next_step()  # "yes" to "would you like to make a new one?"
+            answer = await self._next_step()
+            if answer == self.last_answer:
+                self._missed_now = True  # a yes to a question that wants more: at most twice
+            return answer  # "yes" to "would you like to make a new one?"
         if not changed and not (Intent.BOOK in intents or Intent.MOVE in intents):
             return self._missed(f"Sorry, I didn't quite get that. {self._prompt_again()}")
         answer = await self._next_step()
@@ -402,6 +435,9 @@ class EmbeddedEngine(DialogueEngine):
 
     async def _after_read_back(self, pending: Change, heard: Heard, text: str) -> str:
         asked = questions_in(text)
+        if pending.no_text and heard.phone is None and no_text_wanted(text):
+            # "I don't want a text" again, after "... and no text": said already, not a no.
+            return f"Right, no text. {self._read_back_change(pending)}"
         about_it = heard.service is None or heard.service.id == pending.service.pk
         details = replace(heard, service=None).has_booking_details or not about_it
         if asked and heard.yes is not True and not details:
@@ -465,6 +501,11 @@ class EmbeddedEngine(DialogueEngine):
         if done.ok:
             return done.words
         self.request.start = None
+        if done.reason == Refusal.CHANGED:
+            # Staff changed the booking since its read-back: nothing was written.
+            self.moving = None
+            self._ask(Expecting.NOTHING)
+            return f"{done.explanation} What would you like to do?"
         if done.reason == Refusal.UNAVAILABLE:
             return self._offer_message_instead(done.explanation)
         if change.action == "book" and done.alternatives:
@@ -850,7 +891,7 @@ class EmbeddedEngine(DialogueEngine):
         if heard.phone and (heard.phone != r.phone or not r.phone_confirmed):
             if r.phone is not None and r.phone_confirmed and heard.phone != r.phone:
                 acks.append(f"Got it, {speak_phone(heard.phone)}.")
-            r.phone, r.phone_confirmed = heard.phone, True
+            r.phone, r.phone_confirmed, r.no_text = heard.phone, True, False
             changed.add("phone")
         return changed, " ".join(a for a in acks if a)
 
@@ -977,7 +1018,12 @@ class EmbeddedEngine(DialogueEngine):
             return self._read_back_change(self.desk.change_to_move(self.moving, r.start))
         return self._read_back_change(
             self.desk.change_to_book(
-                r.service, r.start, r.name, r.phone or "", for_someone_else=self.someone_else
+                r.service,
+                r.start,
+                r.name,
+                r.phone or "",
+                for_someone_else=self.someone_else,
+                no_text=r.no_text,
             )
         )
 
@@ -1050,6 +1096,15 @@ class EmbeddedEngine(DialogueEngine):
         lead = checked.explanation or self.desk.explain(checked.reason, start, self.request.service)
         if checked.reason == Refusal.UNAVAILABLE:
             return self._offer_message_instead(lead)
+        if checked.reason == Refusal.TOO_FAR and not checked.alternatives:
+            # Nothing to offer that far ahead: which day sooner, not "nothing free soon".
+            r = self.request
+            r.day, r.days, r.start = None, None, None
+            self.offers = []
+            self.other_day_asked = True
+            self._ask(Expecting.WHEN)
+            last = self._today() + self._schedule().horizon
+            return f"{lead} Which day up to {say_date(last)} would suit you?"
         return self._offer(checked.alternatives, lead=lead)
 
     def _offer_message_instead(self, lead: str) -> str:
@@ -1077,8 +1132,18 @@ class EmbeddedEngine(DialogueEngine):
             )
         except ProviderUnavailable:
             return self._offer_message_instead(UNAVAILABLE_WORDS)
+        if not found and r.window is not None and first == last:
+            # "Thursday morning" is full: the rest of Thursday, said as such.
+            part = next((name for name, w in WINDOWS.items() if w == r.window), "")
+            where = f"{on_day(self._say_day(first))} {part}".strip() if part else "then"
+            r.window = None
+            rest = await self._offer_in_days(days)
+            if self.step == Step.OFFERED:
+                return f"I'm sorry, I don't have anything free {where}. {rest}"
+            return rest
         if not found:
             where = on_day(self._say_day(first)) if first == last else "then"
+            self.other_day_asked = True
             self.request.window = None
             self.request.days = None
             self.request.soonest = False
@@ -1168,6 +1233,35 @@ class EmbeddedEngine(DialogueEngine):
     def _missed(self, answer: str) -> str:
         self._missed_now = True
         return answer
+
+    def _ask_which_day(self, options: tuple[date, ...]) -> str:
+        """Asks "The 8th is a Tuesday. Tuesday the 8th, or Monday the 7th?"."""
+        self.day_options = options
+        said = options[0]
+        told = f"The {ordinal(said.day)} is a {DAY_NAMES[said.weekday()]}."
+        named = [f"{DAY_NAMES[d.weekday()]} the {ordinal(d.day)}" for d in options]
+        if len(named) == 1:
+            return f"{told} Did you mean {named[0]}?"
+        return f"{told} {named[0]}, or {named[1]}?"
+
+    def _day_chosen(self, options: tuple[date, ...], heard: Heard, text: str) -> Heard:
+        """The answer to "Tuesday the 8th, or Monday the 7th?" as that day: "Tuesday", "the
+        7th", "the first one", or a yes when only one was asked about."""
+        when = heard.when
+        chosen = None
+        index = pick_ordinal(text, len(options))
+        if index is not None:
+            chosen = options[index]
+        elif when.day is not None or when.either:
+            said = when.either[:1] or (when.day,)
+            chosen = next((d for d in options if d == said[0]), None)
+            chosen = chosen or next((d for d in options if d.day == said[0].day), None)
+            chosen = chosen or next((d for d in options if d.weekday() == said[0].weekday()), None)
+        elif heard.yes is True and len(options) == 1:
+            chosen = options[0]
+        if chosen is None:
+            return heard
+        return replace(heard, when=replace(when, day=chosen, days=None, unclear=False, either=()))
 
     def _not_again(self, answer: str) -> str:
         """The same question at most twice: asked again a third time for want of an answer

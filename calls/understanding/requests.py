@@ -311,3 +311,22 @@ def said_both(text: str) -> bool:
 def keeps_booking(text: str) -> bool:
     """ "Don't cancel it": whatever else they say, not a yes to a cancellation."""
     return bool(_KEEP_IT.search(_normalise(text)))
+
+
+_PHONE_KIND = r"(?:mobile|cell|cellphone|cell phone|smartphone|smart phone|mobile phone)"
+_NO_TEXT = _rx(
+    r"landline|land line|home phone|house phone",
+    rf"(?:dont|do not|doesnt|does not|havent|have not) (?:have |own |got )?(?:a |an |any )?"
+    rf"{_PHONE_KIND}",
+    rf"(?:no|not a|isnt a|is not a|not on a) {_PHONE_KIND}",
+    r"(?:dont|do not|dont need|do not need|no need for|no) (?:want |need )?(?:a |any |the )?"
+    r"(?:texts?|text message|sms|confirmation text)",
+    r"(?:cant|cannot|can not|dont|do not) (?:get|receive|do|read) (?:texts|text messages|sms)",
+    r"(?:dont|do not) text me",
+)
+
+
+def no_text_wanted(text: str) -> bool:
+    """ "I don't have a mobile, it's a landline", "I don't want a text": no confirmation
+    text; the booking keeps the number they call from."""
+    return bool(_NO_TEXT.search(_normalise(text)))
