@@ -153,6 +153,8 @@ class EmbeddedEngine(DialogueEngine):
         # "Monday the 8th" (a Tuesday): the days asked between, "Tuesday the 8th, or Monday?"
         self.day_options: tuple[date, ...] = ()
         self.other_day_asked = False  # "Would another day work?": a yes is asked which day
+        # "An hour earlier" this turn: from when, and which way (True: later), for the offers.
+        self.shifted_from: tuple[datetime, bool] | None = None
         self.pending: Change | None = None  # read back, waiting for the yes
         # "A haircut and a beard trim": booked one at a time, the rest offered after.
         self.also_book: list[ServiceMatch] = []
@@ -270,6 +272,7 @@ class EmbeddedEngine(DialogueEngine):
         heard = replace(heard, when=when_without_one(text, heard.when, today=self._today()))
         day_options, self.day_options = self.day_options, ()
         other_day_asked, self.other_day_asked = self.other_day_asked, False
+        self.shifted_from = None
         if day_options:
             heard = self._day_chosen(day_options, heard, text)
         intents = heard.intents
@@ -956,6 +959,7 @@ class EmbeddedEngine(DialogueEngine):
         reference = reference.astimezone(self._tz())
         if when.shift is not None:
             self._set_start_from(reference + when.shift)
+            self.shifted_from = (reference, later)
             return True
         r.day, r.days, r.weekdays, r.time, r.soonest = reference.date(), None, None, None, False
         step = timedelta(minutes=1)
@@ -1096,7 +1100,19 @@ class EmbeddedEngine(DialogueEngine):
         lead = checked.explanation or self.desk.explain(checked.reason, start, self.request.service)
         if checked.reason == Refusal.UNAVAILABLE:
             return self._offer_message_instead(lead)
-        if checked.reason == Refusal.TOO_FAR and not checked.alternatives:
+        alternatives = checked.alternatives
+        if self.moving is not None:  # its own slot is no other time
+            alternatives = [a for a in alternatives if a != self.moving.start]
+        if self.shifted_from is not None:
+            # "An hour earlier" when that is taken: only earlier times, else the nearest
+            # earlier ones that day ("a bit earlier").
+            reference, later = self.shifted_from
+            alternatives = [a for a in alternatives if (a > reference if later else a < reference)]
+            if not alternatives:
+                self._absorb_relative(WhenParse(nudge=1 if later else -1))
+                self.shifted_from = None
+                return f"{lead} {await self._find_start() or ''}".strip()
+        if checked.reason == Refusal.TOO_FAR and not alternatives:
             # Nothing to offer that far ahead: which day sooner, not "nothing free soon".
             r = self.request
             r.day, r.days, r.start = None, None, None
@@ -1105,7 +1121,7 @@ class EmbeddedEngine(DialogueEngine):
             self._ask(Expecting.WHEN)
             last = self._today() + self._schedule().horizon
             return f"{lead} Which day up to {say_date(last)} would suit you?"
-        return self._offer(checked.alternatives, lead=lead)
+        return self._offer(alternatives, lead=lead)
 
     def _offer_message_instead(self, lead: str) -> str:
         """The booking calendar can't be reached: no other time is offered (none is known),

@@ -233,3 +233,36 @@ class TestNoLoops:
         assert all("What time tomorrow" not in a for a in answers[1:]), call
         assert max(answers.count(a) for a in answers) <= 2, call
         assert await mine(demo) == set(), call
+
+
+# -- "An hour earlier" when that is taken: earlier times, never later ones or the same -----
+
+
+class TestShiftTaken:
+    async def test_an_hour_earlier_taken_offers_only_earlier_times(self, demo):
+        for hour, minute in ((13, 30), (14, 15), (15, 0)):
+            await booked(demo, "Manicure", 2026, 11, 26, hour, minute)
+        call = await Conversation.start(demo)
+        await call.say("manicure tomorrow at 4")
+        await call.say("Ivy Chen")
+        answer = await call.say("yes")
+        assert answer.endswith("at 4 PM. Shall I book it?"), call
+        answer = await call.say("an hour earlier")
+        assert "3 PM is already booked" in answer, call
+        offered = answer.split("I can do", 1)[1]
+        assert "4 PM" not in offered and "4:15" not in offered, call
+        assert await mine(demo) == set(), call
+
+    async def test_an_hour_later_past_closing_never_offers_the_booking_itself(self, demo):
+        await booked(demo, "Haircut", 2026, 11, 28, 15, phone=CALLER, name="Maria Lopez")
+        call = await Conversation.start(demo)
+        answer = await call.say("can you make my haircut an hour later")
+        assert answer.endswith("I can do Saturday at 3:15 PM or 3:30 PM. Which would you like?"), (
+            call
+        )
+        answer = await call.say("the 3:30 one")
+        assert answer.endswith("moves to Saturday, November 28th at 3:30 PM. Shall I move it?"), (
+            call
+        )
+        await call.say("yes")
+        assert await mine(demo) == {("Haircut", local(demo, 2026, 11, 28, 15, 30))}, call
