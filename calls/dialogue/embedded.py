@@ -49,15 +49,21 @@ from calls.understanding.phones import digits_said, phone_from_digits, speak_dig
 from calls.understanding.requests import (
     Question,
     cancels_all,
+    instead_parts,
     keeps_booking,
     means_caller_id,
+    move_hint,
+    move_or_another,
     move_parts,
     moves_it,
     never_mind,
     no_text_wanted,
     questions_in,
+    running_late,
     said_both,
+    says_my_one,
     unknown_thing,
+    wants_another,
     wants_message,
     wants_move,
     wrong_number,
@@ -99,6 +105,7 @@ class Step(enum.StrEnum):
     CONFIRM_PHONE = "confirm_phone"
     CONFIRM = "confirm"  # a change read back, waiting for the yes
     WHICH_BOOKING = "which_booking"  # the caller's bookings listed, waiting for a pick
+    MOVE_OR_ANOTHER = "move_or_another"  # "move your Saturday haircut, or book another one?"
     OFFER_MESSAGE = "offer_message"  # "would you like to leave a message?"
     TAKE_MESSAGE = "take_message"
     OFFER_HELP = "offer_help"  # after the same question twice
@@ -156,6 +163,9 @@ class EmbeddedEngine(DialogueEngine):
         self._last_questions: list[Question] = []  # for a follow-up: "and a colour?"
         self.purpose = ""  # what the listed booking is for: "move" or "cancel"
         self.new_when = WhenParse()  # a move's new time, said before we knew which booking
+        # Asked "move your Saturday haircut, or book another one?": those held, and what was said.
+        self.held: list[Booking] = []
+        self.held_asked: Heard | None = None
         # "Monday the 8th" (a Tuesday): the days asked between, "Tuesday the 8th, or Monday?"
         self.day_options: tuple[date, ...] = ()
         self.other_day_asked = False  # "Would another day work?": a yes is asked which day
@@ -316,6 +326,10 @@ class EmbeddedEngine(DialogueEngine):
             answer = await self._which_booking(heard, text)
             if answer is not None:
                 return answer
+        if self.step == Step.MOVE_OR_ANOTHER:
+            answer = await self._moved_or_another(heard, text)
+            if answer is not None:
+                return answer
         letting_go = Intent.GOODBYE in intents or (
             never_mind(text) and heard.yes is not True and self.step != Step.CONFIRM_PHONE
         )
@@ -345,6 +359,9 @@ class EmbeddedEngine(DialogueEngine):
             return await self._start(
                 heard, purpose="cancel", everything=cancels_all(text), both=said_both(text)
             )
+        answer = await self._move_or_another(heard, text)
+        if answer is not None:
+            return answer
         heard = self._service_chosen(heard, text)
         if heard.service_options and self.moving is None:
             return self._ask_which_service(heard, text)
@@ -465,7 +482,12 @@ class EmbeddedEngine(DialogueEngine):
                 if never_mind(text) and not re.search(r"\bother\b", text.lower()):
                     return "Okay, I'll leave it as it is. " + self.desk.goodbye()
                 return await self._not_that_one(pending, heard, text)
-        refusal = self.desk.agree(pending, heard=self.heard_answer, utterance=text)
+        if heard.yes is True and self._another_time(pending, heard.when):
+            # "11:30 is fine" to a read-back at 11: a change, never a yes to 11.
+            heard = replace(heard, yes=None)
+            refusal = "another time said"
+        else:
+            refusal = self.desk.agree(pending, heard=self.heard_answer, utterance=text)
         if refusal is None:
             return await self._commit(pending)
         letting_go = never_mind(text) or Intent.GOODBYE in heard.intents
@@ -504,6 +526,18 @@ class EmbeddedEngine(DialogueEngine):
             return f"{answer} {self._read_back_change(pending)}"
         # Not a yes: the read-back is said again in full, so a yes answers all of it.
         return self._missed(f"Sorry, I need a yes or a no. {self._read_back_change(pending)}")
+
+    def _another_time(self, change: Change, when: WhenParse) -> bool:
+        """A day or time said with a yes that is not the one read back."""
+        if when.is_empty:
+            return False
+        start = change.start.astimezone(self._tz())
+        if when.shift is not None or when.nudge or when.window or when.days or when.soonest:
+            return True
+        if when.day is not None and when.day != start.date():
+            return True
+        said = when.time
+        return said is not None and (said.hour % 12, said.minute) != (start.hour % 12, start.minute)
 
     async def _commit(self, change: Change) -> str:
         done = await self.desk.commit(change)
@@ -577,13 +611,16 @@ class EmbeddedEngine(DialogueEngine):
         """A move said as "move my Monday one to Friday at 3": (when the booking is, when it
         should be), when the first part names a time or day; else None."""
         parts = move_parts(text)
+        instead = parts is None and (parts := instead_parts(text)) is not None
+        if instead and not (self.step == Step.GATHER and self._nothing_started()):
+            return None  # "Friday rather than Saturday" while booking corrects the booking
         if parts is None:
             return None
         before, after = parts
         today, now = self._today(), self.context.clock().astimezone(self._tz()).time()
         picked = parse_when(before, today=today, now=now)
-        if picked.is_empty and match_service(before, self._service_names) is None:
-            return None
+        if picked.is_empty and (instead or match_service(before, self._service_names) is None):
+            return None  # "a haircut rather than a colour" moves nothing
         return picked, parse_when(after, today=today, now=now)
 
     async def _start(
@@ -656,6 +693,84 @@ class EmbeddedEngine(DialogueEngine):
             return f"{lead} {self._propose_cancel(matches[0])}"
         self.new_when = heard.when if purpose == "move" else WhenParse()
         return f"{lead} {self._list_for(purpose, matches)}".strip()
+
+    async def _move_or_another(self, heard: Heard, text: str) -> str | None:
+        """A caller holding a booking of the service they name, at the start: "instead",
+        "rather", "running late", "change of plans" or "my haircut" with no verb of booking
+        move it; "another", "as well" book one more; anything else is asked, never guessed."""
+        if self.step != Step.GATHER or not self._nothing_started() or self.offers:
+            return None
+        if self.someone_else or wants_another(text) or not self.context.caller_number:
+            return None
+        service = heard.service
+        my_one = service is not None and not heard.when.is_empty and says_my_one(text)
+        hint = move_hint(text) or my_one
+        if service is None and not (hint and not heard.service_options):
+            return None
+        bookings = await self.desk.callers_bookings()
+        held = [b for b in bookings or [] if service is None or b.service_id == service.id]
+        if not held:
+            return None
+        if hint and service is None and running_late(text):
+            # "I'm running late": the booking today, when there is one.
+            today = [b for b in held if self.desk.local(b.start).date() == self._today()]
+            if len(today) == 1:
+                return await self._start_move_of(today[0], heard)
+        if hint:
+            return await self._start(heard, purpose="move")
+        self.held, self.held_asked = held, heard
+        self.step = Step.MOVE_OR_ANOTHER
+        self.expecting = Expecting.CHOICE
+        return self._move_or_another_question()
+
+    def _move_or_another_question(self, *, again: bool = False) -> str:
+        """ "You have a haircut on Saturday at 2 PM. Move it to Friday at 2 PM, or book another
+        one?"; asked again (after an answer that was neither) in one sentence."""
+        held, heard = self.held, self.held_asked
+        assert heard is not None
+        listed = say_list([self.desk.say_booking(b, full=True) for b in held], "and")
+        when = heard.when
+        to = ""
+        if when.day is not None and when.time is not None:
+            start = self._resolve(when.day, when.time, when.ampm_explicit)
+            to = f" to {say_date(when.day)} at {say_time(start)}"
+        elif when.day is not None:
+            to = f" to {say_date(when.day)}"
+        elif when.time is not None:
+            to = f" to {say_time(self._resolve(self._today(), when.time, when.ampm_explicit))}"
+        it = "it" if len(held) == 1 else "one of them"
+        if again:
+            return self._missed(f"Sorry, should I move {listed}{to}, or book another one?")
+        have = listed.replace("your ", "a ", 1) if len(held) == 1 else listed
+        return f"You have {have}. Move {it}{to}, or book another one?"
+
+    async def _moved_or_another(self, heard: Heard, text: str) -> str | None:
+        """The answer to "move it, or book another one?"."""
+        held, asked = self.held, self.held_asked
+        assert asked is not None
+        lowered = text.lower()
+        one = re.search(r"\bones?\b", lowered) and not re.search(
+            r"\b1\b|\bone (?:o ?clock|thirty|fifteen|forty|[ap]\.? ?m\b)", lowered
+        )
+        keep_asked = heard.when.is_empty or bool(one)  # "another one" is not 1 o'clock
+        said = replace(asked, when=asked.when if keep_asked else heard.when)
+        choice = move_or_another(text)
+        if choice is None and self.someone_else:
+            choice = "another"
+        if choice is None:
+            if never_mind(text) or Intent.GOODBYE in heard.intents or questions_in(text):
+                self.step, self.held, self.held_asked = Step.GATHER, [], None
+                return None
+            return self._move_or_another_question(again=True)
+        self.step, self.held, self.held_asked = Step.GATHER, [], None
+        if choice == "move":
+            if len(held) == 1:
+                return await self._start_move_of(held[0], said)
+            self.new_when = said.when
+            return self._list_for("move", held)
+        self._absorb(said)
+        _, ack = self._absorb(replace(heard, service=None, when=WhenParse()))
+        return f"{ack} {await self._next_step()}".strip()
 
     def _list_for(self, purpose: str, bookings: list[Booking]) -> str:
         self.candidates = list(bookings)
@@ -1363,6 +1478,8 @@ class EmbeddedEngine(DialogueEngine):
             return f"I can do {offers}. Which would you like?"
         if self.step == Step.WHICH_BOOKING and self.candidates:
             return self.desk.which_one(self.candidates)
+        if self.step == Step.MOVE_OR_ANOTHER and self.held_asked is not None:
+            return self._move_or_another_question()
         if r.service is None:
             return f"What would you like to book? For example, {self.desk.service_list()}."
         if r.start is None and r.day is None:

@@ -255,6 +255,83 @@ def move_parts(text: str) -> tuple[str, str] | None:
     return None
 
 
+# "Haircut on Friday at 2 rather than Saturday", "I booked a haircut for Saturday but I'd rather
+# come Friday at 2": the booking's day after "rather than"/"instead of", or before the "but".
+_RATHER_THAN = re.compile(
+    r"^(?P<to>.+?)[\s,]+(?:rather than|instead of)\s+(?:on\s+|at\s+)?(?P<from>.+?)[\s.!?]*$"
+)
+_BOOKED_BUT = re.compile(r"\b(?:booked|have|ve got|got|had)\s+(?P<from>.+?)[\s,]+but\s+(?P<to>.+)$")
+
+
+def instead_parts(text: str) -> tuple[str, str] | None:
+    """(the words naming the booking, the words naming the new time) of a move said as "X
+    rather than Y" or "I booked X but I'd rather Y"; None when it is not said that way. Only a
+    move when the booking's words name a day or time (the caller checks)."""
+    lowered = re.sub(r"['’]", "", text.lower())
+    match = _RATHER_THAN.search(lowered)
+    if match is not None:
+        return match.group("from"), match.group("to")
+    match = _BOOKED_BUT.search(lowered)
+    if match is not None and _MOVE_HINT.search(_normalise(match.group("to"))):
+        return match.group("from"), match.group("to")
+    return None
+
+
+# Said about a booking the caller holds, these change it: "can we make it 11 instead", "I'd
+# rather come Friday", "I'm running late", "change of plans".
+_MOVE_HINT = _rx(
+    r"instead|rather|prefer|(?:running|run|be|am|im|are|were|gonna be) (?:a )?(?:bit |little |few "
+    r"minutes |\w+ minutes )?late",
+    r"change (?:of|in) plans?|plans? (?:have |has )?changed|(?:something|it) came up",
+)
+_RUNNING_LATE = _rx(
+    r"(?:running|run|be|am|im|are|gonna be) (?:a )?(?:bit |little |\w+ minutes )?late"
+)
+# "Another one", "a second haircut", "one for my son as well": a new booking, whatever is held.
+_ANOTHER = _rx(
+    r"another|a second|second one|one more|as well|also|additional|extra|new one|a new",
+    r"both|keep (?:it|that|the|my|both|them)|(?:dont|do not|not) (?:move|change|cancel)",
+)
+_MOVE_ANSWER = _rx(
+    r"move|change|switch|shift|reschedule|instead|rather|first one|the first|that one|swap",
+)
+_BOOK_VERB_PLAIN = _rx(
+    r"book|booking|make an appointment|get (?:a|an)|have (?:a|an)|id like (?:a|an)"
+)
+
+
+def move_hint(text: str) -> bool:
+    """Words that change a booking the caller holds rather than add one ("instead", "I'd
+    rather", "running late", "change of plans"); only read when they hold one."""
+    return bool(_MOVE_HINT.search(_normalise(text)))
+
+
+def running_late(text: str) -> bool:
+    return bool(_RUNNING_LATE.search(_normalise(text)))
+
+
+def wants_another(text: str) -> bool:
+    """ "Another one", "a second haircut", "keep both": a new booking besides the one held."""
+    return bool(_ANOTHER.search(_normalise(text)))
+
+
+def says_my_one(text: str) -> bool:
+    """ "Could my haircut be on Friday?": the caller's own booking, with no verb of booking."""
+    norm = _normalise(text)
+    if not re.search(r"\bmy\b", norm) or _BOOK_VERB_PLAIN.search(norm):
+        return False
+    return not re.search(r"\bfor my\b", norm)
+
+
+def move_or_another(text: str) -> str | None:
+    """The answer to "move it, or book another one?": "move", "another", or None."""
+    if wants_another(text):
+        return "another"
+    if _MOVE_ANSWER.search(_normalise(text)):
+        return "move"
+    return None
+
+
 # -- The number to text -------------------------------------------------------------------------
 
 # "Actually the one I'm calling from is fine", "same number", "this one": the caller ID. Only

@@ -1,0 +1,167 @@
+"""Whole conversations where the caller's words could be read as the wrong action on their
+bookings, from a tester's calls: a move said with "instead", "rather", "running late" or
+"change of plans" (never a second booking), a question about a booking with the service
+named (never a new booking), and two bookings cancelled in one breath (never one silently
+kept). When a caller who holds a booking of the service could mean a move or another one,
+they are asked.
+
+Demo Salon on a frozen Wednesday, 2026-11-25 10:00 in New York (see test_desk_conversations):
+Thursday the 26th is tomorrow, Friday the 27th, Saturday the 28th (open 10-16), Monday the 30th.
+"""
+
+import pytest
+import time_machine
+
+from calls.tests.conversation import Conversation, demo_business, local
+from calls.tests.test_desk_conversations import NOW, booked, confirmed, rows
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def frozen_now(settings):
+    settings.OUTBOX_RUN_IN_PROCESS = False
+    settings.SMS_BACKEND = "console"
+    with time_machine.travel(NOW, tick=True):
+        yield
+
+
+@pytest.fixture
+async def demo():
+    return await demo_business()
+
+
+async def holds_three(demo):
+    """The tester's returning caller: a colouring, a haircut and a manicure."""
+    await booked(demo, "Hair colouring", 2026, 11, 26, 10)
+    await booked(demo, "Haircut", 2026, 11, 28, 14)
+    await booked(demo, "Manicure", 2026, 11, 30, 15)
+
+
+HAIRCUT_TO_FRIDAY = (
+    "Your haircut on Saturday, November 28th at 2 PM moves to Friday, November 27th at 2 PM. "
+    "Shall I move it?"
+)
+
+
+# -- A move said without "move" is a move, never a second booking ------------------------------
+
+
+class TestMovesSaidOtherwise:
+    @pytest.mark.parametrize(
+        "said",
+        [
+            "could my haircut be on Friday at 2 instead",
+            "could my haircut be on Friday at 2",
+            "I booked a haircut for Saturday but I'd rather come Friday at 2",
+            "I've got a haircut on Saturday, but I'd prefer Friday at 2 if you have it",
+            "change of plans, haircut on Friday at 2 rather than Saturday",
+            "change of plans, can I do my haircut Friday at 2 instead of Saturday",
+        ],
+    )
+    async def test_the_haircut_moves_to_friday(self, demo, said):
+        await holds_three(demo)
+        call = await Conversation.start(demo)
+        answer = await call.say(said)
+        assert answer == HAIRCUT_TO_FRIDAY
+        await call.say("yes")
+        assert await confirmed(demo) == {
+            ("Hair colouring", local(demo, 2026, 11, 26, 10)),
+            ("Haircut", local(demo, 2026, 11, 27, 14)),
+            ("Manicure", local(demo, 2026, 11, 30, 15)),
+        }
+        assert call.engine.state.outcome == "moved"
+
+    async def test_running_late_for_my_colouring_moves_it_that_day(self, demo):
+        await holds_three(demo)
+        call = await Conversation.start(demo)
+        answer = await call.say("hi I'm running late for my colouring, can we make it 11 instead")
+        assert answer == (
+            "Your hair colouring on Thursday, November 26th at 10 AM moves to Thursday, "
+            "November 26th at 11 AM. Shall I move it?"
+        )
+        # A time said with "fine" at the read-back is a change, not a yes to 11.
+        answer = await call.say("11:30 is fine")
+        assert answer.endswith(
+            "Your hair colouring on Thursday, November 26th at 10 AM moves to Thursday, "
+            "November 26th at 11:30 AM. Shall I move it?"
+        )
+        assert len(await rows(demo)) == 3
+        await call.say("yes")
+        assert await confirmed(demo) == {
+            ("Hair colouring", local(demo, 2026, 11, 26, 11, 30)),
+            ("Haircut", local(demo, 2026, 11, 28, 14)),
+            ("Manicure", local(demo, 2026, 11, 30, 15)),
+        }
+
+    async def test_running_late_today_without_naming_it(self, demo):
+        await booked(demo, "Haircut", 2026, 11, 25, 12)
+        await booked(demo, "Manicure", 2026, 11, 30, 15)
+        call = await Conversation.start(demo)
+        answer = await call.say("hiya, I'm running a bit late, can I come at 12:30 instead?")
+        assert answer == (
+            "Your haircut on Wednesday, November 25th at noon moves to Wednesday, "
+            "November 25th at 12:30 PM. Shall I move it?"
+        )
+        await call.say("yes please")
+        assert await confirmed(demo) == {
+            ("Haircut", local(demo, 2026, 11, 25, 12, 30)),
+            ("Manicure", local(demo, 2026, 11, 30, 15)),
+        }
+
+    async def test_a_time_said_as_fine_to_a_booking_read_back_is_not_a_yes(self, demo):
+        call = await Conversation.start(demo, caller="+15555550999")
+        await call.say("a haircut tomorrow at 11 please, I'm Dana")
+        answer = await call.say("yes")
+        assert answer.endswith("Shall I book it?") and "11 AM" in answer
+        answer = await call.say("11:30 is fine")
+        assert "11:30 AM" in answer and answer.endswith("Shall I book it?")
+        assert await rows(demo) == set()
+        await call.say("yes")
+        assert await confirmed(demo) == {("Haircut", local(demo, 2026, 11, 26, 11, 30))}
+
+
+class TestMoveOrAnother:
+    """Holding a haircut and asking for one on another day: asked, never guessed."""
+
+    async def test_asked_then_move_it(self, demo):
+        await holds_three(demo)
+        call = await Conversation.start(demo)
+        answer = await call.say("can I get a haircut on Friday at 2?")
+        assert answer == (
+            "You have a haircut on Saturday, November 28th at 2 PM. Move it to Friday, "
+            "November 27th at 2 PM, or book another one?"
+        )
+        assert await call.say("move it please") == HAIRCUT_TO_FRIDAY
+        await call.say("yes")
+        assert ("Haircut", local(demo, 2026, 11, 27, 14)) in await confirmed(demo)
+        assert ("Haircut", local(demo, 2026, 11, 28, 14)) not in await confirmed(demo)
+
+    async def test_asked_then_another_one(self, demo):
+        await holds_three(demo)
+        call = await Conversation.start(demo)
+        await call.say("can I get a haircut on Friday at 2?")
+        answer = await call.say("no, another one, it's for my son Leo")
+        assert answer.startswith("Thanks, Leo. Shall I text the confirmation")
+        answer = await call.say("yes")
+        assert answer == "A haircut for Leo on Friday, November 27th at 2 PM. Shall I book it?"
+        await call.say("yes")
+        assert {
+            ("Haircut", local(demo, 2026, 11, 27, 14)),
+            ("Haircut", local(demo, 2026, 11, 28, 14)),
+        } <= await confirmed(demo)
+
+    async def test_a_yes_to_move_or_another_is_asked_again(self, demo):
+        await holds_three(demo)
+        call = await Conversation.start(demo)
+        await call.say("haircut Friday at 2")
+        answer = await call.say("yes")
+        assert "move your haircut on saturday" in answer.lower() and "another" in answer
+        assert len(await rows(demo)) == 3
+        assert await call.say("the first one, move it") == HAIRCUT_TO_FRIDAY
+
+    async def test_another_haircut_said_plainly_is_not_asked(self, demo):
+        await holds_three(demo)
+        call = await Conversation.start(demo)
+        answer = await call.say("can I book another haircut for Friday at 2 as well")
+        assert answer.startswith("A haircut for Maria on Friday, November 27th at 2 PM.")
