@@ -297,3 +297,17 @@ class TestChangeOfWeekday:
         await call.say("manicure Friday at 1")
         answer = await call.say("actually make that Saturday")
         assert answer.startswith("Saturday then."), call
+
+
+# -- Names with false starts ----------------------------------------------------------------
+
+
+class TestFalseStartNames:
+    @pytest.mark.parametrize("said", ["it's uh, Mike, Mike Ross", "the name's Ross. Mike Ross"])
+    async def test_the_name_said_again_in_full_is_booked(self, demo, said):
+        call = await Conversation.start(demo)
+        await call.say("beard trim on Thursday the 10th at 3:45")
+        answer = await call.say(said)
+        assert answer.startswith("Thanks, Mike Ross."), call
+        answer = await call.say("yes")
+        assert answer.startswith("A beard trim for Mike Ross on Thursday, December 10th"), call
