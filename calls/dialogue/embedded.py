@@ -81,6 +81,12 @@ from calls.understanding.utterance import Expecting, Heard, hear
 from calls.understanding.when import WINDOWS, WhenParse, parse_when, plausible_times
 
 logger = logging.getLogger(__name__)
+# A weekday alone ("make that Wednesday"), with no date, "next" or "this" to fix which one.
+_BARE_WEEKDAY = re.compile(
+    r"^(?!.*\b(?:next|this|coming|following|week|the \d|\d+(?:st|nd|rd|th))\b).*"
+    r"\b(?:mon|tues|wednes|thurs|fri|satur|sun)day\b",
+    re.IGNORECASE,
+)
 
 OPEN_QUESTION = "Is there anything else I can help with, or would you like to book something?"
 SAME_QUESTION_MAX = 2  # the same question asked at most this often, then other ways out
@@ -286,6 +292,8 @@ class EmbeddedEngine(DialogueEngine):
         self.shifted_from = None
         if day_options:
             heard = self._day_chosen(day_options, heard, text)
+        else:
+            heard = self._weekday_near_the_day(heard, text)
         intents = heard.intents
 
         if Intent.REPEAT in intents and self.last_answer:
@@ -1374,10 +1382,24 @@ class EmbeddedEngine(DialogueEngine):
         self.day_options = options
         said = options[0]
         told = f"The {ordinal(said.day)} is a {DAY_NAMES[said.weekday()]}."
+        if len({d.weekday() for d in options}) == 1:
+            told = "Sorry, which one:"
         named = [f"{DAY_NAMES[d.weekday()]} the {ordinal(d.day)}" for d in options]
         if len(named) == 1:
             return f"{told} Did you mean {named[0]}?"
         return f"{told} {named[0]}, or {named[1]}?"
+
+    def _weekday_near_the_day(self, heard: Heard, text: str) -> Heard:
+        """ "Tuesday the 8th", then "actually make that Wednesday": the 9th or the 2nd? A bare
+        weekday said as a change of day is asked about when the next one is not the one in
+        the week of the day asked for."""
+        when, day = heard.when, self.request.day
+        if day is None or when.day is None or not _BARE_WEEKDAY.search(text):
+            return heard
+        near = day + timedelta(days=(when.day.weekday() - day.weekday() + 3) % 7 - 3)
+        if near == when.day or near <= self._today():
+            return heard
+        return replace(heard, when=replace(when, day=None, unclear=True, either=(near, when.day)))
 
     def _day_chosen(self, options: tuple[date, ...], heard: Heard, text: str) -> Heard:
         """The answer to "Tuesday the 8th, or Monday the 7th?" as that day: "Tuesday", "the

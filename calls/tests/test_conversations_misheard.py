@@ -266,3 +266,48 @@ class TestShiftTaken:
         )
         await call.say("yes")
         assert await mine(demo) == {("Haircut", local(demo, 2026, 11, 28, 15, 30))}, call
+
+
+# -- "Tuesday the 8th", then "make that Wednesday": which Wednesday, never tomorrow unasked --
+
+
+class TestChangeOfWeekday:
+    @pytest.mark.parametrize(
+        ("line", "said"),
+        [
+            ("actually make that Wednesday, sorry", "the 9th"),
+            ("actually make that Wednesday, sorry", "the first one"),
+            ("oh no wait, Wednesday at 2", "the 9th"),
+        ],
+    )
+    async def test_a_weekday_far_from_now_is_asked_which(self, demo, line, said):
+        call = await Conversation.start(demo)
+        await call.say("manicure Tuesday the 8th at 1")
+        answer = await call.say(line)
+        assert answer.endswith("Wednesday the 9th, or Wednesday the 2nd?"), call
+        await call.say(said)
+        await call.say("Ivy Chen")
+        answer = await call.say("yes")
+        assert "Wednesday, December 9th" in answer, call
+        await call.say("yes")
+        assert {start.date() for _, start in await mine(demo)} == {date(2026, 12, 9)}, call
+
+    async def test_a_weekday_this_week_is_not_asked_about(self, demo):
+        call = await Conversation.start(demo)
+        await call.say("manicure Friday at 1")
+        answer = await call.say("actually make that Saturday")
+        assert answer.startswith("Saturday then."), call
+
+
+# -- Names with false starts ----------------------------------------------------------------
+
+
+class TestFalseStartNames:
+    @pytest.mark.parametrize("said", ["it's uh, Mike, Mike Ross", "the name's Ross. Mike Ross"])
+    async def test_the_name_said_again_in_full_is_booked(self, demo, said):
+        call = await Conversation.start(demo)
+        await call.say("beard trim on Thursday the 10th at 3:45")
+        answer = await call.say(said)
+        assert answer.startswith("Thanks, Mike Ross."), call
+        answer = await call.say("yes")
+        assert answer.startswith("A beard trim for Mike Ross on Thursday, December 10th"), call
