@@ -51,6 +51,7 @@ from calls.understanding.requests import (
     any_time_said,
     cancels_all,
     instead_parts,
+    just_thanks,
     keeps_booking,
     means_caller_id,
     move_hint,
@@ -334,6 +335,9 @@ class EmbeddedEngine(DialogueEngine):
         letting_go = Intent.GOODBYE in intents or (
             never_mind(text) and heard.yes is not True and self.step != Step.CONFIRM_PHONE
         )
+        # "Ok thanks" after an answer, with nothing being booked: the caller is done.
+        thanked = just_thanks(text) and self.step == Step.GATHER and self._nothing_started()
+        letting_go = letting_go or (thanked and not self.offers)
         if not heard.has_booking_details and (
             letting_go
             or (heard.yes is False and self.step == Step.GATHER and self._nothing_started())

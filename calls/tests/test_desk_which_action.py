@@ -165,3 +165,72 @@ class TestMoveOrAnother:
         call = await Conversation.start(demo)
         answer = await call.say("can I book another haircut for Friday at 2 as well")
         assert answer.startswith("A haircut for Maria on Friday, November 27th at 2 PM.")
+
+
+# -- Asking about a booking with the service named is a question, never a new booking ---------
+
+SECOND_CALLER = "+15555550122"
+
+
+async def holds_two(demo):
+    """The tester's second caller: a haircut on Saturday at 3, a manicure on Monday at 11."""
+    await booked(demo, "Haircut", 2026, 11, 28, 15, phone=SECOND_CALLER, name="Rosa")
+    await booked(demo, "Manicure", 2026, 11, 30, 11, phone=SECOND_CALLER, name="Rosa")
+
+
+class TestAskingAboutABooking:
+    @pytest.mark.parametrize(
+        ("said", "told"),
+        [
+            ("hi, uh, what time is my haircut again?", "Your haircut is on Saturday"),
+            ("what day's my haircut booked for?", "Your haircut is on Saturday"),
+            ("when's my manicure?", "Your manicure is on Monday"),
+            ("can you remind me when my nails are?", "Your manicure is on Monday"),
+            ("is my haircut still on for saturday?", "Your haircut is on Saturday"),
+        ],
+    )
+    async def test_the_booking_is_said_and_nothing_is_booked(self, demo, said, told):
+        await holds_two(demo)
+        call = await Conversation.start(demo, caller=SECOND_CALLER)
+        answer = await call.say(said)
+        assert answer.startswith(told), answer
+        other = "manicure" if "haircut" in told else "haircut"
+        assert other not in answer
+        assert "What day and time" not in answer and "What time on" not in answer
+        assert "book another" not in answer
+        assert not call.ended
+        assert len(await rows(demo)) == 2
+
+    async def test_the_testers_call_books_nothing(self, demo):
+        await holds_two(demo)
+        call = await Conversation.start(demo, caller=SECOND_CALLER)
+        answer = await call.say("hi, uh, what time is my haircut again?")
+        assert answer.startswith("Your haircut is on Saturday, November 28th at 3 PM.")
+        answer = await call.say("I thought it was Saturday")
+        assert "Saturday, November 28th at 3 PM" in answer
+        await call.say("the first one")
+        await call.say("yes")
+        assert await confirmed(demo) == {
+            ("Haircut", local(demo, 2026, 11, 28, 15)),
+            ("Manicure", local(demo, 2026, 11, 30, 11)),
+        }
+
+    async def test_ok_thanks_after_the_answer_ends_the_call(self, demo):
+        await holds_two(demo)
+        call = await Conversation.start(demo, caller=SECOND_CALLER)
+        first = await call.say("when's my manicure?")
+        assert first.startswith("Your manicure is on Monday, November 30th at 11 AM.")
+        answer = await call.say("ok thanks")
+        assert "Goodbye" in answer and call.ended
+        assert call.engine.state.outcome == "answered"
+        assert len(await rows(demo)) == 2
+
+    async def test_a_service_not_booked_says_what_they_have(self, demo):
+        await holds_two(demo)
+        call = await Conversation.start(demo, caller=SECOND_CALLER)
+        answer = await call.say("what time is my colour on?")
+        assert answer.startswith(
+            "I don't see a hair colouring booked under the number you're calling from. Your "
+            "haircut is on Saturday"
+        )
+        assert len(await rows(demo)) == 2

@@ -40,6 +40,15 @@ _QUESTIONS: list[tuple[Question, re.Pattern[str]]] = [
             r"(?:am i|are we) (?:booked|down|pencilled|penciled)\b|(?:am i|are we) in (?:for|on)",
             r"what (?:have|do) (?:i|we) (?:got |have )?booked",
             r"when am i (?:in|booked|coming in|due|down)",
+            # The service named: "what time is my haircut again?", "when's my manicure?", "is
+            # my haircut still on for Saturday?", "I thought it was Saturday".
+            r"(?:when|what time|what day|which day)(?:s| is| was| are| were)? my\b",
+            r"(?:remind me|tell me|check|confirm) (?:when|what time|what day) my\b",
+            r"(?:is|are) my (?:\w+ ){1,3}still (?:on|booked|happening|going ahead|ok|okay|good)",
+            r"i thought (?:it|that|my \w+) (?:was|is|were) (?:on |at |for )?(?:(?:this|next) )?"
+            r"(?:mon|tues|wednes|thurs|fri|satur|sun|to)day",
+            r"(?:isnt|wasnt) it (?:on|at) (?:(?:this|next) )?"
+            r"(?:mon|tues|wednes|thurs|fri|satur|sun|to)day",
         ),
     ),
     (
@@ -193,6 +202,20 @@ _WANTS_MESSAGE = _rx(
     r"(?:leave|take|pass on|give (?:him|her|them)) (?:a )?(?:message|note|voicemail)",
     r"(?:can|could) you (?:tell|let) (?:them|her|him|the \w+) know",
 )
+
+
+_JUST_THANKS = re.compile(
+    r"^(?:(?:ok|okay|oh|ah|great|perfect|lovely|cool|alright|right|brilliant|awesome|good"
+    r"|got it|yes|yeah|yep|fab|fantastic|excellent|super|nice) )*"
+    r"(?:thanks|thank you|thankyou|cheers|ta|many thanks)"
+    r"(?: (?:so much|very much|a lot|a bunch|for that|for your help|for the help))?"
+    r"(?: (?:then|again|bye|goodbye))?$"
+)
+
+
+def just_thanks(text: str) -> bool:
+    """ "Ok thanks", "great, thank you so much": a thank-you and nothing else."""
+    return bool(_JUST_THANKS.match(_normalise(text)))
 
 
 def never_mind(text: str) -> bool:
