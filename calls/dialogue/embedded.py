@@ -48,6 +48,7 @@ from calls.understanding.names import for_someone_else
 from calls.understanding.phones import digits_said, phone_from_digits, speak_digits, speak_phone
 from calls.understanding.requests import (
     Question,
+    any_time_said,
     cancels_all,
     instead_parts,
     just_thanks,
@@ -405,6 +406,15 @@ class EmbeddedEngine(DialogueEngine):
             )
         changed, ack = self._absorb(heard)
         ack = f"{one_at_a_time} {ack}".strip()
+        r = self.request
+        untimed = r.time is None and r.window is None and not r.soonest and r.start is None
+        if r.service is not None and untimed and picked is None and any_time_said(text):
+            # "Any time Thursday", "whatever works": the free times that day, or the first.
+            if r.day is not None or r.days is not None:
+                r.window = (time(0), time(23, 59))
+            else:
+                self._absorb_when(WhenParse(soonest=True))
+            changed.add("when")
         if picked is not None:
             self._set_start_from(picked)
             changed.add("when")

@@ -430,3 +430,18 @@ def no_text_wanted(text: str) -> bool:
     """ "I don't have a mobile, it's a landline", "I don't want a text": no confirmation
     text; the booking keeps the number they call from."""
     return bool(_NO_TEXT.search(_normalise(text)))
+
+
+_ANY_TIME = _rx(
+    r"any ?time|whatever (?:works|suits|is free|is available|you have|you ve got)",
+    r"whatevers (?:free|available|open|good)",
+    r"whenever(?: works| suits| is good| you can)?$|^whenever",
+    r"you (?:pick|choose|decide)|(?:up to|your call|dealers choice)(?: you)?$|up to you",
+    r"(?:doesnt|does not|dont|do not) (?:matter|mind)|(?:im|i am) (?:flexible|easy)",
+    r"what (?:do you have|have you got|times? (?:do you have|are free|have you got))",
+)
+
+
+def any_time_said(text: str) -> bool:
+    """ "Any time Thursday", "whatever works", "you pick": the caller leaves the time to us."""
+    return bool(_ANY_TIME.search(_normalise(text)))
