@@ -526,7 +526,7 @@ class Desk:
             return self.context.business.about or (
                 f"This is {self.context.business.name}. We offer {self.service_list()}."
             )
-        return await self.my_bookings(when)
+        return await self.my_bookings(when, service=service)
 
     def hours(self, when: WhenParse | None) -> str:
         schedule = self.schedule
@@ -598,14 +598,30 @@ class Desk:
         ]
         return " ".join(parts)
 
-    async def my_bookings(self, when: WhenParse | None = None) -> str:
-        """The caller's upcoming bookings; only those on the day (or in the days) they named,
-        and when none is then, what they do have."""
+    async def my_bookings(
+        self, when: WhenParse | None = None, *, service: Service | None = None
+    ) -> str:
+        """The caller's upcoming bookings; only those of the service and on the day (or in the
+        days) they named, and when none is, what they do have."""
         bookings = await self.callers_bookings()
         if bookings is None:
             return "I can only find bookings by the number you're calling from, and it's withheld."
         if not bookings:
             return f"{NOT_FOUND} {NOT_FOUND_HELP}"
+        if service is not None:
+            theirs = [b for b in bookings if b.service_id == service.pk]
+            if not theirs:
+                self.told = bookings[:BOOKINGS_LISTED]
+                others = say_list([self._booking_is(b) for b in self.told], "and")
+                return (
+                    f"I don't see {with_article(service.name)} booked under the number you're "
+                    f"calling from. {upper_first(others)}."
+                )
+            bookings = theirs
+            named = when is not None and (when.day is not None or when.days is not None)
+            if not named:
+                self.told = bookings[:BOOKINGS_LISTED]
+                return upper_first(say_list([self._booking_is(b) for b in self.told], "and")) + "."
         named = when is not None and (when.day is not None or when.days is not None)
         if named:
             then = self.matching(bookings, service_id=None, when=replace(when, time=None))

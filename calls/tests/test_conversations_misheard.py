@@ -311,3 +311,33 @@ class TestFalseStartNames:
         assert answer.startswith("Thanks, Mike Ross."), call
         answer = await call.say("yes")
         assert answer.startswith("A beard trim for Mike Ross on Thursday, December 10th"), call
+
+
+# -- "Any time Thursday", "whatever works": free times are offered, not asked for -----------
+
+
+class TestAnyTime:
+    @pytest.mark.parametrize(
+        "lines",
+        [
+            ["any time friday for a beard trim"],
+            ["beard trim on friday", "whatever works"],
+            ["beard trim on friday", "you pick"],
+        ],
+    )
+    async def test_times_that_day_are_offered(self, demo, lines):
+        call = await Conversation.start(demo)
+        for line in lines:
+            answer = await call.say(line)
+        assert answer.startswith("I can do Friday at "), call
+        first = answer.removeprefix("I can do Friday at ").split(",")[0].split(" or ")[0]
+        await call.say("the first one")
+        await call.say("Ivy Chen")
+        answer = await call.say("yes")
+        assert f"on Friday, November 27th at {first}. Shall I book it?" in answer, call
+
+    async def test_you_pick_with_no_day_offers_the_first_free_times(self, demo):
+        call = await Conversation.start(demo)
+        await call.say("I need a beard trim")
+        answer = await call.say("you pick")
+        assert answer.startswith("I can do "), call

@@ -40,6 +40,15 @@ _QUESTIONS: list[tuple[Question, re.Pattern[str]]] = [
             r"(?:am i|are we) (?:booked|down|pencilled|penciled)\b|(?:am i|are we) in (?:for|on)",
             r"what (?:have|do) (?:i|we) (?:got |have )?booked",
             r"when am i (?:in|booked|coming in|due|down)",
+            # The service named: "what time is my haircut again?", "when's my manicure?", "is
+            # my haircut still on for Saturday?", "I thought it was Saturday".
+            r"(?:when|what time|what day|which day)(?:s| is| was| are| were)? my\b",
+            r"(?:remind me|tell me|check|confirm) (?:when|what time|what day) my\b",
+            r"(?:is|are) my (?:\w+ ){1,3}still (?:on|booked|happening|going ahead|ok|okay|good)",
+            r"i thought (?:it|that|my \w+) (?:was|is|were) (?:on |at |for )?(?:(?:this|next) )?"
+            r"(?:mon|tues|wednes|thurs|fri|satur|sun|to)day",
+            r"(?:isnt|wasnt) it (?:on|at) (?:(?:this|next) )?"
+            r"(?:mon|tues|wednes|thurs|fri|satur|sun|to)day",
         ),
     ),
     (
@@ -109,6 +118,7 @@ _NOT_A_THING = frozenset(
         "morning", "afternoon", "evening", "week", "weekend", "back", "call", "leave",
         "check", "make", "reschedule", "just", "quick", "question", "is", "are", "does", "do",
         "on", "at", "for", "in", "with", "and", "or", "around", "about", "then", "too",
+        "id", "i", "im", "like", "want", "would", "need", "if",
     }
 )  # fmt: skip
 
@@ -193,6 +203,20 @@ _WANTS_MESSAGE = _rx(
     r"(?:leave|take|pass on|give (?:him|her|them)) (?:a )?(?:message|note|voicemail)",
     r"(?:can|could) you (?:tell|let) (?:them|her|him|the \w+) know",
 )
+
+
+_JUST_THANKS = re.compile(
+    r"^(?:(?:ok|okay|oh|ah|great|perfect|lovely|cool|alright|right|brilliant|awesome|good"
+    r"|got it|yes|yeah|yep|fab|fantastic|excellent|super|nice) )*"
+    r"(?:thanks|thank you|thankyou|cheers|ta|many thanks)"
+    r"(?: (?:so much|very much|a lot|a bunch|for that|for your help|for the help))?"
+    r"(?: (?:then|again|bye|goodbye))?$"
+)
+
+
+def just_thanks(text: str) -> bool:
+    """ "Ok thanks", "great, thank you so much": a thank-you and nothing else."""
+    return bool(_JUST_THANKS.match(_normalise(text)))
 
 
 def never_mind(text: str) -> bool:
@@ -385,6 +409,19 @@ def said_both(text: str) -> bool:
     return bool(re.search(r"\bboth\b", _normalise(text)))
 
 
+_LEAVE_IT = _rx(
+    r"(?:leave|keep) (?:it|that|them|the \w+|my \w+)(?: (?:where it is|as it is|as is|alone|be"
+    r"|how it is|the way it is|there|on|at|for|then|please|actually|thanks))?",
+    r"(?:dont|do not|not) (?:move|change) (?:it|that|anything)|(?:its|it is|thats) fine (?:where"
+    r"|as|how) it is|(?:no|nah) (?:leave|keep) it",
+)
+
+
+def leaves_it(text: str) -> bool:
+    """ "Leave it where it is", "just keep it as it is", "don't move it": no change."""
+    return bool(_LEAVE_IT.search(_normalise(text)))
+
+
 def keeps_booking(text: str) -> bool:
     """ "Don't cancel it": whatever else they say, not a yes to a cancellation."""
     return bool(_KEEP_IT.search(_normalise(text)))
@@ -407,3 +444,18 @@ def no_text_wanted(text: str) -> bool:
     """ "I don't have a mobile, it's a landline", "I don't want a text": no confirmation
     text; the booking keeps the number they call from."""
     return bool(_NO_TEXT.search(_normalise(text)))
+
+
+_ANY_TIME = _rx(
+    r"any ?time|whatever (?:works|suits|is free|is available|you have|you ve got)",
+    r"whatevers (?:free|available|open|good)",
+    r"whenever(?: works| suits| is good| you can)?$|^whenever",
+    r"you (?:pick|choose|decide)|(?:up to|your call|dealers choice)(?: you)?$|up to you",
+    r"(?:doesnt|does not|dont|do not) (?:matter|mind)|(?:im|i am) (?:flexible|easy)",
+    r"what (?:do you have|have you got|times? (?:do you have|are free|have you got))",
+)
+
+
+def any_time_said(text: str) -> bool:
+    """ "Any time Thursday", "whatever works", "you pick": the caller leaves the time to us."""
+    return bool(_ANY_TIME.search(_normalise(text)))
