@@ -364,7 +364,11 @@ class EmbeddedEngine(DialogueEngine):
             return await self._start(heard, purpose="move")
         if Intent.CANCEL in intents and not keeps_booking(text):
             return await self._start(
-                heard, purpose="cancel", everything=cancels_all(text), both=said_both(text)
+                heard,
+                purpose="cancel",
+                everything=cancels_all(text),
+                both=said_both(text),
+                text=text,
             )
         answer = await self._move_or_another(heard, text)
         if answer is not None:
@@ -647,6 +651,7 @@ class EmbeddedEngine(DialogueEngine):
         split: tuple[WhenParse, WhenParse] | None = None,
         everything: bool = False,
         both: bool = False,
+        text: str = "",
     ) -> str:
         bookings = await self.desk.callers_bookings()
         if bookings is None:
@@ -678,6 +683,10 @@ class EmbeddedEngine(DialogueEngine):
         if split is not None and when.time is not None:
             hour = when.time.hour % 12
             matches = [b for b in matches if self.desk.local(b.start).hour % 12 == hour]
+        if purpose == "cancel" and not everything:
+            answer = self._cancel_the_ones_named(text, bookings, when)
+            if answer is not None:
+                return answer
         if everything and purpose == "cancel" and matches:
             if len(matches) > 2 and both:
                 # "Both" of three: which two is not guessed.
@@ -787,6 +796,33 @@ class EmbeddedEngine(DialogueEngine):
         self._absorb(said)
         _, ack = self._absorb(replace(heard, service=None, when=WhenParse()))
         return f"{ack} {await self._next_step()}".strip()
+
+    def _cancel_the_ones_named(
+        self, text: str, bookings: list[Booking], when: WhenParse | None
+    ) -> str | None:
+        """ "Cancel my haircut and my manicure": every booking of the services named, read
+        back together for one yes (one not booked is said); None unless two were named."""
+        together = services_together(text, self._service_names) if text else []
+        if not together:
+            return None
+        ids = {t.id for t in together}
+        named = self.desk.matching(
+            [b for b in bookings if b.service_id in ids], service_id=None, when=when
+        )
+        if not named:
+            return None
+        missing = [t for t in together if all(b.service_id != t.id for b in named)]
+        lead = " ".join(
+            f"I don't see {with_article(t.name)} booked under this number." for t in missing
+        )
+        if len(named) == 1:
+            return f"{lead} {self._propose_cancel(named[0])}".strip()
+        if len(named) > len(together):
+            # Two haircuts and a manicure: which of them is not guessed.
+            listed = say_list([self.desk.say_booking(b) for b in named], "and")
+            self._list_for("cancel", named)
+            return f"You have {listed}. Shall I cancel all {len(named)}, or which one?"
+        return f"{lead} {self._propose_cancel_all(named)}".strip()
 
     def _list_for(self, purpose: str, bookings: list[Booking]) -> str:
         self.candidates = list(bookings)

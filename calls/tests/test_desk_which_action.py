@@ -234,3 +234,47 @@ class TestAskingAboutABooking:
             "haircut is on Saturday"
         )
         assert len(await rows(demo)) == 2
+
+
+# -- Two bookings cancelled in one breath: both read back, never one silently kept ------------
+
+
+class TestCancelTwoNamed:
+    @pytest.mark.parametrize(
+        "said",
+        [
+            "I need to cancel my haircut and my manicure",
+            "can you cancel the manicure and the haircut please",
+            "hi, I'd like to cancel my haircut and manicure",
+        ],
+    )
+    async def test_both_are_read_back_and_cancelled(self, demo, said):
+        await holds_two(demo)
+        call = await Conversation.start(demo, caller=SECOND_CALLER)
+        answer = await call.say(said)
+        assert answer == (
+            "Your haircut on Saturday, November 28th at 3 PM and your manicure on Monday, "
+            "November 30th at 11 AM. Shall I cancel both?"
+        )
+        await call.say("yes")
+        assert await confirmed(demo) == set()
+        assert call.ended
+
+    async def test_the_colouring_not_named_is_kept(self, demo):
+        await holds_three(demo)
+        call = await Conversation.start(demo)
+        answer = await call.say("I need to cancel my haircut and my manicure")
+        assert "colouring" not in answer and answer.endswith("Shall I cancel both?")
+        await call.say("yes")
+        assert await confirmed(demo) == {("Hair colouring", local(demo, 2026, 11, 26, 10))}
+
+    async def test_one_of_the_two_not_booked_is_said(self, demo):
+        await booked(demo, "Haircut", 2026, 11, 28, 15, phone=SECOND_CALLER, name="Rosa")
+        call = await Conversation.start(demo, caller=SECOND_CALLER)
+        answer = await call.say("I need to cancel my haircut and my manicure")
+        assert answer == (
+            "I don't see a manicure booked under this number. A haircut for Rosa on Saturday, "
+            "November 28th at 3 PM. Shall I cancel it?"
+        )
+        await call.say("yes")
+        assert await confirmed(demo) == set()
