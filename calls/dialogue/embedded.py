@@ -53,6 +53,7 @@ from calls.understanding.requests import (
     instead_parts,
     just_thanks,
     keeps_booking,
+    leaves_it,
     means_caller_id,
     move_hint,
     move_or_another,
@@ -319,6 +320,8 @@ class EmbeddedEngine(DialogueEngine):
                 return answer
         if Intent.MESSAGE in intents or wants_message(text):
             return self._start_message()
+        if self.moving is not None and leaves_it(text) and self._about_the_moving(heard):
+            return self._leave_the_move()
         if pending is not None:
             return await self._after_read_back(pending, heard, text)
         if self.offering_next:
@@ -340,6 +343,9 @@ class EmbeddedEngine(DialogueEngine):
         # "Ok thanks" after an answer, with nothing being booked: the caller is done.
         thanked = just_thanks(text) and self.step == Step.GATHER and self._nothing_started()
         letting_go = letting_go or (thanked and not self.offers)
+        # "Oh ok, never mind then" after hearing we don't offer it: the "ok" is no yes.
+        no_service = self.request.service is None and self.moving is None
+        letting_go = letting_go or (never_mind(text) and no_service and self.step == Step.GATHER)
         if not heard.has_booking_details and (
             letting_go
             or (heard.yes is False and self.step == Step.GATHER and self._nothing_started())
@@ -824,6 +830,30 @@ class EmbeddedEngine(DialogueEngine):
             return f"You have {listed}. Shall I cancel all {len(named)}, or which one?"
         return f"{lead} {self._propose_cancel_all(named)}".strip()
 
+    def _about_the_moving(self, heard: Heard) -> bool:
+        """Nothing said but (maybe) the day and time the booking being moved already has."""
+        when = replace(heard, service=None).when
+        if when.is_empty:
+            return True
+        assert self.moving is not None
+        start = self.desk.local(self.moving.start)
+        day_fits = when.day is None or when.day == start.date()
+        time_fits = when.time is None or when.time.hour % 12 == start.hour % 12
+        return day_fits and time_fits and when.days is None and when.window is None
+
+    def _leave_the_move(self) -> str:
+        """ "Leave it where it is": the move is dropped and the caller told it stays."""
+        booking = self.moving
+        assert booking is not None
+        self.desk.declined()
+        self.moving, self.pending, self.offers = None, None, []
+        self.request = Request(phone=self.context.caller_number or None)
+        self.step, self.expecting = Step.GATHER, Expecting.NOTHING
+        return (
+            f"No problem, I'll leave {self.desk.say_booking(booking, full=True)} as it is. "
+            "Is there anything else I can help with?"
+        )
+
     def _list_for(self, purpose: str, bookings: list[Booking]) -> str:
         self.candidates = list(bookings)
         self.purpose = purpose
@@ -849,6 +879,11 @@ class EmbeddedEngine(DialogueEngine):
         if chosen is None and len(candidates) == 1 and heard.yes is True:
             chosen = candidates[0]
         if chosen is None:
+            other = re.search(r"\bother\b", text.lower()) and len(candidates) > 2
+            if other and not never_mind(text):
+                # "No, the other one" of three: which is not guessed; asked again.
+                listed = self.desk.which_one(candidates)
+                return self._missed(f"Sorry, I didn't catch which. {listed}")
             if heard.yes is False or never_mind(text):
                 self.step = Step.GATHER
                 self.candidates = []
