@@ -122,6 +122,16 @@ class TestWeekdayNotTheDate:
         await call.say("yes")
         assert await mine(demo) == {("Haircut", local(demo, 2026, 12, 8, 11))}, call
 
+    async def test_a_name_said_instead_never_makes_it_today(self, demo):
+        call = await Conversation.start(demo)
+        await call.say("hi, can I get a haircut Monday the 8th at 11")
+        answer = await call.say("Gus Lee")
+        assert answer.endswith("Tuesday the 8th, or Monday the 7th?"), call
+        for line in ("yes", "Gus Lee", "yes", "yes"):
+            answer = await call.say(line)
+            assert "November 25th" not in answer and "today" not in answer, call
+        assert await mine(demo) == set(), call
+
     async def test_yes_to_which_day_books_nothing_today(self, demo):
         """The tester's call: yes, yes after the mismatch must not book today."""
         call = await Conversation.start(demo)
@@ -311,3 +321,33 @@ class TestFalseStartNames:
         assert answer.startswith("Thanks, Mike Ross."), call
         answer = await call.say("yes")
         assert answer.startswith("A beard trim for Mike Ross on Thursday, December 10th"), call
+
+
+# -- "Any time Thursday", "whatever works": free times are offered, not asked for -----------
+
+
+class TestAnyTime:
+    @pytest.mark.parametrize(
+        "lines",
+        [
+            ["any time friday for a beard trim"],
+            ["beard trim on friday", "whatever works"],
+            ["beard trim on friday", "you pick"],
+        ],
+    )
+    async def test_times_that_day_are_offered(self, demo, lines):
+        call = await Conversation.start(demo)
+        for line in lines:
+            answer = await call.say(line)
+        assert answer.startswith("I can do Friday at "), call
+        first = answer.removeprefix("I can do Friday at ").split(",")[0].split(" or ")[0]
+        await call.say("the first one")
+        await call.say("Ivy Chen")
+        answer = await call.say("yes")
+        assert f"on Friday, November 27th at {first}. Shall I book it?" in answer, call
+
+    async def test_you_pick_with_no_day_offers_the_first_free_times(self, demo):
+        call = await Conversation.start(demo)
+        await call.say("I need a beard trim")
+        answer = await call.say("you pick")
+        assert answer.startswith("I can do "), call

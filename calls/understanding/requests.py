@@ -118,6 +118,7 @@ _NOT_A_THING = frozenset(
         "morning", "afternoon", "evening", "week", "weekend", "back", "call", "leave",
         "check", "make", "reschedule", "just", "quick", "question", "is", "are", "does", "do",
         "on", "at", "for", "in", "with", "and", "or", "around", "about", "then", "too",
+        "id", "i", "im", "like", "want", "would", "need", "if",
     }
 )  # fmt: skip
 
@@ -408,6 +409,19 @@ def said_both(text: str) -> bool:
     return bool(re.search(r"\bboth\b", _normalise(text)))
 
 
+_LEAVE_IT = _rx(
+    r"(?:leave|keep) (?:it|that|them|the \w+|my \w+)(?: (?:where it is|as it is|as is|alone|be"
+    r"|how it is|the way it is|there|on|at|for|then|please|actually|thanks))?",
+    r"(?:dont|do not|not) (?:move|change) (?:it|that|anything)|(?:its|it is|thats) fine (?:where"
+    r"|as|how) it is|(?:no|nah) (?:leave|keep) it",
+)
+
+
+def leaves_it(text: str) -> bool:
+    """ "Leave it where it is", "just keep it as it is", "don't move it": no change."""
+    return bool(_LEAVE_IT.search(_normalise(text)))
+
+
 def keeps_booking(text: str) -> bool:
     """ "Don't cancel it": whatever else they say, not a yes to a cancellation."""
     return bool(_KEEP_IT.search(_normalise(text)))
@@ -430,3 +444,18 @@ def no_text_wanted(text: str) -> bool:
     """ "I don't have a mobile, it's a landline", "I don't want a text": no confirmation
     text; the booking keeps the number they call from."""
     return bool(_NO_TEXT.search(_normalise(text)))
+
+
+_ANY_TIME = _rx(
+    r"any ?time|whatever (?:works|suits|is free|is available|you have|you ve got)",
+    r"whatevers (?:free|available|open|good)",
+    r"whenever(?: works| suits| is good| you can)?$|^whenever",
+    r"you (?:pick|choose|decide)|(?:up to|your call|dealers choice)(?: you)?$|up to you",
+    r"(?:doesnt|does not|dont|do not) (?:matter|mind)|(?:im|i am) (?:flexible|easy)",
+    r"what (?:do you have|have you got|times? (?:do you have|are free|have you got))",
+)
+
+
+def any_time_said(text: str) -> bool:
+    """ "Any time Thursday", "whatever works", "you pick": the caller leaves the time to us."""
+    return bool(_ANY_TIME.search(_normalise(text)))
