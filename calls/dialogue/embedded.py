@@ -172,6 +172,7 @@ class EmbeddedEngine(DialogueEngine):
         self.held: list[Booking] = []
         self.held_asked: Heard | None = None
         # "Monday the 8th" (a Tuesday): the days asked between, "Tuesday the 8th, or Monday?"
+        # Kept until a day is given: a name said meanwhile does not make it today.
         self.day_options: tuple[date, ...] = ()
         self.other_day_asked = False  # "Would another day work?": a yes is asked which day
         # "An hour earlier" this turn: from when, and which way (True: later), for the offers.
@@ -292,7 +293,8 @@ class EmbeddedEngine(DialogueEngine):
         heard = self._noon_or_midnight(heard, text)
         # "The 10:45 one", "that's the one": the "one" is an offer, never 1 o'clock.
         heard = replace(heard, when=when_without_one(text, heard.when, today=self._today()))
-        day_options, self.day_options = self.day_options, ()
+        day_options = self.day_options if self.request.day is None else ()
+        self.day_options = day_options
         other_day_asked, self.other_day_asked = self.other_day_asked, False
         self.shifted_from = None
         if day_options:
@@ -1280,6 +1282,10 @@ class EmbeddedEngine(DialogueEngine):
         """Turn day/time/window into a checked start, or say what we need or can offer."""
         r = self.request
         today = self._today()
+        if r.day is None and r.days is None and self.day_options:
+            # "Monday the 8th" asked about and not answered yet: asked again, never today.
+            self._ask(Expecting.WHEN)
+            return self._missed(self._ask_which_day(self.day_options))
         if r.day is not None and r.day < today:
             r.day = None
             self._ask(Expecting.WHEN)
@@ -1481,6 +1487,7 @@ class EmbeddedEngine(DialogueEngine):
     def _ask_which_day(self, options: tuple[date, ...]) -> str:
         """Asks "The 8th is a Tuesday. Tuesday the 8th, or Monday the 7th?"."""
         self.day_options = options
+        self.request.day, self.request.days, self.request.start = None, None, None
         said = options[0]
         told = f"The {ordinal(said.day)} is a {DAY_NAMES[said.weekday()]}."
         if len({d.weekday() for d in options}) == 1:
@@ -1578,6 +1585,8 @@ class EmbeddedEngine(DialogueEngine):
             self.step = Step.GATHER
         if self.step == Step.CONFIRM_PHONE:
             return "Shall I text the confirmation to the number you're calling from? Yes or no?"
+        if self.day_options and r.day is None and r.days is None:
+            return self._ask_which_day(self.day_options)
         if self.step == Step.OFFERED and self.offers:
             offers = say_offers(self.offers, self._today(), full=r.ambiguous)
             return f"I can do {offers}. Which would you like?"
