@@ -213,7 +213,7 @@ def _fresh(token: str | None, expires_at: datetime | None) -> bool:
 
 class CalendlyClient:
     """Calendly API v2 for one connection. Methods block (requests): call them from a thread
-    (bookings.orm.run_blocking) in async code."""
+    (integrations.calendar_base.off_loop.calendar_http) in async code."""
 
     def __init__(
         self, connection: CalendlyConnection, *, timeout: float | None = None, retries: int = 1
