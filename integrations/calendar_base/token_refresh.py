@@ -14,7 +14,9 @@ Fernet-encrypted, so a query cannot compare them; every write to the tokens sets
   read it again. Still on the refresh token we sent (a problem recorded, say): save again
   on the new version. Another refresh's or a reconnect's tokens: use those, ours are dropped.
 
-Two processes may therefore both ask the token endpoint. What holds: no process loses a
+Within one process, threads refreshing the same connection take turns (a threading lock per
+connection, which holds up no database work): the ones that waited find the new token in
+the row. Two processes may both ask the token endpoint. What holds: no process loses a
 token (each gets a valid one: its own or the stored winner's), the stored tokens are ones
 the vendor issued last or still honours, and a refresh token refused because a racing
 refresh spent it first (single-use rotation: Calendly) is not recorded as a dead grant: the
@@ -30,6 +32,7 @@ valid; the row is read, the tokens saved and a dead grant recorded here.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -51,6 +54,17 @@ DEAD_GRANT_SETTLE = 3.0
 SETTLE_POLL = 0.1
 # Saves retried when unrelated writes (a problem recorded) keep moving the row.
 SAVE_ATTEMPTS = 5
+
+
+# One refresh per connection at a time in this process: {(model label, pk): lock}.
+_refreshing: dict[tuple[str, int], threading.Lock] = {}
+_refreshing_guard = threading.Lock()
+
+
+def _turn(connection: CalendarConnection) -> threading.Lock:
+    key = (connection._meta.label, connection.pk)
+    with _refreshing_guard:
+        return _refreshing.setdefault(key, threading.Lock())
 
 
 @dataclass(frozen=True)
@@ -87,6 +101,19 @@ def fresh_access_token(
     another process refreshed meanwhile if the row has it, else one asked with the row's
     refresh token. `ask` raises the integration's error, or GrantIsDead; `service` names
     whose token it is in the log ("Google")."""
+    with _turn(connection):
+        return _refresh(connection, store, service, stale, valid, ask, not_connected)
+
+
+def _refresh(
+    connection: CalendarConnection,
+    store: ConnectionStore,
+    service: str,
+    stale: str | None,
+    valid: Callable[[str | None, datetime | None], bool],
+    ask: Callable[[str], NewTokens],
+    not_connected: Callable[[], Exception],
+) -> str:
     model = type(connection)
     current = model.objects.get(pk=connection.pk)
     _adopt(connection, current)
