@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import random
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -216,6 +217,36 @@ def name_on_file(*, business: Business, phone: str) -> str:
     return latest or ""
 
 
+class BookingChanged(Exception):
+    """A booking read back to the caller is not as they heard it any more (staff moved it,
+    changed its service or cancelled it since): nothing was written. `now` is the booking as
+    it is now (None: it is gone)."""
+
+    def __init__(self, read: Booking, now: Booking | None) -> None:
+        super().__init__(read.pk)
+        self.read = read
+        self.now = now
+
+
+def locked_as_read_back(bookings: Sequence[Booking]) -> list[Booking]:
+    """These bookings read again under a row lock, in the order given, for the write the
+    caller just agreed to: each still confirmed at the start and service read back to them.
+    Call it inside the write's transaction (the lock holds until it ends); a booking that
+    differs raises BookingChanged, so the whole set is refused."""
+    locked = Booking.objects.select_for_update().select_related("business", "service")
+    fresh = locked.in_bulk([b.pk for b in bookings])
+    for read in bookings:
+        now = fresh.get(read.pk)
+        if (
+            now is None
+            or now.status != Booking.Status.CONFIRMED
+            or now.start != read.start
+            or now.service_id != read.service_id
+        ):
+            raise BookingChanged(read, now)
+    return [fresh[b.pk] for b in bookings]
+
+
 class SlotRefused(Exception):
     def __init__(self, refusal: Refusal) -> None:
         super().__init__(refusal)
@@ -233,24 +264,26 @@ def move_booking(
     """Move a booking to `start` atomically: the old slot is freed only if the new one is
     booked (the booking may move into its own old time). `owner_checked` as in book_slot.
     `provider`: whose the new booking is (default the old booking's; a business that
-    switched providers since books the new time through its current one)."""
+    switched providers since books the new time through its current one). `booking` as
+    read back to the caller: if it has changed since, BookingChanged and nothing moves."""
     try:
         with transaction.atomic():
-            cancel_booking(booking=booking)
+            current = locked_as_read_back([booking])[0]
+            cancel_booking(booking=current)
             outcome = book_slot(
-                business=booking.business,
-                service=booking.service,
+                business=current.business,
+                service=current.service,
                 start=start,
-                customer_name=booking.customer_name,
-                customer_phone=booking.customer_phone,
-                provider=booking.provider if provider is None else provider,
-                call_sid=call_sid or booking.source_call_sid,
-                replaces=booking,
+                customer_name=current.customer_name,
+                customer_phone=current.customer_phone,
+                provider=current.provider if provider is None else provider,
+                call_sid=call_sid or current.source_call_sid,
+                replaces=current,
                 owner_checked=owner_checked,
             )
             if outcome.booking is None:
                 raise SlotRefused(outcome.refusal or Refusal.TAKEN)
     except SlotRefused as refused:
-        booking.refresh_from_db(fields=["status", "updated_at"])
         return BookingOutcome(booking=None, refusal=refused.refusal)
+    booking.status = current.status  # the caller's copy says it is cancelled, as it is
     return outcome

@@ -40,6 +40,9 @@ class Refusal(enum.StrEnum):
     # The provider's source of truth (e.g. Calendly) can't be reached or won't book now:
     # nothing was booked; the caller is told so and offered a message, never another time.
     UNAVAILABLE = "unavailable"
+    # A booking to move or cancel is not as read back any more (staff changed it since):
+    # nothing was written; the caller hears what it is now.
+    CHANGED = "changed"
 
 
 @dataclass(frozen=True)

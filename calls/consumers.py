@@ -7,6 +7,7 @@ A bad frame is logged and dropped; it never ends a caller's call.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from typing import Any
@@ -35,6 +36,15 @@ def _excerpt(text: str) -> str:
     return repr(text[:LOG_EXCERPT_CHARS]) + ("..." if len(text) > LOG_EXCERPT_CHARS else "")
 
 
+async def _let_the_server_write() -> None:
+    """Daphne hands a frame to Twisted, which writes it to the socket only once the event
+    loop has polled it. Yield until that poll has run (the first yield puts this task ahead
+    of it, the second behind it), so Twilio gets these words before the rest of the answer
+    (the model's remaining stream, a tool call) keeps the loop busy."""
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
+
+
 class RelayTransport:
     """The session's output as ConversationRelay frames."""
 
@@ -45,6 +55,7 @@ class RelayTransport:
         await self.consumer.send(
             text_data=json.dumps({"type": "text", "token": token, "last": last})
         )
+        await _let_the_server_write()
 
     async def end(self, handoff_data: dict[str, str]) -> None:
         # handoffData is a string holding JSON, not an object: Twilio passes it on verbatim.

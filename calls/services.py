@@ -227,8 +227,11 @@ def close_call_from_session_end(
     if not (end.handoff or {}).get("transferTo") and not end.handoff_problem and not end.failed:
         # The usual end of a call whose conversation settled it (e.g. booked): nothing here
         # changes its outcome, events or its day's counts, so one UPDATE does.
+        # The business by a subquery, not a join: an UPDATE over a join is compiled as
+        # one over a subquery of the joined rows, at twice the cost.
+        business = Business.objects.filter(slug=business_slug).values("pk")
         settled = (
-            Call.objects.filter(sid=end.call_sid, business__slug=business_slug)
+            Call.objects.filter(sid=end.call_sid, business_id__in=business)
             .exclude(outcome__in=UNSETTLED)
             .update(
                 session_status=end.status[:32],

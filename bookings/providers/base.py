@@ -51,6 +51,8 @@ class BookingContext:
     call_sid: str = ""
     # Set while a caller moves an existing booking to `start`: that booking is not in the way.
     moving_booking_id: int | None = None
+    # And its start as read back to the caller: moved only if it is still then.
+    moving_from: datetime | None = None
 
     @classmethod
     def from_booking(cls, booking: Booking) -> BookingContext:

@@ -196,6 +196,10 @@ class NativeBookingProvider(BookingProvider):
         booking = Booking.objects.select_related("business", "service").get(
             pk=booking_id, business=self.business
         )
+        if context.moving_from is not None:
+            # As the caller heard it: if staff have changed it since, nothing moves
+            # (services.locked_as_read_back).
+            booking.start, booking.service = context.moving_from, context.service
         outcome = move_booked_slot(booking=booking, start=context.start, call_sid=context.call_sid)
         if outcome.booking is not None:
             return BookingIntent(booked=True, booking_id=outcome.booking.pk)

@@ -437,13 +437,32 @@ def test_a_batchs_successes_are_recorded_in_one_statement(db, handlers):
     assert len(updates) == 3
 
 
-def test_a_success_after_the_lease_was_lost_is_not_recorded(db, handlers):
+def test_a_batch_records_a_reclaimed_task_at_its_new_attempt_and_fresh_ones_at_theirs(
+    db, handlers, monkeypatch
+):
     handlers.add("test.echo")
-    task = enqueue("test.echo", {}, dedupe_key="echo:1")
-    [stale] = claim_due(limit=1)
-    run_due(now=later(minutes=6))  # another worker reclaimed it and failed it for good
-    OutboxTask.objects.filter(pk=task.pk).update(status="failed", last_error="given up")
+    reclaimed = enqueue("test.echo", {}, dedupe_key="echo:reclaimed")
+    [stalled] = claim_due(limit=1)  # its first runner stalls past the lease (attempt 1)
+    fresh = [enqueue("test.echo", {}, dedupe_key=f"echo:{n}") for n in range(2)]
+    late: list[str] = []
 
-    assert outbox.run_task(stale) == "running"  # the first runner's success comes too late
+    def the_stalled_runner_succeeds_mid_batch(payload: dict) -> None:
+        late.append(outbox.run_task(stalled))
 
-    assert (refreshed(task).status, refreshed(task).last_error) == ("failed", "given up")
+    monkeypatch.setitem(outbox.TASKS, "test.late", the_stalled_runner_succeeds_mid_batch)
+    witness = enqueue("test.late", {}, dedupe_key="late:1")
+
+    with CaptureQueriesContext(connection) as queries:
+        # Reclaims the stalled one (attempt 2) with the three fresh ones (attempt 1).
+        assert run_due(now=later(minutes=6)) == 4
+
+    assert late == ["running"]  # attempt 1's success came too late: attempt 2 owns it
+    assert [(refreshed(t).status, t.attempts) for t in [reclaimed, *fresh, witness]] == [
+        ("done", 2),
+        ("done", 1),
+        ("done", 1),
+        ("done", 1),
+    ]
+    updates = [q["sql"] for q in queries if q["sql"].startswith("UPDATE")]
+    # The claim, the stalled runner's refused success, and the batch's four together.
+    assert len(updates) == 3

@@ -76,6 +76,8 @@ class Change:
     # Booked by the caller for another person ("it's for my daughter, Mia"): the confirmation
     # speaks to the caller about Mia's booking, not to Mia.
     for_someone_else: bool = False
+    # "I don't have a mobile": booked under the number they call from, and no text is sent.
+    no_text: bool = False
 
     @property
     def bookings(self) -> list[Booking]:
@@ -99,6 +101,8 @@ class Change:
                 missing.append("the name")
             if self.phone and self.phone != caller_id and not names_phone(text, self.phone):
                 missing.append("the phone number, digit by digit")
+            if self.no_text and not re.search(r"\bno text\b", text, re.IGNORECASE):
+                missing.append("that no text will be sent")
         return missing
 
 

@@ -17,14 +17,15 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 
 from django.db import transaction
+from django.utils import timezone
 
 from bookings.currencies import say_amount, say_range
 from bookings.models import Booking, Service
 from bookings.orm import run_orm
 from bookings.outbox import nudge
 from bookings.providers.base import BookingContext
+from bookings.services import BookingChanged, locked_as_read_back, name_on_file, upcoming_bookings
 from bookings.services import cancel_booking as cancel_booking_service
-from bookings.services import name_on_file, upcoming_bookings
 from bookings.slots import Refusal, Schedule
 from calls.confirmations import after_booked, after_moved
 from calls.dialogue.base import CallContext, Ending, EngineState
@@ -40,7 +41,7 @@ from calls.dialogue.speech import (
     say_list,
     say_time,
 )
-from calls.sms.models import SmsMessage
+from calls.sms.models import SmsMessage, SmsOptOut
 from calls.sms.tasks import enqueue_booking_change_text
 from calls.understanding.intents import yes_or_no
 from calls.understanding.phones import speak_phone
@@ -80,6 +81,13 @@ def all_set(change: Change) -> str:
         owner = f"{change.name}'" if change.name.endswith("s") else f"{change.name}'s"
         return f"You're all set. {owner} {change.service.name.lower()} is on {when}."
     return f"You're all set, {change.name}: {with_article(change.service.name)} on {when}."
+
+
+def no_texts_to(*, business, phone: str) -> None:
+    """The caller said on the call they have no mobile or want no text: none is sent."""
+    SmsOptOut.objects.get_or_create(
+        business=business, phone=phone, defaults={"opted_out_at": timezone.now()}
+    )
 
 
 def say_minutes(minutes: int) -> str:
@@ -272,6 +280,7 @@ class Desk:
         phone: str,
         *,
         for_someone_else: bool = False,
+        no_text: bool = False,
     ) -> Change:
         return Change(
             "book",
@@ -280,6 +289,7 @@ class Desk:
             name=name,
             phone=phone,
             for_someone_else=for_someone_else,
+            no_text=no_text,
         )
 
     def change_to_move(self, booking: Booking, start: datetime) -> Change:
@@ -319,7 +329,11 @@ class Desk:
                 f"{change.booking.customer_name} on {when}. Shall I cancel it?"
             )
         text = f"{upper_first(with_article(change.service.name))} for {change.name} on {when}"
-        if change.phone and change.phone != self.context.caller_number:
+        if change.no_text and change.phone == self.context.caller_number:
+            text += ", and no text, the booking's under the number you're calling from"
+        elif change.no_text:
+            text += f", under {speak_phone(change.phone)}, and no text"
+        elif change.phone and change.phone != self.context.caller_number:
             text += f", and I'll text the confirmation to {speak_phone(change.phone)}"
         return f"{text}. Shall I book it?"
 
@@ -364,6 +378,10 @@ class Desk:
         return await self._cancel(change)
 
     async def _book(self, change: Change) -> Done:
+        if change.no_text:
+            # Recorded before the booking's text is queued: that text and its reminders are
+            # then never sent to this number (as after a STOP), with no race with the outbox.
+            await run_orm(no_texts_to)(business=self.context.business, phone=change.phone)
         context = self._context(change.service, change.start, name=change.name, phone=change.phone)
         intent = await self.context.provider.create_booking(context)
         if not intent.booked:
@@ -372,9 +390,9 @@ class Desk:
         await after_booked(
             provider=self.context.provider, context=context, booking_id=intent.booking_id
         )
+        texted = "No text will be sent." if change.no_text else "I'll text you a confirmation."
         words = (
-            f"{all_set(change)} I'll text you a confirmation. Thanks for calling "
-            f"{self.context.business.name}, goodbye!"
+            f"{all_set(change)} {texted} Thanks for calling {self.context.business.name}, goodbye!"
         )
         return Done(ok=True, booking_id=intent.booking_id, words=words)
 
@@ -388,8 +406,13 @@ class Desk:
             moving=booking,
         )
         # One transaction in the bookings service: the new time is booked and the old one
-        # freed together, or neither changes.
-        intent = await self.context.provider.move_booking(context, booking.pk)
+        # freed together, or neither changes (nor if staff changed the booking since).
+        try:
+            intent = await self.context.provider.move_booking(
+                replace(context, moving_from=booking.start), booking.pk
+            )
+        except BookingChanged as changed:
+            return self._changed(changed, "move")
         if not intent.booked:
             return self._refused(intent, change)
         self._settle("moved", intent.booking_id)
@@ -404,7 +427,10 @@ class Desk:
 
     async def _cancel(self, change: Change) -> Done:
         bookings = change.bookings
-        await run_orm(cancel_with_texts)(bookings=bookings)
+        try:
+            await run_orm(cancel_with_texts)(bookings=bookings)
+        except BookingChanged as changed:
+            return self._changed(changed, "cancel", len(bookings))
         self._settle("cancelled", change.booking.pk)
         done = "That's cancelled, and I'll text you to confirm."
         if len(bookings) > 1:
@@ -417,6 +443,20 @@ class Desk:
             booking_id=change.booking.pk,
             words=f"{done} Thanks for letting us know, goodbye!",
         )
+
+    def _changed(self, changed: BookingChanged, action: str, count: int = 1) -> Done:
+        """Staff changed a booking between its read-back and the caller's yes: what it is now,
+        and that nothing was written."""
+        now = changed.now
+        nothing = "Nothing's been moved." if action == "move" else "Nothing's been cancelled."
+        if now is None or now.status != Booking.Status.CONFIRMED:
+            what = f"{self.say_booking(changed.read, full=True)} has already been cancelled"
+            if action == "cancel":
+                nothing = "I haven't cancelled the others." if count > 1 else ""
+        else:
+            what = f"that booking has just been changed: {self._booking_is(now)}"
+        words = f"I'm sorry, {what}. {nothing}".strip()
+        return Done(ok=False, reason=Refusal.CHANGED, explanation=words)
 
     def _refused(self, intent, change: Change) -> Done:
         reason = intent.reason or Refusal.TAKEN
@@ -486,7 +526,7 @@ class Desk:
             return self.context.business.about or (
                 f"This is {self.context.business.name}. We offer {self.service_list()}."
             )
-        return await self.my_bookings(when)
+        return await self.my_bookings(when, service=service)
 
     def hours(self, when: WhenParse | None) -> str:
         schedule = self.schedule
@@ -558,14 +598,30 @@ class Desk:
         ]
         return " ".join(parts)
 
-    async def my_bookings(self, when: WhenParse | None = None) -> str:
-        """The caller's upcoming bookings; only those on the day (or in the days) they named,
-        and when none is then, what they do have."""
+    async def my_bookings(
+        self, when: WhenParse | None = None, *, service: Service | None = None
+    ) -> str:
+        """The caller's upcoming bookings; only those of the service and on the day (or in the
+        days) they named, and when none is, what they do have."""
         bookings = await self.callers_bookings()
         if bookings is None:
             return "I can only find bookings by the number you're calling from, and it's withheld."
         if not bookings:
             return f"{NOT_FOUND} {NOT_FOUND_HELP}"
+        if service is not None:
+            theirs = [b for b in bookings if b.service_id == service.pk]
+            if not theirs:
+                self.told = bookings[:BOOKINGS_LISTED]
+                others = say_list([self._booking_is(b) for b in self.told], "and")
+                return (
+                    f"I don't see {with_article(service.name)} booked under the number you're "
+                    f"calling from. {upper_first(others)}."
+                )
+            bookings = theirs
+            named = when is not None and (when.day is not None or when.days is not None)
+            if not named:
+                self.told = bookings[:BOOKINGS_LISTED]
+                return upper_first(say_list([self._booking_is(b) for b in self.told], "and")) + "."
         named = when is not None and (when.day is not None or when.days is not None)
         if named:
             then = self.matching(bookings, service_id=None, when=replace(when, time=None))
@@ -627,9 +683,13 @@ def cancel_with_text(*, booking: Booking) -> Booking:
 
 def cancel_with_texts(*, bookings: Sequence[Booking]) -> list[Booking]:
     """Cancel all of them or none ("cancel both"), each with its own text, queued in the same
-    transaction."""
+    transaction. BookingChanged if one is not as read back any more (nothing cancelled)."""
     with transaction.atomic():
-        cancelled = [cancel_booking_service(booking=booking) for booking in bookings]
+        # As read back to the caller, or none (BookingChanged): staff may have moved one since.
+        current = locked_as_read_back(bookings)
+        cancelled = [cancel_booking_service(booking=booking) for booking in current]
+        for read, now in zip(bookings, cancelled, strict=True):
+            read.status = now.status
         tasks = [
             enqueue_booking_change_text(booking_id=b.pk, kind=SmsMessage.Kind.BOOKING_CANCELLED)
             for b in bookings

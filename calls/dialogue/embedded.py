@@ -31,10 +31,12 @@ from calls.dialogue.desk import (
     upper_first,
     with_article,
 )
-from calls.dialogue.offer_choice import answer_to_offers
+from calls.dialogue.offer_choice import answer_to_offers, when_without_one
 from calls.dialogue.speech import (
+    DAY_NAMES,
     UNAVAILABLE_WORDS,
     on_day,
+    ordinal,
     say_date,
     say_day,
     say_list,
@@ -46,15 +48,24 @@ from calls.understanding.names import for_someone_else
 from calls.understanding.phones import digits_said, phone_from_digits, speak_digits, speak_phone
 from calls.understanding.requests import (
     Question,
+    any_time_said,
     cancels_all,
+    instead_parts,
+    just_thanks,
     keeps_booking,
     means_caller_id,
+    move_hint,
+    move_or_another,
     move_parts,
     moves_it,
     never_mind,
+    no_text_wanted,
     questions_in,
+    running_late,
     said_both,
+    says_my_one,
     unknown_thing,
+    wants_another,
     wants_message,
     wants_move,
     wrong_number,
@@ -68,9 +79,15 @@ from calls.understanding.services import (
     services_together,
 )
 from calls.understanding.utterance import Expecting, Heard, hear
-from calls.understanding.when import WhenParse, parse_when, plausible_times
+from calls.understanding.when import WINDOWS, WhenParse, parse_when, plausible_times
 
 logger = logging.getLogger(__name__)
+# A weekday alone ("make that Wednesday"), with no date, "next" or "this" to fix which one.
+_BARE_WEEKDAY = re.compile(
+    r"^(?!.*\b(?:next|this|coming|following|week|the \d|\d+(?:st|nd|rd|th))\b).*"
+    r"\b(?:mon|tues|wednes|thurs|fri|satur|sun)day\b",
+    re.IGNORECASE,
+)
 
 OPEN_QUESTION = "Is there anything else I can help with, or would you like to book something?"
 SAME_QUESTION_MAX = 2  # the same question asked at most this often, then other ways out
@@ -90,6 +107,7 @@ class Step(enum.StrEnum):
     CONFIRM_PHONE = "confirm_phone"
     CONFIRM = "confirm"  # a change read back, waiting for the yes
     WHICH_BOOKING = "which_booking"  # the caller's bookings listed, waiting for a pick
+    MOVE_OR_ANOTHER = "move_or_another"  # "move your Saturday haircut, or book another one?"
     OFFER_MESSAGE = "offer_message"  # "would you like to leave a message?"
     TAKE_MESSAGE = "take_message"
     OFFER_HELP = "offer_help"  # after the same question twice
@@ -114,6 +132,7 @@ class Request:
     soonest: bool = False  # "as soon as you can": the first free times
     latest_first: bool = False  # "a bit earlier": the free times nearest before, first
     ambiguous: bool = False  # the day could be read as another date: say the date
+    no_text: bool = False  # "I don't have a mobile": the number called from, and no text
 
 
 class EmbeddedEngine(DialogueEngine):
@@ -146,6 +165,14 @@ class EmbeddedEngine(DialogueEngine):
         self._last_questions: list[Question] = []  # for a follow-up: "and a colour?"
         self.purpose = ""  # what the listed booking is for: "move" or "cancel"
         self.new_when = WhenParse()  # a move's new time, said before we knew which booking
+        # Asked "move your Saturday haircut, or book another one?": those held, and what was said.
+        self.held: list[Booking] = []
+        self.held_asked: Heard | None = None
+        # "Monday the 8th" (a Tuesday): the days asked between, "Tuesday the 8th, or Monday?"
+        self.day_options: tuple[date, ...] = ()
+        self.other_day_asked = False  # "Would another day work?": a yes is asked which day
+        # "An hour earlier" this turn: from when, and which way (True: later), for the offers.
+        self.shifted_from: tuple[datetime, bool] | None = None
         self.pending: Change | None = None  # read back, waiting for the yes
         # "A haircut and a beard trim": booked one at a time, the rest offered after.
         self.also_book: list[ServiceMatch] = []
@@ -259,6 +286,15 @@ class EmbeddedEngine(DialogueEngine):
             now=self.context.clock().astimezone(self._tz()).time(),
         )
         heard = self._noon_or_midnight(heard, text)
+        # "The 10:45 one", "that's the one": the "one" is an offer, never 1 o'clock.
+        heard = replace(heard, when=when_without_one(text, heard.when, today=self._today()))
+        day_options, self.day_options = self.day_options, ()
+        other_day_asked, self.other_day_asked = self.other_day_asked, False
+        self.shifted_from = None
+        if day_options:
+            heard = self._day_chosen(day_options, heard, text)
+        else:
+            heard = self._weekday_near_the_day(heard, text)
         intents = heard.intents
 
         if Intent.REPEAT in intents and self.last_answer:
@@ -292,9 +328,16 @@ class EmbeddedEngine(DialogueEngine):
             answer = await self._which_booking(heard, text)
             if answer is not None:
                 return answer
+        if self.step == Step.MOVE_OR_ANOTHER:
+            answer = await self._moved_or_another(heard, text)
+            if answer is not None:
+                return answer
         letting_go = Intent.GOODBYE in intents or (
             never_mind(text) and heard.yes is not True and self.step != Step.CONFIRM_PHONE
         )
+        # "Ok thanks" after an answer, with nothing being booked: the caller is done.
+        thanked = just_thanks(text) and self.step == Step.GATHER and self._nothing_started()
+        letting_go = letting_go or (thanked and not self.offers)
         if not heard.has_booking_details and (
             letting_go
             or (heard.yes is False and self.step == Step.GATHER and self._nothing_started())
@@ -319,8 +362,15 @@ class EmbeddedEngine(DialogueEngine):
             return await self._start(heard, purpose="move")
         if Intent.CANCEL in intents and not keeps_booking(text):
             return await self._start(
-                heard, purpose="cancel", everything=cancels_all(text), both=said_both(text)
+                heard,
+                purpose="cancel",
+                everything=cancels_all(text),
+                both=said_both(text),
+                text=text,
             )
+        answer = await self._move_or_another(heard, text)
+        if answer is not None:
+            return answer
         heard = self._service_chosen(heard, text)
         if heard.service_options and self.moving is None:
             return self._ask_which_service(heard, text)
@@ -356,6 +406,15 @@ class EmbeddedEngine(DialogueEngine):
             )
         changed, ack = self._absorb(heard)
         ack = f"{one_at_a_time} {ack}".strip()
+        r = self.request
+        untimed = r.time is None and r.window is None and not r.soonest and r.start is None
+        if r.service is not None and untimed and picked is None and any_time_said(text):
+            # "Any time Thursday", "whatever works": the free times that day, or the first.
+            if r.day is not None or r.days is not None:
+                r.window = (time(0), time(23, 59))
+            else:
+                self._absorb_when(WhenParse(soonest=True))
+            changed.add("when")
         if picked is not None:
             self._set_start_from(picked)
             changed.add("when")
@@ -367,9 +426,12 @@ class EmbeddedEngine(DialogueEngine):
             if noon.minute == 0:
                 return "Sorry, do you mean noon or midnight?"
             return f"Sorry, do you mean {say_time(noon)} or {say_time(noon.replace(hour=0))}?"
-        if heard.when.unclear and "when" not in changed:
-            # "The Friday before Christmas": ask, never guess a day.
+        if heard.when.unclear and heard.when.day is None and heard.when.days is None:
+            # "The Friday before Christmas": ask, never guess a day (a time said is kept).
             self._ask(Expecting.WHEN)
+            options = tuple(d for d in heard.when.either if d >= self._today())
+            if options:
+                return self._ask_which_day(options)
             return (
                 "Sorry, I'm not sure which day you mean. Could you tell me the day and date, "
                 "like Friday the 11th?"
@@ -379,6 +441,13 @@ class EmbeddedEngine(DialogueEngine):
         if asking_number and "phone" not in changed and caller_id and means_caller_id(text):
             # "Actually the one I'm calling from is fine", even after a no.
             self.request.phone, self.request.phone_confirmed = caller_id, True
+            changed.add("phone")
+        if asking_number and heard.phone is None and caller_id and no_text_wanted(text):
+            # "I don't have a mobile, it's a landline": booked under the number they call
+            # from, with no text (the read-back says so).
+            r = self.request
+            r.phone, r.phone_confirmed, r.no_text = caller_id, True, True
+            self.phone_start = ""
             changed.add("phone")
         if self.step == Step.CONFIRM_PHONE and yeah_no_fine(text):
             heard = replace(heard, yes=True)
@@ -391,8 +460,18 @@ class EmbeddedEngine(DialogueEngine):
                 self.step = Step.GATHER
                 self.expecting = Expecting.PHONE
                 return "What number should I text the confirmation to?"
+        if not changed and heard.yes is True and self.step == Step.GATHER and other_day_asked:
+            # "Yes" to "would another day work?": which one, never the same day again.
+            r = self.request
+            r.day, r.days, r.start = None, None, None
+            self.other_day_asked = True
+            self._ask(Expecting.WHEN)
+            return self._missed("Sure. Which day would suit you?")
         if not changed and heard.yes is True and self.step == Step.GATHER:
-            return await self._next_step()  # "yes" to "would you like to make a new one?"
+            answer = await self._next_step()
+            if answer == self.last_answer:
+                self._missed_now = True  # a yes to a question that wants more: at most twice
+            return answer  # "yes" to "would you like to make a new one?"
         if not changed and not (Intent.BOOK in intents or Intent.MOVE in intents):
             return self._missed(f"Sorry, I didn't quite get that. {self._prompt_again()}")
         answer = await self._next_step()
@@ -402,6 +481,9 @@ class EmbeddedEngine(DialogueEngine):
 
     async def _after_read_back(self, pending: Change, heard: Heard, text: str) -> str:
         asked = questions_in(text)
+        if pending.no_text and heard.phone is None and no_text_wanted(text):
+            # "I don't want a text" again, after "... and no text": said already, not a no.
+            return f"Right, no text. {self._read_back_change(pending)}"
         about_it = heard.service is None or heard.service.id == pending.service.pk
         details = replace(heard, service=None).has_booking_details or not about_it
         if asked and heard.yes is not True and not details:
@@ -418,7 +500,12 @@ class EmbeddedEngine(DialogueEngine):
                 if never_mind(text) and not re.search(r"\bother\b", text.lower()):
                     return "Okay, I'll leave it as it is. " + self.desk.goodbye()
                 return await self._not_that_one(pending, heard, text)
-        refusal = self.desk.agree(pending, heard=self.heard_answer, utterance=text)
+        if heard.yes is True and self._another_time(pending, heard.when):
+            # "11:30 is fine" to a read-back at 11: a change, never a yes to 11.
+            heard = replace(heard, yes=None)
+            refusal = "another time said"
+        else:
+            refusal = self.desk.agree(pending, heard=self.heard_answer, utterance=text)
         if refusal is None:
             return await self._commit(pending)
         letting_go = never_mind(text) or Intent.GOODBYE in heard.intents
@@ -458,6 +545,18 @@ class EmbeddedEngine(DialogueEngine):
         # Not a yes: the read-back is said again in full, so a yes answers all of it.
         return self._missed(f"Sorry, I need a yes or a no. {self._read_back_change(pending)}")
 
+    def _another_time(self, change: Change, when: WhenParse) -> bool:
+        """A day or time said with a yes that is not the one read back."""
+        if when.is_empty:
+            return False
+        start = change.start.astimezone(self._tz())
+        if when.shift is not None or when.nudge or when.window or when.days or when.soonest:
+            return True
+        if when.day is not None and when.day != start.date():
+            return True
+        said = when.time
+        return said is not None and (said.hour % 12, said.minute) != (start.hour % 12, start.minute)
+
     async def _commit(self, change: Change) -> str:
         done = await self.desk.commit(change)
         if done.ok and change.action == "book" and self.also_book:
@@ -465,6 +564,11 @@ class EmbeddedEngine(DialogueEngine):
         if done.ok:
             return done.words
         self.request.start = None
+        if done.reason == Refusal.CHANGED:
+            # Staff changed the booking since its read-back: nothing was written.
+            self.moving = None
+            self._ask(Expecting.NOTHING)
+            return f"{done.explanation} What would you like to do?"
         if done.reason == Refusal.UNAVAILABLE:
             return self._offer_message_instead(done.explanation)
         if change.action == "book" and done.alternatives:
@@ -525,13 +629,16 @@ class EmbeddedEngine(DialogueEngine):
         """A move said as "move my Monday one to Friday at 3": (when the booking is, when it
         should be), when the first part names a time or day; else None."""
         parts = move_parts(text)
+        instead = parts is None and (parts := instead_parts(text)) is not None
+        if instead and not (self.step == Step.GATHER and self._nothing_started()):
+            return None  # "Friday rather than Saturday" while booking corrects the booking
         if parts is None:
             return None
         before, after = parts
         today, now = self._today(), self.context.clock().astimezone(self._tz()).time()
         picked = parse_when(before, today=today, now=now)
-        if picked.is_empty and match_service(before, self._service_names) is None:
-            return None
+        if picked.is_empty and (instead or match_service(before, self._service_names) is None):
+            return None  # "a haircut rather than a colour" moves nothing
         return picked, parse_when(after, today=today, now=now)
 
     async def _start(
@@ -542,6 +649,7 @@ class EmbeddedEngine(DialogueEngine):
         split: tuple[WhenParse, WhenParse] | None = None,
         everything: bool = False,
         both: bool = False,
+        text: str = "",
     ) -> str:
         bookings = await self.desk.callers_bookings()
         if bookings is None:
@@ -573,6 +681,10 @@ class EmbeddedEngine(DialogueEngine):
         if split is not None and when.time is not None:
             hour = when.time.hour % 12
             matches = [b for b in matches if self.desk.local(b.start).hour % 12 == hour]
+        if purpose == "cancel" and not everything:
+            answer = self._cancel_the_ones_named(text, bookings, when)
+            if answer is not None:
+                return answer
         if everything and purpose == "cancel" and matches:
             if len(matches) > 2 and both:
                 # "Both" of three: which two is not guessed.
@@ -604,6 +716,111 @@ class EmbeddedEngine(DialogueEngine):
             return f"{lead} {self._propose_cancel(matches[0])}"
         self.new_when = heard.when if purpose == "move" else WhenParse()
         return f"{lead} {self._list_for(purpose, matches)}".strip()
+
+    async def _move_or_another(self, heard: Heard, text: str) -> str | None:
+        """A caller holding a booking of the service they name, at the start: "instead",
+        "rather", "running late", "change of plans" or "my haircut" with no verb of booking
+        move it; "another", "as well" book one more; anything else is asked, never guessed."""
+        if self.step != Step.GATHER or not self._nothing_started() or self.offers:
+            return None
+        if self.someone_else or wants_another(text) or not self.context.caller_number:
+            return None
+        service = heard.service
+        my_one = service is not None and not heard.when.is_empty and says_my_one(text)
+        hint = move_hint(text) or my_one
+        if service is None and not (hint and not heard.service_options):
+            return None
+        bookings = await self.desk.callers_bookings()
+        held = [b for b in bookings or [] if service is None or b.service_id == service.id]
+        if not held:
+            return None
+        if hint and service is None and running_late(text):
+            # "I'm running late": the booking today, when there is one.
+            today = [b for b in held if self.desk.local(b.start).date() == self._today()]
+            if len(today) == 1:
+                return await self._start_move_of(today[0], heard)
+        if hint:
+            return await self._start(heard, purpose="move")
+        self.held, self.held_asked = held, heard
+        self.step = Step.MOVE_OR_ANOTHER
+        self.expecting = Expecting.CHOICE
+        return self._move_or_another_question()
+
+    def _move_or_another_question(self, *, again: bool = False) -> str:
+        """ "You have a haircut on Saturday at 2 PM. Move it to Friday at 2 PM, or book another
+        one?"; asked again (after an answer that was neither) in one sentence."""
+        held, heard = self.held, self.held_asked
+        assert heard is not None
+        listed = say_list([self.desk.say_booking(b, full=True) for b in held], "and")
+        when = heard.when
+        to = ""
+        if when.day is not None and when.time is not None:
+            start = self._resolve(when.day, when.time, when.ampm_explicit)
+            to = f" to {say_date(when.day)} at {say_time(start)}"
+        elif when.day is not None:
+            to = f" to {say_date(when.day)}"
+        elif when.time is not None:
+            to = f" to {say_time(self._resolve(self._today(), when.time, when.ampm_explicit))}"
+        it = "it" if len(held) == 1 else "one of them"
+        if again:
+            return self._missed(f"Sorry, should I move {listed}{to}, or book another one?")
+        have = listed.replace("your ", "a ", 1) if len(held) == 1 else listed
+        return f"You have {have}. Move {it}{to}, or book another one?"
+
+    async def _moved_or_another(self, heard: Heard, text: str) -> str | None:
+        """The answer to "move it, or book another one?"."""
+        held, asked = self.held, self.held_asked
+        assert asked is not None
+        lowered = text.lower()
+        one = re.search(r"\bones?\b", lowered) and not re.search(
+            r"\b1\b|\bone (?:o ?clock|thirty|fifteen|forty|[ap]\.? ?m\b)", lowered
+        )
+        keep_asked = heard.when.is_empty or bool(one)  # "another one" is not 1 o'clock
+        said = replace(asked, when=asked.when if keep_asked else heard.when)
+        choice = move_or_another(text)
+        if choice is None and self.someone_else:
+            choice = "another"
+        if choice is None:
+            if never_mind(text) or Intent.GOODBYE in heard.intents or questions_in(text):
+                self.step, self.held, self.held_asked = Step.GATHER, [], None
+                return None
+            return self._move_or_another_question(again=True)
+        self.step, self.held, self.held_asked = Step.GATHER, [], None
+        if choice == "move":
+            if len(held) == 1:
+                return await self._start_move_of(held[0], said)
+            self.new_when = said.when
+            return self._list_for("move", held)
+        self._absorb(said)
+        _, ack = self._absorb(replace(heard, service=None, when=WhenParse()))
+        return f"{ack} {await self._next_step()}".strip()
+
+    def _cancel_the_ones_named(
+        self, text: str, bookings: list[Booking], when: WhenParse | None
+    ) -> str | None:
+        """ "Cancel my haircut and my manicure": every booking of the services named, read
+        back together for one yes (one not booked is said); None unless two were named."""
+        together = services_together(text, self._service_names) if text else []
+        if not together:
+            return None
+        ids = {t.id for t in together}
+        named = self.desk.matching(
+            [b for b in bookings if b.service_id in ids], service_id=None, when=when
+        )
+        if not named:
+            return None
+        missing = [t for t in together if all(b.service_id != t.id for b in named)]
+        lead = " ".join(
+            f"I don't see {with_article(t.name)} booked under this number." for t in missing
+        )
+        if len(named) == 1:
+            return f"{lead} {self._propose_cancel(named[0])}".strip()
+        if len(named) > len(together):
+            # Two haircuts and a manicure: which of them is not guessed.
+            listed = say_list([self.desk.say_booking(b) for b in named], "and")
+            self._list_for("cancel", named)
+            return f"You have {listed}. Shall I cancel all {len(named)}, or which one?"
+        return f"{lead} {self._propose_cancel_all(named)}".strip()
 
     def _list_for(self, purpose: str, bookings: list[Booking]) -> str:
         self.candidates = list(bookings)
@@ -850,7 +1067,7 @@ class EmbeddedEngine(DialogueEngine):
         if heard.phone and (heard.phone != r.phone or not r.phone_confirmed):
             if r.phone is not None and r.phone_confirmed and heard.phone != r.phone:
                 acks.append(f"Got it, {speak_phone(heard.phone)}.")
-            r.phone, r.phone_confirmed = heard.phone, True
+            r.phone, r.phone_confirmed, r.no_text = heard.phone, True, False
             changed.add("phone")
         return changed, " ".join(a for a in acks if a)
 
@@ -915,6 +1132,7 @@ class EmbeddedEngine(DialogueEngine):
         reference = reference.astimezone(self._tz())
         if when.shift is not None:
             self._set_start_from(reference + when.shift)
+            self.shifted_from = (reference, later)
             return True
         r.day, r.days, r.weekdays, r.time, r.soonest = reference.date(), None, None, None, False
         step = timedelta(minutes=1)
@@ -977,7 +1195,12 @@ class EmbeddedEngine(DialogueEngine):
             return self._read_back_change(self.desk.change_to_move(self.moving, r.start))
         return self._read_back_change(
             self.desk.change_to_book(
-                r.service, r.start, r.name, r.phone or "", for_someone_else=self.someone_else
+                r.service,
+                r.start,
+                r.name,
+                r.phone or "",
+                for_someone_else=self.someone_else,
+                no_text=r.no_text,
             )
         )
 
@@ -1050,7 +1273,28 @@ class EmbeddedEngine(DialogueEngine):
         lead = checked.explanation or self.desk.explain(checked.reason, start, self.request.service)
         if checked.reason == Refusal.UNAVAILABLE:
             return self._offer_message_instead(lead)
-        return self._offer(checked.alternatives, lead=lead)
+        alternatives = checked.alternatives
+        if self.moving is not None:  # its own slot is no other time
+            alternatives = [a for a in alternatives if a != self.moving.start]
+        if self.shifted_from is not None:
+            # "An hour earlier" when that is taken: only earlier times, else the nearest
+            # earlier ones that day ("a bit earlier").
+            reference, later = self.shifted_from
+            alternatives = [a for a in alternatives if (a > reference if later else a < reference)]
+            if not alternatives:
+                self._absorb_relative(WhenParse(nudge=1 if later else -1))
+                self.shifted_from = None
+                return f"{lead} {await self._find_start() or ''}".strip()
+        if checked.reason == Refusal.TOO_FAR and not alternatives:
+            # Nothing to offer that far ahead: which day sooner, not "nothing free soon".
+            r = self.request
+            r.day, r.days, r.start = None, None, None
+            self.offers = []
+            self.other_day_asked = True
+            self._ask(Expecting.WHEN)
+            last = self._today() + self._schedule().horizon
+            return f"{lead} Which day up to {say_date(last)} would suit you?"
+        return self._offer(alternatives, lead=lead)
 
     def _offer_message_instead(self, lead: str) -> str:
         """The booking calendar can't be reached: no other time is offered (none is known),
@@ -1077,8 +1321,18 @@ class EmbeddedEngine(DialogueEngine):
             )
         except ProviderUnavailable:
             return self._offer_message_instead(UNAVAILABLE_WORDS)
+        if not found and r.window is not None and first == last:
+            # "Thursday morning" is full: the rest of Thursday, said as such.
+            part = next((name for name, w in WINDOWS.items() if w == r.window), "")
+            where = f"{on_day(self._say_day(first))} {part}".strip() if part else "then"
+            r.window = None
+            rest = await self._offer_in_days(days)
+            if self.step == Step.OFFERED:
+                return f"I'm sorry, I don't have anything free {where}. {rest}"
+            return rest
         if not found:
             where = on_day(self._say_day(first)) if first == last else "then"
+            self.other_day_asked = True
             self.request.window = None
             self.request.days = None
             self.request.soonest = False
@@ -1169,6 +1423,49 @@ class EmbeddedEngine(DialogueEngine):
         self._missed_now = True
         return answer
 
+    def _ask_which_day(self, options: tuple[date, ...]) -> str:
+        """Asks "The 8th is a Tuesday. Tuesday the 8th, or Monday the 7th?"."""
+        self.day_options = options
+        said = options[0]
+        told = f"The {ordinal(said.day)} is a {DAY_NAMES[said.weekday()]}."
+        if len({d.weekday() for d in options}) == 1:
+            told = "Sorry, which one:"
+        named = [f"{DAY_NAMES[d.weekday()]} the {ordinal(d.day)}" for d in options]
+        if len(named) == 1:
+            return f"{told} Did you mean {named[0]}?"
+        return f"{told} {named[0]}, or {named[1]}?"
+
+    def _weekday_near_the_day(self, heard: Heard, text: str) -> Heard:
+        """ "Tuesday the 8th", then "actually make that Wednesday": the 9th or the 2nd? A bare
+        weekday said as a change of day is asked about when the next one is not the one in
+        the week of the day asked for."""
+        when, day = heard.when, self.request.day
+        if day is None or when.day is None or not _BARE_WEEKDAY.search(text):
+            return heard
+        near = day + timedelta(days=(when.day.weekday() - day.weekday() + 3) % 7 - 3)
+        if near == when.day or near <= self._today():
+            return heard
+        return replace(heard, when=replace(when, day=None, unclear=True, either=(near, when.day)))
+
+    def _day_chosen(self, options: tuple[date, ...], heard: Heard, text: str) -> Heard:
+        """The answer to "Tuesday the 8th, or Monday the 7th?" as that day: "Tuesday", "the
+        7th", "the first one", or a yes when only one was asked about."""
+        when = heard.when
+        chosen = None
+        index = pick_ordinal(text, len(options))
+        if index is not None:
+            chosen = options[index]
+        elif when.day is not None or when.either:
+            said = when.either[:1] or (when.day,)
+            chosen = next((d for d in options if d == said[0]), None)
+            chosen = chosen or next((d for d in options if d.day == said[0].day), None)
+            chosen = chosen or next((d for d in options if d.weekday() == said[0].weekday()), None)
+        elif heard.yes is True and len(options) == 1:
+            chosen = options[0]
+        if chosen is None:
+            return heard
+        return replace(heard, when=replace(when, day=chosen, days=None, unclear=False, either=()))
+
     def _not_again(self, answer: str) -> str:
         """The same question at most twice: asked again a third time for want of an answer
         we understood, a person or a message is offered instead."""
@@ -1231,6 +1528,8 @@ class EmbeddedEngine(DialogueEngine):
             return f"I can do {offers}. Which would you like?"
         if self.step == Step.WHICH_BOOKING and self.candidates:
             return self.desk.which_one(self.candidates)
+        if self.step == Step.MOVE_OR_ANOTHER and self.held_asked is not None:
+            return self._move_or_another_question()
         if r.service is None:
             return f"What would you like to book? For example, {self.desk.service_list()}."
         if r.start is None and r.day is None:

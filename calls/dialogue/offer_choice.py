@@ -70,6 +70,15 @@ def answer_to_offers(
     return None
 
 
+def when_without_one(text: str, when: WhenParse, *, today: date) -> WhenParse:
+    """`when` as heard, except that in "the 10:45 one" or "yup that's the one" the "one" is an
+    offer, not 1 o'clock: the day or time is read without it (nothing, for "the first one")."""
+    match = _THE_ONE.search(text)
+    if match is None or when.time is None:
+        return when
+    return _when_of_choice(text, today) or WhenParse()
+
+
 def _when_of_choice(text: str, today: date) -> WhenParse | None:
     """The day or time in "the 12:30 one" / "the one on Thursday", read without its "one"."""
     match = _THE_ONE.search(text)

@@ -8,26 +8,12 @@ haircut's other names include "trim up"; the beard trim's include "trim".
 """
 
 import pytest
-import time_machine
 
 from bookings.models import Booking
-from calls.tests.conversation import Conversation, demo_business, local
-from calls.tests.test_desk_conversations import NOW, booked, confirmed, rows
+from calls.tests.conversation import Conversation, local
+from calls.tests.test_desk_conversations import booked, confirmed, rows
 
-pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-def frozen_now(settings):
-    settings.OUTBOX_RUN_IN_PROCESS = False
-    settings.SMS_BACKEND = "console"
-    with time_machine.travel(NOW, tick=True):
-        yield
-
-
-@pytest.fixture
-async def demo():
-    return await demo_business()
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("frozen_now")]
 
 
 class TestATrimAndAColour:

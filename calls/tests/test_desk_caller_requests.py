@@ -11,28 +11,14 @@ Saturday the 28th is open 10-16, Monday is the 30th, next week is November 30th 
 import io
 
 import pytest
-import time_machine
 from django.core.management import call_command
 
 from calls.dialogue import desk
 from calls.models import Call
-from calls.tests.conversation import Conversation, demo_business, local
-from calls.tests.test_desk_conversations import NOW, booked, confirmed, rows, texts_sent
+from calls.tests.conversation import Conversation, local
+from calls.tests.test_desk_conversations import booked, confirmed, rows, texts_sent
 
-pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-def frozen_now(settings):
-    settings.OUTBOX_RUN_IN_PROCESS = False  # the tests run the outbox themselves
-    settings.SMS_BACKEND = "console"
-    with time_machine.travel(NOW, tick=True):
-        yield
-
-
-@pytest.fixture
-async def demo():
-    return await demo_business()
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("frozen_now")]
 
 
 # -- How a call with nothing changed is recorded ------------------------------------------------

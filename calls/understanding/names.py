@@ -164,9 +164,12 @@ def _introduced(text: str) -> str | None:
     if name := _named_other(text):
         return name
     for match in _INTRO.finditer(text):
-        name = _leading_name(text[match.end() : match.end() + _LOOKAHEAD_CHARS])
+        rest = text[match.end() : match.end() + _LOOKAHEAD_CHARS]
+        skipped = len(rest) - len(_LEADING_FILLER.sub("", rest))  # "it's uh, Mike"
+        name = _leading_name(rest[skipped:])
         if name:
-            return _corrected(text, name, match.end() + len(name))
+            after = match.end() + skipped + len(name)
+            return _restarted(text, _corrected(text, name, after), after)
     here = _NAME_HERE.match(text)
     if here and all(_is_name_word(w) for w in here.group("name").split()):
         return " ".join(_title(w) for w in here.group("name").split())
@@ -196,6 +199,17 @@ def _corrected(text: str, name: str, after: int) -> str:
             if said is None:
                 break
             name = said
+    return name
+
+
+def _restarted(text: str, name: str, after: int) -> str:
+    """ "Mike, Mike Ross" / "Ross. Mike Ross": a false start said again in full. Each following
+    clause that is only a name holding the one so far (its words) replaces it."""
+    for clause in _CLAUSE_END.split(text[after : after + _LOOKAHEAD_CHARS])[1:]:
+        said = _leading_name(_LEADING_FILLER.sub("", clause.strip()), whole=True)
+        if said is None or not set(name.lower().split()) <= set(said.lower().split()):
+            break
+        name = said
     return name
 
 
@@ -235,7 +249,10 @@ def extract_name(
     if name is None and after_request:
         name = _closing_name(text)
     if name is None and expecting_name:
-        name = _leading_name(_LEADING_FILLER.sub("", text), whole=True)
+        bare = _LEADING_FILLER.sub("", text)
+        name = _leading_name(bare, whole=True)
+        if name is not None:
+            name = _restarted(text, name, len(text) - len(bare) + len(name))
     if name is None and not expecting_name:
         return None
     if name is not None and not expecting_name and not _introduced(text):

@@ -40,6 +40,15 @@ _QUESTIONS: list[tuple[Question, re.Pattern[str]]] = [
             r"(?:am i|are we) (?:booked|down|pencilled|penciled)\b|(?:am i|are we) in (?:for|on)",
             r"what (?:have|do) (?:i|we) (?:got |have )?booked",
             r"when am i (?:in|booked|coming in|due|down)",
+            # The service named: "what time is my haircut again?", "when's my manicure?", "is
+            # my haircut still on for Saturday?", "I thought it was Saturday".
+            r"(?:when|what time|what day|which day)(?:s| is| was| are| were)? my\b",
+            r"(?:remind me|tell me|check|confirm) (?:when|what time|what day) my\b",
+            r"(?:is|are) my (?:\w+ ){1,3}still (?:on|booked|happening|going ahead|ok|okay|good)",
+            r"i thought (?:it|that|my \w+) (?:was|is|were) (?:on |at |for )?(?:(?:this|next) )?"
+            r"(?:mon|tues|wednes|thurs|fri|satur|sun|to)day",
+            r"(?:isnt|wasnt) it (?:on|at) (?:(?:this|next) )?"
+            r"(?:mon|tues|wednes|thurs|fri|satur|sun|to)day",
         ),
     ),
     (
@@ -195,6 +204,20 @@ _WANTS_MESSAGE = _rx(
 )
 
 
+_JUST_THANKS = re.compile(
+    r"^(?:(?:ok|okay|oh|ah|great|perfect|lovely|cool|alright|right|brilliant|awesome|good"
+    r"|got it|yes|yeah|yep|fab|fantastic|excellent|super|nice) )*"
+    r"(?:thanks|thank you|thankyou|cheers|ta|many thanks)"
+    r"(?: (?:so much|very much|a lot|a bunch|for that|for your help|for the help))?"
+    r"(?: (?:then|again|bye|goodbye))?$"
+)
+
+
+def just_thanks(text: str) -> bool:
+    """ "Ok thanks", "great, thank you so much": a thank-you and nothing else."""
+    return bool(_JUST_THANKS.match(_normalise(text)))
+
+
 def never_mind(text: str) -> bool:
     """The caller is letting it go ("nah it's fine, I'll ring back later", "never mind")."""
     return bool(_NEVER_MIND.search(_normalise(text)))
@@ -255,6 +278,83 @@ def move_parts(text: str) -> tuple[str, str] | None:
     return None
 
 
+# "Haircut on Friday at 2 rather than Saturday", "I booked a haircut for Saturday but I'd rather
+# come Friday at 2": the booking's day after "rather than"/"instead of", or before the "but".
+_RATHER_THAN = re.compile(
+    r"^(?P<to>.+?)[\s,]+(?:rather than|instead of)\s+(?:on\s+|at\s+)?(?P<from>.+?)[\s.!?]*$"
+)
+_BOOKED_BUT = re.compile(r"\b(?:booked|have|ve got|got|had)\s+(?P<from>.+?)[\s,]+but\s+(?P<to>.+)$")
+
+
+def instead_parts(text: str) -> tuple[str, str] | None:
+    """(the words naming the booking, the words naming the new time) of a move said as "X
+    rather than Y" or "I booked X but I'd rather Y"; None when it is not said that way. Only a
+    move when the booking's words name a day or time (the caller checks)."""
+    lowered = re.sub(r"['’]", "", text.lower())
+    match = _RATHER_THAN.search(lowered)
+    if match is not None:
+        return match.group("from"), match.group("to")
+    match = _BOOKED_BUT.search(lowered)
+    if match is not None and _MOVE_HINT.search(_normalise(match.group("to"))):
+        return match.group("from"), match.group("to")
+    return None
+
+
+# Said about a booking the caller holds, these change it: "can we make it 11 instead", "I'd
+# rather come Friday", "I'm running late", "change of plans".
+_MOVE_HINT = _rx(
+    r"instead|rather|prefer|(?:running|run|be|am|im|are|were|gonna be) (?:a )?(?:bit |little |few "
+    r"minutes |\w+ minutes )?late",
+    r"change (?:of|in) plans?|plans? (?:have |has )?changed|(?:something|it) came up",
+)
+_RUNNING_LATE = _rx(
+    r"(?:running|run|be|am|im|are|gonna be) (?:a )?(?:bit |little |\w+ minutes )?late"
+)
+# "Another one", "a second haircut", "one for my son as well": a new booking, whatever is held.
+_ANOTHER = _rx(
+    r"another|a second|second one|one more|as well|also|additional|extra|new one|a new",
+    r"both|keep (?:it|that|the|my|both|them)|(?:dont|do not|not) (?:move|change|cancel)",
+)
+_MOVE_ANSWER = _rx(
+    r"move|change|switch|shift|reschedule|instead|rather|first one|the first|that one|swap",
+)
+_BOOK_VERB_PLAIN = _rx(
+    r"book|booking|make an appointment|get (?:a|an)|have (?:a|an)|id like (?:a|an)"
+)
+
+
+def move_hint(text: str) -> bool:
+    """Words that change a booking the caller holds rather than add one ("instead", "I'd
+    rather", "running late", "change of plans"); only read when they hold one."""
+    return bool(_MOVE_HINT.search(_normalise(text)))
+
+
+def running_late(text: str) -> bool:
+    return bool(_RUNNING_LATE.search(_normalise(text)))
+
+
+def wants_another(text: str) -> bool:
+    """ "Another one", "a second haircut", "keep both": a new booking besides the one held."""
+    return bool(_ANOTHER.search(_normalise(text)))
+
+
+def says_my_one(text: str) -> bool:
+    """ "Could my haircut be on Friday?": the caller's own booking, with no verb of booking."""
+    norm = _normalise(text)
+    if not re.search(r"\bmy\b", norm) or _BOOK_VERB_PLAIN.search(norm):
+        return False
+    return not re.search(r"\bfor my\b", norm)
+
+
+def move_or_another(text: str) -> str | None:
+    """The answer to "move it, or book another one?": "move", "another", or None."""
+    if wants_another(text):
+        return "another"
+    if _MOVE_ANSWER.search(_normalise(text)):
+        return "move"
+    return None
+
+
 # -- The number to text -------------------------------------------------------------------------
 
 # "Actually the one I'm calling from is fine", "same number", "this one": the caller ID. Only
@@ -311,3 +411,37 @@ def said_both(text: str) -> bool:
 def keeps_booking(text: str) -> bool:
     """ "Don't cancel it": whatever else they say, not a yes to a cancellation."""
     return bool(_KEEP_IT.search(_normalise(text)))
+
+
+_PHONE_KIND = r"(?:mobile|cell|cellphone|cell phone|smartphone|smart phone|mobile phone)"
+_NO_TEXT = _rx(
+    r"landline|land line|home phone|house phone",
+    rf"(?:dont|do not|doesnt|does not|havent|have not) (?:have |own |got )?(?:a |an |any )?"
+    rf"{_PHONE_KIND}",
+    rf"(?:no|not a|isnt a|is not a|not on a) {_PHONE_KIND}",
+    r"(?:dont|do not|dont need|do not need|no need for|no) (?:want |need )?(?:a |any |the )?"
+    r"(?:texts?|text message|sms|confirmation text)",
+    r"(?:cant|cannot|can not|dont|do not) (?:get|receive|do|read) (?:texts|text messages|sms)",
+    r"(?:dont|do not) text me",
+)
+
+
+def no_text_wanted(text: str) -> bool:
+    """ "I don't have a mobile, it's a landline", "I don't want a text": no confirmation
+    text; the booking keeps the number they call from."""
+    return bool(_NO_TEXT.search(_normalise(text)))
+
+
+_ANY_TIME = _rx(
+    r"any ?time|whatever (?:works|suits|is free|is available|you have|you ve got)",
+    r"whatevers (?:free|available|open|good)",
+    r"whenever(?: works| suits| is good| you can)?$|^whenever",
+    r"you (?:pick|choose|decide)|(?:up to|your call|dealers choice)(?: you)?$|up to you",
+    r"(?:doesnt|does not|dont|do not) (?:matter|mind)|(?:im|i am) (?:flexible|easy)",
+    r"what (?:do you have|have you got|times? (?:do you have|are free|have you got))",
+)
+
+
+def any_time_said(text: str) -> bool:
+    """ "Any time Thursday", "whatever works", "you pick": the caller leaves the time to us."""
+    return bool(_ANY_TIME.search(_normalise(text)))

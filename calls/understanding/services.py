@@ -301,7 +301,9 @@ def _named_by_other_words(words: Sequence[_Word], fits: list[ServiceName]) -> se
     return named
 
 
-_TOGETHER = re.compile(r"^[\s,]*(?:(?:and|plus|also|with|as well as|&|then|a|an|the|some)[\s,]*)+$")
+_TOGETHER = re.compile(
+    r"^[\s,]*(?:(?:and|plus|also|with|as well as|&|then|a|an|the|some|my|our)[\s,]*)+$"
+)
 _JOINED = re.compile(r"\b(?:and|plus|also|with|as well as)\b|&")
 
 

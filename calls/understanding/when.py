@@ -58,6 +58,9 @@ class WhenParse:
     # A day was named in a way this grammar does not resolve ("the Friday before Christmas"):
     # nothing is guessed; the caller is asked which day they mean.
     unclear: bool = False
+    # "Monday the 8th" when the 8th is a Tuesday: the date said, then the weekday said nearest
+    # to it (Tuesday the 8th, Monday the 7th), for asking which.
+    either: tuple[date, ...] = ()
     # "This morning at 12", "tomorrow morning at 12:30": 12 with a part of the day that does
     # not settle noon or midnight. No time is committed; this is the clock said (12:00,
     # 12:30), and the caller is asked which.
@@ -201,6 +204,7 @@ class _Mention:
     calendar_date: bool = False  # "the 5th", "Dec 3": beats a weekday said next to it
     ambiguous: bool = False
     unclear: bool = False
+    either: tuple[date, ...] = ()  # the readings of an unclear day, see WhenParse.either
     time: time | None = None
     explicit: bool = False
     window: tuple[time, time] | None = None
@@ -650,9 +654,17 @@ def _week_of(m: re.Match, today: date) -> dict | None:
 
 def _weekday_date(m: re.Match, today: date) -> dict:
     day = _next_day_of_month(today, int(m["d"]))
-    if day is None or day.weekday() != _WEEKDAYS[m["wd"]]:
-        return {"unclear": True}  # "Thursday the 4th" when the 4th is a Friday: which?
+    if day is None:
+        return {"unclear": True}
+    if day.weekday() != _WEEKDAYS[m["wd"]]:
+        # "Thursday the 4th" when the 4th is a Friday: which?
+        return {"unclear": True, "either": _either(day, _WEEKDAYS[m["wd"]])}
     return {"day": day, "calendar_date": True}
+
+
+def _either(day: date, weekday: int) -> tuple[date, date]:
+    """The date said, then the weekday said nearest to it (within 3 days; may be past)."""
+    return day, day + timedelta(days=(weekday - day.weekday() + 3) % 7 - 3)
 
 
 def _ordinal_day(m: re.Match, today: date) -> dict | None:
@@ -1043,7 +1055,8 @@ def _merge_days(a: _Mention, b: _Mention) -> _Mention | None:
     for first, second in ((a, b), (b, a)):
         if first.weekday is not None and second.calendar_date and second.day:
             if second.day.weekday() != first.weekday:  # "Thursday the 4th" (a Friday)
-                return replace(second, day=None, unclear=True)
+                either = _either(second.day, first.weekday)
+                return replace(second, day=None, unclear=True, either=either)
             return second
         if first.weekday is not None and second.days:  # "Tuesday next week"
             span = second.days
@@ -1155,6 +1168,7 @@ def _parse(text: str, today: date, expecting_time: bool, now: time | None = None
             ampm_explicit=bool(clock and clock.explicit),
             window=clock and clock.window,
             unclear=True,
+            either=day.either,
         )
     return WhenParse(
         day=day and day.day,

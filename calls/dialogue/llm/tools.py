@@ -389,6 +389,8 @@ class ToolBox:
         end with the desk's confirmation."""
         self.consent.withdraw_slot()
         key = "booked" if change.action == "book" else "moved"
+        if done.reason == Refusal.CHANGED:
+            return _changed(done, key)
         if not done.ok:
             return {
                 key: False,
@@ -458,6 +460,8 @@ class ToolBox:
             return _error(refusal)
         done = await self.desk.commit(change)
         self.consent.cancels.pop(booking.pk, None)
+        if not done.ok:
+            return _changed(done, "cancelled")
         self._end(done.words)
         return {
             "cancelled": True,
@@ -614,4 +618,16 @@ def _unavailable() -> dict[str, Any]:
         "alternatives": [],
         "next": "Tell the caller honestly, offer no other time, and offer to take a message "
         "so someone can call them back.",
+    }
+
+
+def _changed(done: Done, key: str) -> dict[str, Any]:
+    """Staff changed the booking since it was read back: nothing was written."""
+    return {
+        key: False,
+        "reason": Refusal.CHANGED.value,
+        "explanation": done.explanation,
+        "next": "Tell the caller, in those words, what the booking is now and that nothing was "
+        "changed, and ask what they would like to do. Call find_my_booking again before any "
+        "other change to it.",
     }

@@ -97,3 +97,17 @@ def test_at_most_three_name_words():
 def test_never_raises(text, expecting):
     name = extract_name(text, expecting_name=expecting)
     assert name is None or name.strip()
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("it's uh, Mike, Mike Ross", "Mike Ross"),
+        ("the name's Ross. Mike Ross", "Mike Ross"),
+        ("uh, Mike, Mike Ross", "Mike Ross"),
+        ("Maria, Maria Lopez please", "Maria Lopez"),
+        ("it's um, Ann. Ann Lee, thanks", "Ann Lee"),
+    ],
+)
+def test_a_false_start_said_again_in_full_is_the_name(text, expected):
+    assert extract_name(text, expecting_name=True) == expected

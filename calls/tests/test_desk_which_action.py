@@ -1,0 +1,280 @@
+"""Whole conversations where the caller's words could be read as the wrong action on their
+bookings, from a tester's calls: a move said with "instead", "rather", "running late" or
+"change of plans" (never a second booking), a question about a booking with the service
+named (never a new booking), and two bookings cancelled in one breath (never one silently
+kept). When a caller who holds a booking of the service could mean a move or another one,
+they are asked.
+
+Demo Salon on a frozen Wednesday, 2026-11-25 10:00 in New York (see test_desk_conversations):
+Thursday the 26th is tomorrow, Friday the 27th, Saturday the 28th (open 10-16), Monday the 30th.
+"""
+
+import pytest
+import time_machine
+
+from calls.tests.conversation import Conversation, demo_business, local
+from calls.tests.test_desk_conversations import NOW, booked, confirmed, rows
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def frozen_now(settings):
+    settings.OUTBOX_RUN_IN_PROCESS = False
+    settings.SMS_BACKEND = "console"
+    with time_machine.travel(NOW, tick=True):
+        yield
+
+
+@pytest.fixture
+async def demo():
+    return await demo_business()
+
+
+async def holds_three(demo):
+    """The tester's returning caller: a colouring, a haircut and a manicure."""
+    await booked(demo, "Hair colouring", 2026, 11, 26, 10)
+    await booked(demo, "Haircut", 2026, 11, 28, 14)
+    await booked(demo, "Manicure", 2026, 11, 30, 15)
+
+
+HAIRCUT_TO_FRIDAY = (
+    "Your haircut on Saturday, November 28th at 2 PM moves to Friday, November 27th at 2 PM. "
+    "Shall I move it?"
+)
+
+
+# -- A move said without "move" is a move, never a second booking ------------------------------
+
+
+class TestMovesSaidOtherwise:
+    @pytest.mark.parametrize(
+        "said",
+        [
+            "could my haircut be on Friday at 2 instead",
+            "could my haircut be on Friday at 2",
+            "I booked a haircut for Saturday but I'd rather come Friday at 2",
+            "I've got a haircut on Saturday, but I'd prefer Friday at 2 if you have it",
+            "change of plans, haircut on Friday at 2 rather than Saturday",
+            "change of plans, can I do my haircut Friday at 2 instead of Saturday",
+        ],
+    )
+    async def test_the_haircut_moves_to_friday(self, demo, said):
+        await holds_three(demo)
+        call = await Conversation.start(demo)
+        answer = await call.say(said)
+        assert answer == HAIRCUT_TO_FRIDAY
+        await call.say("yes")
+        assert await confirmed(demo) == {
+            ("Hair colouring", local(demo, 2026, 11, 26, 10)),
+            ("Haircut", local(demo, 2026, 11, 27, 14)),
+            ("Manicure", local(demo, 2026, 11, 30, 15)),
+        }
+        assert call.engine.state.outcome == "moved"
+
+    async def test_running_late_for_my_colouring_moves_it_that_day(self, demo):
+        await holds_three(demo)
+        call = await Conversation.start(demo)
+        answer = await call.say("hi I'm running late for my colouring, can we make it 11 instead")
+        assert answer == (
+            "Your hair colouring on Thursday, November 26th at 10 AM moves to Thursday, "
+            "November 26th at 11 AM. Shall I move it?"
+        )
+        # A time said with "fine" at the read-back is a change, not a yes to 11.
+        answer = await call.say("11:30 is fine")
+        assert answer.endswith(
+            "Your hair colouring on Thursday, November 26th at 10 AM moves to Thursday, "
+            "November 26th at 11:30 AM. Shall I move it?"
+        )
+        assert len(await rows(demo)) == 3
+        await call.say("yes")
+        assert await confirmed(demo) == {
+            ("Hair colouring", local(demo, 2026, 11, 26, 11, 30)),
+            ("Haircut", local(demo, 2026, 11, 28, 14)),
+            ("Manicure", local(demo, 2026, 11, 30, 15)),
+        }
+
+    async def test_running_late_today_without_naming_it(self, demo):
+        await booked(demo, "Haircut", 2026, 11, 25, 12)
+        await booked(demo, "Manicure", 2026, 11, 30, 15)
+        call = await Conversation.start(demo)
+        answer = await call.say("hiya, I'm running a bit late, can I come at 12:30 instead?")
+        assert answer == (
+            "Your haircut on Wednesday, November 25th at noon moves to Wednesday, "
+            "November 25th at 12:30 PM. Shall I move it?"
+        )
+        await call.say("yes please")
+        assert await confirmed(demo) == {
+            ("Haircut", local(demo, 2026, 11, 25, 12, 30)),
+            ("Manicure", local(demo, 2026, 11, 30, 15)),
+        }
+
+    async def test_a_time_said_as_fine_to_a_booking_read_back_is_not_a_yes(self, demo):
+        call = await Conversation.start(demo, caller="+15555550999")
+        await call.say("a haircut tomorrow at 11 please, I'm Dana")
+        answer = await call.say("yes")
+        assert answer.endswith("Shall I book it?") and "11 AM" in answer
+        answer = await call.say("11:30 is fine")
+        assert "11:30 AM" in answer and answer.endswith("Shall I book it?")
+        assert await rows(demo) == set()
+        await call.say("yes")
+        assert await confirmed(demo) == {("Haircut", local(demo, 2026, 11, 26, 11, 30))}
+
+
+class TestMoveOrAnother:
+    """Holding a haircut and asking for one on another day: asked, never guessed."""
+
+    async def test_asked_then_move_it(self, demo):
+        await holds_three(demo)
+        call = await Conversation.start(demo)
+        answer = await call.say("can I get a haircut on Friday at 2?")
+        assert answer == (
+            "You have a haircut on Saturday, November 28th at 2 PM. Move it to Friday, "
+            "November 27th at 2 PM, or book another one?"
+        )
+        assert await call.say("move it please") == HAIRCUT_TO_FRIDAY
+        await call.say("yes")
+        assert ("Haircut", local(demo, 2026, 11, 27, 14)) in await confirmed(demo)
+        assert ("Haircut", local(demo, 2026, 11, 28, 14)) not in await confirmed(demo)
+
+    async def test_asked_then_another_one(self, demo):
+        await holds_three(demo)
+        call = await Conversation.start(demo)
+        await call.say("can I get a haircut on Friday at 2?")
+        answer = await call.say("no, another one, it's for my son Leo")
+        assert answer.startswith("Thanks, Leo. Shall I text the confirmation")
+        answer = await call.say("yes")
+        assert answer == "A haircut for Leo on Friday, November 27th at 2 PM. Shall I book it?"
+        await call.say("yes")
+        assert {
+            ("Haircut", local(demo, 2026, 11, 27, 14)),
+            ("Haircut", local(demo, 2026, 11, 28, 14)),
+        } <= await confirmed(demo)
+
+    async def test_a_yes_to_move_or_another_is_asked_again(self, demo):
+        await holds_three(demo)
+        call = await Conversation.start(demo)
+        await call.say("haircut Friday at 2")
+        answer = await call.say("yes")
+        assert "move your haircut on saturday" in answer.lower() and "another" in answer
+        assert len(await rows(demo)) == 3
+        assert await call.say("the first one, move it") == HAIRCUT_TO_FRIDAY
+
+    async def test_another_haircut_said_plainly_is_not_asked(self, demo):
+        await holds_three(demo)
+        call = await Conversation.start(demo)
+        answer = await call.say("can I book another haircut for Friday at 2 as well")
+        assert answer.startswith("A haircut for Maria on Friday, November 27th at 2 PM.")
+
+
+# -- Asking about a booking with the service named is a question, never a new booking ---------
+
+SECOND_CALLER = "+15555550122"
+
+
+async def holds_two(demo):
+    """The tester's second caller: a haircut on Saturday at 3, a manicure on Monday at 11."""
+    await booked(demo, "Haircut", 2026, 11, 28, 15, phone=SECOND_CALLER, name="Rosa")
+    await booked(demo, "Manicure", 2026, 11, 30, 11, phone=SECOND_CALLER, name="Rosa")
+
+
+class TestAskingAboutABooking:
+    @pytest.mark.parametrize(
+        ("said", "told"),
+        [
+            ("hi, uh, what time is my haircut again?", "Your haircut is on Saturday"),
+            ("what day's my haircut booked for?", "Your haircut is on Saturday"),
+            ("when's my manicure?", "Your manicure is on Monday"),
+            ("can you remind me when my nails are?", "Your manicure is on Monday"),
+            ("is my haircut still on for saturday?", "Your haircut is on Saturday"),
+        ],
+    )
+    async def test_the_booking_is_said_and_nothing_is_booked(self, demo, said, told):
+        await holds_two(demo)
+        call = await Conversation.start(demo, caller=SECOND_CALLER)
+        answer = await call.say(said)
+        assert answer.startswith(told), answer
+        other = "manicure" if "haircut" in told else "haircut"
+        assert other not in answer
+        assert "What day and time" not in answer and "What time on" not in answer
+        assert "book another" not in answer
+        assert not call.ended
+        assert len(await rows(demo)) == 2
+
+    async def test_the_testers_call_books_nothing(self, demo):
+        await holds_two(demo)
+        call = await Conversation.start(demo, caller=SECOND_CALLER)
+        answer = await call.say("hi, uh, what time is my haircut again?")
+        assert answer.startswith("Your haircut is on Saturday, November 28th at 3 PM.")
+        answer = await call.say("I thought it was Saturday")
+        assert "Saturday, November 28th at 3 PM" in answer
+        await call.say("the first one")
+        await call.say("yes")
+        assert await confirmed(demo) == {
+            ("Haircut", local(demo, 2026, 11, 28, 15)),
+            ("Manicure", local(demo, 2026, 11, 30, 11)),
+        }
+
+    async def test_ok_thanks_after_the_answer_ends_the_call(self, demo):
+        await holds_two(demo)
+        call = await Conversation.start(demo, caller=SECOND_CALLER)
+        first = await call.say("when's my manicure?")
+        assert first.startswith("Your manicure is on Monday, November 30th at 11 AM.")
+        answer = await call.say("ok thanks")
+        assert "Goodbye" in answer and call.ended
+        assert call.engine.state.outcome == "answered"
+        assert len(await rows(demo)) == 2
+
+    async def test_a_service_not_booked_says_what_they_have(self, demo):
+        await holds_two(demo)
+        call = await Conversation.start(demo, caller=SECOND_CALLER)
+        answer = await call.say("what time is my colour on?")
+        assert answer.startswith(
+            "I don't see a hair colouring booked under the number you're calling from. Your "
+            "haircut is on Saturday"
+        )
+        assert len(await rows(demo)) == 2
+
+
+# -- Two bookings cancelled in one breath: both read back, never one silently kept ------------
+
+
+class TestCancelTwoNamed:
+    @pytest.mark.parametrize(
+        "said",
+        [
+            "I need to cancel my haircut and my manicure",
+            "can you cancel the manicure and the haircut please",
+            "hi, I'd like to cancel my haircut and manicure",
+        ],
+    )
+    async def test_both_are_read_back_and_cancelled(self, demo, said):
+        await holds_two(demo)
+        call = await Conversation.start(demo, caller=SECOND_CALLER)
+        answer = await call.say(said)
+        assert answer == (
+            "Your haircut on Saturday, November 28th at 3 PM and your manicure on Monday, "
+            "November 30th at 11 AM. Shall I cancel both?"
+        )
+        await call.say("yes")
+        assert await confirmed(demo) == set()
+        assert call.ended
+
+    async def test_the_colouring_not_named_is_kept(self, demo):
+        await holds_three(demo)
+        call = await Conversation.start(demo)
+        answer = await call.say("I need to cancel my haircut and my manicure")
+        assert "colouring" not in answer and answer.endswith("Shall I cancel both?")
+        await call.say("yes")
+        assert await confirmed(demo) == {("Hair colouring", local(demo, 2026, 11, 26, 10))}
+
+    async def test_one_of_the_two_not_booked_is_said(self, demo):
+        await booked(demo, "Haircut", 2026, 11, 28, 15, phone=SECOND_CALLER, name="Rosa")
+        call = await Conversation.start(demo, caller=SECOND_CALLER)
+        answer = await call.say("I need to cancel my haircut and my manicure")
+        assert answer == (
+            "I don't see a manicure booked under this number. A haircut for Rosa on Saturday, "
+            "November 28th at 3 PM. Shall I cancel it?"
+        )
+        await call.say("yes")
+        assert await confirmed(demo) == set()
