@@ -214,13 +214,28 @@ def _run(task: OutboxTask) -> str:
 def run_due(*, limit: int = 50, now: datetime | None = None) -> int:
     """Claim and run up to `limit` due tasks in this thread; returns how many ran.
 
-    The batch's successes are recorded together, in one statement, once it has run. That
-    is no later than the last of them was recorded one by one, and their leases all began
-    at the same claim; a process killed mid-batch leaves them running, to be run again
-    after the lease like any task it was running (handlers are idempotent)."""
+    The batch's successes are recorded together, in one statement, once it has run, unless
+    time runs short: every task's lease began at the claim, and once less than half of it
+    is left the successes so far are recorded before the next task starts. So a finished
+    task is recorded within its own lease (a handler takes seconds, LEASE is minutes) and
+    no other worker reclaims it, runs it again or fails it as "Lease expired". A process
+    killed mid-batch leaves the unrecorded ones running, to be run again after the lease
+    like any task it was running (handlers are idempotent)."""
     tasks = claim_due(limit=limit, now=now)
-    _record_done([task for task in tasks if _run(task) == OutboxTask.Status.DONE])
+    done: list[OutboxTask] = []
+    for task in tasks:
+        if done and _lease_left(done) <= LEASE / 2:
+            _record_done(done)
+            done = []
+        if _run(task) == OutboxTask.Status.DONE:
+            done.append(task)
+    _record_done(done)
     return len(tasks)
+
+
+def _lease_left(tasks: list[OutboxTask]) -> timedelta:
+    """How long until the first of these claimed tasks' leases runs out."""
+    return min(task.next_attempt_at for task in tasks) - timezone.now()
 
 
 def retry_now(queryset: QuerySet[OutboxTask]) -> list[int]:
@@ -349,21 +364,37 @@ def _record_done(tasks: list[OutboxTask]) -> bool:
     if not tasks:
         return True
     fields = {"status": OutboxTask.Status.DONE, "last_error": "", "updated_at": timezone.now()}
-    # Still ours: running, at the attempt we claimed (a reclaim counts one more).
+    # Still ours: at the attempt we claimed (a reclaim counts one more), and running, or
+    # failed by a claim because our lease ran out on the last attempt (nobody ran it since:
+    # the success is the outcome that counts).
     by_attempt: dict[int, list[int]] = {}
     for task in tasks:
         by_attempt.setdefault(task.attempts, []).append(task.pk)
     ours = Q()
     for attempts, ids in by_attempt.items():
         ours |= Q(attempts=attempts, pk__in=ids)
-    updated = OutboxTask.objects.filter(ours, status=OutboxTask.Status.RUNNING).update(**fields)
+    unfinished = Q(status=OutboxTask.Status.RUNNING) | Q(
+        status=OutboxTask.Status.FAILED, last_error=LEASE_EXPIRED
+    )
+    updated = OutboxTask.objects.filter(ours, unfinished).update(**fields)
     if updated < len(tasks):
+        # Rare: find which (done at our attempt is ours; nobody else runs that attempt).
+        recorded = set(
+            OutboxTask.objects.filter(ours, status=OutboxTask.Status.DONE).values_list(
+                "pk", flat=True
+            )
+        )
+        lost = [task for task in tasks if task.pk not in recorded]
         logger.warning(
             "%d of %d tasks lost their lease before their success was recorded: %s",
-            len(tasks) - updated,
+            len(lost),
             len(tasks),
-            ", ".join(str(task) for task in tasks),
+            ", ".join(str(task) for task in lost),
         )
+        for task in tasks:
+            if task.pk in recorded:
+                for name, value in fields.items():
+                    setattr(task, name, value)
         return False
     for task in tasks:
         for name, value in fields.items():

@@ -325,9 +325,6 @@ LOGGING = {
         "django.channels.server": {"level": "WARNING"},
         # The Twilio client logs every request with its headers at INFO.
         "twilio.http_client": {"level": "WARNING"},
-        # The openai client's HTTP layer logs every model request at INFO.
-        "httpx": {"level": "WARNING"},
-        "httpx2": {"level": "WARNING"},
         # The OAuth libraries log tokens, codes and the client secret at DEBUG: never let
         # LOG_LEVEL=DEBUG turn that on.
         "requests_oauthlib": {"level": "WARNING"},

@@ -7,6 +7,7 @@ import threading
 from datetime import datetime, timedelta
 
 import pytest
+import time_machine
 from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -52,6 +53,10 @@ def handlers(monkeypatch) -> Handlers:
 def no_background_runs(settings):
     # These tests drive the runner themselves; the nudge has its own tests in calls.
     settings.OUTBOX_RUN_IN_PROCESS = False
+
+
+# Longer than half a lease: the batch's successes so far must be recorded after it.
+SLOW = outbox.LEASE / 2 + timedelta(seconds=30)
 
 
 def later(**delta) -> datetime:
@@ -466,3 +471,92 @@ def test_a_batch_records_a_reclaimed_task_at_its_new_attempt_and_fresh_ones_at_t
     updates = [q["sql"] for q in queries if q["sql"].startswith("UPDATE")]
     # The claim, the stalled runner's refused success, and the batch's four together.
     assert len(updates) == 3
+
+
+def test_a_batch_that_runs_past_half_its_lease_records_its_successes_before_going_on(
+    db, handlers, monkeypatch
+):
+    seen: list[list[str]] = []
+    with time_machine.travel(timezone.now(), tick=False) as clock:
+        handlers.add("test.echo")
+        monkeypatch.setitem(outbox.TASKS, "test.slow", lambda payload: clock.shift(SLOW))
+
+        def look(payload: dict) -> None:
+            seen.append([refreshed(task).status for task in (early, slow)])
+
+        monkeypatch.setitem(outbox.TASKS, "test.look", look)
+        early = enqueue("test.echo", {}, dedupe_key="echo:1")
+        slow = enqueue("test.slow", {}, dedupe_key="slow:1")
+        enqueue("test.look", {}, dedupe_key="look:1")
+        quick = enqueue("test.echo", {}, dedupe_key="echo:2")
+
+        assert run_due() == 4
+
+    assert seen == [["done", "done"]]  # recorded before the task that ran past LEASE/2
+    assert refreshed(quick).status == "done"
+
+
+def test_a_finished_task_is_neither_run_again_nor_failed_when_its_batch_outlives_the_lease(
+    db, handlers, monkeypatch
+):
+    other_worker: list[int] = []
+    polled: list[bool] = []
+    with time_machine.travel(timezone.now(), tick=False) as clock:
+        handlers.add("test.echo")
+        monkeypatch.setitem(outbox.TASKS, "test.slow", lambda payload: clock.shift(SLOW))
+
+        def the_lease_runs_out_and_another_worker_polls(payload: dict) -> None:
+            if polled:  # the other worker's run of this very task
+                return
+            polled.append(True)
+            clock.shift(outbox.LEASE - SLOW + timedelta(seconds=1))
+            other_worker.append(run_due())
+
+        monkeypatch.setitem(outbox.TASKS, "test.last", the_lease_runs_out_and_another_worker_polls)
+        last_try = enqueue("test.echo", {}, dedupe_key="echo:1", max_attempts=1)
+        slow = enqueue("test.slow", {}, dedupe_key="slow:1")
+        last = enqueue("test.last", {}, dedupe_key="last:1")
+
+        assert run_due() == 3
+
+    assert handlers.runs("test.echo") == 1
+    assert other_worker == [1]  # only the task still running when the lease ran out
+    assert [(refreshed(t).status, t.attempts) for t in (last_try, slow, last)] == [
+        ("done", 1),
+        ("done", 1),
+        ("done", 2),
+    ]
+
+
+def test_a_success_that_comes_after_its_last_attempt_was_failed_for_the_lease_counts(
+    db, handlers, monkeypatch
+):
+    with time_machine.travel(timezone.now(), tick=False) as clock:
+
+        def outlives_its_lease_while_another_worker_polls(payload: dict) -> None:
+            clock.shift(outbox.LEASE + timedelta(seconds=1))
+            assert run_due() == 0  # our last attempt: failed "Lease expired", not re-run
+
+        monkeypatch.setitem(
+            outbox.TASKS, "test.stuck", outlives_its_lease_while_another_worker_polls
+        )
+        task = enqueue("test.stuck", {}, dedupe_key="stuck:1", max_attempts=1)
+
+        assert run_due() == 1
+
+    task = refreshed(task)
+    assert (task.status, task.last_error, task.attempts) == ("done", "", 1)
+
+
+def test_the_lease_lost_warning_names_only_the_tasks_that_lost_it(db, handlers, caplog):
+    handlers.add("test.echo")
+    kept, lost = (enqueue("test.echo", {}, dedupe_key=f"echo:{n}") for n in range(2))
+    claimed = claim_due(limit=2)
+    OutboxTask.objects.filter(pk=lost.pk).update(attempts=2)  # another runner reclaimed it
+
+    assert outbox._record_done(claimed) is False
+
+    [warning] = [r.getMessage() for r in caplog.records if "lost their lease" in r.message]
+    assert warning.startswith("1 of 2 tasks") and "[echo:1]" in warning
+    assert "[echo:0]" not in warning
+    assert [refreshed(task).status for task in (kept, lost)] == ["done", "running"]

@@ -53,6 +53,7 @@ from calls.understanding.requests import (
     instead_parts,
     just_thanks,
     keeps_booking,
+    leaves_it,
     means_caller_id,
     move_hint,
     move_or_another,
@@ -169,6 +170,7 @@ class EmbeddedEngine(DialogueEngine):
         self.held: list[Booking] = []
         self.held_asked: Heard | None = None
         # "Monday the 8th" (a Tuesday): the days asked between, "Tuesday the 8th, or Monday?"
+        # Kept until a day is given: a name said meanwhile does not make it today.
         self.day_options: tuple[date, ...] = ()
         self.other_day_asked = False  # "Would another day work?": a yes is asked which day
         # "An hour earlier" this turn: from when, and which way (True: later), for the offers.
@@ -288,7 +290,8 @@ class EmbeddedEngine(DialogueEngine):
         heard = self._noon_or_midnight(heard, text)
         # "The 10:45 one", "that's the one": the "one" is an offer, never 1 o'clock.
         heard = replace(heard, when=when_without_one(text, heard.when, today=self._today()))
-        day_options, self.day_options = self.day_options, ()
+        day_options = self.day_options if self.request.day is None else ()
+        self.day_options = day_options
         other_day_asked, self.other_day_asked = self.other_day_asked, False
         self.shifted_from = None
         if day_options:
@@ -317,6 +320,8 @@ class EmbeddedEngine(DialogueEngine):
                 return answer
         if Intent.MESSAGE in intents or wants_message(text):
             return self._start_message()
+        if self.moving is not None and leaves_it(text) and self._about_the_moving(heard):
+            return self._leave_the_move()
         if pending is not None:
             return await self._after_read_back(pending, heard, text)
         if self.offering_next:
@@ -338,6 +343,9 @@ class EmbeddedEngine(DialogueEngine):
         # "Ok thanks" after an answer, with nothing being booked: the caller is done.
         thanked = just_thanks(text) and self.step == Step.GATHER and self._nothing_started()
         letting_go = letting_go or (thanked and not self.offers)
+        # "Oh ok, never mind then" after hearing we don't offer it: the "ok" is no yes.
+        no_service = self.request.service is None and self.moving is None
+        letting_go = letting_go or (never_mind(text) and no_service and self.step == Step.GATHER)
         if not heard.has_booking_details and (
             letting_go
             or (heard.yes is False and self.step == Step.GATHER and self._nothing_started())
@@ -822,6 +830,30 @@ class EmbeddedEngine(DialogueEngine):
             return f"You have {listed}. Shall I cancel all {len(named)}, or which one?"
         return f"{lead} {self._propose_cancel_all(named)}".strip()
 
+    def _about_the_moving(self, heard: Heard) -> bool:
+        """Nothing said but (maybe) the day and time the booking being moved already has."""
+        when = replace(heard, service=None).when
+        if when.is_empty:
+            return True
+        assert self.moving is not None
+        start = self.desk.local(self.moving.start)
+        day_fits = when.day is None or when.day == start.date()
+        time_fits = when.time is None or when.time.hour % 12 == start.hour % 12
+        return day_fits and time_fits and when.days is None and when.window is None
+
+    def _leave_the_move(self) -> str:
+        """ "Leave it where it is": the move is dropped and the caller told it stays."""
+        booking = self.moving
+        assert booking is not None
+        self.desk.declined()
+        self.moving, self.pending, self.offers = None, None, []
+        self.request = Request(phone=self.context.caller_number or None)
+        self.step, self.expecting = Step.GATHER, Expecting.NOTHING
+        return (
+            f"No problem, I'll leave {self.desk.say_booking(booking, full=True)} as it is. "
+            "Is there anything else I can help with?"
+        )
+
     def _list_for(self, purpose: str, bookings: list[Booking]) -> str:
         self.candidates = list(bookings)
         self.purpose = purpose
@@ -847,6 +879,11 @@ class EmbeddedEngine(DialogueEngine):
         if chosen is None and len(candidates) == 1 and heard.yes is True:
             chosen = candidates[0]
         if chosen is None:
+            other = re.search(r"\bother\b", text.lower()) and len(candidates) > 2
+            if other and not never_mind(text):
+                # "No, the other one" of three: which is not guessed; asked again.
+                listed = self.desk.which_one(candidates)
+                return self._missed(f"Sorry, I didn't catch which. {listed}")
             if heard.yes is False or never_mind(text):
                 self.step = Step.GATHER
                 self.candidates = []
@@ -1225,6 +1262,10 @@ class EmbeddedEngine(DialogueEngine):
         """Turn day/time/window into a checked start, or say what we need or can offer."""
         r = self.request
         today = self._today()
+        if r.day is None and r.days is None and self.day_options:
+            # "Monday the 8th" asked about and not answered yet: asked again, never today.
+            self._ask(Expecting.WHEN)
+            return self._missed(self._ask_which_day(self.day_options))
         if r.day is not None and r.day < today:
             r.day = None
             self._ask(Expecting.WHEN)
@@ -1426,6 +1467,7 @@ class EmbeddedEngine(DialogueEngine):
     def _ask_which_day(self, options: tuple[date, ...]) -> str:
         """Asks "The 8th is a Tuesday. Tuesday the 8th, or Monday the 7th?"."""
         self.day_options = options
+        self.request.day, self.request.days, self.request.start = None, None, None
         said = options[0]
         told = f"The {ordinal(said.day)} is a {DAY_NAMES[said.weekday()]}."
         if len({d.weekday() for d in options}) == 1:
@@ -1523,6 +1565,8 @@ class EmbeddedEngine(DialogueEngine):
             self.step = Step.GATHER
         if self.step == Step.CONFIRM_PHONE:
             return "Shall I text the confirmation to the number you're calling from? Yes or no?"
+        if self.day_options and r.day is None and r.days is None:
+            return self._ask_which_day(self.day_options)
         if self.step == Step.OFFERED and self.offers:
             offers = say_offers(self.offers, self._today(), full=r.ambiguous)
             return f"I can do {offers}. Which would you like?"

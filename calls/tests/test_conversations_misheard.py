@@ -122,6 +122,16 @@ class TestWeekdayNotTheDate:
         await call.say("yes")
         assert await mine(demo) == {("Haircut", local(demo, 2026, 12, 8, 11))}, call
 
+    async def test_a_name_said_instead_never_makes_it_today(self, demo):
+        call = await Conversation.start(demo)
+        await call.say("hi, can I get a haircut Monday the 8th at 11")
+        answer = await call.say("Gus Lee")
+        assert answer.endswith("Tuesday the 8th, or Monday the 7th?"), call
+        for line in ("yes", "Gus Lee", "yes", "yes"):
+            answer = await call.say(line)
+            assert "November 25th" not in answer and "today" not in answer, call
+        assert await mine(demo) == set(), call
+
     async def test_yes_to_which_day_books_nothing_today(self, demo):
         """The tester's call: yes, yes after the mismatch must not book today."""
         call = await Conversation.start(demo)

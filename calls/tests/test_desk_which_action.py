@@ -278,3 +278,69 @@ class TestCancelTwoNamed:
         )
         await call.say("yes")
         assert await confirmed(demo) == set()
+
+
+# -- Letting a change go, choosing among three, services not offered --------------------------
+
+
+class TestLettingItGo:
+    @pytest.mark.parametrize(
+        "said",
+        [
+            "hmm, no, leave it where it is actually",
+            "actually no, just keep it as it is",
+            "you know what, leave it on Monday",
+        ],
+    )
+    async def test_leave_it_mid_move_keeps_it_and_says_so(self, demo, said):
+        await holds_three(demo)
+        await booked(demo, "Manicure", 2026, 11, 27, 15, phone="+15555550111", name="Ann")
+        call = await Conversation.start(demo)
+        answer = await call.say("move my manicure to Friday")
+        assert "Friday at 3 PM is already booked" in answer
+        answer = await call.say(said)
+        assert answer.startswith(
+            "No problem, I'll leave your manicure on Monday, November 30th at 3 PM as it is."
+        )
+        assert "What other day" not in answer
+        answer = await call.say("ok bye")
+        assert call.ended
+        assert ("Manicure", local(demo, 2026, 11, 30, 15)) in await confirmed(demo)
+        assert len(await rows(demo)) == 4
+
+    async def test_leave_it_at_the_move_read_back(self, demo):
+        await holds_three(demo)
+        call = await Conversation.start(demo)
+        await call.say("can I move my manicure to Tuesday")
+        answer = await call.say("no, leave it where it is")
+        assert answer.startswith("No problem, I'll leave your manicure on Monday")
+        assert ("Manicure", local(demo, 2026, 11, 30, 15)) in await confirmed(demo)
+
+    async def test_no_the_other_one_among_three_asks_again(self, demo):
+        await holds_three(demo)
+        call = await Conversation.start(demo)
+        answer = await call.say("I need to cancel an appointment")
+        assert answer.startswith("Which one:")
+        answer = await call.say("no, the other one")
+        assert "leave them" not in answer and "Which one" in answer
+        answer = await call.say("the haircut")
+        assert answer == (
+            "A haircut for Maria on Saturday, November 28th at 2 PM. Shall I cancel it?"
+        )
+        await call.say("yes")
+        assert await confirmed(demo) == {
+            ("Hair colouring", local(demo, 2026, 11, 26, 10)),
+            ("Manicure", local(demo, 2026, 11, 30, 15)),
+        }
+
+    async def test_never_mind_after_a_service_not_offered_ends_the_call(self, demo):
+        call = await Conversation.start(demo)
+        answer = await call.say("eyebrow waxing Thursday")
+        assert "we don't offer eyebrow waxing" in answer
+        answer = await call.say("oh ok, never mind then")
+        assert "Goodbye" in answer and call.ended
+
+    async def test_a_thing_not_offered_is_named_without_the_words_after_it(self, demo):
+        call = await Conversation.start(demo)
+        answer = await call.say("hi can I book waxing id like it on thursday")
+        assert answer.startswith("I'm sorry, we don't offer waxing.")

@@ -118,6 +118,7 @@ _NOT_A_THING = frozenset(
         "morning", "afternoon", "evening", "week", "weekend", "back", "call", "leave",
         "check", "make", "reschedule", "just", "quick", "question", "is", "are", "does", "do",
         "on", "at", "for", "in", "with", "and", "or", "around", "about", "then", "too",
+        "id", "i", "im", "like", "want", "would", "need", "if",
     }
 )  # fmt: skip
 
@@ -406,6 +407,19 @@ def moves_it(text: str) -> bool:
 def said_both(text: str) -> bool:
     """ "Both": two of them, whatever else the caller has."""
     return bool(re.search(r"\bboth\b", _normalise(text)))
+
+
+_LEAVE_IT = _rx(
+    r"(?:leave|keep) (?:it|that|them|the \w+|my \w+)(?: (?:where it is|as it is|as is|alone|be"
+    r"|how it is|the way it is|there|on|at|for|then|please|actually|thanks))?",
+    r"(?:dont|do not|not) (?:move|change) (?:it|that|anything)|(?:its|it is|thats) fine (?:where"
+    r"|as|how) it is|(?:no|nah) (?:leave|keep) it",
+)
+
+
+def leaves_it(text: str) -> bool:
+    """ "Leave it where it is", "just keep it as it is", "don't move it": no change."""
+    return bool(_LEAVE_IT.search(_normalise(text)))
 
 
 def keeps_booking(text: str) -> bool:

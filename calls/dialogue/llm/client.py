@@ -18,10 +18,12 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import email.utils
 import json
 import logging
+import re
+import time
 import urllib.request
-import weakref
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -46,6 +48,13 @@ DRAIN_SECONDS = 0.25
 MAX_LINE_BYTES = 1 << 20
 # As many connections to the model server as the openai SDK allowed.
 MAX_CONNECTIONS = 1000
+# Of an error answer's body, only this much is read (for its error code and type).
+MAX_ERROR_BYTES = 4096
+# An error code or type as OpenAI-compatible servers write them ("context_length_exceeded",
+# "invalid_request_error", 400): anything else is not recorded.
+_ERROR_WORD = re.compile(r"[A-Za-z0-9_.\-]{1,64}")
+# Statuses retried (as the SDK did) unless the server says otherwise (x-should-retry).
+RETRIED_STATUSES = frozenset({408, 409, 429})
 
 TIMED_OUT = "the model timed out"
 RATE_LIMITED = "the model server rate-limited us (429)"
@@ -56,7 +65,9 @@ UNREADABLE = "unreadable stream from the model"
 
 class ModelUnavailable(Exception):
     """The model could not answer (timeout, rate limit, server error, unusable reply).
-    `reason` is short, safe to record on the Call: no secrets, no response bodies."""
+    `reason` is short, safe to record on the Call: no secrets, no response bodies (of an
+    error answer only its `error.code` and `error.type`, never the message: a 401's message
+    echoes part of the key)."""
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
@@ -126,14 +137,21 @@ class ToolCallDelta:
 
 
 # One HTTP session per event loop and server: calls share its connection pool. Sessions are
-# bound to the loop they first ran on (Daphne has one; tests have one per test).
-_sessions: weakref.WeakKeyDictionary[
-    asyncio.AbstractEventLoop, dict[tuple, aiohttp.ClientSession]
-] = weakref.WeakKeyDictionary()
+# bound to the loop they first ran on (Daphne has one; tests have one per test). A plain
+# dict, not weak (a session holds its loop: a weak key would never be dropped). A loop's
+# entry goes when close_clients() runs on it (the LLM tests' fixtures do), at exit for a loop
+# that has stopped (Daphne has no shutdown hook for apps; _close_at_exit), or, for a loop
+# closed without either, when a new loop first asks for a session.
+_sessions: dict[asyncio.AbstractEventLoop, dict[tuple, aiohttp.ClientSession]] = {}
 
 
 def _session_for(config: LLMConfig) -> aiohttp.ClientSession:
-    per_loop = _sessions.setdefault(asyncio.get_running_loop(), {})
+    loop = asyncio.get_running_loop()
+    per_loop = _sessions.get(loop)
+    if per_loop is None:
+        for closed in [other for other in _sessions if other.is_closed()]:
+            del _sessions[closed]  # nothing can close its sessions any more
+        per_loop = _sessions[loop] = {}
     key = (config.base_url, config.api_key, config.timeout)
     session = per_loop.get(key)
     if session is None or session.closed:
@@ -157,8 +175,7 @@ def _session_for(config: LLMConfig) -> aiohttp.ClientSession:
 
 async def close_clients() -> None:
     """Close this loop's sessions (tests, and anything that stops a loop it ran calls on)."""
-    for session in _sessions.pop(asyncio.get_running_loop(), {}).values():
-        await session.close()
+    await _close_loop_sessions(asyncio.get_running_loop())
 
 
 @atexit.register
@@ -171,11 +188,38 @@ def _close_at_exit() -> None:
                 loop.run_until_complete(_close_loop_sessions(loop))
             except Exception:
                 logger.debug("Closing the model sessions at exit failed", exc_info=True)
+        _sessions.pop(loop, None)
 
 
 async def _close_loop_sessions(loop: asyncio.AbstractEventLoop) -> None:
     for session in _sessions.pop(loop, {}).values():
         await session.close()
+
+
+class ToolDefinitions:
+    """The tools offered to the model, fixed when made: encoded to JSON once (every request
+    of every call sends them), so changing the definitions they were made from afterwards
+    changes nothing that is sent. `definitions()` gives a fresh copy."""
+
+    __slots__ = ("json",)
+
+    def __init__(self, definitions: Sequence[Mapping[str, Any]]) -> None:
+        self.json: str = _compact(list(definitions))
+
+    def __bool__(self) -> bool:
+        return self.json != "[]"
+
+    def __setattr__(self, name: str, value: object) -> None:
+        if hasattr(self, name):
+            raise AttributeError("tool definitions are fixed once made")
+        super().__setattr__(name, value)
+
+    def definitions(self) -> list[dict[str, Any]]:
+        return json.loads(self.json)
+
+
+def _compact(value: object) -> str:
+    return json.dumps(value, separators=(",", ":"))
 
 
 class ModelClient:
@@ -185,10 +229,9 @@ class ModelClient:
         self._proxy = _env_proxy(self._url)
         # The parts of the request that stay the same for the whole call, encoded once.
         self._head = '{"model":' + json.dumps(config.model) + ',"stream":true'
-        self._tools: tuple[Sequence[dict[str, Any]], str] | None = None
 
     async def stream(
-        self, *, messages: Sequence[dict[str, Any]], tools: Sequence[dict[str, Any]]
+        self, *, messages: Sequence[dict[str, Any]], tools: ToolDefinitions | Sequence[dict]
     ) -> AsyncIterator[TextDelta | ToolCallDelta]:
         """The model's answer as it is written. Closing this iterator early (an interrupt)
         closes the HTTP response at once, so the server stops generating."""
@@ -219,12 +262,14 @@ class ModelClient:
             else:
                 response.close()  # an interrupt or a failure: hang up, the model stops
 
-    def _body(self, messages: Sequence[dict[str, Any]], tools: Sequence[dict[str, Any]]) -> bytes:
+    def _body(
+        self, messages: Sequence[dict[str, Any]], tools: ToolDefinitions | Sequence[dict]
+    ) -> bytes:
         parts = [self._head, ',"messages":', json.dumps(messages, separators=(",", ":"))]
         if tools:
-            if self._tools is None or self._tools[0] is not tools:
-                self._tools = (tools, json.dumps(tools, separators=(",", ":")))
-            parts += [',"tools":', self._tools[1]]
+            # Fixed definitions were encoded once; anything else is encoded as it is now.
+            encoded = tools.json if isinstance(tools, ToolDefinitions) else _compact(tools)
+            parts += [',"tools":', encoded]
         parts.append("}")
         return "".join(parts).encode()
 
@@ -247,12 +292,12 @@ class ModelClient:
                 status = response.status
                 if 200 <= status < 300:
                     return response
-                response.close()
-                if status != 429 and status < 500:
-                    raise ModelUnavailable(_status_reason(status))
+                reason = _status_reason(status, await _error_of(response))
+                if not _should_retry(status, response.headers):
+                    raise ModelUnavailable(reason)
                 wait = _retry_wait(response.headers)
                 if attempt >= self.config.max_retries or wait is None:
-                    raise ModelUnavailable(_status_reason(status))
+                    raise ModelUnavailable(reason)
             attempt += 1
             logger.info("The model server refused; retrying in %.2f s", wait)
             await asyncio.sleep(wait)
@@ -341,8 +386,44 @@ def _env_proxy(url: str) -> str | None:
     return proxies.get(parts.scheme)
 
 
+async def _error_of(response: aiohttp.ClientResponse) -> tuple[str, str]:
+    """The `error.code` and `error.type` of an error answer (OpenAI's shape:
+    {"error": {"message", "type", "param", "code"}}), from at most its first
+    MAX_ERROR_BYTES; ("", "") when there are none. The response is closed."""
+    try:
+        async with asyncio.timeout(DRAIN_SECONDS):
+            body = await response.content.read(MAX_ERROR_BYTES)
+    except (TimeoutError, aiohttp.ClientError):
+        body = b""
+    finally:
+        response.close()
+    try:
+        error = json.loads(body).get("error")
+    except (ValueError, AttributeError):
+        return "", ""
+    if not isinstance(error, dict):
+        return "", ""
+    return _error_word(error.get("code")), _error_word(error.get("type"))
+
+
+def _error_word(value: object) -> str:
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        return ""
+    text = str(value)
+    return text if _ERROR_WORD.fullmatch(text) else ""
+
+
+def _should_retry(status: int, headers: Mapping[str, str]) -> bool:
+    """As the SDK decided: the server's `x-should-retry` first, else 408, 409, 429, 5xx."""
+    said = headers.get("x-should-retry", "").strip().lower()
+    if said in ("true", "false"):
+        return said == "true"
+    return status in RETRIED_STATUSES or status >= 500
+
+
 def _retry_wait(headers: Mapping[str, str]) -> float | None:
-    """How long to wait before the one retry; None: too long for a caller on the line."""
+    """How long to wait before the one retry; None: too long for a caller on the line.
+    Retry-After is seconds or an HTTP date (a date already past: at once)."""
     for header, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
         value = headers.get(header)
         if value is None:
@@ -350,15 +431,22 @@ def _retry_wait(headers: Mapping[str, str]) -> float | None:
         try:
             seconds = float(value) * scale
         except ValueError:
-            return None  # an HTTP date: certainly longer than we can wait
+            try:
+                seconds = max(
+                    0.0, email.utils.parsedate_to_datetime(value).timestamp() - time.time()
+                )
+            except (TypeError, ValueError, IndexError, OverflowError):
+                return None  # unreadable: don't guess
         return seconds if 0 <= seconds <= MAX_RETRY_WAIT_SECONDS else None
     return RETRY_BACKOFF_SECONDS
 
 
-def _status_reason(status: int) -> str:
+def _status_reason(status: int, error: tuple[str, str] = ("", "")) -> str:
+    code, kind = error
+    said = ", ".join(f"{label}: {word}" for label, word in (("code", code), ("type", kind)) if word)
     if status == 429:
-        return RATE_LIMITED
-    return f"the model server answered {status}"
+        return f"{RATE_LIMITED[:-1]}; {said})" if said else RATE_LIMITED
+    return f"the model server answered {status}" + (f" ({said})" if said else "")
 
 
 def describe(exc: BaseException) -> str:

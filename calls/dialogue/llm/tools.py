@@ -24,6 +24,7 @@ from calls.dialogue.base import CallContext, Ending, EngineState
 from calls.dialogue.consent import Change, phone_was_given
 from calls.dialogue.desk import Desk, Done
 from calls.dialogue.llm.arguments import read_phone, read_service, read_start
+from calls.dialogue.llm.client import ToolDefinitions
 from calls.dialogue.llm.consent import Consent
 from calls.dialogue.llm.handover import Gathered
 from calls.dialogue.llm.history import History
@@ -77,7 +78,7 @@ _START = {
 }
 _BOOKING_ID = {"type": "integer", "description": "The booking_id from find_my_booking."}
 
-TOOLS: list[dict[str, Any]] = [
+_DEFINITIONS: list[dict[str, Any]] = [
     _function(
         "check_availability",
         "Check whether a service can be booked at a time. If free, returns the words to read "
@@ -171,6 +172,8 @@ TOOLS: list[dict[str, Any]] = [
         [],
     ),
 ]
+# Fixed, and encoded once: what every request sends (calls/dialogue/llm/client.py).
+TOOLS = ToolDefinitions(_DEFINITIONS)
 
 
 def _error(message: str) -> dict[str, Any]:

@@ -1,5 +1,5 @@
-"""The LLM engine's tests: a fake OpenAI-compatible server on loopback, the real `openai`
-client pointed at it, and the Demo Salon on a frozen Wednesday.
+"""The LLM engine's tests: a fake OpenAI-compatible server on loopback, our real model client
+(calls/dialogue/llm/client.py) pointed at it, and the Demo Salon on a frozen Wednesday.
 
 Now is Wednesday 2026-11-25 10:00 in New York: Thursday the 26th is 'tomorrow', the salon is
 open Mon-Fri 9-18 and Sat 10-16, closed Sunday.

@@ -1,4 +1,4 @@
-"""A loopback fake of an OpenAI-compatible chat-completions server, for the real `openai` client.
+"""A loopback fake of an OpenAI-compatible chat-completions server, for our real model client.
 
     with FakeOpenAI() as fake:                     # fake.base_url: http://127.0.0.1:PORT/v1
         fake.script(

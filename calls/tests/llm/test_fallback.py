@@ -50,7 +50,7 @@ async def test_a_server_error_mid_call_hands_over_with_what_was_gathered(demo, f
     assert call.outcome == "booked"
     assert call.booking.start == local(demo, 2026, 11, 26, 15)
     assert [(e["event"], e["detail"]) for e in call.events] == [
-        ("llm_fallback", "the model server answered 500")
+        ("llm_fallback", "the model server answered 500 (type: server_error)")
     ]
 
 
@@ -79,7 +79,9 @@ async def test_a_long_rate_limit_hands_over_without_waiting(demo, fake):
     assert time.perf_counter() - started < 2
     assert len(fake.requests) == 1
     assert answer == "Great. Can I take your name, please?"
-    assert fallbacks(call.engine.state.events) == ["the model server rate-limited us (429)"]
+    assert fallbacks(call.engine.state.events) == [
+        "the model server rate-limited us (429; code: rate_limit_exceeded, type: requests)"
+    ]
 
 
 async def test_a_short_rate_limit_is_retried_once(demo, fake):
@@ -103,7 +105,9 @@ async def test_a_failed_goodbye_after_booking_still_ends_the_call(demo, fake):
     answer = await call.say("yes")
     assert answer.startswith("You're all set, Maria: a haircut on Thursday, November 26th at 3")
     assert call.engine.state.outcome == "booked" and call.engine.ending.reason == "booked"
-    assert fallbacks(call.engine.state.events) == ["the model server answered 500"]
+    assert fallbacks(call.engine.state.events) == [
+        "the model server answered 500 (type: server_error)"
+    ]
     assert call.engine.fallback is None
 
 
@@ -127,7 +131,9 @@ async def test_in_two_hours_said_as_the_model_fails_counts_from_the_calls_clock(
     call = await Conversation.start(demo, engine="llm")
     await call.say("hi there, I was hoping to get something done today")
     answer = await call.say("in two hours")
-    assert fallbacks(call.engine.state.events) == ["the model server rate-limited us (429)"]
+    assert fallbacks(call.engine.state.events) == [
+        "the model server rate-limited us (429; code: rate_limit_exceeded, type: requests)"
+    ]
     # Now is 10:00: the embedded receptionist keeps noon and asks only what is missing.
     assert answer.startswith("What would you like to book?"), answer
     await call.say("a beard trim please, it's Maria")
