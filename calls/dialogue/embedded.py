@@ -61,6 +61,7 @@ from calls.understanding.requests import (
     moves_it,
     never_mind,
     no_text_wanted,
+    owner_named,
     questions_in,
     running_late,
     said_both,
@@ -166,6 +167,7 @@ class EmbeddedEngine(DialogueEngine):
         self._last_questions: list[Question] = []  # for a follow-up: "and a colour?"
         self.purpose = ""  # what the listed booking is for: "move" or "cancel"
         self.new_when = WhenParse()  # a move's new time, said before we knew which booking
+        self.owner: str | None = None  # "Maria's haircut": whose booking this turn names
         # Asked "move your Saturday haircut, or book another one?": those held, and what was said.
         self.held: list[Booking] = []
         self.held_asked: Heard | None = None
@@ -272,6 +274,7 @@ class EmbeddedEngine(DialogueEngine):
         await self.desk.open()
         # Whatever the caller says now answers the read-back, or withdraws it.
         pending, self.pending = self.pending, None
+        self.owner = None
         # The bookings the last answer told the caller about ("cancel it" means that one).
         self._just_told, self.desk.told = self.desk.told, []
         if self.step == Step.DONE:
@@ -362,6 +365,9 @@ class EmbeddedEngine(DialogueEngine):
         move = Intent.MOVE in intents or wants_move(
             text, names_a_service=heard.service is not None or bool(heard.service_options)
         )
+        self.owner = owner_named(text) if self.moving is None else None
+        if self.owner and Intent.CANCEL not in intents and not keeps_booking(text):
+            move = True  # "move Maria Lopez's haircut to Friday"
         if split is not None:
             return await self._start(heard, purpose="move", split=split)
         if move and self.moving is None:
@@ -660,6 +666,20 @@ class EmbeddedEngine(DialogueEngine):
         text: str = "",
     ) -> str:
         bookings = await self.desk.callers_bookings()
+        if self.owner:
+            # "Maria Lopez's haircut": only hers, and only under the number calling.
+            owner = self.owner.lower()
+            theirs = [b for b in bookings or [] if owner in b.customer_name.lower().split()]
+            if not theirs:
+                self.step = Step.OFFER_MESSAGE
+                self.expecting = Expecting.YES_NO
+                return (
+                    "I can only change a booking from the number it was made under, and I "
+                    f"don't see one for {self.owner} under the number you're calling from. I "
+                    "can take a message and the team will sort it out and call you back. "
+                    "Would you like to leave one?"
+                )
+            bookings = theirs
         if bookings is None:
             self.step = Step.OFFER_MESSAGE
             self.expecting = Expecting.YES_NO

@@ -422,6 +422,32 @@ def leaves_it(text: str) -> bool:
     return bool(_LEAVE_IT.search(_normalise(text)))
 
 
+# "Maria Lopez's haircut", "Tom's appointment": a booking named by whose it is.
+_OWNED = re.compile(r"\b(?P<first>[A-Z][a-z]+)(?:\s+[A-Z][a-z]+)?['’]s\b")
+_NOT_AN_OWNER = frozenset(
+    {
+        "it", "that", "what", "there", "here", "let", "he", "she", "who", "where", "when", "how",
+        "today", "tomorrow", "tonight", "monday", "tuesday", "wednesday", "thursday", "friday",
+        "saturday", "sunday", "january", "february", "march", "april", "may", "june", "july",
+        "august", "september", "october", "november", "december", "everyone", "one", "this",
+        "next", "last", "week", "month", "year", "mother", "father", "valentine", "new",
+    }
+)  # fmt: skip
+_CHANGE_VERB = _rx(r"move|change|shift|switch|push|bring|reschedule|rebook|cancel\w*")
+
+
+def owner_named(text: str) -> str | None:
+    """The first name in "move Maria Lopez's haircut", "cancel Tom's appointment": a booking
+    asked about by whose it is; None when no one is named so."""
+    if not _CHANGE_VERB.search(_normalise(text)):
+        return None
+    for match in _OWNED.finditer(text):
+        first = match.group("first")
+        if first.lower() not in _NOT_AN_OWNER:
+            return first
+    return None
+
+
 def keeps_booking(text: str) -> bool:
     """ "Don't cancel it": whatever else they say, not a yes to a cancellation."""
     return bool(_KEEP_IT.search(_normalise(text)))
