@@ -61,10 +61,12 @@ from calls.understanding.requests import (
     moves_it,
     never_mind,
     no_text_wanted,
+    owner_named,
     questions_in,
     running_late,
     said_both,
     says_my_one,
+    service_nouns,
     unknown_thing,
     wants_another,
     wants_message,
@@ -166,6 +168,7 @@ class EmbeddedEngine(DialogueEngine):
         self._last_questions: list[Question] = []  # for a follow-up: "and a colour?"
         self.purpose = ""  # what the listed booking is for: "move" or "cancel"
         self.new_when = WhenParse()  # a move's new time, said before we knew which booking
+        self.owner: str | None = None  # "Maria's haircut": whose booking this turn names
         # Asked "move your Saturday haircut, or book another one?": those held, and what was said.
         self.held: list[Booking] = []
         self.held_asked: Heard | None = None
@@ -272,6 +275,7 @@ class EmbeddedEngine(DialogueEngine):
         await self.desk.open()
         # Whatever the caller says now answers the read-back, or withdraws it.
         pending, self.pending = self.pending, None
+        self.owner = None
         # The bookings the last answer told the caller about ("cancel it" means that one).
         self._just_told, self.desk.told = self.desk.told, []
         if self.step == Step.DONE:
@@ -362,6 +366,9 @@ class EmbeddedEngine(DialogueEngine):
         move = Intent.MOVE in intents or wants_move(
             text, names_a_service=heard.service is not None or bool(heard.service_options)
         )
+        self.owner = owner_named(text) if self.moving is None else None
+        if self.owner and Intent.CANCEL not in intents and not keeps_booking(text):
+            move = True  # "move Maria Lopez's haircut to Friday"
         if split is not None:
             return await self._start(heard, purpose="move", split=split)
         if move and self.moving is None:
@@ -412,8 +419,9 @@ class EmbeddedEngine(DialogueEngine):
             one_at_a_time = (
                 f"I can book those one at a time. Let's start with the {together[0].name.lower()}."
             )
+        not_offered = self._not_offered_beside(heard, text) if not together else ""
         changed, ack = self._absorb(heard)
-        ack = f"{one_at_a_time} {ack}".strip()
+        ack = f"{not_offered} {one_at_a_time} {ack}".strip()
         r = self.request
         untimed = r.time is None and r.window is None and not r.soonest and r.start is None
         if r.service is not None and untimed and picked is None and any_time_said(text):
@@ -660,6 +668,20 @@ class EmbeddedEngine(DialogueEngine):
         text: str = "",
     ) -> str:
         bookings = await self.desk.callers_bookings()
+        if self.owner:
+            # "Maria Lopez's haircut": only hers, and only under the number calling.
+            owner = self.owner.lower()
+            theirs = [b for b in bookings or [] if owner in b.customer_name.lower().split()]
+            if not theirs:
+                self.step = Step.OFFER_MESSAGE
+                self.expecting = Expecting.YES_NO
+                return (
+                    "I can only change a booking from the number it was made under, and I "
+                    f"don't see one for {self.owner} under the number you're calling from. I "
+                    "can take a message and the team will sort it out and call you back. "
+                    "Would you like to leave one?"
+                )
+            bookings = theirs
         if bookings is None:
             self.step = Step.OFFER_MESSAGE
             self.expecting = Expecting.YES_NO
@@ -829,6 +851,19 @@ class EmbeddedEngine(DialogueEngine):
             self._list_for("cancel", named)
             return f"You have {listed}. Shall I cancel all {len(named)}, or which one?"
         return f"{lead} {self._propose_cancel_all(named)}".strip()
+
+    def _not_offered_beside(self, heard: Heard, text: str) -> str:
+        """ "My nails and a pedicure": the pedicure we don't do is said, never dropped."""
+        if heard.service is None or self.moving is not None:
+            return ""
+        missing = [
+            noun for noun in service_nouns(text) if match_service(noun, self._service_names) is None
+        ]
+        if not missing:
+            return ""
+        said = say_list([n if n.endswith(("s", "ing")) else f"{n}s" for n in missing], "or")
+        name = heard.service.name.lower()
+        return f"I'm sorry, we don't offer {said}, so I'll book just the {name}."
 
     def _about_the_moving(self, heard: Heard) -> bool:
         """Nothing said but (maybe) the day and time the booking being moved already has."""
