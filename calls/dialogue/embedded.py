@@ -66,6 +66,7 @@ from calls.understanding.requests import (
     running_late,
     said_both,
     says_my_one,
+    service_nouns,
     unknown_thing,
     wants_another,
     wants_message,
@@ -418,8 +419,9 @@ class EmbeddedEngine(DialogueEngine):
             one_at_a_time = (
                 f"I can book those one at a time. Let's start with the {together[0].name.lower()}."
             )
+        not_offered = self._not_offered_beside(heard, text) if not together else ""
         changed, ack = self._absorb(heard)
-        ack = f"{one_at_a_time} {ack}".strip()
+        ack = f"{not_offered} {one_at_a_time} {ack}".strip()
         r = self.request
         untimed = r.time is None and r.window is None and not r.soonest and r.start is None
         if r.service is not None and untimed and picked is None and any_time_said(text):
@@ -849,6 +851,19 @@ class EmbeddedEngine(DialogueEngine):
             self._list_for("cancel", named)
             return f"You have {listed}. Shall I cancel all {len(named)}, or which one?"
         return f"{lead} {self._propose_cancel_all(named)}".strip()
+
+    def _not_offered_beside(self, heard: Heard, text: str) -> str:
+        """ "My nails and a pedicure": the pedicure we don't do is said, never dropped."""
+        if heard.service is None or self.moving is not None:
+            return ""
+        missing = [
+            noun for noun in service_nouns(text) if match_service(noun, self._service_names) is None
+        ]
+        if not missing:
+            return ""
+        said = say_list([n if n.endswith(("s", "ing")) else f"{n}s" for n in missing], "or")
+        name = heard.service.name.lower()
+        return f"I'm sorry, we don't offer {said}, so I'll book just the {name}."
 
     def _about_the_moving(self, heard: Heard) -> bool:
         """Nothing said but (maybe) the day and time the booking being moved already has."""

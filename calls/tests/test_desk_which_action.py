@@ -384,3 +384,25 @@ class TestSomeoneElsesBooking:
         assert answer == HAIRCUT_TO_FRIDAY
         await call.say("yes")
         assert await confirmed(demo) == {("Haircut", local(demo, 2026, 11, 27, 14))}
+
+
+class TestAServiceNotOfferedBesideOneThatIs:
+    @pytest.mark.parametrize(
+        "said",
+        [
+            "can I get my nails and a pedicure done on Friday at 2",
+            "a manicure and a pedicure Friday at 2 please",
+        ],
+    )
+    async def test_the_pedicure_is_said_not_dropped(self, demo, said):
+        call = await Conversation.start(demo, caller="+15555550999")
+        answer = await call.say(said)
+        assert answer.startswith(
+            "I'm sorry, we don't offer pedicures, so I'll book just the manicure."
+        )
+        assert answer.endswith("Can I take your name, please?")
+        await call.say("Dana Scott")
+        await call.say("yes")
+        answer = await call.say("yes")
+        assert "manicure" in answer.lower()
+        assert await confirmed(demo) == {("Manicure", local(demo, 2026, 11, 27, 14))}

@@ -171,6 +171,17 @@ def _bare_thing(norm: str) -> str | None:
     return " ".join(said)
 
 
+def service_nouns(text: str) -> list[str]:
+    """Services a salon might offer named anywhere in the utterance ("my nails and a
+    pedicure" -> ["pedicure"]), for telling the caller which of them we don't do."""
+    found = []
+    for word in _normalise(text).split():
+        singular = word[:-1] if word.endswith("s") and not word.endswith("ss") else word
+        if singular in _SERVICE_NOUNS and singular not in found:
+            found.append(singular)
+    return found
+
+
 def unknown_thing(text: str, *, bare: bool = True) -> str | None:
     """The thing asked for by name ("massage" in "do you do massages?", a bare "pedicures,
     please"), for when it matched none of the business's services; None when nothing
