@@ -169,6 +169,7 @@ class EmbeddedEngine(DialogueEngine):
         self.purpose = ""  # what the listed booking is for: "move" or "cancel"
         self.new_when = WhenParse()  # a move's new time, said before we knew which booking
         self.owner: str | None = None  # "Maria's haircut": whose booking this turn names
+        self.left_list: list[Booking] = []  # listed, then "no": "the haircut" still picks
         # Asked "move your Saturday haircut, or book another one?": those held, and what was said.
         self.held: list[Booking] = []
         self.held_asked: Heard | None = None
@@ -276,6 +277,7 @@ class EmbeddedEngine(DialogueEngine):
         # Whatever the caller says now answers the read-back, or withdraws it.
         pending, self.pending = self.pending, None
         self.owner = None
+        left_list, self.left_list = self.left_list, []
         # The bookings the last answer told the caller about ("cancel it" means that one).
         self._just_told, self.desk.told = self.desk.told, []
         if self.step == Step.DONE:
@@ -383,6 +385,13 @@ class EmbeddedEngine(DialogueEngine):
                 both=said_both(text),
                 text=text,
             )
+        if left_list and heard.service and heard.when.is_empty and not intents:
+            # "No" to the list, then "the haircut": that one, for what it was listed for.
+            named = self.desk.matching(left_list, service_id=heard.service.id, when=None)
+            if len(named) == 1 and self.purpose == "cancel":
+                return self._propose_cancel(named[0])
+            if len(named) == 1 and self.purpose == "move":
+                return await self._start_move_of(named[0], replace(heard, when=self.new_when))
         answer = await self._move_or_another(heard, text)
         if answer is not None:
             return answer
@@ -922,6 +931,7 @@ class EmbeddedEngine(DialogueEngine):
             if heard.yes is False or never_mind(text):
                 self.step = Step.GATHER
                 self.candidates = []
+                self.left_list = list(candidates)  # "the haircut" next still picks from it
                 return "Okay, I'll leave them as they are. Is there anything else I can help with?"
             return None
         if self.purpose == "cancel":

@@ -333,6 +333,19 @@ class TestLettingItGo:
             ("Manicure", local(demo, 2026, 11, 30, 15)),
         }
 
+    async def test_the_haircut_right_after_no_to_the_list_is_the_pick(self, demo):
+        await holds_three(demo)
+        call = await Conversation.start(demo)
+        await call.say("I need to cancel an appointment")
+        assert "leave them" in await call.say("no")
+        answer = await call.say("the haircut")
+        assert answer == (
+            "A haircut for Maria on Saturday, November 28th at 2 PM. Shall I cancel it?"
+        )
+        await call.say("yes")
+        assert ("Haircut", local(demo, 2026, 11, 28, 14)) not in await confirmed(demo)
+        assert len(await confirmed(demo)) == 2
+
     async def test_never_mind_after_a_service_not_offered_ends_the_call(self, demo):
         call = await Conversation.start(demo)
         answer = await call.say("eyebrow waxing Thursday")

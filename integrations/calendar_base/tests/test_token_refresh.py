@@ -17,9 +17,12 @@ from django.db import connection as db_connection
 from django.utils import timezone
 
 from bookings.tests.factories import BookingFactory, BusinessFactory, ServiceFactory
+from integrations.calendar_base import errors
 from integrations.calendar_base.tests.refresh_elsewhere import call_with_expired_token
+from integrations.calendar_base.token_refresh import GrantIsDead, NewTokens, fresh_access_token
 from integrations.calendly.tests.connected import connect_business as connect_calendly
-from integrations.google_calendar.client import CalendarClient
+from integrations.google_calendar import connections as google_connections
+from integrations.google_calendar.client import CalendarClient, GoogleCalendarError
 from integrations.google_calendar.models import GoogleCalendarConnection
 from integrations.google_calendar.tests.connected import connect_business as connect_google
 from integrations.microsoft_calendar.tests.connected import connect_business as connect_outlook
@@ -100,3 +103,45 @@ def test_a_booking_is_written_while_the_token_endpoint_is_slow(fake_google):
     assert fake_google.token_grants == []
     refresh.join(30)
     assert failed == [] and fake_google.token_grants == ["refresh_token"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_refresh_token_spent_by_a_racing_refresh_whose_save_lands_late_is_not_a_dead_grant(
+    fake_google,
+):
+    """Single-use refresh tokens (Calendly): the other process's refresh spent ours at the
+    vendor, so ours is refused, but its save reaches the row only a moment later."""
+    connection = connect_google(BusinessFactory(), fake_google, expires_in=-60)
+    row = GoogleCalendarConnection.objects.get(pk=connection.pk)
+    later = timezone.now() + timedelta(hours=1)
+
+    def racing_save() -> None:
+        try:
+            google_connections.store.save_access_token(
+                connection=GoogleCalendarConnection.objects.get(pk=connection.pk),
+                access_token="the-winner's-token",
+                expires_at=later,
+                refresh_token="the-winner's-refresh-token",
+            )
+        finally:
+            db_connection.close()
+
+    def refused(sent: str) -> NewTokens:
+        threading.Timer(0.5, racing_save).start()
+        error = GoogleCalendarError("refused", kind=errors.TOKEN_REVOKED, permanent=True)
+        raise GrantIsDead("token refresh refused (invalid_grant)", error)
+
+    token = fresh_access_token(
+        row,
+        store=google_connections.store,
+        service="Google",
+        stale=row.access_token,
+        valid=lambda token, expires_at: bool(token) and expires_at > timezone.now(),
+        ask=refused,
+        not_connected=lambda: AssertionError("usable"),
+    )
+
+    assert token == "the-winner's-token"
+    connection.refresh_from_db()
+    assert connection.status == "connected" and connection.last_error == ""
+    assert connection.refresh_token == "the-winner's-refresh-token"
