@@ -242,6 +242,13 @@ async def test_an_error_body_that_is_not_openais_shape_gives_the_status_alone(fa
     assert failure.value.reason == "the model server answered 502"
 
 
+async def test_no_more_than_4_kb_of_an_error_answer_is_read(fake):
+    fake.script(refusal(400, message="x" * 5000, code="context_length_exceeded"))
+    with pytest.raises(ModelUnavailable) as failure:
+        await answer(client_for(fake))
+    assert failure.value.reason == "the model server answered 400"  # cut short: not JSON
+
+
 async def test_a_request_timeout_408_is_retried_once(fake):
     fake.script(refusal(408, type="timeout"), Reply(words("Hello.")))
     assert await answer(client_for(fake)) == "Hello."
