@@ -5,9 +5,11 @@
   connection that never waits on itself. On Postgres it runs in a thread pool over the
   connection pool: a single thread would queue every call's network round trips behind each
   other.
-- `run_blocking(func)`: work that may wait on the network (e.g. Google's API) and touch the
-  database too. Always a pool thread, so a slow remote service never holds up the calls'
-  database work on SQLite's one thread.
+- `run_blocking(func)`: work that may wait on the network and touch the database too. Always
+  a pool thread, so a slow remote service never holds up the calls' database work on
+  SQLite's one thread. Calendar HTTP (Google, Microsoft, Calendly) goes to a pool of its own
+  (`executor=`, integrations.calendar_base.off_loop.calendar_http), so that its threads,
+  stuck in an outage, never starve the web requests of the default pool.
 
 Both close the thread's stale connections before and after the work, as
 `channels.db.database_sync_to_async` does, but from inside the work itself: a pooled
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from concurrent.futures import Executor
 from typing import Any, TypeVar
 
 from asgiref.sync import sync_to_async
@@ -48,9 +51,13 @@ def run_orm(func: Callable[..., Any]) -> Callable[..., Any]:
     return sync_to_async(_returning_connections(func), thread_sensitive=sqlite)
 
 
-def run_blocking(func: Callable[..., Any]) -> Callable[..., Any]:
-    """`func` as a coroutine function on a pool thread of its own (decorator or wrapper)."""
-    return sync_to_async(_returning_connections(func), thread_sensitive=False)
+def run_blocking(
+    func: Callable[..., Any], *, executor: Executor | None = None
+) -> Callable[..., Any]:
+    """`func` as a coroutine function on a pool thread of its own (decorator or wrapper): the
+    event loop's default pool (web requests, ORM work), or `executor`'s (calendar HTTP:
+    integrations.calendar_base.off_loop.CALENDAR_HTTP_THREADS)."""
+    return sync_to_async(_returning_connections(func), thread_sensitive=False, executor=executor)
 
 
 M = TypeVar("M", bound=Model)

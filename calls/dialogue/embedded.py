@@ -61,10 +61,12 @@ from calls.understanding.requests import (
     moves_it,
     never_mind,
     no_text_wanted,
+    owner_named,
     questions_in,
     running_late,
     said_both,
     says_my_one,
+    service_nouns,
     unknown_thing,
     wants_another,
     wants_message,
@@ -166,6 +168,8 @@ class EmbeddedEngine(DialogueEngine):
         self._last_questions: list[Question] = []  # for a follow-up: "and a colour?"
         self.purpose = ""  # what the listed booking is for: "move" or "cancel"
         self.new_when = WhenParse()  # a move's new time, said before we knew which booking
+        self.owner: str | None = None  # "Maria's haircut": whose booking this turn names
+        self.left_list: list[Booking] = []  # listed, then "no": "the haircut" still picks
         # Asked "move your Saturday haircut, or book another one?": those held, and what was said.
         self.held: list[Booking] = []
         self.held_asked: Heard | None = None
@@ -273,6 +277,8 @@ class EmbeddedEngine(DialogueEngine):
         await self.desk.open()
         # Whatever the caller says now answers the read-back, or withdraws it.
         pending, self.pending = self.pending, None
+        self.owner = None
+        left_list, self.left_list = self.left_list, []
         # The bookings the last answer told the caller about ("cancel it" means that one).
         self._just_told, self.desk.told = self.desk.told, []
         if self.step == Step.DONE:
@@ -363,6 +369,9 @@ class EmbeddedEngine(DialogueEngine):
         move = Intent.MOVE in intents or wants_move(
             text, names_a_service=heard.service is not None or bool(heard.service_options)
         )
+        self.owner = owner_named(text) if self.moving is None else None
+        if self.owner and Intent.CANCEL not in intents and not keeps_booking(text):
+            move = True  # "move Maria Lopez's haircut to Friday"
         if split is not None:
             return await self._start(heard, purpose="move", split=split)
         if move and self.moving is None:
@@ -377,6 +386,13 @@ class EmbeddedEngine(DialogueEngine):
                 both=said_both(text),
                 text=text,
             )
+        if left_list and heard.service and heard.when.is_empty and not intents:
+            # "No" to the list, then "the haircut": that one, for what it was listed for.
+            named = self.desk.matching(left_list, service_id=heard.service.id, when=None)
+            if len(named) == 1 and self.purpose == "cancel":
+                return self._propose_cancel(named[0])
+            if len(named) == 1 and self.purpose == "move":
+                return await self._start_move_of(named[0], replace(heard, when=self.new_when))
         answer = await self._move_or_another(heard, text)
         if answer is not None:
             return answer
@@ -413,8 +429,9 @@ class EmbeddedEngine(DialogueEngine):
             one_at_a_time = (
                 f"I can book those one at a time. Let's start with the {together[0].name.lower()}."
             )
+        not_offered = self._not_offered_beside(heard, text) if not together else ""
         changed, ack = self._absorb(heard)
-        ack = f"{one_at_a_time} {ack}".strip()
+        ack = f"{not_offered} {one_at_a_time} {ack}".strip()
         r = self.request
         untimed = r.time is None and r.window is None and not r.soonest and r.start is None
         if r.service is not None and untimed and picked is None and any_time_said(text):
@@ -661,6 +678,20 @@ class EmbeddedEngine(DialogueEngine):
         text: str = "",
     ) -> str:
         bookings = await self.desk.callers_bookings()
+        if self.owner:
+            # "Maria Lopez's haircut": only hers, and only under the number calling.
+            owner = self.owner.lower()
+            theirs = [b for b in bookings or [] if owner in b.customer_name.lower().split()]
+            if not theirs:
+                self.step = Step.OFFER_MESSAGE
+                self.expecting = Expecting.YES_NO
+                return (
+                    "I can only change a booking from the number it was made under, and I "
+                    f"don't see one for {self.owner} under the number you're calling from. I "
+                    "can take a message and the team will sort it out and call you back. "
+                    "Would you like to leave one?"
+                )
+            bookings = theirs
         if bookings is None:
             self.step = Step.OFFER_MESSAGE
             self.expecting = Expecting.YES_NO
@@ -831,6 +862,19 @@ class EmbeddedEngine(DialogueEngine):
             return f"You have {listed}. Shall I cancel all {len(named)}, or which one?"
         return f"{lead} {self._propose_cancel_all(named)}".strip()
 
+    def _not_offered_beside(self, heard: Heard, text: str) -> str:
+        """ "My nails and a pedicure": the pedicure we don't do is said, never dropped."""
+        if heard.service is None or self.moving is not None:
+            return ""
+        missing = [
+            noun for noun in service_nouns(text) if match_service(noun, self._service_names) is None
+        ]
+        if not missing:
+            return ""
+        said = say_list([n if n.endswith(("s", "ing")) else f"{n}s" for n in missing], "or")
+        name = heard.service.name.lower()
+        return f"I'm sorry, we don't offer {said}, so I'll book just the {name}."
+
     def _about_the_moving(self, heard: Heard) -> bool:
         """Nothing said but (maybe) the day and time the booking being moved already has."""
         when = replace(heard, service=None).when
@@ -888,6 +932,7 @@ class EmbeddedEngine(DialogueEngine):
             if heard.yes is False or never_mind(text):
                 self.step = Step.GATHER
                 self.candidates = []
+                self.left_list = list(candidates)  # "the haircut" next still picks from it
                 return "Okay, I'll leave them as they are. Is there anything else I can help with?"
             return None
         if self.purpose == "cancel":

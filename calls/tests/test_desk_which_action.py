@@ -333,6 +333,19 @@ class TestLettingItGo:
             ("Manicure", local(demo, 2026, 11, 30, 15)),
         }
 
+    async def test_the_haircut_right_after_no_to_the_list_is_the_pick(self, demo):
+        await holds_three(demo)
+        call = await Conversation.start(demo)
+        await call.say("I need to cancel an appointment")
+        assert "leave them" in await call.say("no")
+        answer = await call.say("the haircut")
+        assert answer == (
+            "A haircut for Maria on Saturday, November 28th at 2 PM. Shall I cancel it?"
+        )
+        await call.say("yes")
+        assert ("Haircut", local(demo, 2026, 11, 28, 14)) not in await confirmed(demo)
+        assert len(await confirmed(demo)) == 2
+
     async def test_never_mind_after_a_service_not_offered_ends_the_call(self, demo):
         call = await Conversation.start(demo)
         answer = await call.say("eyebrow waxing Thursday")
@@ -344,3 +357,65 @@ class TestLettingItGo:
         call = await Conversation.start(demo)
         answer = await call.say("hi can I book waxing id like it on thursday")
         assert answer.startswith("I'm sorry, we don't offer waxing.")
+
+
+# -- Someone else's booking, asked about from another number ----------------------------------
+
+HUSBAND = "+15555550144"
+
+
+class TestSomeoneElsesBooking:
+    @pytest.mark.parametrize(
+        "said",
+        [
+            "can you move Maria Lopez's haircut to Friday, I'm her husband",
+            "hi, I need to cancel Maria's haircut on Saturday, I'm her husband",
+        ],
+    )
+    async def test_another_numbers_booking_becomes_a_message(self, demo, said):
+        await booked(demo, "Haircut", 2026, 11, 28, 14, name="Maria Lopez")
+        await booked(demo, "Haircut", 2026, 11, 30, 11, phone=HUSBAND, name="Tom")
+        call = await Conversation.start(demo, caller=HUSBAND)
+        answer = await call.say(said)
+        assert answer == (
+            "I can only change a booking from the number it was made under, and I don't see "
+            "one for Maria under the number you're calling from. I can take a message and the "
+            "team will sort it out and call you back. Would you like to leave one?"
+        )
+        assert "What would you like me to pass on?" in await call.say("yes please")
+        await call.say("It's Tom, please move my wife Maria's haircut to Friday")
+        assert await confirmed(demo) == {
+            ("Haircut", local(demo, 2026, 11, 28, 14)),
+            ("Haircut", local(demo, 2026, 11, 30, 11)),
+        }
+        assert call.engine.state.outcome == "message_taken"
+
+    async def test_her_booking_made_from_this_number_is_moved(self, demo):
+        await booked(demo, "Haircut", 2026, 11, 28, 14, phone=HUSBAND, name="Maria Lopez")
+        call = await Conversation.start(demo, caller=HUSBAND)
+        answer = await call.say("can you move Maria Lopez's haircut to Friday at 2")
+        assert answer == HAIRCUT_TO_FRIDAY
+        await call.say("yes")
+        assert await confirmed(demo) == {("Haircut", local(demo, 2026, 11, 27, 14))}
+
+
+class TestAServiceNotOfferedBesideOneThatIs:
+    @pytest.mark.parametrize(
+        "said",
+        [
+            "can I get my nails and a pedicure done on Friday at 2",
+            "a manicure and a pedicure Friday at 2 please",
+        ],
+    )
+    async def test_the_pedicure_is_said_not_dropped(self, demo, said):
+        call = await Conversation.start(demo, caller="+15555550999")
+        answer = await call.say(said)
+        assert answer.startswith(
+            "I'm sorry, we don't offer pedicures, so I'll book just the manicure."
+        )
+        assert answer.endswith("Can I take your name, please?")
+        await call.say("Dana Scott")
+        await call.say("yes")
+        answer = await call.say("yes")
+        assert "manicure" in answer.lower()
+        assert await confirmed(demo) == {("Manicure", local(demo, 2026, 11, 27, 14))}

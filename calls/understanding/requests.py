@@ -171,6 +171,17 @@ def _bare_thing(norm: str) -> str | None:
     return " ".join(said)
 
 
+def service_nouns(text: str) -> list[str]:
+    """Services a salon might offer named anywhere in the utterance ("my nails and a
+    pedicure" -> ["pedicure"]), for telling the caller which of them we don't do."""
+    found = []
+    for word in _normalise(text).split():
+        singular = word[:-1] if word.endswith("s") and not word.endswith("ss") else word
+        if singular in _SERVICE_NOUNS and singular not in found:
+            found.append(singular)
+    return found
+
+
 def unknown_thing(text: str, *, bare: bool = True) -> str | None:
     """The thing asked for by name ("massage" in "do you do massages?", a bare "pedicures,
     please"), for when it matched none of the business's services; None when nothing
@@ -420,6 +431,32 @@ _LEAVE_IT = _rx(
 def leaves_it(text: str) -> bool:
     """ "Leave it where it is", "just keep it as it is", "don't move it": no change."""
     return bool(_LEAVE_IT.search(_normalise(text)))
+
+
+# "Maria Lopez's haircut", "Tom's appointment": a booking named by whose it is.
+_OWNED = re.compile(r"\b(?P<first>[A-Z][a-z]+)(?:\s+[A-Z][a-z]+)?['’]s\b")
+_NOT_AN_OWNER = frozenset(
+    {
+        "it", "that", "what", "there", "here", "let", "he", "she", "who", "where", "when", "how",
+        "today", "tomorrow", "tonight", "monday", "tuesday", "wednesday", "thursday", "friday",
+        "saturday", "sunday", "january", "february", "march", "april", "may", "june", "july",
+        "august", "september", "october", "november", "december", "everyone", "one", "this",
+        "next", "last", "week", "month", "year", "mother", "father", "valentine", "new",
+    }
+)  # fmt: skip
+_CHANGE_VERB = _rx(r"move|change|shift|switch|push|bring|reschedule|rebook|cancel\w*")
+
+
+def owner_named(text: str) -> str | None:
+    """The first name in "move Maria Lopez's haircut", "cancel Tom's appointment": a booking
+    asked about by whose it is; None when no one is named so."""
+    if not _CHANGE_VERB.search(_normalise(text)):
+        return None
+    for match in _OWNED.finditer(text):
+        first = match.group("first")
+        if first.lower() not in _NOT_AN_OWNER:
+            return first
+    return None
 
 
 def keeps_booking(text: str) -> bool:

@@ -27,7 +27,7 @@ from django import forms
 from django.utils import timezone
 
 from bookings.models import Booking
-from bookings.orm import run_blocking, run_orm
+from bookings.orm import run_orm
 from bookings.providers.base import BookingContext, ProviderOptionsForm
 from bookings.providers.native import NativeBookingProvider, outside
 from bookings.slots import Interval
@@ -36,6 +36,7 @@ from integrations.calendar_base.connections import ConnectionStore
 from integrations.calendar_base.errors import CalendarError
 from integrations.calendar_base.event_sync import EventSyncer
 from integrations.calendar_base.models import CalendarConnection, EventSync
+from integrations.calendar_base.off_loop import calendar_http
 
 logger = logging.getLogger(__name__)
 
@@ -144,12 +145,12 @@ class CalendarSourceProvider(NativeBookingProvider):
 
     async def after_booking(self, context: BookingContext, booking_id: int) -> None:
         """Runs in the durable outbox (bookings.tasks): write the event, or raise to retry."""
-        await run_blocking(self.syncer.create_event)(
+        await calendar_http(self.syncer.create_event)(
             booking_id=booking_id, enabled=self.options["create_events"]
         )
 
     async def after_cancel(self, context: BookingContext, booking_id: int) -> None:
-        await run_blocking(self.syncer.delete_event)(booking_id=booking_id)
+        await calendar_http(self.syncer.delete_event)(booking_id=booking_id)
 
     def on_booked(self, booking: Booking) -> bool:
         if not self.options["create_events"]:

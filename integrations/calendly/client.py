@@ -6,8 +6,9 @@ budget, token refresh and readable errors live here.
 
 Tokens. The stored access token is used while it has more than a minute left (Calendly's
 live two hours). Otherwise, or after a 401, it is refreshed once through
-calendar_base.token_refresh: the row is re-read under its row lock (another process may have
-refreshed already), the token endpoint is asked, and the answer is saved at once. Calendly's
+calendar_base.token_refresh: the row is re-read (another process may have refreshed
+already), the token endpoint is asked outside any transaction, and the answer is saved at
+once unless another refresh saved first (compare-and-swap). Calendly's
 refresh tokens are single-use, so the rotated one must be stored before anything else
 happens. `invalid_grant` marks the connection "needs reconnect", unless the row by then holds
 another refresh token (a refresh elsewhere spent ours: its tokens are used); every other error
@@ -212,7 +213,7 @@ def _fresh(token: str | None, expires_at: datetime | None) -> bool:
 
 class CalendlyClient:
     """Calendly API v2 for one connection. Methods block (requests): call them from a thread
-    (bookings.orm.run_blocking) in async code."""
+    (integrations.calendar_base.off_loop.calendar_http) in async code."""
 
     def __init__(
         self, connection: CalendlyConnection, *, timeout: float | None = None, retries: int = 1

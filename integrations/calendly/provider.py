@@ -33,7 +33,7 @@ from django.utils import timezone
 
 from bookings.models import Booking, Service
 from bookings.notifications import Alert, notify_staff
-from bookings.orm import run_blocking, run_orm
+from bookings.orm import run_orm
 from bookings.outbox import PermanentTaskError, RetryAfter
 from bookings.providers.base import (
     AvailabilityResult,
@@ -46,6 +46,7 @@ from bookings.services import book_slot
 from bookings.services import move_booking as move_booked_slot
 from bookings.slots import Refusal, check_slot
 from calls.sms.services import opted_out
+from integrations.calendar_base.off_loop import calendar_http
 from integrations.calendly import connections
 from integrations.calendly.client import (
     AVAILABLE_TIMES_WINDOW,
@@ -170,7 +171,7 @@ class CalendlyProvider(BookingProvider):
     async def after_cancel(self, context: BookingContext, booking_id: int) -> None:
         """Runs in the durable outbox: cancel the scheduled event at Calendly, or raise to
         retry (RetryAfter for a rate limit; PermanentTaskError when retrying can't help)."""
-        await run_blocking(cancel_at_calendly)(booking_id=booking_id)
+        await calendar_http(cancel_at_calendly)(booking_id=booking_id)
 
     # -- Booking at Calendly ------------------------------------------------------------
 
@@ -189,7 +190,7 @@ class CalendlyProvider(BookingProvider):
         # Calendly texts reminders to this number: not to a caller who texted us STOP.
         texts_allowed = not await run_orm(opted_out)(self.business, context.customer_phone)
         try:
-            return await run_blocking(client.create_invitee)(
+            return await calendar_http(client.create_invitee)(
                 event_type_uri=mapping.uri,
                 start=context.start,
                 name=context.customer_name,
@@ -311,7 +312,7 @@ class CalendlyProvider(BookingProvider):
             if connection is None:
                 raise CalendlyError("Calendly is not connected", kind=connections.NOT_CONNECTED)
             event_uuid = invitee.event_uri.rstrip("/").rsplit("/", 1)[-1]
-            await run_blocking(self._client(connection).cancel_event)(event_uuid, reason=reason)
+            await calendar_http(self._client(connection).cancel_event)(event_uuid, reason=reason)
         except CalendlyError as exc:
             detail = (
                 f"{invitee.event_uri} {problem} and could not be cancelled ({exc}): "
@@ -358,7 +359,7 @@ class CalendlyProvider(BookingProvider):
         if self._failed_at is not None and time.monotonic() - self._failed_at < FAILURE_TTL_SECONDS:
             return None
         try:
-            starts = await run_blocking(self._client(connection).available_starts)(uri, start, end)
+            starts = await calendar_http(self._client(connection).available_starts)(uri, start, end)
         except CalendlyError as exc:
             self._failed_at = time.monotonic()
             if exc.kind != connections.TOKEN_REVOKED:

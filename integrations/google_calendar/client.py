@@ -8,10 +8,10 @@ readable errors live here, so the provider and the sync tasks never see httplib2
 Tokens. The cached access token (encrypted on the connection) is used as is while google-auth
 considers it valid, so a warm call costs one round trip and no token request. Once it is
 within google-auth's refresh threshold of expiry (a few minutes), the first request refreshes
-it, through `_ConnectionCredentials.refresh` and calendar_base.token_refresh: under the
-connection's row lock the row is re-read (another thread or process may have refreshed
-already), the token endpoint is asked once and the answer saved. A 401 from the API takes the
-same path.
+it, through `_ConnectionCredentials.refresh` and calendar_base.token_refresh: the row is
+re-read (another thread or process may have refreshed already), the token endpoint is asked
+outside any transaction and the answer saved if the row has not moved meanwhile
+(compare-and-swap). A 401 from the API takes the same path.
 `invalid_grant` (the refresh token is dead) marks the connection "needs reconnect" here;
 every other error is raised as `GoogleCalendarError` for the caller to record.
 """

@@ -7,12 +7,12 @@ readable errors live here, so the provider and the sync tasks never see requests
 
 Tokens. The cached access token (encrypted on the connection) is used while it has more than
 REFRESH_MARGIN left, so a warm call costs one round trip. Otherwise, and after a 401 from
-Graph, the token is refreshed under the connection's row lock (calendar_base.token_refresh):
-the row is re-read (another thread or process may have refreshed already), msal asks the token
-endpoint once (`acquire_token_by_refresh_token`), and the answer, with Microsoft's rotated
-refresh token, is saved through connections.store. `invalid_grant` (the grant is dead) marks
-the connection "needs reconnect"; every other error is raised as CalendarError for the
-caller to record.
+Graph, the token is refreshed through calendar_base.token_refresh: the row is re-read (another
+thread or process may have refreshed already), msal asks the token endpoint outside any
+transaction (`acquire_token_by_refresh_token`), and the answer, with Microsoft's rotated
+refresh token, is saved unless another refresh saved first (compare-and-swap).
+`invalid_grant` (the grant is dead) marks the connection "needs reconnect"; every other
+error is raised as CalendarError for the caller to record.
 """
 
 from __future__ import annotations

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
+from urllib.parse import urlencode
 
 import pytest
 from channels.testing import HttpCommunicator
@@ -10,6 +12,9 @@ from django.core.signals import request_finished, request_started
 from django.db import connections
 from django.http import StreamingHttpResponse
 
+from bookings.tests.factories import BusinessFactory, acreate
+from calls.tests.test_webhooks import AUTH_TOKEN, BUSINESS_NUMBER, payload, sign
+from integrations.calendar_base.off_loop import off_loop
 from receptionist.http_app import OneHopASGIHandler
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -93,3 +98,43 @@ async def test_a_streamed_response_is_closed_once_it_has_been_sent(threads_seen)
 
     assert (start["status"], body) == (200, b"one two")
     assert [what for what, _ in threads_seen] == ["started", "finished"]
+
+
+async def test_an_incoming_call_is_answered_while_calendar_calls_hang(settings):
+    """A calendar outage leaves calendar calls' threads running past their budget: they must
+    not take the threads Twilio's webhooks run on."""
+    settings.TWILIO_AUTH_TOKEN = AUTH_TOKEN
+    settings.PUBLIC_BASE_URL = "http://127.0.0.1:8000"
+    await acreate(BusinessFactory, slug="bright-cuts", phone_number=BUSINESS_NUMBER)
+    release = threading.Event()
+    # More than the event loop's default pool ever has (min(32, cores + 4)).
+    hung = [
+        asyncio.ensure_future(
+            off_loop(lambda: release.wait(60), budget=60, what="free/busy", service="Google")
+        )
+        for _ in range(40)
+    ]
+    try:
+        await asyncio.sleep(0.2)  # the calendar calls have their threads
+        path = "/voice/incoming/bright-cuts/"
+        form = payload("incoming_call")
+        communicator = HttpCommunicator(
+            OneHopASGIHandler(),
+            "POST",
+            path,
+            body=urlencode(form).encode(),
+            headers=[
+                (b"host", b"testserver"),
+                (b"content-type", b"application/x-www-form-urlencoded"),
+                (b"x-twilio-signature", sign(settings.PUBLIC_BASE_URL + path, form).encode()),
+            ],
+        )
+        response = await communicator.get_response(timeout=10)
+        await communicator.send_input({"type": "http.disconnect"})
+        await communicator.wait(timeout=10)
+
+        assert response["status"] == 200 and b"<ConversationRelay" in response["body"]
+        assert not any(call.done() for call in hung)  # answered while they still hang
+    finally:
+        release.set()
+        await asyncio.gather(*hung)

@@ -390,11 +390,16 @@ async def _error_of(response: aiohttp.ClientResponse) -> tuple[str, str]:
     """The `error.code` and `error.type` of an error answer (OpenAI's shape:
     {"error": {"message", "type", "param", "code"}}), from at most its first
     MAX_ERROR_BYTES; ("", "") when there are none. The response is closed."""
+    body = b""
     try:
         async with asyncio.timeout(DRAIN_SECONDS):
-            body = await response.content.read(MAX_ERROR_BYTES)
+            while len(body) < MAX_ERROR_BYTES:
+                piece = await response.content.read(MAX_ERROR_BYTES - len(body))
+                if not piece:
+                    break
+                body += piece
     except (TimeoutError, aiohttp.ClientError):
-        body = b""
+        pass  # what came in time is read
     finally:
         response.close()
     try:

@@ -16,7 +16,8 @@ JSON arguments split over several chunks), a last chunk with `finish_reason` "to
 "stop", then `data: [DONE]`. Each request takes the next scripted response: a Reply, a
 callable (request -> Reply) for a model that reacts to what it was sent, or a Fault (an HTTP
 error such as 500, or 429 with Retry-After). A Reply can wait before its first chunk (ttft),
-stream slowly (delay between chunks) or stall after some chunks until the client gives up;
+stream slowly (delay between chunks), stall after some chunks until the client gives up, or end
+its body a moment after `data: [DONE]` (end_after_done);
 the fake notices when the client closes the stream early.
 
 Also a stand-in model for whole calls (BookingModel) and, for the benchmark, a server process:
@@ -86,6 +87,7 @@ class Reply:
         ttft: float = 0.0,  # seconds before the first chunk after the role chunk
         delay: float = 0.0,  # seconds between chunks
         stall_after: int | None = None,  # chunks sent before the stream goes silent
+        end_after_done: float = 0.0,  # seconds between `data: [DONE]` and the body's end
     ) -> None:
         self.items: list[str | ToolCallSpec] = []
         for item in items:
@@ -93,6 +95,7 @@ class Reply:
         self.ttft = ttft
         self.delay = delay
         self.stall_after = stall_after
+        self.end_after_done = end_after_done
 
 
 @dataclass
@@ -121,6 +124,7 @@ class Request:
     body: dict
     authorization: str
     received_at: float  # perf_counter
+    peer: int = 0  # the client's port: the same for requests on a kept-alive connection
     first_chunk_at: float | None = None
     closed_early: bool = False  # the client hung up before the end of the stream
     finished: threading.Event = field(default_factory=threading.Event)
@@ -224,6 +228,7 @@ class FakeOpenAI:
                     body=json.loads(raw or b"{}"),
                     authorization=self.headers.get("Authorization", ""),
                     received_at=time.perf_counter(),
+                    peer=self.client_address[1],
                 )
                 try:
                     if self.path.rstrip("/") != "/v1/chat/completions":
@@ -286,6 +291,7 @@ class FakeOpenAI:
                 end["choices"][0]["finish_reason"] = finish
                 self._event(end)
                 self._write(b"data: [DONE]\n\n")
+                self._wait(reply.end_after_done)
                 self.wfile.write(b"0\r\n\r\n")
                 self.wfile.flush()
 
