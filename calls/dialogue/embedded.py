@@ -188,6 +188,7 @@ class EmbeddedEngine(DialogueEngine):
         self.history: list[tuple[str, str]] = []
         self._asked: tuple = ()
         self._asked_times = 0
+        self.message_asked = 0  # "what would you like me to pass on?" asked this often
         self._missed_now = False  # this turn's answer asks again for want of understanding
         self._services_by_id = {s.pk: s for s in context.services}
         self._service_names = [
@@ -1461,6 +1462,7 @@ class EmbeddedEngine(DialogueEngine):
     def _start_message(self, lead: str = "Of course.") -> str:
         self.step = Step.TAKE_MESSAGE
         self.expecting = Expecting.NOTHING
+        self.message_asked = 1
         return f"{lead} What would you like me to pass on? Please include your name."
 
     def _take_message(self, heard: Heard, text: str) -> str:
@@ -1473,7 +1475,16 @@ class EmbeddedEngine(DialogueEngine):
         if bare and (heard.yes is False or Intent.GOODBYE in heard.intents):
             return "No problem, no message then. " + self.desk.goodbye()
         if bare and heard.yes is True:
-            return "Go ahead: what would you like me to pass on?"
+            # Issue #9: the same question at most twice; then a person, or a polite goodbye.
+            if self.message_asked < SAME_QUESTION_MAX:
+                self.message_asked += 1
+                return "Go ahead: what would you like me to pass on?"
+            lead = "I'm sorry, I haven't caught a message."
+            if self.context.business.transfer_number:
+                self.step = Step.OFFER_HELP
+                self.expecting = Expecting.YES_NO
+                return f"{lead} Would you like me to put you through to someone?"
+            return f"{lead} Please call back whenever suits you. " + self.desk.goodbye()
         return self.desk.take_message(text, name=self.request.name)
 
     def _after_offering(self, heard: Heard, text: str) -> str | None:

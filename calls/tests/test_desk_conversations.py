@@ -793,6 +793,26 @@ class TestEndings:
         assert call.engine.state.message == ""
         assert call.engine.state.outcome != "message_taken"
 
+    async def test_yes_yes_yes_for_the_message_is_asked_for_at_most_twice(self, demo):
+        """Issue #9: "Go ahead" is not asked forever; then a person, or a polite goodbye."""
+        call = await Conversation.start(demo, caller="")
+        assert "leave a message instead" in await call.say("I want to move my appointment")
+        assert "What would you like me to pass on" in await call.say("yes")
+        assert await call.say("yes") == "Go ahead: what would you like me to pass on?"
+        answer = await call.say("yes")
+        assert "pass on" not in answer and "Goodbye" in answer and call.ended, call
+        assert call.engine.state.message == "", call
+        assert call.engine.state.outcome != "message_taken", call
+
+        demo.transfer_number = "+15555550155"
+        await demo.asave(update_fields=["transfer_number"])
+        call = await Conversation.start(demo, caller="")
+        assert "What would you like me to pass on" in await call.say("can I leave a message?")
+        await call.say("yes")
+        answer = await call.say("yeah")
+        assert "pass on" not in answer and "put you through" in answer, call
+        assert call.engine.state.message == "", call
+
     async def test_declined_read_back_then_never_mind_ends_with_nothing_booked(self, demo):
         call = await Conversation.start(demo)
         await call.say("this is Maria, haircut tomorrow at 3")
