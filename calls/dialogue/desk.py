@@ -522,6 +522,11 @@ class Desk:
             if not address:
                 return "I'm sorry, I don't have the address to hand; the team can tell you."
             return f"We're at {address}."
+        if question == Question.OFFERS and service is not None:
+            name = service.name.lower()
+            return f"Yes, we do {name if name.endswith('s') else name + 's'}."
+        if question in (Question.OTHER, Question.OFFERS):
+            return "I'm sorry, I don't know that one; the team can tell you."
         if question == Question.ABOUT:
             return self.context.business.about or (
                 f"This is {self.context.business.name}. We offer {self.service_list()}."

@@ -361,8 +361,22 @@ class EmbeddedEngine(DialogueEngine):
             return self.desk.goodbye()
         split = self._move_split(text) if self.moving is None else None
         questions = questions_in(text) or self._same_question_about(text, heard)
+        if Question.OFFERS in questions and (heard.service is None or not heard.when.is_empty):
+            # "Do you have anything Friday?", "do you do a haircut at 2?": a booking request.
+            questions = [q for q in questions if q != Question.OFFERS]
         if questions and not (Intent.CANCEL in intents or Intent.MOVE in intents or split):
             answer = await self._answer_questions(questions, heard)
+            starting = self.step == Step.GATHER and self._nothing_started()
+            if questions == [Question.OFFERS] and starting and heard.service is not None:
+                self._absorb(heard)  # "yes" next books one
+                return f"{answer} Would you like to book one?"
+            if Question.OTHER in questions and starting:
+                self.step = Step.OFFER_MESSAGE
+                self.expecting = Expecting.YES_NO
+                return (
+                    "I'm sorry, I don't know that one. I can take a message and the team will "
+                    "call you back. Would you like to leave one?"
+                )
             if Intent.BOOK in intents and heard.service and Question.HOURS not in questions:
                 changed, ack = self._absorb(heard)
                 return f"{answer} {await self._next_step()}"

@@ -419,3 +419,34 @@ class TestAServiceNotOfferedBesideOneThatIs:
         answer = await call.say("yes")
         assert "manicure" in answer.lower()
         assert await confirmed(demo) == {("Manicure", local(demo, 2026, 11, 27, 14))}
+
+
+class TestOtherQuestions:
+    async def test_is_this_the_pizza_place_says_who_we_are(self, demo):
+        call = await Conversation.start(demo, caller="+15555550999")
+        answer = await call.say("is this the pizza place?")
+        assert answer.startswith("Demo Salon is a") and "What would you like" not in answer
+        answer = await call.say("oh sorry, wrong number")
+        assert call.ended
+
+    @pytest.mark.parametrize("said", ["do you take walk-ins?", "is there parking?"])
+    async def test_a_question_we_cant_answer_offers_a_message(self, demo, said):
+        call = await Conversation.start(demo, caller="+15555550999")
+        answer = await call.say(said)
+        assert answer.startswith("I'm sorry, I don't know that one.")
+        assert "message" in answer and "didn't quite get that" not in answer
+        assert "What would you like me to pass on?" in await call.say("yes please")
+
+    async def test_can_i_speak_to_linda_is_a_person(self, demo):
+        call = await Conversation.start(demo, caller="+15555550999")
+        answer = await call.say("can I speak to Linda")
+        assert "What would you like me to pass on?" in answer
+
+    async def test_do_you_do_kids_haircuts_is_answered_first(self, demo):
+        call = await Conversation.start(demo, caller="+15555550999")
+        answer = await call.say("do you do kids haircuts?")
+        assert answer.startswith("Yes, we do haircuts.")
+        assert answer.endswith("Would you like to book one?")
+        answer = await call.say("yes, Friday at 2")
+        assert "Can I take your name" in answer
+        assert await rows(demo) == set()

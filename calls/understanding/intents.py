@@ -62,6 +62,7 @@ _HUMAN = _rx(
     r"real person|staff|manager|owner|receptionist|agent|representative|stylist)",
     r"operator|human|humans|real person|live person|actual person|representative|manager",
     r"transfer me|put me through|connect me",
+    r"(?:can|could|may) i (?:please )?(?:speak|talk) (?:to|with) (?!you\b)\w+",
 )
 # REPEAT only when that is all they said: "sorry, I meant Tuesday" is a correction.
 # Longer phrases first: the regex takes the first alternative that fits ("what" < "what did...").

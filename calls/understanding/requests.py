@@ -21,6 +21,8 @@ class Question(enum.StrEnum):
     ADDRESS = "address"
     ABOUT = "about"
     MY_BOOKINGS = "my_bookings"
+    OFFERS = "offers"  # "do you do kids haircuts?": only with a service named, no time
+    OTHER = "other"  # walk-ins, parking: not known here; the team can answer
 
 
 _QUESTIONS: list[tuple[Question, re.Pattern[str]]] = [
@@ -76,7 +78,19 @@ _QUESTIONS: list[tuple[Question, re.Pattern[str]]] = [
     ),
     (
         Question.ABOUT,
-        _rx(r"tell me (?:a bit |a little |more )?about (?:you|the salon|your)", r"who are you"),
+        _rx(
+            r"tell me (?:a bit |a little |more )?about (?:you|the salon|your)",
+            r"who are you|^(?:hi |hello |hey |um |uh )*is this (?:the |a |an )?\w+",
+        ),
+    ),
+    (Question.OFFERS, _rx(r"^(?:hi |hello |hey |um |uh |so )*do you (?:do|offer|have|provide)")),
+    (
+        Question.OTHER,
+        _rx(
+            r"walk ?ins?|parking|park (?:nearby|outside|there|near)|wheelchair|accessible",
+            r"(?:take|accept) (?:cards?|cash|credit|debit|amex|apple pay|card)|gift (?:cards?|"
+            r"vouchers?|certificates?)",
+        ),
     ),
     (
         Question.HOURS,

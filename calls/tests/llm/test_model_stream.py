@@ -312,3 +312,23 @@ async def test_close_clients_forgets_the_loops_sessions(fake):
     await close_clients()
     assert loop not in client_module._sessions
     assert all(session.closed for session in sessions)
+
+
+def test_a_stopped_loops_sessions_are_closed_at_exit_and_a_closed_loops_forgotten():
+    config = LLMConfig(
+        base_url="http://127.0.0.1:9/v1", api_key="", model="m", timeout=1.0, max_retries=0
+    )
+
+    async def open_session():
+        return client_module._session_for(config)
+
+    closed, stopped = asyncio.new_event_loop(), asyncio.new_event_loop()
+    try:
+        closed.run_until_complete(open_session())
+        closed.close()  # a loop closed without close_clients(): forgotten by the next loop
+        kept = stopped.run_until_complete(open_session())  # Daphne's loop, once it has stopped
+        assert closed not in client_module._sessions
+        client_module._close_at_exit()
+        assert kept.closed and stopped not in client_module._sessions
+    finally:
+        stopped.close()
