@@ -42,6 +42,7 @@ from calls.dialogue.speech import (
     say_list,
     say_offers,
     say_time,
+    say_window,
 )
 from calls.understanding.intents import Intent, pick_ordinal
 from calls.understanding.names import for_someone_else
@@ -799,10 +800,16 @@ class EmbeddedEngine(DialogueEngine):
                 return await self._start_move_of(today[0], heard)
         if hint:
             return await self._start(heard, purpose="move")
+        lead = ""
+        horizon = self._schedule().horizon
+        if heard.when.day is not None and heard.when.day > self._today() + horizon:
+            # Past the booking horizon: said first, and no move offered to that day.
+            lead = f"I'm sorry, we only take bookings up to {horizon.days} days ahead. "
+            heard = replace(heard, when=WhenParse())
         self.held, self.held_asked = held, heard
         self.step = Step.MOVE_OR_ANOTHER
         self.expecting = Expecting.CHOICE
-        return self._move_or_another_question()
+        return lead + self._move_or_another_question()
 
     def _move_or_another_question(self, *, again: bool = False) -> str:
         """ "You have a haircut on Saturday at 2 PM. Move it to Friday at 2 PM, or book another
@@ -819,6 +826,8 @@ class EmbeddedEngine(DialogueEngine):
             to = f" to {say_date(when.day)}"
         elif when.time is not None:
             to = f" to {say_time(self._resolve(self._today(), when.time, when.ampm_explicit))}"
+        if to and when.time is None and when.window is not None:
+            to += f" {say_window(when.window)}"  # "Thursday morning": the morning kept
         it = "it" if len(held) == 1 else "one of them"
         if again:
             return self._missed(f"Sorry, should I move {listed}{to}, or book another one?")

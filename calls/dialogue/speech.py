@@ -47,6 +47,24 @@ def say_day(day: date, today: date) -> str:
     return say_date(day)
 
 
+def say_window(window: tuple[time, time]) -> str:
+    """A part of the day as the caller said it: 'in the morning', 'after 3 PM'."""
+    names = {
+        (time(9), time(12)): "in the morning",
+        (time(12), time(17)): "in the afternoon",
+        (time(17), time(21)): "in the evening",
+        (time(11, 30), time(14)): "around lunchtime",
+    }
+    start, end = window
+    if window in names:
+        return names[window]
+    if start == time(0):
+        return f"before {say_time(end)}"
+    if end >= time(23, 59):
+        return f"after {say_time(start)}"
+    return f"between {say_time(start)} and {say_time(end)}"
+
+
 def on_day(words: str) -> str:
     """ "on Friday", "on Friday, November 27th", but "today" and "tomorrow" alone: the one
     place a day said after "on" ("What time on today?") is made right."""

@@ -224,6 +224,20 @@ class TestNoLoops:
         answer = await call.say("yes")
         assert answer.endswith("on Friday, November 27th at 10 AM. Shall I book it?"), call
 
+    async def test_too_far_ahead_with_one_held_says_the_horizon_not_move_there(self, demo):
+        await booked(demo, "Haircut", 2026, 12, 5, 14, phone=CALLER, name="Maria Lopez")
+        call = await Conversation.start(demo)
+        answer = await call.say("can I get a haircut on March 15th at 10")
+        assert answer.startswith("I'm sorry, we only take bookings up to 60 days ahead."), call
+        assert "March" not in answer and "Move it to" not in answer, call
+        assert "You have a haircut on Saturday, December 5th at 2 PM." in answer, call
+
+    async def test_move_or_another_keeps_the_part_of_day_said(self, demo):
+        await booked(demo, "Hair colouring", 2026, 12, 3, 10, phone=CALLER, name="Maria Lopez")
+        call = await Conversation.start(demo)
+        answer = await call.say("colour on Thursday morning")
+        assert "Move it to Thursday, November 26th in the morning, or book another" in answer, call
+
     async def test_a_full_morning_offers_the_rest_of_that_day(self, demo):
         await booked(demo, "Hair colouring", 2026, 11, 26, 9)
         await booked(demo, "Haircut", 2026, 11, 26, 10, 30)
