@@ -160,6 +160,21 @@ class TestMoveOrAnother:
         assert len(await rows(demo)) == 3
         assert await call.say("the first one, move it") == HAIRCUT_TO_FRIDAY
 
+    @pytest.mark.parametrize(
+        "said",
+        [
+            "can I bring my son in for a haircut Friday at 2",
+            "my husband needs a haircut friday at 2",
+            "can my daughter get a haircut on Friday at 2",
+        ],
+    )
+    async def test_a_haircut_for_my_son_is_a_new_booking(self, demo, said):
+        await holds_three(demo)
+        call = await Conversation.start(demo)
+        answer = await call.say(said)
+        assert "move" not in answer.lower() and "another one" not in answer
+        assert len(await rows(demo)) == 3
+
     async def test_another_haircut_said_plainly_is_not_asked(self, demo):
         await holds_three(demo)
         call = await Conversation.start(demo)

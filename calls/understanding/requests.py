@@ -297,8 +297,8 @@ def wants_move(text: str, *, names_a_service: bool) -> bool:
     if _KEEP_IT.search(norm) and re.search(r"\b(?:change|move|different|another|other)\b", norm):
         return True
     match = _MOVE_VERB.search(norm)
-    if match is None:
-        return False
+    if match is None or _SOMEONE.search(match.group(0)):
+        return False  # "bring my son in for a haircut" moves nothing
     return names_a_service or bool(re.search(r"\b(?:day|date|time)\b", match.group(0)))
 
 
@@ -360,8 +360,17 @@ _RUNNING_LATE = _rx(
     r"(?:running|run|be|am|im|are|gonna be) (?:a )?(?:bit |little |\w+ minutes )?late"
 )
 # "Another one", "a second haircut", "one for my son as well": a new booking, whatever is held.
+# "Can I bring my son in for a haircut": someone else's, a booking of its own.
+_SOMEONE_WORDS = (
+    r"(?:my|our) (?:little |youngest |eldest |oldest )?(?:son|daughter|husband|wife|kids?|child"
+    r"|children|boy|girl|partner|mum|mom|mother|dad|father|friend|sister|brother|boyfriend"
+    r"|girlfriend|grandson|granddaughter|grandma|grandpa|nephew|niece|baby|family|hubby"
+    r"|fiance|fiancee|colleague|flatmate|roommate)s?\b(?! (?:haircut|hair|appointment|booking))"
+)
+_SOMEONE = _rx(_SOMEONE_WORDS)
 _ANOTHER = _rx(
     r"another|a second|second one|one more|as well|also|additional|extra|new one|a new",
+    _SOMEONE_WORDS,
     r"both|keep (?:it|that|the|my|both|them)|(?:dont|do not|not) (?:move|change|cancel)",
 )
 _MOVE_ANSWER = _rx(
