@@ -560,6 +560,16 @@ class Desk:
             text += f" Special hours: {say_list(special, 'and')}."
         return text
 
+    def hours_on_holiday(self, name: str, day: date) -> str:
+        """ "On Christmas Day, Friday, December 25th, we're open 9 AM to 6 PM." """
+        self._note("answered")
+        assert self.schedule is not None
+        ranges = self.schedule.ranges_on(day)
+        if not ranges:
+            return f"On {name}, {say_date(day)}, we're closed."
+        hours = say_list([f"{say_time(o)} to {say_time(c)}" for o, c in ranges], "and")
+        return f"On {name}, {say_date(day)}, we're open {hours}."
+
     def _hours_on(self, day: date) -> str:
         schedule = self.schedule
         assert schedule is not None

@@ -51,6 +51,7 @@ from calls.understanding.requests import (
     Question,
     any_time_said,
     cancels_all,
+    holiday_named,
     instead_parts,
     just_thanks,
     keeps_booking,
@@ -364,6 +365,9 @@ class EmbeddedEngine(DialogueEngine):
         if Question.OFFERS in questions and (heard.service is None or not heard.when.is_empty):
             # "Do you have anything Friday?", "do you do a haircut at 2?": a booking request.
             questions = [q for q in questions if q != Question.OFFERS]
+        holiday = holiday_named(text, self._today()) if Question.HOURS in questions else None
+        if holiday is not None and len(questions) == 1:
+            return f"{self.desk.hours_on_holiday(*holiday)} {self._back_to_it()}"
         if questions and not (Intent.CANCEL in intents or Intent.MOVE in intents or split):
             answer = await self._answer_questions(questions, heard)
             starting = self.step == Step.GATHER and self._nothing_started()

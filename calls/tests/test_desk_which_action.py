@@ -450,3 +450,18 @@ class TestOtherQuestions:
         answer = await call.say("yes, Friday at 2")
         assert "Can I take your name" in answer
         assert await rows(demo) == set()
+
+
+class TestHolidayHours:
+    async def test_are_you_open_on_christmas_day(self, demo):
+        call = await Conversation.start(demo, caller="+15555550999")
+        answer = await call.say("are you open on christmas day?")
+        assert answer.startswith(
+            "On Christmas Day, Friday, December 25th, we're open 9 AM to 6 PM."
+        )
+        assert "Saturday" not in answer
+
+    async def test_hours_on_new_years_day_name_the_day(self, demo):
+        call = await Conversation.start(demo, caller="+15555550999")
+        answer = await call.say("what are your hours on new year's day?")
+        assert answer.startswith("On New Year's Day, Friday, January 1st, we're open")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 import re
+from datetime import date
 
 from calls.understanding.intents import _normalise, _rx
 
@@ -135,6 +136,28 @@ _NOT_A_THING = frozenset(
         "id", "i", "im", "like", "want", "would", "need", "if",
     }
 )  # fmt: skip
+
+
+# Days a caller names by holiday when asking if we're open, longest names first.
+_HOLIDAYS = (
+    ("christmas eve", 12, 24, "Christmas Eve"),
+    ("christmas day", 12, 25, "Christmas Day"),
+    ("boxing day", 12, 26, "Boxing Day"),
+    ("new years eve", 12, 31, "New Year's Eve"),
+    ("new years day", 1, 1, "New Year's Day"),
+    ("christmas", 12, 25, "Christmas Day"),
+    ("new years", 1, 1, "New Year's Day"),
+)
+
+
+def holiday_named(text: str, today: date) -> tuple[str, date] | None:
+    """ "Are you open on Christmas Day?": (its name, its next date from today), or None."""
+    norm = _normalise(text)
+    for words, month, day, name in _HOLIDAYS:
+        if re.search(rf"\b{words}\b", norm):
+            when = date(today.year, month, day)
+            return name, when if when >= today else date(today.year + 1, month, day)
+    return None
 
 
 def questions_in(text: str) -> list[Question]:
