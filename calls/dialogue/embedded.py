@@ -1435,6 +1435,21 @@ class EmbeddedEngine(DialogueEngine):
             )
         except ProviderUnavailable:
             return self._offer_message_instead(UNAVAILABLE_WORDS)
+        schedule = self._schedule()
+        if not found and first == last and not schedule.is_open_on(first):
+            # A closed day is said closed ("we're closed tomorrow"), then the next open day.
+            closed = f"I'm sorry, we're closed {on_day(self._say_day(first))}."
+            last_day = self._today() + schedule.horizon
+            after = first + timedelta(days=1)
+            while after <= last_day and not schedule.is_open_on(after):
+                after += timedelta(days=1)
+            if after > last_day:
+                self.other_day_asked = True
+                r.window = r.days = r.day = None
+                self._ask(Expecting.WHEN)
+                return f"{closed} Would another day work?"
+            r.day = after
+            return f"{closed} {await self._offer_in_days((after, after))}"
         if not found and r.window is not None and first == last:
             # "Thursday morning" is full: the rest of Thursday, said as such.
             part = next((name for name, w in WINDOWS.items() if w == r.window), "")

@@ -249,6 +249,16 @@ class TestNoLoops:
         assert max(answers.count(a) for a in answers) <= 2, call
         assert await mine(demo) == set(), call
 
+    @pytest.mark.parametrize(
+        "said", ["I'd like a colour on Thursday morning", "a haircut tomorrow"]
+    )
+    async def test_a_closed_day_is_said_closed_and_the_next_open_day_offered(self, demo, said):
+        await DateException.objects.acreate(business=demo, date=date(2026, 11, 26), closed=True)
+        call = await Conversation.start(demo)
+        answer = await call.say(said)
+        assert answer.startswith("I'm sorry, we're closed"), call
+        assert "anything free" not in answer and "I can do Friday at" in answer, call
+
     async def test_yes_to_another_day_asks_which_day(self, demo):
         await DateException.objects.acreate(business=demo, date=date(2026, 11, 26), closed=True)
         call = await Conversation.start(demo)
