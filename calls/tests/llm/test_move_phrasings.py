@@ -118,7 +118,9 @@ async def test_push_it_back_30_minutes_counts_from_its_own_time(demo, fake):
 
 async def test_push_it_back_into_a_taken_time_is_refused_and_keeps_the_booking(demo, fake):
     manicure = await holding(demo, "Manicure", 2026, 11, 30, 15)
-    await holding(demo, "Manicure", 2026, 11, 30, 15, 30, phone="+15555550111")
+    # The next caller is in at 4, so half an hour later (3:30-4:15) is taken; the two never
+    # overlap, as Postgres's exclusion constraint insists.
+    await holding(demo, "Manicure", 2026, 11, 30, 16, phone="+15555550111")
     fake.script(
         check("Manicure", "2026-11-30 15:30", manicure),
         # The model ignores the tool and reads the move back anyway...
