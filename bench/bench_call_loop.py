@@ -102,6 +102,8 @@ def next_reply(answer: str, caller: int) -> str:
         return "the first one"
     if "your name" in lowered:
         return caller_name(caller)
+    if "or book another one" in lowered:  # a caller from an earlier level holds a booking
+        return "book another one"
     if "shall i" in lowered or "calling from" in lowered:
         return "yes"
     if "what day" in lowered or "another day" in lowered:
